@@ -1,0 +1,143 @@
+/**
+ * The one place Butter's errors are made.
+ *
+ * System errors look exactly like Node's `fs` errors; argument errors are
+ * TypeError/RangeError with Node's `ERR_*` codes and message wording, thrown
+ * before any syscall.
+ */
+import { getSystemErrorMap, inspect } from 'node:util';
+import { native } from './native';
+
+/** An error from the kernel, shaped like the ones `node:fs` throws. */
+export interface SystemError extends Error {
+  /** The errno name, e.g. `'ENOENT'`. */
+  code: string;
+  /** The negated errno, as Node reports it (e.g. `-2`). */
+  errno: number;
+  /** The syscall that failed, e.g. `'inotify_add_watch'`. */
+  syscall: string;
+  /** The path involved, if any. */
+  path?: string;
+  /** The second path involved, if any. */
+  dest?: string;
+}
+
+/** An argument error, as Node's own validators throw. */
+export interface ArgumentError extends Error {
+  code: 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE' | 'ERR_OUT_OF_RANGE';
+}
+
+const systemErrors = getSystemErrorMap();
+
+function describeErrno(errno: number): [string, string] {
+  const known = systemErrors.get(-errno);
+  if (known) return known;
+  // libuv's table lacks some Linux errnos (ESTALE, EUCLEAN, …): ask glibc.
+  const name = native.strerrorname(errno) ?? `Unknown system error ${-errno}`;
+  return [name, native.strerror(errno).toLowerCase()];
+}
+
+function pathText(p: string | Uint8Array): string {
+  return typeof p === 'string' ? p : Buffer.from(p).toString();
+}
+
+/**
+ * Builds a system error from a positive errno, e.g. `sysError(2, 'open', '/x')`
+ * gives `ENOENT: no such file or directory, open '/x'`.
+ */
+export function sysError(
+  errno: number,
+  syscall: string,
+  path?: string | Uint8Array,
+  dest?: string | Uint8Array,
+): SystemError {
+  const [code, description] = describeErrno(errno);
+  let message = `${code}: ${description}, ${syscall}`;
+  if (path !== undefined) message += ` '${pathText(path)}'`;
+  if (dest !== undefined) message += ` -> '${pathText(dest)}'`;
+  const err = new Error(message) as SystemError;
+  err.errno = -errno;
+  err.code = code;
+  err.syscall = syscall;
+  if (path !== undefined) err.path = pathText(path);
+  if (dest !== undefined) err.dest = pathText(dest);
+  Error.captureStackTrace(err, sysError);
+  return err;
+}
+
+/**
+ * Turns a native result into a value: a negative number is `-errno` and throws.
+ * The native core never throws system errors itself (see src/native/butter.h).
+ */
+export function check(result: number, syscall: string, path?: string | Uint8Array): number {
+  if (result < 0) throw sysError(-result, syscall, path);
+  return result;
+}
+
+// ---- argument errors, worded as Node words them ----
+
+function received(value: unknown): string {
+  if (value === null || value === undefined) return ` Received ${value}`;
+  if (typeof value === 'function') return ` Received function ${value.name}`;
+  if (typeof value === 'object') {
+    const ctor = (value as object).constructor as { name?: string } | undefined;
+    if (ctor?.name) return ` Received an instance of ${ctor.name}`;
+    return ` Received ${inspect(value, { depth: -1 })}`;
+  }
+  let shown = inspect(value, { colors: false });
+  if (shown.length > 28) shown = `${shown.slice(0, 25)}...`;
+  return ` Received type ${typeof value} (${shown})`;
+}
+
+function subject(name: string): string {
+  return name.includes('.') ? `The "${name}" property` : `The "${name}" argument`;
+}
+
+function argError<E extends TypeError | RangeError>(err: E, code: ArgumentError['code'], caller: Function): E {
+  (err as E & { code: string }).code = code;
+  Error.captureStackTrace(err, caller);
+  return err;
+}
+
+/** `ERR_INVALID_ARG_TYPE`: `expected` completes "must be …", e.g. `'of type number'`. */
+export function invalidArgType(name: string, expected: string, value: unknown): TypeError {
+  return argError(new TypeError(`${subject(name)} must be ${expected}.${received(value)}`), 'ERR_INVALID_ARG_TYPE', invalidArgType);
+}
+
+/** `ERR_INVALID_ARG_VALUE`: `reason` completes "The argument 'x' …". */
+export function invalidArgValue(name: string, value: unknown, reason = 'is invalid'): TypeError {
+  const kind = name.includes('.') ? 'property' : 'argument';
+  let shown = inspect(value);
+  if (shown.length > 128) shown = `${shown.slice(0, 128)}...`;
+  return argError(new TypeError(`The ${kind} '${name}' ${reason}. Received ${shown}`), 'ERR_INVALID_ARG_VALUE', invalidArgValue);
+}
+
+function withSeparators(text: string): string {
+  let out = '';
+  let i = text.length;
+  const start = text[0] === '-' ? 1 : 0;
+  for (; i >= start + 4; i -= 3) out = `_${text.slice(i - 3, i)}${out}`;
+  return `${text.slice(0, i)}${out}`;
+}
+
+/** `ERR_OUT_OF_RANGE`: `range` completes "It must be …", e.g. `'>= 0 && <= 2147483647'`. */
+export function outOfRange(name: string, range: string, value: unknown): RangeError {
+  let shown: string;
+  if (typeof value === 'bigint') {
+    shown = `${value > 2n ** 32n || value < -(2n ** 32n) ? withSeparators(String(value)) : value}n`;
+  } else if (typeof value === 'number' && Number.isInteger(value) && Math.abs(value) > 2 ** 32) {
+    shown = withSeparators(String(value));
+  } else {
+    shown = inspect(value);
+  }
+  return argError(new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${shown}`), 'ERR_OUT_OF_RANGE', outOfRange);
+}
+
+/** The error an aborted operation rejects with, as Node's own `AbortError`. */
+export class AbortError extends Error {
+  readonly code = 'ABORT_ERR';
+  override readonly name = 'AbortError';
+  constructor(message = 'The operation was aborted', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}

@@ -1,0 +1,364 @@
+/**
+ * The base of every event-like object that owns an fd (EventFd today; TimerFd,
+ * SignalFd, Inotify, Fanotify later).
+ *
+ * A subclass supplies one thing: `readBatch(out)`, which reads what the kernel
+ * has ready without blocking and appends the parsed events. This class does the
+ * rest: ownership (close exactly once, EBADF after close, never touching a
+ * reused fd number), ref/unref, the sync reads, promises, async iteration,
+ * AbortSignal, and 'event' listeners.
+ *
+ * Readiness is watched only while someone consumes (a pending read or next(),
+ * or an 'event' listener): an idle object costs nothing, and the kernel queue is
+ * the backpressure. When the last consumer goes away the watch is kept until the
+ * fd next becomes ready (and then dropped), so a `for await` loop does not pay
+ * two epoll_ctl calls per event; the loop is released at once all the same.
+ */
+import { EventEmitter } from 'node:events';
+import { AbortError, sysError, type SystemError } from './errors';
+import { native, type NativeHandle } from './native';
+import { abortError, validateAbortSignal, validateOptions } from './validate';
+
+const EAGAIN = 11;
+const EBADF = 9;
+
+/** Options for `read()` and `events()`. */
+export interface ReadOptions {
+  /** Cancels the read (or the iteration) with an `AbortError`. */
+  signal?: AbortSignal;
+}
+
+interface Waiter<T> {
+  resolve(value: T): void;
+  reject(err: unknown): void;
+  /** For an iterator's next(): resolves `{ done: true }` at close. */
+  end?: () => void;
+}
+
+/** Events every source emits: `'event'` (one per event), `'error'`, `'close'`. */
+export interface FdSourceEvents<T> {
+  event: [event: T];
+  error: [error: Error];
+  close: [];
+  newListener: [event: string | symbol, listener: (...args: unknown[]) => void];
+  removeListener: [event: string | symbol, listener: (...args: unknown[]) => void];
+}
+
+export abstract class FdSource<T> extends EventEmitter {
+  #handle: NativeHandle | null;
+  #fd: number;
+  readonly #onReadyBound: (status: number, events: number) => void;
+  #queue: T[] = [];
+  #head = 0;
+  #waiters: Waiter<T>[] = [];
+  #listeners = 0;
+  #ref = true;
+  #events = 0;
+  #flags = 0;
+  #updateQueued = false;
+
+  /** The syscall named in errors from reading (`'read'`). */
+  protected readonly readSyscall: string = 'read';
+
+  /** Takes ownership of `fd`: from now on only this object closes it. */
+  protected constructor(fd: number) {
+    super();
+    this.#fd = fd;
+    // The native side holds this callback weakly while idle; this object keeps it alive.
+    this.#onReadyBound = (status, events) => this.#onReady(status, events);
+    this.#handle = native.handleNew(fd, this.#onReadyBound);
+    this.on('newListener', (name) => {
+      if (name === 'event') {
+        this.#listeners++;
+        this.#update();
+      }
+    });
+    this.on('removeListener', (name) => {
+      if (name === 'event') {
+        this.#listeners--;
+        this.#queueUpdate();
+      }
+    });
+  }
+
+  /**
+   * Reads what is ready without blocking and appends the events to `out`.
+   * Returns how many it appended (0 when nothing is ready), or `-errno`.
+   */
+  protected abstract readBatch(out: T[]): number;
+
+  /** The file descriptor, or -1 once closed (as `FileHandle.fd`). */
+  get fd(): number {
+    return this.#fd;
+  }
+
+  /** Whether `close()` has been called. */
+  get closed(): boolean {
+    return this.#handle === null;
+  }
+
+  /** Throws the EBADF error a closed object gives; for subclasses' own methods. */
+  protected assertOpen(syscall: string): void {
+    if (this.#handle === null) throw sysError(EBADF, syscall);
+  }
+
+  /** The next event if one is ready, else `null`. Never blocks. */
+  readEvent(): T | null {
+    this.assertOpen(this.readSyscall);
+    if (this.#head === this.#queue.length) this.#fill();
+    return this.#head < this.#queue.length ? this.#shift() : null;
+  }
+
+  /** Every event ready now (possibly none). Never blocks. */
+  readEvents(): T[] {
+    this.assertOpen(this.readSyscall);
+    const out = this.#queue.slice(this.#head);
+    this.#queue.length = this.#head = 0;
+    while (this.#checked(this.readBatch(out)) > 0);
+    return out;
+  }
+
+  /** Resolves with the next event. Rejects with EBADF if the object is closed first. */
+  read(options?: ReadOptions): Promise<T> {
+    let signal: AbortSignal | undefined;
+    try {
+      signal = validateAbortSignal(validateOptions<ReadOptions>(options).signal, 'options.signal');
+      this.assertOpen(this.readSyscall);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    if (this.#head < this.#queue.length) return Promise.resolve(this.#shift());
+    return new Promise<T>((resolve, reject) => this.#wait({ resolve, reject }, signal));
+  }
+
+  /**
+   * Async iteration over events, ending when the object is closed. With a
+   * `signal`, aborting rejects the pending `next()` with an `AbortError` and
+   * ends the iteration.
+   */
+  events(options?: ReadOptions): AsyncIterableIterator<T> {
+    const signal = validateAbortSignal(validateOptions<ReadOptions>(options).signal, 'options.signal');
+    let done = false;
+    let pending: Waiter<T> | null = null;
+    const finish = (): IteratorResult<T> => {
+      done = true;
+      if (pending) this.#forget(pending);
+      pending = null;
+      return { value: undefined, done: true };
+    };
+    const it: AsyncIterableIterator<T> = {
+      next: () => {
+        if (done || this.#handle === null) return Promise.resolve(finish());
+        if (signal?.aborted) {
+          finish();
+          return Promise.reject(abortError(signal));
+        }
+        if (this.#head < this.#queue.length) return Promise.resolve({ value: this.#shift(), done: false });
+        return new Promise<IteratorResult<T>>((resolve, reject) => {
+          const waiter: Waiter<T> = {
+            resolve: (value) => {
+              pending = null;
+              resolve({ value, done: false });
+            },
+            reject: (err) => {
+              pending = null;
+              done = true;
+              reject(err);
+            },
+            end: () => {
+              pending = null;
+              done = true;
+              resolve({ value: undefined, done: true });
+            },
+          };
+          pending = waiter;
+          this.#wait(waiter, signal);
+        });
+      },
+      return: () => Promise.resolve(finish()),
+      [Symbol.asyncIterator]: () => it,
+    };
+    return it;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
+    return this.events();
+  }
+
+  /** Lets the process exit while this object waits for events (as `timer.unref()`). */
+  unref(): this {
+    this.#ref = false;
+    this.#update();
+    return this;
+  }
+
+  /** Undoes `unref()`: waiting for events keeps the process alive again (the default). */
+  ref(): this {
+    this.#ref = true;
+    this.#update();
+    return this;
+  }
+
+  hasRef(): boolean {
+    return this.#ref;
+  }
+
+  /**
+   * Closes the fd (once; later calls do nothing). Pending `read()`s reject with
+   * EBADF, iterations end, and `'close'` is emitted.
+   */
+  close(): void {
+    const handle = this.#handle;
+    if (handle === null) return;
+    this.#handle = null;
+    this.#fd = -1;
+    this.#queue.length = this.#head = 0;
+    const result = native.handleClose(handle);
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) {
+      if (w.end) w.end();
+      else w.reject(sysError(EBADF, this.readSyscall));
+    }
+    process.nextTick(() => this.emit('close'));
+    if (result < 0) throw sysError(-result, 'close');
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+  }
+
+  // ---- internals ----
+
+  #shift(): T {
+    const value = this.#queue[this.#head] as T;
+    (this.#queue as (T | undefined)[])[this.#head++] = undefined;
+    if (this.#head === this.#queue.length) this.#queue.length = this.#head = 0;
+    return value;
+  }
+
+  #checked(result: number): number {
+    if (result < 0) throw sysError(-result, this.readSyscall);
+    return result;
+  }
+
+  #fill(): void {
+    this.#checked(this.readBatch(this.#queue));
+  }
+
+  #wait(waiter: Waiter<T>, signal: AbortSignal | undefined): void {
+    if (signal) {
+      const onAbort = (): void => {
+        if (!this.#forget(waiter)) return;
+        waiter.reject(abortError(signal));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      const { resolve, reject, end } = waiter;
+      const detach = (): void => signal.removeEventListener('abort', onAbort);
+      waiter.resolve = (v) => (detach(), resolve(v));
+      waiter.reject = (e) => (detach(), reject(e));
+      if (end) waiter.end = () => (detach(), end());
+    }
+    this.#waiters.push(waiter);
+    this.#update();
+  }
+
+  /** Removes a waiter that has not been served; false if it is gone already. */
+  #forget(waiter: Waiter<T>): boolean {
+    const i = this.#waiters.indexOf(waiter);
+    if (i < 0) return false;
+    this.#waiters.splice(i, 1);
+    this.#queueUpdate();
+    return true;
+  }
+
+  /** Brings the native watch in line with who is consuming. */
+  #update(): void {
+    const handle = this.#handle;
+    if (handle === null) return;
+    let events = this.#events;
+    let flags = 0;
+    if (this.#waiters.length > 0 || this.#listeners > 0) {
+      events = native.READABLE;
+      flags = native.KEEP_CALLBACK | (this.#ref ? native.KEEP_LOOP : 0);
+    }
+    if (events === this.#events && flags === this.#flags) return;
+    const result = native.handleSet(handle, events, flags);
+    if (result < 0) {
+      this.#fail(sysError(-result, 'epoll_ctl'));
+      return;
+    }
+    this.#events = events;
+    this.#flags = flags;
+  }
+
+  /** Defers an update by a microtask, so a consumer that comes straight back costs nothing. */
+  #queueUpdate(): void {
+    if (this.#updateQueued) return;
+    this.#updateQueued = true;
+    queueMicrotask(() => {
+      this.#updateQueued = false;
+      this.#update();
+    });
+  }
+
+  #stopWatching(): void {
+    if (this.#handle === null || this.#events === 0) return;
+    native.handleSet(this.#handle, 0, 0);
+    this.#events = this.#flags = 0;
+  }
+
+  #onReady(status: number, _events: number): void {
+    if (this.#handle === null) return;
+    if (status < 0) {
+      this.#fail(sysError(-status, 'epoll_wait'));
+      return;
+    }
+    if (this.#waiters.length === 0 && this.#listeners === 0) {
+      this.#stopWatching();
+      return;
+    }
+    // One drain per wake: the waiters queue is empty whenever someone waits.
+    const result = this.readBatch(this.#queue);
+    if (result < 0) {
+      if (result !== -EAGAIN) this.#fail(sysError(-result, this.readSyscall));
+      return;
+    }
+    this.#dispatch();
+  }
+
+  #dispatch(): void {
+    const listening = this.#listeners > 0;
+    while (this.#head < this.#queue.length) {
+      if (!listening && this.#waiters.length === 0) break;
+      const event = this.#shift();
+      const waiter = this.#waiters.shift();
+      if (waiter) waiter.resolve(event);
+      if (listening) this.emit('event', event);
+      if (this.#handle === null) return; // a consumer closed us
+    }
+    if (this.#waiters.length === 0) this.#queueUpdate();
+  }
+
+  #fail(err: SystemError | AbortError): void {
+    this.#stopWatching();
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) w.reject(err);
+    if (this.#listeners > 0) this.emit('error', err);
+  }
+}
+
+export interface FdSource<T> {
+  on<K extends keyof FdSourceEvents<T>>(event: K, listener: (...args: FdSourceEvents<T>[K]) => void): this;
+  once<K extends keyof FdSourceEvents<T>>(event: K, listener: (...args: FdSourceEvents<T>[K]) => void): this;
+  off<K extends keyof FdSourceEvents<T>>(event: K, listener: (...args: FdSourceEvents<T>[K]) => void): this;
+  addListener<K extends keyof FdSourceEvents<T>>(event: K, listener: (...args: FdSourceEvents<T>[K]) => void): this;
+  removeListener<K extends keyof FdSourceEvents<T>>(event: K, listener: (...args: FdSourceEvents<T>[K]) => void): this;
+  emit<K extends keyof FdSourceEvents<T>>(event: K, ...args: FdSourceEvents<T>[K]): boolean;
+}

@@ -1,0 +1,20 @@
+/**
+ * Butter: Linux kernel interfaces for Node.js.
+ *
+ * Two layers per family: 1:1 calls named after the syscall (src/raw), and
+ * event-like objects that own their fd (src/high). See docs/architecture.md.
+ */
+export { constants } from './constants';
+export type { SystemError, ArgumentError } from './core/errors';
+export { AbortError } from './core/errors';
+export type { ReadOptions, FdSourceEvents } from './core/source';
+export { FdSource } from './core/source';
+export type { ReadinessBackend } from './core/native';
+export { readinessBackend } from './core/native';
+
+export { getpid, getppid, gettid } from './raw/process';
+export { uname, gethostname, sethostname, getdomainname, setdomainname } from './raw/host';
+export type { UtsName, NameOptions } from './raw/host';
+export { eventfd, eventfdRead, eventfdWrite } from './raw/eventfd';
+export { EventFd } from './high/eventfd';
+export type { EventFdOptions } from './high/eventfd';

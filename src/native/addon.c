@@ -1,0 +1,138 @@
+/*
+ * Module entry point, per-environment state and the small conversion helpers
+ * every family uses. Each Node environment (the main thread, each Worker) gets
+ * its own butter_env through napi_set_instance_data, so nothing here is global.
+ */
+#include "butter.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+butter_env *butter_get_env(napi_env env) {
+  void *data = NULL;
+  napi_get_instance_data(env, &data);
+  return data;
+}
+
+static void env_finalize(napi_env env, void *data, void *hint) {
+  butter_env *benv = data;
+  free(benv->handles);
+  free(benv->next_free);
+  free(benv);
+}
+
+/* ---- helpers ---- */
+
+static bool type_error(napi_env env, const char *what) {
+  napi_throw_type_error(env, "ERR_BUTTER_INTERNAL", what);
+  return false;
+}
+
+bool butter_arg_int32(napi_env env, napi_value v, int32_t *out) {
+  return napi_get_value_int32(env, v, out) == napi_ok || type_error(env, "expected a number");
+}
+
+bool butter_arg_uint32(napi_env env, napi_value v, uint32_t *out) {
+  return napi_get_value_uint32(env, v, out) == napi_ok || type_error(env, "expected a number");
+}
+
+bool butter_arg_uint64(napi_env env, napi_value v, uint64_t *out) {
+  bool lossless;
+  return napi_get_value_bigint_uint64(env, v, out, &lossless) == napi_ok ||
+         type_error(env, "expected a bigint");
+}
+
+bool butter_arg_bool(napi_env env, napi_value v, bool *out) {
+  return napi_get_value_bool(env, v, out) == napi_ok || type_error(env, "expected a boolean");
+}
+
+bool butter_arg_bytes(napi_env env, napi_value v, const void **data, size_t *len) {
+  napi_typedarray_type type;
+  void *p;
+  if (napi_get_typedarray_info(env, v, &type, len, &p, NULL, NULL) != napi_ok ||
+      type != napi_uint8_array)
+    return type_error(env, "expected a Uint8Array");
+  *data = p;
+  return true;
+}
+
+napi_value butter_int(napi_env env, int64_t v) {
+  napi_value r;
+  napi_create_int64(env, v, &r);
+  return r;
+}
+
+napi_value butter_errno_result(napi_env env, int err) {
+  return butter_int(env, -(int64_t)err);
+}
+
+napi_value butter_undefined(napi_env env) {
+  napi_value r;
+  napi_get_undefined(env, &r);
+  return r;
+}
+
+void butter_export(napi_env env, napi_value exports, const butter_fn *fns, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    napi_value fn;
+    napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].cb, NULL, &fn);
+    napi_set_named_property(env, exports, fns[i].name, fn);
+  }
+}
+
+void butter_export_int(napi_env env, napi_value obj, const char *name, int64_t value) {
+  napi_set_named_property(env, obj, name, butter_int(env, value));
+}
+
+/* strerror for errnos Node's own table does not name (used by src/core/errors.ts). */
+static napi_value js_strerror(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t err;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1 || !butter_arg_int32(env, argv[0], &err)) return NULL;
+  const char *msg = strerrordesc_np(err);
+  napi_value r;
+  napi_create_string_utf8(env, msg ? msg : "Unknown error", NAPI_AUTO_LENGTH, &r);
+  return r;
+}
+
+static napi_value js_strerrorname(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t err;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1 || !butter_arg_int32(env, argv[0], &err)) return NULL;
+  const char *name = strerrorname_np(err);
+  if (!name) return butter_undefined(env);
+  napi_value r;
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &r);
+  return r;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  butter_env *benv = calloc(1, sizeof *benv);
+  if (!benv) {
+    napi_throw_error(env, "ENOMEM", "butter: out of memory");
+    return NULL;
+  }
+  benv->env = env;
+  benv->free_head = UINT32_MAX;
+  napi_set_instance_data(env, benv, env_finalize, NULL);
+
+  static const butter_fn fns[] = {
+      {"strerror", js_strerror},
+      {"strerrorname", js_strerrorname},
+  };
+  butter_export(env, exports, fns, BUTTER_COUNT(fns));
+  butter_init_handle(env, exports);
+  butter_init_process(env, exports);
+  butter_init_host(env, exports);
+  butter_init_eventfd(env, exports);
+  return exports;
+}
+
+NAPI_MODULE_INIT() {
+  return init(env, exports);
+}

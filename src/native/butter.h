@@ -1,0 +1,123 @@
+/*
+ * Butter's native core: shared declarations.
+ *
+ * Conventions every family follows:
+ *  - A native function is a thin call of one syscall. The TypeScript layer has
+ *    already validated the arguments; the helpers below only convert, and throw a
+ *    TypeError if called with the wrong types (which only Butter itself can do).
+ *  - System errors are never thrown from here. A failing call returns -errno as a
+ *    JS number, and the TypeScript layer's single helper (src/core/errors.ts)
+ *    builds the fs-shaped Error, adding the path it knows. This keeps error
+ *    formatting in one place and keeps exceptions off the fast paths.
+ */
+#ifndef BUTTER_H
+#define BUTTER_H
+
+#include <node_api.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Readiness backends (see docs/architecture.md). */
+enum butter_backend { BUTTER_BACKEND_NONE = 0, BUTTER_BACKEND_UV = 1, BUTTER_BACKEND_EPOLL = 2 };
+
+/* Interest bits a handle can wait for; mirrored in src/core/native.ts. */
+#define BUTTER_READABLE 1u
+#define BUTTER_WRITABLE 2u
+/* Handle flags for butter_handle_set; mirrored in src/core/native.ts. */
+#define BUTTER_KEEP_CALLBACK 1u /* hold the JS callback strongly */
+#define BUTTER_KEEP_LOOP 2u     /* keep the event loop alive */
+
+struct butter_env;
+
+/*
+ * An fd owned by a JS object, plus its optional readiness watch.
+ * Lifetime: freed when both the JS external is finalized and the native side is
+ * done with it (closed, and for the uv backend the close callback has run).
+ */
+typedef struct butter_handle {
+  struct butter_env *benv;
+  int fd;            /* -1 once closed */
+  uint32_t slot;     /* index in benv->handles */
+  uint32_t gen;      /* generation: ids of dead handles never match */
+  int owners;        /* 1 for the JS external + 1 while the native side holds it */
+  uint32_t events;   /* interest currently armed (0: not watching) */
+  uint32_t flags;    /* BUTTER_KEEP_* in force */
+  napi_ref callback; /* JS function (status, events) */
+  void *backend_data; /* uv_poll_t for the uv backend */
+  bool epoll_added;   /* epoll backend: fd is in the epoll set */
+  bool armed;         /* epoll backend: a one-shot interest is pending */
+} butter_handle;
+
+typedef struct butter_backend_ops {
+  /* Arms (events != 0) or disarms the watch; may be called repeatedly. Returns 0 or -errno. */
+  int (*set)(butter_handle *h, uint32_t events, uint32_t flags);
+  /* Stops watching for good before the fd is closed; releases the native owner later or now. */
+  void (*close)(butter_handle *h);
+  /* Environment teardown: stop threads, free backend state. */
+  void (*teardown)(struct butter_env *benv);
+} butter_backend_ops;
+
+typedef struct butter_env {
+  napi_env env;
+  enum butter_backend backend;
+  const butter_backend_ops *ops;
+  butter_handle **handles; /* slot table of live handles */
+  uint32_t nhandles, cap;
+  uint32_t free_head;      /* first free slot or UINT32_MAX */
+  uint32_t *next_free;
+  uint32_t gen;
+  uint32_t loop_refs;       /* epoll backend: handles with BUTTER_KEEP_LOOP and events */
+  uint32_t pending_closes;  /* uv backend: uv_close callbacks still to come */
+  bool tearing_down;
+  napi_async_cleanup_hook_handle cleanup;
+  void *backend_state;
+} butter_env;
+
+/* Called by a backend when its last deferred close is done during teardown. */
+void butter_env_maybe_done(butter_env *benv);
+
+butter_env *butter_get_env(napi_env env);
+
+/* Delivers readiness to a handle's JS callback: status 0 or -errno, events bitmask. */
+void butter_handle_deliver(butter_handle *h, int status, uint32_t events);
+/* Drops one owner; frees the handle when none is left. */
+void butter_handle_release(butter_handle *h);
+/* Looks up a live handle by id (slot | gen << 32); NULL if it is gone. */
+butter_handle *butter_handle_lookup(butter_env *benv, uint64_t id);
+static inline uint64_t butter_handle_id(const butter_handle *h) {
+  return (uint64_t)h->slot | ((uint64_t)h->gen << 32);
+}
+
+extern const butter_backend_ops butter_uv_ops;
+extern const butter_backend_ops butter_epoll_ops;
+/* Returns 0, or -errno / -ENOSYS if the backend cannot work in this runtime. */
+int butter_uv_init(butter_env *benv);
+int butter_epoll_init(butter_env *benv);
+
+/* ---- argument and result helpers ---- */
+bool butter_arg_int32(napi_env env, napi_value v, int32_t *out);
+bool butter_arg_uint32(napi_env env, napi_value v, uint32_t *out);
+bool butter_arg_uint64(napi_env env, napi_value v, uint64_t *out); /* BigInt only */
+bool butter_arg_bool(napi_env env, napi_value v, bool *out);
+/* A Buffer / Uint8Array view. The data stays owned by JS for the call's duration. */
+bool butter_arg_bytes(napi_env env, napi_value v, const void **data, size_t *len);
+napi_value butter_int(napi_env env, int64_t v); /* JS number */
+napi_value butter_errno_result(napi_env env, int err); /* returns -err as a JS number */
+napi_value butter_undefined(napi_env env);
+
+typedef struct butter_fn {
+  const char *name;
+  napi_callback cb;
+} butter_fn;
+void butter_export(napi_env env, napi_value exports, const butter_fn *fns, size_t n);
+void butter_export_int(napi_env env, napi_value obj, const char *name, int64_t value);
+#define BUTTER_COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Family registration: each family's file defines one. */
+void butter_init_handle(napi_env env, napi_value exports);
+void butter_init_process(napi_env env, napi_value exports);
+void butter_init_host(napi_env env, napi_value exports);
+void butter_init_eventfd(napi_env env, napi_value exports);
+
+#endif

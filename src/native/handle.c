@@ -1,0 +1,255 @@
+/*
+ * Fd ownership and event-loop readiness.
+ *
+ * A handle owns one fd on behalf of one JS object and can watch it for
+ * readiness through the backend chosen for this environment (poll_uv.c or
+ * poll_epoll.c). The JS layer (src/core/source.ts) decides when to watch; this
+ * file only does what it is told, closes the fd exactly once (explicitly, from
+ * the finalizer of a forgotten object, or when the environment goes away), and
+ * frees the handle when neither side needs it any more.
+ */
+#include "butter.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- slot table: ids that never match a dead handle ---- */
+
+static bool table_insert(butter_env *benv, butter_handle *h) {
+  if (benv->free_head == UINT32_MAX) {
+    uint32_t cap = benv->cap ? benv->cap * 2 : 64;
+    butter_handle **handles = realloc(benv->handles, cap * sizeof *handles);
+    if (!handles) return false;
+    benv->handles = handles;
+    uint32_t *next_free = realloc(benv->next_free, cap * sizeof *next_free);
+    if (!next_free) return false;
+    benv->next_free = next_free;
+    for (uint32_t i = cap; i-- > benv->cap;) {
+      handles[i] = NULL;
+      next_free[i] = benv->free_head;
+      benv->free_head = i;
+    }
+    benv->cap = cap;
+  }
+  uint32_t slot = benv->free_head;
+  benv->free_head = benv->next_free[slot];
+  benv->handles[slot] = h;
+  h->slot = slot;
+  h->gen = ++benv->gen;
+  benv->nhandles++;
+  return true;
+}
+
+static void table_remove(butter_env *benv, butter_handle *h) {
+  if (h->slot == UINT32_MAX) return;
+  benv->handles[h->slot] = NULL;
+  benv->next_free[h->slot] = benv->free_head;
+  benv->free_head = h->slot;
+  h->slot = UINT32_MAX;
+  benv->nhandles--;
+}
+
+butter_handle *butter_handle_lookup(butter_env *benv, uint64_t id) {
+  uint32_t slot = (uint32_t)id;
+  if (slot >= benv->cap) return NULL;
+  butter_handle *h = benv->handles[slot];
+  return h && h->gen == (uint32_t)(id >> 32) ? h : NULL;
+}
+
+/* ---- lifetime ---- */
+
+void butter_handle_release(butter_handle *h) {
+  if (--h->owners > 0) return;
+  if (h->callback && !h->benv->tearing_down) napi_delete_reference(h->benv->env, h->callback);
+  free(h);
+}
+
+/* Stops watching and closes the fd; safe to call more than once. Returns close(2)'s result. */
+static int handle_shutdown(butter_handle *h) {
+  if (h->fd < 0) return -EBADF;
+  butter_env *benv = h->benv;
+  if (benv->ops) benv->ops->close(h); /* releases the native owner, now or after uv_close */
+  else butter_handle_release(h);
+  table_remove(benv, h);
+  int fd = h->fd;
+  h->fd = -1;
+  /* Linux closes the fd even when close() reports EINTR, so never retry. */
+  return close(fd) < 0 && errno != EINTR ? -errno : 0;
+}
+
+static void handle_finalize(napi_env env, void *data, void *hint) {
+  butter_handle *h = data;
+  handle_shutdown(h);
+  butter_handle_release(h);
+}
+
+void butter_handle_deliver(butter_handle *h, int status, uint32_t events) {
+  napi_env env = h->benv->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value cb = NULL;
+  if (h->callback) napi_get_reference_value(env, h->callback, &cb);
+  if (!cb) {
+    /* The owning object is gone: nobody can consume, so stop watching. */
+    h->benv->ops->set(h, 0, 0);
+    h->events = 0;
+    h->flags = 0;
+  } else {
+    napi_value argv[2], recv, result;
+    napi_create_int32(env, status, &argv[0]);
+    napi_create_uint32(env, events, &argv[1]);
+    napi_get_global(env, &recv); /* make_callback needs an object */
+    h->owners++; /* the callback may close the object; keep the memory until we return */
+    /* make_callback, unlike call_function, drains microtasks and nextTicks afterwards. */
+    if (napi_make_callback(env, NULL, recv, cb, 2, argv, &result) == napi_pending_exception) {
+      napi_value err;
+      napi_get_and_clear_last_exception(env, &err);
+      napi_fatal_exception(env, err); /* surfaces as 'uncaughtException', as Node's own callbacks do */
+    }
+    butter_handle_release(h);
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+/* ---- JS interface ---- */
+
+static butter_handle *arg_handle(napi_env env, napi_value v) {
+  void *p = NULL;
+  if (napi_get_value_external(env, v, &p) != napi_ok || !p) {
+    napi_throw_type_error(env, "ERR_BUTTER_INTERNAL", "expected a handle");
+    return NULL;
+  }
+  return p;
+}
+
+/* handleNew(fd, callback) -> handle. Takes ownership of fd. */
+static napi_value js_handle_new(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], result;
+  int32_t fd;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 2 || !butter_arg_int32(env, argv[0], &fd)) return NULL;
+  butter_env *benv = butter_get_env(env);
+  butter_handle *h = calloc(1, sizeof *h);
+  if (!h || !table_insert(benv, h)) {
+    free(h);
+    close(fd);
+    napi_throw_error(env, "ENOMEM", "ENOMEM: out of memory, butter handle");
+    return NULL;
+  }
+  h->benv = benv;
+  h->fd = fd;
+  h->owners = 2;
+  if (napi_create_reference(env, argv[1], 0, &h->callback) != napi_ok ||
+      napi_create_external(env, h, handle_finalize, NULL, &result) != napi_ok) {
+    handle_shutdown(h);
+    butter_handle_release(h);
+    return NULL;
+  }
+  return result;
+}
+
+/* handleSet(handle, events, flags) -> 0 | -errno */
+static napi_value js_handle_set(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  uint32_t events, flags;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  butter_handle *h = argc == 3 ? arg_handle(env, argv[0]) : NULL;
+  if (!h || !butter_arg_uint32(env, argv[1], &events) || !butter_arg_uint32(env, argv[2], &flags))
+    return NULL;
+  if (h->fd < 0) return butter_errno_result(env, EBADF);
+  if (!h->benv->ops) return butter_errno_result(env, ENOSYS);
+  events &= BUTTER_READABLE | BUTTER_WRITABLE;
+  bool keep = events && (flags & BUTTER_KEEP_CALLBACK);
+  bool kept = h->events && (h->flags & BUTTER_KEEP_CALLBACK);
+  int r = h->benv->ops->set(h, events, flags);
+  if (r < 0) return butter_errno_result(env, -r);
+  if (keep != kept) {
+    uint32_t count;
+    if (keep) napi_reference_ref(env, h->callback, &count);
+    else napi_reference_unref(env, h->callback, &count);
+  }
+  h->events = events;
+  h->flags = flags;
+  return butter_int(env, 0);
+}
+
+/* handleClose(handle) -> 0 | -errno (from close(2)) */
+static napi_value js_handle_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  butter_handle *h = argc == 1 ? arg_handle(env, argv[0]) : NULL;
+  if (!h) return NULL;
+  if (h->events && (h->flags & BUTTER_KEEP_CALLBACK)) {
+    uint32_t count;
+    napi_reference_unref(env, h->callback, &count);
+  }
+  return butter_int(env, handle_shutdown(h));
+}
+
+/* ---- environment teardown ---- */
+
+void butter_env_maybe_done(butter_env *benv) {
+  if (benv->tearing_down && benv->pending_closes == 0 && benv->cleanup) {
+    napi_async_cleanup_hook_handle cleanup = benv->cleanup;
+    benv->cleanup = NULL;
+    napi_remove_async_cleanup_hook(cleanup);
+  }
+}
+
+/* A Worker or the process is going away with objects still open: close their fds. */
+static void env_cleanup(napi_async_cleanup_hook_handle hook, void *arg) {
+  butter_env *benv = arg;
+  benv->tearing_down = true;
+  for (uint32_t i = 0; i < benv->cap; i++)
+    if (benv->handles[i]) handle_shutdown(benv->handles[i]);
+  if (benv->ops) benv->ops->teardown(benv);
+  butter_env_maybe_done(benv);
+}
+
+/* pollBackend(name) -> name in force. name: "uv" | "epoll" | "" (best available) */
+static napi_value js_poll_backend(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  char want[16] = "";
+  size_t len;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc >= 1) napi_get_value_string_utf8(env, argv[0], want, sizeof want, &len);
+  butter_env *benv = butter_get_env(env);
+  if (benv->backend == BUTTER_BACKEND_NONE) {
+    if (strcmp(want, "epoll") != 0 && butter_uv_init(benv) == 0) {
+      benv->backend = BUTTER_BACKEND_UV;
+      benv->ops = &butter_uv_ops;
+    } else if (strcmp(want, "uv") != 0 && butter_epoll_init(benv) == 0) {
+      benv->backend = BUTTER_BACKEND_EPOLL;
+      benv->ops = &butter_epoll_ops;
+    }
+    /* Registered after the backend's threadsafe function exists: cleanup hooks run
+       in reverse order, so ours stops the epoll thread before Node frees that. */
+    if (benv->ops) napi_add_async_cleanup_hook(env, env_cleanup, benv, &benv->cleanup);
+  }
+  const char *name = benv->backend == BUTTER_BACKEND_UV      ? "uv"
+                     : benv->backend == BUTTER_BACKEND_EPOLL ? "epoll"
+                                                             : "none";
+  napi_value r;
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &r);
+  return r;
+}
+
+void butter_init_handle(napi_env env, napi_value exports) {
+  static const butter_fn fns[] = {
+      {"handleNew", js_handle_new},
+      {"handleSet", js_handle_set},
+      {"handleClose", js_handle_close},
+      {"pollBackend", js_poll_backend},
+  };
+  butter_export(env, exports, fns, BUTTER_COUNT(fns));
+  butter_export_int(env, exports, "READABLE", BUTTER_READABLE);
+  butter_export_int(env, exports, "WRITABLE", BUTTER_WRITABLE);
+  butter_export_int(env, exports, "KEEP_CALLBACK", BUTTER_KEEP_CALLBACK);
+  butter_export_int(env, exports, "KEEP_LOOP", BUTTER_KEEP_LOOP);
+}
