@@ -76,17 +76,29 @@ export function check(result: number, syscall: string, path?: string | Uint8Arra
 
 // ---- argument errors, worded as Node words them ----
 
+/** " Received …", as Node's determineSpecificType words it. */
 function received(value: unknown): string {
   if (value === null || value === undefined) return ` Received ${value}`;
-  if (typeof value === 'function') return ` Received function ${value.name}`;
-  if (typeof value === 'object') {
-    const ctor = (value as object).constructor as { name?: string } | undefined;
-    if (ctor?.name) return ` Received an instance of ${ctor.name}`;
-    return ` Received ${inspect(value, { depth: -1 })}`;
+  switch (typeof value) {
+    case 'bigint':
+      return ` Received type bigint (${value}n)`;
+    case 'number':
+      return ` Received type number (${Object.is(value, -0) ? '-0' : value})`;
+    case 'boolean':
+    case 'symbol':
+      return ` Received type ${typeof value} (${String(value)})`;
+    case 'function':
+      return ` Received function ${value.name}`;
+    case 'string': {
+      const text = value.length > 28 ? `${value.slice(0, 25)}...` : value;
+      return ` Received type string (${text.includes("'") ? JSON.stringify(text) : `'${text}'`})`;
+    }
+    default: {
+      const ctor = (value as { constructor?: { name?: unknown } }).constructor;
+      if (ctor && 'name' in ctor) return ` Received an instance of ${String(ctor.name)}`;
+      return ` Received ${inspect(value, { depth: -1 })}`;
+    }
   }
-  let shown = inspect(value, { colors: false });
-  if (shown.length > 28) shown = `${shown.slice(0, 25)}...`;
-  return ` Received type ${typeof value} (${shown})`;
 }
 
 function subject(name: string): string {
