@@ -147,7 +147,10 @@ test('getppid() is never cached: it follows a reparenting when the parent dies',
     import { spawn } from 'node:child_process';
     const grandchild = spawn(process.execPath, ['--input-type=module', '-e', ${JSON.stringify(`
       import * as butter from ${JSON.stringify(BUTTER_ESM)};
+      import { writeSync, closeSync } from 'node:fs';
       const before = butter.getppid();
+      writeSync(3, 'ready'); // tells the middle process it may exit now
+      closeSync(3);
       const deadline = Date.now() + 15000;
       const poll = () => {
         const now = butter.getppid();
@@ -158,9 +161,10 @@ test('getppid() is never cached: it follows a reparenting when the parent dies',
         }
       };
       poll();
-    `)}], { stdio: ['ignore', 'inherit', 'inherit'], detached: true });
-    grandchild.unref();
+    `)}], { stdio: ['ignore', 'inherit', 'inherit', 'pipe'], detached: true });
     console.log(JSON.stringify({ middle: process.pid, grandchild: grandchild.pid }));
+    // Exit only once the grandchild has read its parent: until then, it is us.
+    grandchild.stdio[3].once('data', () => process.exit(0));
   `);
   assert.equal(r.status, 0, r.stderr);
   const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
