@@ -78,7 +78,9 @@ function commandHelp(c: Command): string {
 
 function isUsageError(err: unknown): err is Error {
   // util.parseArgs marks every argument error with an ERR_PARSE_ARGS_* code.
-  return err instanceof Error && typeof (err as { code?: unknown }).code === 'string' && (err as { code: string }).code.startsWith('ERR_PARSE_ARGS_');
+  if (!(err instanceof Error)) return false;
+  const { code } = err as NodeJS.ErrnoException;
+  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_');
 }
 
 /** Runs `butter` with `args` (without node and the script) and returns the exit code. */
