@@ -148,8 +148,25 @@ function statusFields(): Map<string, string> {
   return fields;
 }
 
+/** One line: a report row is no place for a require stack. */
 function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  const text = err instanceof Error ? err.message : String(err);
+  return text.split('\n', 1)[0] ?? text;
+}
+
+/** Why the addon did not load (completing "the native addon …"), and what to do about it. */
+function loadFailure(err: Error): { why: string; fix: string } {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'MODULE_NOT_FOUND' && err.message.includes('butter.node')) {
+    return {
+      why: 'not built (no build/Release/butter.node)',
+      fix: 'build it: `npm run build:native` in the package (node-gyp needs python3, make and a C compiler), or `npm rebuild butter` where it is installed',
+    };
+  }
+  if (code === 'ERR_DLOPEN_FAILED') {
+    return { why: `does not load: ${errorText(err)}`, fix: 'rebuild it for this Node and this system: `npm rebuild butter` (or `npm run build:native` in the package)' };
+  }
+  return { why: `failed to start: ${errorText(err)}`, fix: 'report it, with this output' };
 }
 
 function loadButter(): Butter | Error {
@@ -202,7 +219,7 @@ function gatherFacts(butter: Butter | Error, butterVersion: string): SystemFacts
       napi: process.versions.napi ?? null,
       runtime: 'bun' in process.versions ? 'bun' : 'deno' in process.versions ? 'deno' : (process.release?.name ?? 'unknown'),
     },
-    butter: { version: butterVersion, loaded: !(butter instanceof Error), error: butter instanceof Error ? errorText(butter) : null },
+    butter: { version: butterVersion, loaded: !(butter instanceof Error), error: butter instanceof Error ? loadFailure(butter).why : null },
     readiness: readinessFacts(butter),
     user: {
       uid: process.getuid?.() ?? -1,
@@ -315,7 +332,7 @@ function checkProcess(env: Environment): FamilyReport {
       const tid = butter.gettid();
       // Doctor runs on the main thread, whose thread id is the process id.
       expectEqual('gettid()', tid, process.pid, 'on the main thread the pid');
-      return `${tid}, the pid, as it should be on the main thread`;
+      return `${tid}, the pid (doctor runs on the main thread)`;
     }),
   ];
   const bad = calls.filter((c) => c.status !== 'ok');
@@ -353,12 +370,12 @@ function checkHost(env: Environment): FamilyReport {
   if (env.hasCap('CAP_SYS_ADMIN')) {
     const where = system.userNamespace.initial === false
       ? 'CAP_SYS_ADMIN in this user namespace: works when the UTS namespace belongs to it (as under `unshare -Uru`), EPERM when it belongs to an outer one (as in some containers)'
-      : 'CAP_SYS_ADMIN held: they rename this UTS namespace, the whole machine\'s unless you run in a private one (`unshare --uts`)';
-    calls.push(call(setters, 'ok', `${where} (not called: doctor changes nothing)`));
+      : 'permitted (CAP_SYS_ADMIN): they rename this UTS namespace, the machine\'s own unless it is a private one (`unshare --uts`)';
+    calls.push(call(setters, 'ok', `${where}; not called, doctor changes nothing`));
     return report('host', calls, 'every call is permitted', null, facts);
   }
 
-  calls.push(call(setters, 'limited', 'no CAP_SYS_ADMIN: they fail with EPERM in this UTS namespace (not called: doctor changes nothing)'));
+  calls.push(call(setters, 'limited', 'EPERM without CAP_SYS_ADMIN in this UTS namespace; not called, doctor changes nothing'));
   let fix: string;
   if (userns.possible) {
     const tool = onPath('unshare') ? '' : ' (unshare is part of util-linux)';
@@ -434,11 +451,9 @@ async function checkEventfd(env: Environment): Promise<FamilyReport> {
   try {
     const pending = ev.read({ signal: AbortSignal.timeout(WAKE_TIMEOUT_MS) });
     ev.write(3n);
-    const started = process.hrtime.bigint();
     const value = await pending;
-    const micros = Number(process.hrtime.bigint() - started) / 1000;
     wake = value === 3n
-      ? call('EventFd.read', 'ok', `woken through the ${backend} backend with 3n in ${micros.toFixed(0)} µs`)
+      ? call('EventFd.read', 'ok', `a pending read woke through the ${backend} backend with 3n`)
       : call('EventFd.read', 'unavailable', `the ${backend} backend delivered ${String(value)}, not 3n`);
   } catch (err) {
     const timedOut = err instanceof Error && err.name === 'AbortError';
@@ -481,14 +496,8 @@ export async function diagnose(butterVersion: string): Promise<DoctorReport> {
   const results: FamilyReport[] = [];
   for (const family of families) {
     if (butter instanceof Error) {
-      results.push({
-        family: family.name,
-        status: 'unavailable',
-        reason: `Butter's native addon did not load: ${errorText(butter)}`,
-        fix: 'build it: `npm run build:native` in the package (needs python3, make and a C compiler), or reinstall with `npm rebuild butter`',
-        calls: [],
-        facts: {},
-      });
+      const { why, fix } = loadFailure(butter);
+      results.push({ family: family.name, status: 'unavailable', reason: `Butter's native addon ${why}`, fix, calls: [], facts: {} });
       continue;
     }
     const env: Environment = {
@@ -562,7 +571,7 @@ function render(r: DoctorReport, io: Io): string {
     ['kernel', `${s.kernel.sysname} ${s.kernel.release} (${s.kernel.version})`],
     ['architecture', `${s.arch.node} (${s.arch.machine})`],
     ['runtime', `${s.node.runtime} ${s.node.version}${s.node.napi ? `, Node-API ${s.node.napi}` : ''}`],
-    ['native addon', s.butter.loaded ? 'loaded' : p.status('unavailable', `did not load: ${s.butter.error ?? ''}`)],
+    ['native addon', s.butter.loaded ? 'loaded' : p.status('unavailable', s.butter.error ?? 'did not load')],
     ['readiness', s.readiness.backend === null ? s.readiness.note : `${s.readiness.backend}: ${s.readiness.note}`],
     ['user', describeUser(s)],
     ['capabilities', describeCapabilities(s.capabilities)],
@@ -574,17 +583,20 @@ function render(r: DoctorReport, io: Io): string {
   for (const [k, v] of rows) out.push(`  ${k.padEnd(keyWidth)}${wrap(v, io.width, 2 + keyWidth)}`);
 
   const nameWidth = Math.max(...r.families.map((f) => f.family.length)) + 2;
-  const statusWidth = 'unavailable'.length + 2;
-  const callWidth = Math.max(0, ...r.families.flatMap((f) => f.calls.map((c) => c.calls.join(', ').length))) + 2;
+  const used = [...r.families.map((f) => f.status), ...r.families.flatMap((f) => f.calls.map((c) => c.status))];
+  const statusWidth = Math.max(...used.map((st) => st.length)) + 2;
   out.push('', p.bold('Families'));
   for (const f of r.families) {
     const head = `  ${p.bold(f.family.padEnd(nameWidth))}${p.status(f.status, f.status.padEnd(statusWidth))}`;
     out.push(head + wrap(f.reason, io.width, 2 + nameWidth + statusWidth));
+    // Calls line up under the reason, so the eye runs down one column of statuses per family.
+    const callWidth = Math.max(...f.calls.map((c) => c.calls.join(', ').length)) + 2;
+    const lead = ' '.repeat(2 + nameWidth);
     for (const c of f.calls) {
-      const indent = 4 + callWidth + statusWidth;
-      out.push(`    ${c.calls.join(', ').padEnd(callWidth)}${p.status(c.status, c.status.padEnd(statusWidth))}${wrap(c.detail, io.width, indent)}`);
+      const names = c.calls.join(', ');
+      out.push(`${lead}${p.status(c.status, c.status.padEnd(statusWidth))}${names.padEnd(callWidth)}${wrap(c.detail, io.width, lead.length + statusWidth + callWidth)}`);
     }
-    if (f.fix !== null) out.push(`    ${p.bold('fix:')} ${wrap(f.fix, io.width, 9)}`);
+    if (f.fix !== null) out.push(`${lead}${p.bold('fix'.padEnd(statusWidth))}${wrap(f.fix, io.width, lead.length + statusWidth)}`);
     out.push('');
   }
   const counts = (['ok', 'limited', 'unavailable'] as const)
@@ -602,9 +614,9 @@ export const doctor: Command = {
   summary: 'what this kernel, these privileges and this runtime allow, family by family',
   usage: 'butter doctor [--json]',
   help: [
-    'Checks each family Butter offers (process, host, eventfd) by using it, and',
-    'reports ok, limited or unavailable, why, and what to change. Changes nothing:',
-    'it never sets the hostname, writes a sysctl or enters a namespace.',
+    `Checks each family Butter offers (${families.map((f) => f.name).join(', ')}) by using it,`,
+    'and reports ok, limited or unavailable, why, and what to change. Changes',
+    'nothing: it never sets the hostname, writes a sysctl or enters a namespace.',
     '',
     'Options:',
     '  --json   one JSON object on stdout instead of the human report',

@@ -91,8 +91,17 @@ export async function run(args: readonly string[], io: Io): Promise<number> {
     return EXIT_USAGE;
   }
   if (first === '-h' || first === '--help' || first === 'help') {
-    const c = rest[0] === undefined ? undefined : commands.find((x) => x.name === rest[0]);
-    io.out(c ? commandHelp(c) : usage());
+    const name = rest[0];
+    if (name === undefined) {
+      io.out(usage());
+      return EXIT_OK;
+    }
+    const c = commands.find((x) => x.name === name);
+    if (!c) {
+      io.err(`butter: unknown command '${name}'\n\n${usage()}`);
+      return EXIT_USAGE;
+    }
+    io.out(commandHelp(c));
     return EXIT_OK;
   }
   if (first === '-V' || first === '--version') {

@@ -39,20 +39,61 @@ export interface Native {
   eventfdRead(fd: number): bigint | number;
   eventfdWrite(fd: number, value: bigint): number;
   readonly eventfdConstants: { readonly EFD_CLOEXEC: number; readonly EFD_NONBLOCK: number; readonly EFD_SEMAPHORE: number };
+
+  timerfdCreate(clockid: number, flags: number): number;
+  /** Times are nanoseconds; the result is the old `[interval, value]`. */
+  timerfdSettime(fd: number, flags: number, interval: bigint, value: bigint): [bigint, bigint] | number;
+  timerfdGettime(fd: number): [bigint, bigint] | number;
+  timerfdSetTicks(fd: number, ticks: bigint): number;
+  timerfdRead(fd: number): bigint | number;
+  clockGettime(clockid: number): bigint | number;
+  readonly timerfdConstants: {
+    readonly CLOCK_REALTIME: number;
+    readonly CLOCK_MONOTONIC: number;
+    readonly CLOCK_BOOTTIME: number;
+    readonly CLOCK_REALTIME_ALARM: number;
+    readonly CLOCK_BOOTTIME_ALARM: number;
+    readonly TFD_CLOEXEC: number;
+    readonly TFD_NONBLOCK: number;
+    readonly TFD_TIMER_ABSTIME: number;
+    readonly TFD_TIMER_CANCEL_ON_SET: number;
+    readonly TFD_IOC_SET_TICKS: number;
+  };
+
+  pthreadSigmask(how: number, mask: bigint | null): bigint | number;
+  sigblock(mask: bigint, acquire: boolean): number;
+  signalfd(fd: number, mask: bigint, flags: number): number;
+  signalfdRead(fd: number, buffer: Buffer): number;
+  sigqueue(pid: number, signal: number, value: number): number;
+  readonly signalConstants: {
+    readonly SIG_BLOCK: number;
+    readonly SIG_UNBLOCK: number;
+    readonly SIG_SETMASK: number;
+    readonly SFD_CLOEXEC: number;
+    readonly SFD_NONBLOCK: number;
+    readonly SIGRTMIN: number;
+    readonly SIGRTMAX: number;
+  };
 }
 
 function load(): Native {
   // dist/cjs/core -> package root. A Debug build (sanitizers) is used when it is the only one.
   const root = join(__dirname, '..', '..', '..');
   const release = join(root, 'build', 'Release', 'butter.node');
-  const file = existsSync(release) ? release : join(root, 'build', 'Debug', 'butter.node');
-  return require(file) as Native;
+  const debug = join(root, 'build', 'Debug', 'butter.node');
+  if (!existsSync(release) && !existsSync(debug)) {
+    throw new Error(`butter: the native addon is not built (no ${release}); run \`npm rebuild butter\` (in a checkout: \`npm run build:native\`)`);
+  }
+  return require(existsSync(release) ? release : debug) as Native;
 }
 
 export const native: Native = load();
 
 function chooseBackend(): ReadinessBackend {
   const forced = process.env.BUTTER_READINESS;
+  if (forced !== undefined && forced !== '' && forced !== 'uv' && forced !== 'epoll') {
+    process.emitWarning(`BUTTER_READINESS=${forced} is not 'uv' or 'epoll'; using the default backend`, 'ButterWarning');
+  }
   // libuv is only Node's: other runtimes that load Node-API addons get the portable backend.
   const onNode = process.release?.name === 'node' && !('bun' in process.versions) && !('deno' in process.versions);
   const want = forced === 'uv' || forced === 'epoll' ? forced : onNode ? '' : 'epoll';
