@@ -82,7 +82,8 @@ function load(): Native {
   const release = join(root, 'build', 'Release', 'butter.node');
   const debug = join(root, 'build', 'Debug', 'butter.node');
   if (!existsSync(release) && !existsSync(debug)) {
-    throw new Error(`butter: the native addon is not built (no ${release}); run \`npm rebuild butter\` (in a checkout: \`npm run build:native\`)`);
+    const err = new Error(`butter: the native addon is not built (no ${release}); run \`npm rebuild butter\` (in a checkout: \`npm run build:native\`)`);
+    throw Object.assign(err, { code: 'MODULE_NOT_FOUND' });
   }
   return require(existsSync(release) ? release : debug) as Native;
 }
@@ -91,9 +92,6 @@ export const native: Native = load();
 
 function chooseBackend(): ReadinessBackend {
   const forced = process.env.BUTTER_READINESS;
-  if (forced !== undefined && forced !== '' && forced !== 'uv' && forced !== 'epoll') {
-    process.emitWarning(`BUTTER_READINESS=${forced} is not 'uv' or 'epoll'; using the default backend`, 'ButterWarning');
-  }
   // libuv is only Node's: other runtimes that load Node-API addons get the portable backend.
   const onNode = process.release?.name === 'node' && !('bun' in process.versions) && !('deno' in process.versions);
   const want = forced === 'uv' || forced === 'epoll' ? forced : onNode ? '' : 'epoll';
