@@ -12,7 +12,9 @@
         "src/native/poll_epoll.c",
         "src/native/process.c",
         "src/native/host.c",
-        "src/native/eventfd.c"
+        "src/native/eventfd.c",
+        "src/native/timerfd.c",
+        "src/native/signal.c"
       ],
       "defines": [
         "NAPI_VERSION=8",

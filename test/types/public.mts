@@ -10,6 +10,15 @@ import {
   getpid,
   constants,
   readinessBackend,
+  TimerFd,
+  timerfdCreate,
+  timerfdSettime,
+  timerfdGettime,
+  timerfdSetTicks,
+  timerfdRead,
+  type TimerSpec,
+  type TimerFdEvent,
+  type TimerClock,
   type SystemError,
   type UtsName,
   type ReadinessBackend,
@@ -51,6 +60,35 @@ export async function checks(): Promise<void> {
     const errno: number = err.errno;
     void code, errno;
   }
+
+  const tfd: number = timerfdCreate(constants.CLOCK_MONOTONIC, constants.TFD_CLOEXEC | constants.TFD_NONBLOCK);
+  const old: TimerSpec = timerfdSettime(tfd, constants.TFD_TIMER_ABSTIME, { value: 1n, interval: 2n });
+  timerfdSettime(tfd, 0, { value: 1n });
+  const cur: bigint = timerfdGettime(tfd).value;
+  timerfdSetTicks(tfd, 1n);
+  const ticks: bigint = timerfdRead(tfd);
+  const clock: TimerClock = 'boottime';
+  const timer = new TimerFd({ clock }).set(5, { interval: 5n, absolute: false, cancelOnSet: false });
+  timer.set(5n).disarm();
+  const spec: TimerSpec = timer.get();
+  const now: bigint = timer.now();
+  const tev: TimerFdEvent = await timer.read();
+  if (tev.type === 'expire') {
+    const n: bigint = tev.expirations;
+    void n;
+  } else {
+    const t: 'clockset' = tev.type;
+    void t;
+  }
+  for await (const e of timer) void e.type;
+  timer.on('event', (e) => void (e.type === 'expire' && e.expirations));
+  // @ts-expect-error: nanoseconds at the 1:1 layer are bigints
+  timerfdSettime(tfd, 0, { value: 1 });
+  // @ts-expect-error: only the named clocks
+  new TimerFd({ clock: 'tai' });
+  // @ts-expect-error: a clockset event has no count
+  void (tev.type === 'clockset' && tev.expirations);
+  void old, cur, ticks, spec, now;
 
   // @ts-expect-error: counts are bigints, not strings
   ev.write('1');

@@ -1,0 +1,148 @@
+/*
+ * timerfd: kernel timers that expire by making an fd readable; a read returns
+ * how many times the timer expired since the last read.
+ *
+ * Times cross the boundary as BigInt nanoseconds (exact: a double cannot hold
+ * nanoseconds past ~104 days). The TypeScript layer has checked they fit the
+ * kernel's ktime_t (0 to 2^63 - 1), so the split into tv_sec/tv_nsec below
+ * cannot overflow and always gives a tv_nsec the kernel accepts.
+ */
+#include "butter.h"
+
+#include <errno.h>
+#include <sys/ioctl.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+/* glibc's <sys/timerfd.h> lacks it, and <linux/timerfd.h> cannot be included
+   alongside (it redefines the TFD_* flags); this is the UAPI header's definition. */
+#ifndef TFD_IOC_SET_TICKS
+#define TFD_IOC_SET_TICKS _IOW('T', 0, uint64_t)
+#endif
+
+#define NSEC_PER_SEC 1000000000ull
+
+static struct timespec ns_to_timespec(uint64_t ns) {
+  return (struct timespec){.tv_sec = (time_t)(ns / NSEC_PER_SEC), .tv_nsec = (long)(ns % NSEC_PER_SEC)};
+}
+
+/* The kernel's values are ktime_t underneath, so they fit 63 bits of nanoseconds. */
+static napi_value timespec_to_bigint(napi_env env, const struct timespec *ts) {
+  napi_value r;
+  napi_create_bigint_uint64(env, (uint64_t)ts->tv_sec * NSEC_PER_SEC + (uint64_t)ts->tv_nsec, &r);
+  return r;
+}
+
+/* [interval, value] in nanoseconds: an array, so the TS layer names the fields once. */
+static napi_value itimerspec_result(napi_env env, const struct itimerspec *its) {
+  napi_value r;
+  napi_create_array_with_length(env, 2, &r);
+  napi_set_element(env, r, 0, timespec_to_bigint(env, &its->it_interval));
+  napi_set_element(env, r, 1, timespec_to_bigint(env, &its->it_value));
+  return r;
+}
+
+/* timerfdCreate(clockid, flags) -> fd | -errno */
+static napi_value js_timerfd_create(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t clockid, flags;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 2 || !butter_arg_int32(env, argv[0], &clockid) || !butter_arg_int32(env, argv[1], &flags))
+    return NULL;
+  int fd = timerfd_create(clockid, flags);
+  return butter_int(env, fd < 0 ? -errno : fd);
+}
+
+/* timerfdSettime(fd, flags, interval: bigint, value: bigint) -> [oldInterval, oldValue] | -errno */
+static napi_value js_timerfd_settime(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  int32_t fd, flags;
+  uint64_t interval, value;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 4 || !butter_arg_int32(env, argv[0], &fd) || !butter_arg_int32(env, argv[1], &flags) ||
+      !butter_arg_uint64(env, argv[2], &interval) || !butter_arg_uint64(env, argv[3], &value))
+    return NULL;
+  struct itimerspec its = {.it_interval = ns_to_timespec(interval), .it_value = ns_to_timespec(value)};
+  struct itimerspec old;
+  if (timerfd_settime(fd, flags, &its, &old) < 0) return butter_errno_result(env, errno);
+  return itimerspec_result(env, &old);
+}
+
+/* timerfdGettime(fd) -> [interval, value] | -errno */
+static napi_value js_timerfd_gettime(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1 || !butter_arg_int32(env, argv[0], &fd)) return NULL;
+  struct itimerspec its;
+  if (timerfd_gettime(fd, &its) < 0) return butter_errno_result(env, errno);
+  return itimerspec_result(env, &its);
+}
+
+/* timerfdSetTicks(fd, ticks: bigint) -> 0 | -errno (ENOTTY without CONFIG_CHECKPOINT_RESTORE) */
+static napi_value js_timerfd_set_ticks(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t fd;
+  uint64_t ticks;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 2 || !butter_arg_int32(env, argv[0], &fd) || !butter_arg_uint64(env, argv[1], &ticks))
+    return NULL;
+  return butter_int(env, ioctl(fd, TFD_IOC_SET_TICKS, &ticks) < 0 ? -errno : 0);
+}
+
+/* timerfdRead(fd) -> bigint expirations | -errno (a number; ECANCELED after a clock change) */
+static napi_value js_timerfd_read(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], r;
+  int32_t fd;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1 || !butter_arg_int32(env, argv[0], &fd)) return NULL;
+  uint64_t ticks;
+  ssize_t n = read(fd, &ticks, sizeof ticks);
+  if (n < 0) return butter_errno_result(env, errno);
+  if (n != sizeof ticks) return butter_errno_result(env, EIO); /* not a timerfd */
+  napi_create_bigint_uint64(env, ticks, &r);
+  return r;
+}
+
+/* clockGettime(clockid) -> bigint nanoseconds | -errno: what absolute deadlines are measured on. */
+static napi_value js_clock_gettime(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t clockid;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1 || !butter_arg_int32(env, argv[0], &clockid)) return NULL;
+  struct timespec ts;
+  if (clock_gettime(clockid, &ts) < 0) return butter_errno_result(env, errno);
+  return timespec_to_bigint(env, &ts);
+}
+
+void butter_init_timerfd(napi_env env, napi_value exports) {
+  static const butter_fn fns[] = {
+      {"timerfdCreate", js_timerfd_create},
+      {"timerfdSettime", js_timerfd_settime},
+      {"timerfdGettime", js_timerfd_gettime},
+      {"timerfdSetTicks", js_timerfd_set_ticks},
+      {"timerfdRead", js_timerfd_read},
+      {"clockGettime", js_clock_gettime},
+  };
+  butter_export(env, exports, fns, BUTTER_COUNT(fns));
+  napi_value c;
+  napi_create_object(env, &c);
+  butter_export_int(env, c, "CLOCK_REALTIME", CLOCK_REALTIME);
+  butter_export_int(env, c, "CLOCK_MONOTONIC", CLOCK_MONOTONIC);
+  butter_export_int(env, c, "CLOCK_BOOTTIME", CLOCK_BOOTTIME);
+  butter_export_int(env, c, "CLOCK_REALTIME_ALARM", CLOCK_REALTIME_ALARM);
+  butter_export_int(env, c, "CLOCK_BOOTTIME_ALARM", CLOCK_BOOTTIME_ALARM);
+  butter_export_int(env, c, "TFD_CLOEXEC", TFD_CLOEXEC);
+  butter_export_int(env, c, "TFD_NONBLOCK", TFD_NONBLOCK);
+  butter_export_int(env, c, "TFD_TIMER_ABSTIME", TFD_TIMER_ABSTIME);
+  butter_export_int(env, c, "TFD_TIMER_CANCEL_ON_SET", TFD_TIMER_CANCEL_ON_SET);
+  butter_export_int(env, c, "TFD_IOC_SET_TICKS", (int64_t)TFD_IOC_SET_TICKS);
+  napi_set_named_property(env, exports, "timerfdConstants", c);
+}
