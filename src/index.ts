@@ -7,8 +7,7 @@
 export { constants } from './constants';
 export type { SystemError, ArgumentError } from './core/errors';
 export { AbortError } from './core/errors';
-export type { ReadOptions, FdSourceEvents } from './core/source';
-export { FdSource } from './core/source';
+export type { ReadOptions, FdSourceEvents, FdSource } from './core/source';
 export type { ReadinessBackend } from './core/native';
 export { readinessBackend } from './core/native';
 

@@ -14,10 +14,9 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = join(root, 'bin', 'butter.js');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const isRoot = process.geteuid() === 0;
-const NOBODY = 65534;
-// Root in a user namespace may have no mapping for nobody: try it rather than assume.
-const asNobody = spawnSync(process.execPath, ['-e', ''], { uid: NOBODY, gid: NOBODY });
-const canBecomeNobody = !asNobody.error && asNobody.status === 0;
+import { NOBODY, nobodyUnavailable } from './support/nobody.mjs';
+
+const canBecomeNobody = !nobodyUnavailable;
 
 /**
  * Runs bin/butter.js with `args`. `env` is merged into ours; `wrapper` (e.g.

@@ -11,6 +11,7 @@ import os from 'node:os';
 import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { uname, gethostname, getdomainname, sethostname, setdomainname } from 'butter';
+import { nobodyUnavailable } from './support/nobody.mjs';
 
 const BUTTER_ESM = import.meta.resolve('butter');
 const procName = (f) => readFileSync(`/proc/sys/kernel/${f}`, 'utf8').replace(/\n$/, '');
@@ -32,7 +33,7 @@ const NO_UTS = 'needs a new UTS namespace (root, or unprivileged user namespaces
 
 // How to run a child as nobody without capabilities, in a fresh UTS namespace.
 const NOBODY_PREFIX =
-  isRoot && ok('unshare', ['--uts', 'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', 'true'])
+  !nobodyUnavailable && ok('unshare', ['--uts', 'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', 'true'])
     ? ['unshare', '--uts', '--', 'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--']
     : null;
 const NO_NOBODY = 'needs root, unshare(1) and setpriv(1) to drop to nobody in a new UTS namespace';

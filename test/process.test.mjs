@@ -32,11 +32,10 @@ async function runNode(script, { timeout = 20_000 } = {}) {
 /** Starts a Worker running `source` (an ESM module body) with `butter` and a few fs helpers imported. */
 function inWorker(source) {
   const w = new Worker(
-    `import { parentPort } from 'node:worker_threads';
+    new URL(`data:text/javascript,${encodeURIComponent(`import { parentPort } from 'node:worker_threads';
      import * as butter from ${JSON.stringify(BUTTER_ESM)};
      import { readlinkSync, existsSync } from 'node:fs';
-     ${source}`,
-    { eval: true, type: 'module' },
+     ${source}`)}`),
   );
   return w;
 }
@@ -114,9 +113,12 @@ test('gettid() in Workers: the Worker thread\'s own kernel tid, different per Wo
 
   const after = await Promise.all(
     workers.map(async (w) => {
+      // Both listeners first: a Worker's last message and its exit can be emitted in one go.
+      const exited = once(w, 'exit');
+      const replied = once(w, 'message');
       w.postMessage('go');
-      const [msg] = await once(w, 'message');
-      const [code] = await once(w, 'exit');
+      const [msg] = await replied;
+      const [code] = await exited;
       assert.equal(code, 0);
       return msg.tidAfterWait;
     }),

@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { constants as osConstants } from 'node:os';
+import { nobodyUnavailable } from './support/nobody.mjs';
 import { signalName, sigqueue, signalfd, signalfdRead, pthreadSigmask, SignalFd, blockSignals, constants as C } from 'butter';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const isRoot = process.getuid() === 0;
 const S = osConstants.signals;
 
 // Shared by every child: read each thread's blocked mask from /proc.
@@ -290,7 +290,7 @@ describe('signalfd, signalfdRead, sigqueue: errors', () => {
 
   test('sigqueue: ESRCH for a process that does not exist, EPERM without the right', () => {
     assert.throws(() => sigqueue(2 ** 22 + 12345, 0), (e) => assertSysError(e, 'ESRCH', 'sigqueue'));
-    if (!isRoot) return;
+    if (nobodyUnavailable) return;
     const r = inChild(`
       let err;
       try { b.sigqueue(1, 'SIGUSR1', 1); } catch (e) { err = [e.code, e.errno, e.syscall, e.message]; }

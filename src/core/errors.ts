@@ -78,6 +78,14 @@ export function check(result: number, syscall: string, path?: string | Uint8Arra
 
 /** " Received …", as Node's determineSpecificType words it. */
 function received(value: unknown): string {
+  try {
+    return describe(value);
+  } catch {
+    return ' Received an object that cannot be inspected'; // a revoked Proxy
+  }
+}
+
+function describe(value: unknown): string {
   if (value === null || value === undefined) return ` Received ${value}`;
   switch (typeof value) {
     case 'bigint':
@@ -94,8 +102,8 @@ function received(value: unknown): string {
       return ` Received type string (${text.includes("'") ? JSON.stringify(text) : `'${text}'`})`;
     }
     default: {
-      const ctor = (value as { constructor?: { name?: unknown } }).constructor;
-      if (ctor && 'name' in ctor) return ` Received an instance of ${String(ctor.name)}`;
+      const ctor: unknown = (value as { constructor?: unknown }).constructor;
+      if (typeof ctor === 'function' && ctor.name) return ` Received an instance of ${ctor.name}`;
       return ` Received ${inspect(value, { depth: -1 })}`;
     }
   }

@@ -16,7 +16,8 @@ export interface Native {
   strerror(errno: number): string;
   strerrorname(errno: number): string | undefined;
 
-  handleNew(fd: number, onReady: (status: number, events: number) => void): NativeHandle;
+  /** A handle owning no fd yet: pass it to a creating call, which gives it the new fd. */
+  handleNew(onReady: (status: number, events: number) => void): NativeHandle;
   handleSet(handle: NativeHandle, events: number, flags: number): number;
   handleClose(handle: NativeHandle): number;
   pollBackend(want: string): ReadinessBackend | 'none';
@@ -35,12 +36,12 @@ export interface Native {
   getdomainname(): Buffer | number;
   setdomainname(name: Uint8Array): number;
 
-  eventfd(initval: number, flags: number): number;
+  eventfd(initval: number, flags: number, handle?: NativeHandle): number;
   eventfdRead(fd: number): bigint | number;
   eventfdWrite(fd: number, value: bigint): number;
   readonly eventfdConstants: { readonly EFD_CLOEXEC: number; readonly EFD_NONBLOCK: number; readonly EFD_SEMAPHORE: number };
 
-  timerfdCreate(clockid: number, flags: number): number;
+  timerfdCreate(clockid: number, flags: number, handle?: NativeHandle): number;
   /** Times are nanoseconds; the result is the old `[interval, value]`. */
   timerfdSettime(fd: number, flags: number, interval: bigint, value: bigint): [bigint, bigint] | number;
   timerfdGettime(fd: number): [bigint, bigint] | number;
@@ -62,7 +63,7 @@ export interface Native {
 
   pthreadSigmask(how: number, mask: bigint | null): bigint | number;
   sigblock(mask: bigint, acquire: boolean): number;
-  signalfd(fd: number, mask: bigint, flags: number): number;
+  signalfd(fd: number, mask: bigint, flags: number, handle?: NativeHandle): number;
   signalfdRead(fd: number, buffer: Buffer): number;
   sigqueue(pid: number, signal: number, value: number): number;
   readonly signalConstants: {

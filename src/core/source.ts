@@ -21,6 +21,8 @@ import { abortError, validateAbortSignal, validateOptions } from './validate';
 
 const EAGAIN = 11;
 const EBADF = 9;
+/** How many events one `readEvents()` call gathers at most (it may return a batch more). */
+export const READ_EVENTS_MAX = 4096;
 
 /** Options for `read()` and `events()`. */
 export interface ReadOptions {
@@ -45,8 +47,8 @@ export interface FdSourceEvents<T> {
 }
 
 export abstract class FdSource<T> extends EventEmitter {
-  #handle: NativeHandle | null;
-  #fd: number;
+  #handle: NativeHandle | null = null;
+  #fd = -1;
   readonly #onReadyBound: (status: number, events: number) => void;
   #queue: T[] = [];
   #head = 0;
@@ -60,13 +62,25 @@ export abstract class FdSource<T> extends EventEmitter {
   /** The syscall named in errors from reading (`'read'`). */
   protected readonly readSyscall: string = 'read';
 
-  /** Takes ownership of `fd`: from now on only this object closes it. */
-  protected constructor(fd: number) {
+  /**
+   * `open(handle)` makes the fd with a native creating call that hands it to
+   * `handle` in the same call (so nothing, not even a Worker's termination, can
+   * come between the fd's creation and its owner), and returns it or `-errno`.
+   * On failure this throws `sysError(errno, syscall)`, or what `syscall(errno)`
+   * makes when it is a function (for errors worth a more telling message).
+   */
+  protected constructor(open: (handle: NativeHandle) => number, syscall: string | ((errno: number) => Error)) {
     super();
-    this.#fd = fd;
     // The native side holds this callback weakly while idle; this object keeps it alive.
     this.#onReadyBound = (status, events) => this.#onReady(status, events);
-    this.#handle = native.handleNew(fd, this.#onReadyBound);
+    const handle = native.handleNew(this.#onReadyBound);
+    const fd = open(handle);
+    if (fd < 0) {
+      native.handleClose(handle);
+      throw typeof syscall === 'string' ? sysError(-fd, syscall) : syscall(-fd);
+    }
+    this.#handle = handle;
+    this.#fd = fd;
     this.on('newListener', (name) => {
       if (name === 'event') {
         this.#listeners++;
@@ -109,12 +123,16 @@ export abstract class FdSource<T> extends EventEmitter {
     return this.#head < this.#queue.length ? this.#shift() : null;
   }
 
-  /** Every event ready now (possibly none). Never blocks. */
+  /**
+   * Every event ready now (possibly none), up to `READ_EVENTS_MAX` per call so
+   * that a source that never runs dry (a semaphore with a huge count) cannot
+   * hold the thread. Never blocks.
+   */
   readEvents(): T[] {
     this.assertOpen(this.readSyscall);
     const out = this.#queue.slice(this.#head);
     this.#queue.length = this.#head = 0;
-    while (this.#checked(this.readBatch(out)) > 0);
+    while (out.length < READ_EVENTS_MAX && this.#checked(this.readBatch(out)) > 0);
     return out;
   }
 

@@ -51,8 +51,17 @@ export function validateBoolean(value: unknown, name: string): boolean {
 /** An options object: `undefined` or `null` mean "none", as in Node. */
 export function validateOptions<T extends object>(value: unknown, name = 'options'): Partial<T> {
   if (value === undefined || value === null) return {};
-  if (typeof value !== 'object' || Array.isArray(value)) throw invalidArgType(name, 'of type object', value);
+  if (typeof value !== 'object' || isArrayOrRevoked(value)) throw invalidArgType(name, 'of type object', value);
   return value as Partial<T>;
+}
+
+/** Array.isArray, counting a revoked Proxy (which it throws on) as not an options object either. */
+function isArrayOrRevoked(value: object): boolean {
+  try {
+    return Array.isArray(value);
+  } catch {
+    return true;
+  }
 }
 
 export function validateAbortSignal(value: unknown, name: string): AbortSignal | undefined {
@@ -74,7 +83,8 @@ export function abortError(signal: AbortSignal): AbortError {
 export function validateBytes(value: unknown, name: string): Buffer {
   let bytes: Buffer;
   if (typeof value === 'string') bytes = Buffer.from(value, 'utf8');
-  else if (value instanceof Uint8Array) bytes = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  // A detached view reads as empty, as in node:fs.
+  else if (value instanceof Uint8Array) bytes = value.byteLength === 0 ? Buffer.alloc(0) : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
   else throw invalidArgType(name, 'of type string or an instance of Buffer or Uint8Array', value);
   if (bytes.includes(0)) throw invalidArgValue(name, value, 'must not contain null bytes');
   return bytes;

@@ -39,7 +39,7 @@ export class EventFd extends FdSource<bigint> {
     const initval = opts.initval === undefined ? 0 : validateUint32(opts.initval, 'options.initval');
     const semaphore = opts.semaphore === undefined ? false : validateBoolean(opts.semaphore, 'options.semaphore');
     const flags = EFD_CLOEXEC | EFD_NONBLOCK | (semaphore ? EFD_SEMAPHORE : 0);
-    super(check(native.eventfd(initval, flags), 'eventfd'));
+    super((handle) => native.eventfd(initval, flags, handle), 'eventfd');
     this.semaphore = semaphore;
   }
 

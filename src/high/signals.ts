@@ -8,7 +8,7 @@
  * first blocked it had it blocked already. See docs/guide.md#signals.
  */
 import { constants as osConstants } from 'node:os';
-import { check, invalidArgValue, sysError } from '../core/errors';
+import { invalidArgValue, sysError } from '../core/errors';
 import { native } from '../core/native';
 import { FdSource } from '../core/source';
 import {
@@ -125,14 +125,18 @@ export class SignalFd extends FdSource<SignalInfo> {
   /** The signals this SignalFd takes, as numbers. */
   readonly signals: readonly number[];
   readonly #mask: bigint;
-  readonly #buf = Buffer.alloc(SIGNALFD_SIGINFO_SIZE * 32);
+  readonly #buf: Buffer;
 
   constructor(signals: Signal | readonly Signal[]) {
     const { mask, list } = processWideMask(signals);
     acquire(mask);
-    const fd = native.signalfd(-1, mask, SFD_CLOEXEC | SFD_NONBLOCK);
-    if (fd < 0) release(mask);
-    super(check(fd, 'signalfd'));
+    try {
+      super((handle) => native.signalfd(-1, mask, SFD_CLOEXEC | SFD_NONBLOCK, handle), 'signalfd');
+    } catch (err) {
+      release(mask);
+      throw err;
+    }
+    this.#buf = Buffer.alloc(SIGNALFD_SIGINFO_SIZE * 32);
     this.#mask = mask;
     this.signals = Object.freeze(list);
     forgotten.register(this, mask, this);

@@ -121,7 +121,7 @@ export class TimerFd extends FdSource<TimerFdEvent> {
     const opts = validateOptions<TimerFdOptions>(options);
     const clock = opts.clock === undefined ? 'monotonic' : validateClock(opts.clock, 'options.clock');
     const clockid = CLOCKS[clock];
-    super(check(native.timerfdCreate(clockid, TFD_CLOEXEC | TFD_NONBLOCK), 'timerfd_create'));
+    super((handle) => native.timerfdCreate(clockid, TFD_CLOEXEC | TFD_NONBLOCK, handle), 'timerfd_create');
     this.clock = clock;
     this.#clockid = clockid;
   }

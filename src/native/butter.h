@@ -37,7 +37,8 @@ struct butter_env;
  */
 typedef struct butter_handle {
   struct butter_env *benv;
-  int fd;            /* -1 once closed */
+  int fd;            /* -1 until it owns one, and once closed */
+  bool shut;         /* closed (or never to own an fd any more) */
   uint32_t slot;     /* index in benv->handles */
   uint32_t gen;      /* generation: ids of dead handles never match */
   int owners;        /* 1 for the JS external + 1 while the native side holds it */
@@ -105,6 +106,12 @@ bool butter_arg_bytes(napi_env env, napi_value v, const void **data, size_t *len
 napi_value butter_int(napi_env env, int64_t v); /* JS number */
 napi_value butter_errno_result(napi_env env, int err); /* returns -err as a JS number */
 napi_value butter_undefined(napi_env env);
+/*
+ * Returns a new fd (or -errno) to JS. If `handle` is a handle, it takes
+ * ownership of the fd in this same native call, so no JS (and so no Worker
+ * termination) can run between the fd's creation and its owner's.
+ */
+napi_value butter_new_fd(napi_env env, int fd_or_neg_errno, napi_value handle);
 
 typedef struct butter_fn {
   const char *name;

@@ -7,17 +7,17 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-/* eventfd(initval, flags) -> fd | -errno */
+/* eventfd(initval, flags[, handle]) -> fd | -errno */
 static napi_value js_eventfd(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 3;
+  napi_value argv[3] = {NULL, NULL, NULL};
   uint32_t initval;
   int32_t flags;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc < 2 || !butter_arg_uint32(env, argv[0], &initval) || !butter_arg_int32(env, argv[1], &flags))
     return NULL;
   int fd = eventfd(initval, flags);
-  return butter_int(env, fd < 0 ? -errno : fd);
+  return butter_new_fd(env, fd < 0 ? -errno : fd, argc > 2 ? argv[2] : NULL);
 }
 
 /* eventfdRead(fd) -> bigint | -errno (a number) */

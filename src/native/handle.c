@@ -68,13 +68,15 @@ void butter_handle_release(butter_handle *h) {
 
 /* Stops watching and closes the fd; safe to call more than once. Returns close(2)'s result. */
 static int handle_shutdown(butter_handle *h) {
-  if (h->fd < 0) return -EBADF;
+  if (h->shut) return -EBADF;
+  h->shut = true;
   butter_env *benv = h->benv;
   if (benv->ops) benv->ops->close(h); /* releases the native owner, now or after uv_close */
   else butter_handle_release(h);
   table_remove(benv, h);
   int fd = h->fd;
   h->fd = -1;
+  if (fd < 0) return 0;
   /* Linux closes the fd even when close() reports EINTR, so never retry. */
   return close(fd) < 0 && errno != EINTR ? -errno : 0;
 }
@@ -124,25 +126,45 @@ static butter_handle *arg_handle(napi_env env, napi_value v) {
   return p;
 }
 
-/* handleNew(fd, callback) -> handle. Takes ownership of fd. */
+napi_value butter_new_fd(napi_env env, int fd, napi_value handle) {
+  if (fd < 0 || !handle) return butter_int(env, fd);
+  void *p = NULL;
+  napi_valuetype type = napi_undefined;
+  napi_typeof(env, handle, &type);
+  butter_handle *h = type == napi_external && napi_get_value_external(env, handle, &p) == napi_ok ? p : NULL;
+  /* No owner (a Worker being terminated can make handleNew come back empty) or
+     an owner that cannot take it: never hand out an fd nobody will close. */
+  if (!h || h->shut || h->fd >= 0) {
+    close(fd);
+    return butter_errno_result(env, EBADF);
+  }
+  h->fd = fd;
+  return butter_int(env, fd);
+}
+
+/* handleNew(callback) -> handle, owning no fd until a creating call gives it one. */
 static napi_value js_handle_new(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2], result;
-  int32_t fd;
+  size_t argc = 1;
+  napi_value argv[1], result;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 2 || !butter_arg_int32(env, argv[0], &fd)) return NULL;
+  if (argc < 1) return NULL;
   butter_env *benv = butter_get_env(env);
+  if (benv->tearing_down) {
+    /* JS can still run between our cleanup hook and the environment's end; a
+       handle made then would never be closed. */
+    napi_throw_error(env, "ERR_WORKER_TERMINATED", "the environment is shutting down");
+    return NULL;
+  }
   butter_handle *h = calloc(1, sizeof *h);
   if (!h || !table_insert(benv, h)) {
     free(h);
-    close(fd);
     napi_throw_error(env, "ENOMEM", "ENOMEM: out of memory, butter handle");
     return NULL;
   }
   h->benv = benv;
-  h->fd = fd;
+  h->fd = -1;
   h->owners = 2;
-  if (napi_create_reference(env, argv[1], 0, &h->callback) != napi_ok ||
+  if (napi_create_reference(env, argv[0], 0, &h->callback) != napi_ok ||
       napi_create_external(env, h, handle_finalize, NULL, &result) != napi_ok) {
     handle_shutdown(h);
     butter_handle_release(h);

@@ -252,10 +252,10 @@ static napi_value js_sigblock(napi_env env, napi_callback_info info) {
 
 /* ---- signalfd ---- */
 
-/* signalfd(fd, mask, flags) -> fd | -errno */
+/* signalfd(fd, mask, flags[, handle]) -> fd | -errno; a handle adopts a new fd. */
 static napi_value js_signalfd(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4] = {NULL, NULL, NULL, NULL};
   int32_t fd, flags;
   uint64_t mask;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
@@ -265,7 +265,7 @@ static napi_value js_signalfd(napi_env env, napi_callback_info info) {
   sigset_t set;
   mask_to_set(mask, &set);
   int r = signalfd(fd, &set, flags);
-  return butter_int(env, r < 0 ? -errno : r);
+  return butter_new_fd(env, r < 0 ? -errno : r, fd == -1 && argc > 3 ? argv[3] : NULL);
 }
 
 /* signalfdRead(fd, buffer) -> bytes read | -errno. The JS layer parses the records. */

@@ -43,16 +43,16 @@ static napi_value itimerspec_result(napi_env env, const struct itimerspec *its) 
   return r;
 }
 
-/* timerfdCreate(clockid, flags) -> fd | -errno */
+/* timerfdCreate(clockid, flags[, handle]) -> fd | -errno */
 static napi_value js_timerfd_create(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 3;
+  napi_value argv[3] = {NULL, NULL, NULL};
   int32_t clockid, flags;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc < 2 || !butter_arg_int32(env, argv[0], &clockid) || !butter_arg_int32(env, argv[1], &flags))
     return NULL;
   int fd = timerfd_create(clockid, flags);
-  return butter_int(env, fd < 0 ? -errno : fd);
+  return butter_new_fd(env, fd < 0 ? -errno : fd, argc > 2 ? argv[2] : NULL);
 }
 
 /* timerfdSettime(fd, flags, interval: bigint, value: bigint) -> [oldInterval, oldValue] | -errno */
