@@ -100,7 +100,7 @@ test('doctor --json: the system facts are this machine\'s', () => {
   assert.equal(s.seccomp.mode, ['disabled', 'strict', 'filter'][Number(seccomp)]);
 
   // Exactly the families Butter offers, each fully described.
-  assert.deepEqual(report.families.map((f) => f.family), ['process', 'host', 'eventfd']);
+  assert.deepEqual(report.families.map((f) => f.family), ['process', 'host', 'eventfd', 'timerfd', 'signals']);
   for (const f of report.families) {
     assert.ok(['ok', 'limited', 'unavailable'].includes(f.status), f.family);
     assert.equal(typeof f.reason, 'string');
@@ -181,10 +181,10 @@ test('doctor (human): aligned sections, the machine\'s facts, no colors on a pip
   assert.match(out, new RegExp(`^  architecture +${process.arch} \\(${os.machine()}\\)`, 'm'));
   assert.match(out, /^  readiness +uv: /m);
   assert.match(out, new RegExp(`^  user +${isRoot ? 'root' : 'not root'}`, 'm'));
-  for (const name of ['process', 'host', 'eventfd']) assert.match(out, new RegExp(`^  ${name} +(ok|limited|unavailable) +\\S`, 'm'));
+  for (const name of ['process', 'host', 'eventfd', 'timerfd', 'signals']) assert.match(out, new RegExp(`^  ${name} +(ok|limited|unavailable) +\\S`, 'm'));
   assert.match(out, /^Summary: /m);
   // Family rows share one status column.
-  const columns = new Set(out.split('\n').filter((l) => /^  (process|host|eventfd) /.test(l)).map((l) => l.search(/(ok|limited|unavailable) /)));
+  const columns = new Set(out.split('\n').filter((l) => /^  (process|host|eventfd|timerfd|signals) /.test(l)).map((l) => l.search(/(ok|limited|unavailable) /)));
   assert.equal(columns.size, 1, 'statuses are aligned');
   for (const line of out.split('\n')) assert.ok(line.length <= 100, `wrapped at 100 columns: ${line}`);
 });
@@ -286,4 +286,28 @@ test('usage errors: usage on stderr, nothing on stdout, exit 2', () => {
     assert.equal(r.stdout, '', `butter ${args.join(' ')}`);
     assert.match(r.stderr, stderr);
   }
+});
+
+test('doctor checks timerfd and signals for real: clocks, process-wide blocking, a queued signal', () => {
+  const { status, report } = doctorJson();
+  assert.equal(status, 0);
+  const timer = family(report, 'timerfd');
+  assert.match(timer.calls.find((c) => c.calls.includes('TimerFd.read')).detail, /expired and woke a read/);
+  for (const clock of ['monotonic', 'realtime', 'boottime']) {
+    assert.equal(timer.calls.find((c) => c.calls.includes(`TimerFd (${clock})`)).status, 'ok');
+  }
+  assert.equal(timer.facts.alarmClocks, isRoot, 'the alarm clocks work exactly when we hold CAP_WAKE_ALARM (root)');
+  const signals = family(report, 'signals');
+  assert.equal(signals.status, 'ok');
+  assert.match(signals.calls.find((c) => c.calls.includes('SignalFd')).detail, /blocked in all \d+ threads/);
+  assert.match(signals.calls.find((c) => c.calls.includes('sigqueue')).detail, /value 77/);
+});
+
+test('doctor as nobody: the alarm clocks are limited (EPERM), the rest of timerfd works', { skip: !canBecomeNobody && 'needs the privilege to run a child as nobody' }, () => {
+  const { status, report } = doctorJson({ uid: NOBODY, gid: NOBODY });
+  assert.equal(status, 0);
+  const timer = family(report, 'timerfd');
+  assert.equal(timer.status, 'limited');
+  assert.match(timer.calls.find((c) => c.calls.includes('TimerFd (boottime_alarm)')).detail, /^EPERM/);
+  assert.match(timer.fix, /CAP_WAKE_ALARM/);
 });

@@ -14,7 +14,7 @@
  * only such a call would tell, it reasons from capabilities and sysctls and
  * says so.
  */
-import { closeSync, existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import * as os from 'node:os';
 import { delimiter, join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -476,6 +476,83 @@ async function checkEventfd(env: Environment): Promise<FamilyReport> {
   return report('eventfd', calls, `created, written, read and closed; async reads wake through the ${backend} backend`, null, facts);
 }
 
+async function checkTimerfd(env: Environment): Promise<FamilyReport> {
+  const { butter } = env;
+  const calls: CallCheck[] = [];
+  for (const clock of ['monotonic', 'realtime', 'boottime'] as const) {
+    calls.push(probe(`TimerFd (${clock})`, () => {
+      const t = new butter.TimerFd({ clock });
+      t.close();
+      return 'created and closed';
+    }));
+  }
+  // The alarm clocks can wake a suspended system, which takes CAP_WAKE_ALARM in
+  // the initial user namespace (holding it in a namespace of one's own is not enough).
+  let alarm = true;
+  for (const clock of ['realtime_alarm', 'boottime_alarm'] as const) {
+    try {
+      new butter.TimerFd({ clock }).close();
+      calls.push(call(`TimerFd (${clock})`, 'ok', 'created and closed'));
+    } catch (err) {
+      const eperm = (err as { code?: unknown }).code === 'EPERM';
+      if (eperm) alarm = false;
+      calls.push(call(`TimerFd (${clock})`, eperm ? 'limited' : 'unavailable', eperm ? 'EPERM: needs CAP_WAKE_ALARM in the initial user namespace' : errorText(err)));
+    }
+  }
+  const t = new butter.TimerFd();
+  try {
+    t.set(1);
+    const ev = await t.read({ signal: AbortSignal.timeout(WAKE_TIMEOUT_MS) });
+    calls.push(ev.type === 'expire' && ev.expirations >= 1n
+      ? call('TimerFd.read', 'ok', `a 1 ms one-shot expired and woke a read through the ${butter.readinessBackend()} backend`)
+      : call('TimerFd.read', 'unavailable', `unexpected event ${JSON.stringify(ev, (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}`));
+  } catch (err) {
+    calls.push(call('TimerFd.read', 'unavailable', errorText(err)));
+  } finally {
+    t.close();
+  }
+  const facts: Record<string, Fact> = { CAP_WAKE_ALARM: env.hasCap('CAP_WAKE_ALARM'), alarmClocks: alarm };
+  const bad = calls.filter((c) => c.status === 'unavailable');
+  if (bad.length > 0) return report('timerfd', calls, `${bad.map((c) => c.calls.join(', ')).join('; ')} failed`, 'see the detail', facts);
+  return alarm
+    ? report('timerfd', calls, 'every clock works, alarm clocks included', null, facts)
+    : report('timerfd', calls, 'all clocks work but the *_ALARM ones, which need CAP_WAKE_ALARM', 'to use realtime_alarm/boottime_alarm, grant CAP_WAKE_ALARM outside any user namespace (e.g. `setcap cap_wake_alarm+ep` on node, or run as root)', facts);
+}
+
+async function checkSignals(env: Environment): Promise<FamilyReport> {
+  const { butter } = env;
+  const calls: CallCheck[] = [];
+  // SIGRTMAX carries the broadcast that blocks a signal in every thread; a
+  // handler someone else installed there makes process-wide blocking refuse (EBUSY).
+  const sig = 'SIGRTMIN+7';
+  let s: InstanceType<Butter['SignalFd']> | null = null;
+  try {
+    s = new butter.SignalFd(sig);
+    const threads = readdirSync('/proc/self/task');
+    const unblocked = threads.filter((tid) => {
+      const m = /^SigBlk:\s*([0-9a-f]+)$/m.exec(readText(`/proc/self/task/${tid}/status`) ?? '');
+      return m !== null && (BigInt(`0x${m[1]}`) & (1n << BigInt(butter.constants.SIGRTMIN + 7 - 1))) === 0n;
+    });
+    calls.push(unblocked.length === 0
+      ? call(['blockSignals', 'SignalFd'], 'ok', `${sig} blocked in all ${threads.length} threads while held`)
+      : call(['blockSignals', 'SignalFd'], 'unavailable', `${unblocked.length} of ${threads.length} threads do not block ${sig}`));
+    butter.sigqueue(process.pid, sig, 77);
+    const ev = await s.read({ signal: AbortSignal.timeout(WAKE_TIMEOUT_MS) });
+    calls.push(ev.pid === process.pid && ev.int === 77 && ev.codeName === 'SI_QUEUE'
+      ? call(['signalfd', 'sigqueue'], 'ok', `a queued ${sig} arrived with its sender (pid ${ev.pid}) and value 77`)
+      : call(['signalfd', 'sigqueue'], 'unavailable', `got ${ev.name} from ${ev.pid} with value ${ev.int}`));
+  } catch (err) {
+    calls.push(call(['blockSignals', 'SignalFd'], 'unavailable', errorText(err)));
+  } finally {
+    s?.close();
+  }
+  const bad = calls.filter((c) => c.status !== 'ok');
+  if (bad.length > 0) {
+    return report('signals', calls, 'process-wide blocking or signalfd does not work here', 'if the error is EBUSY, something else handles SIGRTMAX; otherwise report it with this output');
+  }
+  return report('signals', calls, 'signals are blocked in every thread and read with their sender');
+}
+
 interface Family {
   name: string;
   check(env: Environment): FamilyReport | Promise<FamilyReport>;
@@ -486,6 +563,8 @@ const families: readonly Family[] = [
   { name: 'process', check: checkProcess },
   { name: 'host', check: checkHost },
   { name: 'eventfd', check: checkEventfd },
+  { name: 'timerfd', check: checkTimerfd },
+  { name: 'signals', check: checkSignals },
 ];
 
 // ---------------------------------------------------------------- running
