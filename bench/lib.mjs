@@ -69,3 +69,66 @@ export function printMachine(title) {
   console.log(`# ${title}`);
   console.log(`kernel ${m.kernel}, ${m.cpus} CPUs (${m.cpu}), ${m.memory}, Node ${m.node}, ${m.date}\n`);
 }
+
+function cpuTimes() {
+  const [, ...f] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+  const v = f.map(Number);
+  const idle = v[3] + (v[4] || 0); // idle + iowait
+  return { idle, total: v.reduce((a, b) => a + b, 0) };
+}
+
+/**
+ * How busy the machine is (0..1, all CPUs) over the next `ms` milliseconds while
+ * this process sleeps: other work running during a benchmark makes its numbers noisy.
+ */
+export async function systemBusy(ms = 500) {
+  try {
+    const a = cpuTimes();
+    await new Promise((r) => setTimeout(r, ms));
+    const b = cpuTimes();
+    return 1 - (b.idle - a.idle) / (b.total - a.total || 1);
+  } catch {
+    return NaN;
+  }
+}
+
+/** Prints a warning when the machine is not idle before a run. */
+export async function checkIdle() {
+  const busy = await systemBusy();
+  const pct = (busy * 100).toFixed(0);
+  if (busy > 0.1) console.log(`WARNING: the machine was ${pct}% busy just before this run; expect noisy numbers.\n`);
+  else console.log(`Machine ${pct}% busy just before this run.\n`);
+  return busy;
+}
+
+function ownTicks() {
+  // /proc/self/stat: utime stime cutime cstime are fields 14-17 (after the "(comm)" field).
+  const st = readFileSync('/proc/self/stat', 'utf8');
+  const f = st.slice(st.lastIndexOf(')') + 2).split(' ').map(Number);
+  return f[11] + f[12] + f[13] + f[14];
+}
+
+/**
+ * Watches how much CPU everything else on the machine uses while a benchmark runs:
+ * call at the start; the returned function gives the fraction of all CPUs (0..1)
+ * busy with work other than this process and its waited-for children.
+ */
+export function otherLoad() {
+  try {
+    const a = cpuTimes();
+    const own = ownTicks();
+    return () => {
+      const b = cpuTimes();
+      const busy = b.total - a.total - (b.idle - a.idle);
+      return Math.max(0, (busy - (ownTicks() - own)) / (b.total - a.total || 1));
+    };
+  } catch {
+    return () => NaN;
+  }
+}
+
+export function reportOtherLoad(fraction) {
+  const pct = (fraction * 100).toFixed(0);
+  if (fraction > 0.05) console.log(`WARNING: other work used ${pct}% of the machine's CPU during this run; the numbers are disturbed.`);
+  else console.log(`Other work on the machine during this run: ${pct}% of its CPU.`);
+}

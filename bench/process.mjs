@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { getpid, getppid } from 'butter';
-import { fmt, max, median, min, printMachine, ratio, table } from './lib.mjs';
+import { checkIdle, fmt, max, median, min, otherLoad, printMachine, ratio, reportOtherLoad, table } from './lib.mjs';
 
 const require = createRequire(import.meta.url);
 const posix = require('posix');
@@ -33,7 +33,12 @@ const CALLS = Number(args.calls);
 const tmp = mkdtempSync(join(tmpdir(), 'butter-bench-'));
 process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
 const exe = join(tmp, 'getpid_loop');
-execFileSync('cc', ['-O2', '-o', exe, join(here, 'getpid_loop.c')], { stdio: 'inherit' });
+try {
+  execFileSync(process.env.CC || 'cc', ['-O2', '-o', exe, join(here, 'getpid_loop.c')], { stdio: 'inherit' });
+} catch (err) {
+  console.error(`bench/process.mjs needs a C compiler (cc, or $CC) to build the C floor: ${err.message}`);
+  process.exit(1);
+}
 
 function cRound(syscall) {
   const out = execFileSync(exe, [syscall, String(CALLS), '1'], { encoding: 'utf8' });
@@ -67,6 +72,7 @@ function makeLoop(name, expr, target) {
 const cases = [
   { name: 'C syscall(SYS_getpid)', key: 'c_getpid', run: () => cRound('getpid') },
   { name: 'butter getpid()', key: 'butter_getpid', run: makeLoop('butter_getpid', 't()', getpid), js: true },
+  { name: '(context) C getpid, 6 frames deep', key: 'c_getpid_deep', run: () => cRound('getpid-deep') },
   { name: 'C syscall(SYS_getppid)', key: 'c_getppid', run: () => cRound('getppid') },
   { name: 'butter getppid()', key: 'butter_getppid', run: makeLoop('butter_getppid', 't()', getppid), js: true },
   { name: 'posix.getppid() (npm posix 4.2.0)', key: 'posix_getppid', run: makeLoop('posix_getppid', 't()', posix.getppid), js: true },
@@ -75,7 +81,9 @@ const cases = [
 ];
 
 printMachine('bench/process.mjs: call overhead (ns per call)');
-console.log(`${ROUNDS} rounds of ${CALLS.toLocaleString('en-US')} calls per candidate, candidates interleaved; JS warmed up first.\n`);
+console.log(`${ROUNDS} rounds of ${CALLS.toLocaleString('en-US')} calls per candidate, candidates interleaved; JS warmed up first.`);
+await checkIdle();
+const others = otherLoad();
 
 // Sanity: the answers agree.
 if (getpid() !== process.pid) throw new Error('getpid() != process.pid');
@@ -92,8 +100,9 @@ for (let r = 0; r < ROUNDS; r++) {
 
 const med = Object.fromEntries(cases.map((c) => [c.key, median(samples.get(c.key))]));
 const vsC = (key) =>
-  key.endsWith('getpid') && key !== 'c_getpid' ? ratio(med[key], med.c_getpid)
-  : key === 'c_getpid' || key === 'c_getppid' || key === 'empty' ? '' : ratio(med[key], med.c_getppid);
+  key === 'c_getpid' || key === 'c_getppid' || key === 'empty' ? ''
+  : key.includes('getpid') ? ratio(med[key], med.c_getpid)
+  : ratio(med[key], med.c_getppid);
 
 console.log(
   table(
@@ -113,4 +122,6 @@ console.log(`posix.getppid / butter getppid:  ${(med.posix_getppid / med.butter_
 console.log(`posix.getppid / butter getpid:   ${(med.posix_getppid / med.butter_getpid).toFixed(3)}x`);
 console.log(`process.ppid / butter getppid:   ${(med.node_ppid / med.butter_getppid).toFixed(3)}x`);
 console.log(`JS-side overhead over C (getpid): ${fmt(med.butter_getpid - med.c_getpid, 1)} ns/call`);
-if (sink === 0.5) console.log(sink); // keeps the results observable
+console.log(`C 6 frames deep / C flat:         ${(med.c_getpid_deep / med.c_getpid).toFixed(3)}x (returning through frames after a syscall)`);
+reportOtherLoad(others());
+if (!Number.isFinite(sink)) throw new Error('unreachable'); // keeps the results observable
