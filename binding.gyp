@@ -13,6 +13,7 @@
         "src/native/process.c",
         "src/native/host.c",
         "src/native/eventfd.c",
+        "src/native/inotify.c",
         "src/native/timerfd.c",
         "src/native/signal.c"
       ],

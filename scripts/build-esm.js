@@ -6,7 +6,11 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.join(__dirname, '..');
-const entries = [['index', 'dist/cjs/index.js']];
+const entries = [
+  ['index', 'dist/cjs/index.js'],
+  ['timers', 'dist/cjs/timers.js'],
+  ['timers-promises', 'dist/cjs/timers/promises.js'],
+];
 fs.mkdirSync(path.join(root, 'dist/esm'), { recursive: true });
 for (const [name, cjs] of entries) {
   const mod = require(path.join(root, cjs));

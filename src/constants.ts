@@ -2,6 +2,7 @@
  * Every constant Butter exposes, under its C name (as `fs.constants`).
  */
 import { EFD_CLOEXEC, EFD_NONBLOCK, EFD_SEMAPHORE } from './raw/eventfd';
+import { inotifyConstants } from './raw/inotify';
 import {
   CLOCK_REALTIME,
   CLOCK_MONOTONIC,
@@ -20,6 +21,7 @@ export const constants = Object.freeze({
   EFD_CLOEXEC,
   EFD_NONBLOCK,
   EFD_SEMAPHORE,
+  ...inotifyConstants,
   CLOCK_REALTIME,
   CLOCK_MONOTONIC,
   CLOCK_BOOTTIME,

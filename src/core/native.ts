@@ -41,6 +41,19 @@ export interface Native {
   eventfdWrite(fd: number, value: bigint): number;
   readonly eventfdConstants: { readonly EFD_CLOEXEC: number; readonly EFD_NONBLOCK: number; readonly EFD_SEMAPHORE: number };
 
+  inotifyInit(flags: number, handle?: NativeHandle): number;
+  inotifyAddWatch(fd: number, path: Uint8Array, mask: number): number;
+  inotifyRmWatch(fd: number, wd: number): number;
+  inotifyRead(fd: number, buffer: Uint8Array): number;
+  inotifySetNextWd(fd: number, wd: number): number;
+  inotifyQueued(fd: number): number;
+  inotifyPoll(fd: number, timeoutNs: number): number;
+  readonly inotifyConstants: Readonly<Record<
+    | 'IN_ACCESS' | 'IN_MODIFY' | 'IN_ATTRIB' | 'IN_CLOSE_WRITE' | 'IN_CLOSE_NOWRITE' | 'IN_OPEN' | 'IN_MOVED_FROM' | 'IN_MOVED_TO'
+    | 'IN_CREATE' | 'IN_DELETE' | 'IN_DELETE_SELF' | 'IN_MOVE_SELF' | 'IN_UNMOUNT' | 'IN_Q_OVERFLOW' | 'IN_IGNORED' | 'IN_CLOSE' | 'IN_MOVE'
+    | 'IN_ONLYDIR' | 'IN_DONT_FOLLOW' | 'IN_EXCL_UNLINK' | 'IN_MASK_CREATE' | 'IN_MASK_ADD' | 'IN_ISDIR' | 'IN_ONESHOT' | 'IN_ALL_EVENTS'
+    | 'IN_CLOEXEC' | 'IN_NONBLOCK' | 'INOTIFY_IOC_SETNEXTWD', number>>;
+
   timerfdCreate(clockid: number, flags: number, handle?: NativeHandle): number;
   /** Times are nanoseconds; the result is the old `[interval, value]`. */
   timerfdSettime(fd: number, flags: number, interval: bigint, value: bigint): [bigint, bigint] | number;

@@ -130,6 +130,7 @@ static napi_value init(napi_env env, napi_value exports) {
   butter_init_process(env, exports);
   butter_init_host(env, exports);
   butter_init_eventfd(env, exports);
+  butter_init_inotify(env, exports);
   butter_init_timerfd(env, exports);
   butter_init_signal(env, exports);
   return exports;

@@ -98,3 +98,77 @@ export async function checks(): Promise<void> {
   ev.on('data', () => {});
   void pid, name, bytes, u, b, v, one, maybe, all;
 }
+
+// Drop-in timers: what compiles against node:timers must compile against butter/timers.
+import * as timers from 'butter/timers';
+import * as timersPromises from 'butter/timers/promises';
+import type { Timeout } from 'butter/timers';
+import type { IntervalIterator } from 'butter/timers/promises';
+
+export async function timerChecks(): Promise<void> {
+  let handle: NodeJS.Timeout | undefined = timers.setTimeout((a: number, b: string) => void [a, b], 10, 1, 'x');
+  handle = timers.setInterval(function (this: Timeout) {
+    const counts: number = this.expirations + this.overrun + this.missed;
+    void counts;
+  }, 5);
+  timers.clearTimeout(handle);
+  timers.clearInterval(+timers.setInterval(() => {}, 1));
+  timers.clearTimeout(globalThis.setTimeout(() => {}, 1));
+  const t: Timeout = timers.setTimeout(() => {}).unref().ref().refresh();
+  const refed: boolean = t.hasRef();
+  const origin: bigint = t.start;
+  t.close()[Symbol.dispose]();
+  await new Promise<void>((resolve) => timers.setTimeout(resolve, 1));
+  timers.setImmediate(() => {});
+  // @ts-expect-error: the arguments must match the callback's parameters
+  timers.setTimeout((a: number) => void a, 10, 'x');
+
+  const s: string = await timersPromises.setTimeout(1, 'x', { signal: AbortSignal.timeout(100), ref: false });
+  const none: void = await timersPromises.setTimeout(1);
+  const it: IntervalIterator<number> = timersPromises.setInterval(1, 5);
+  const asNode: NodeJS.AsyncIterator<number> = it;
+  const itOrigin: bigint | undefined = it.start;
+  for await (const n of timersPromises.setInterval(1, 7)) {
+    const v: number = n;
+    const counts: number = it.expirations + it.overrun + it.missed;
+    void v, counts;
+    break;
+  }
+  await timersPromises.scheduler.wait(1);
+  await timersPromises.setImmediate();
+  // @ts-expect-error: ref is a boolean
+  void timersPromises.setTimeout(1, 1, { ref: 1 });
+  void refed, origin, s, none, asNode, itOrigin;
+}
+
+// inotify: the 1:1 calls and the Inotify object's events, narrowed by type.
+import { Inotify, inotifyInit, inotifyAddWatch, inotifyRead, parseInotifyEvents, type InotifyEvent, type InotifyWatch, type InotifyRecord } from 'butter';
+
+export async function inotifyChecks(): Promise<void> {
+  const fd: number = inotifyInit(constants.IN_CLOEXEC);
+  const wd: number = inotifyAddWatch(fd, new URL('file:///tmp'), constants.IN_CREATE | constants.IN_ONESHOT);
+  const records: InotifyRecord[] = [...inotifyRead(fd), ...parseInotifyEvents(Buffer.alloc(0), 0)];
+  using ino = new Inotify({ joinRenames: true, renameWindow: 0.1 });
+  const w: InotifyWatch = ino.add('/tmp', ['create', 'move'], { onlyDir: true, maskAdd: true });
+  ino.add(Buffer.from('/tmp'), constants.IN_ALL_EVENTS);
+  for await (const ev of ino) {
+    const e: InotifyEvent = ev;
+    if (e.type === 'overflow') {
+      const none: null = e.path;
+      void none;
+    } else if (e.type === 'rename') {
+      const paths: [string, string, Buffer | undefined] = [e.oldPath, e.path, e.oldRawName];
+      void paths;
+    } else {
+      const p: string = e.path;
+      const n: string | null = e.name;
+      const same: boolean = e.watch === w && e.isDir;
+      void p, n, same;
+    }
+  }
+  // @ts-expect-error: unknown event names are refused
+  ino.add('/tmp', ['created']);
+  // @ts-expect-error: the kernel owns the mask
+  w.mask = 1;
+  void wd, records;
+}

@@ -1,0 +1,494 @@
+/**
+ * Drop-in `setTimeout`/`setInterval`: Node's signatures and semantics, with a
+ * TimerFd under each timer instead of Node's millisecond timer lists.
+ *
+ * Why each timer gets its own kernel timer on an absolute grid: Node re-arms an
+ * interval from the time its callback ran, so every late wake moves all later
+ * ticks (a 1 ms interval drifts hundreds of ms in 5 s), and the ticks a busy
+ * loop missed are simply gone. A timerfd armed with an absolute first deadline
+ * and a period keeps tick k at `t0 + k * delay` on CLOCK_MONOTONIC however late
+ * it is read, and its read returns how many ticks passed since the last one.
+ *
+ * What a late wake does with that count: the callback runs once, and the count
+ * is on the Timeout (`expirations`, `overrun`, `missed`). We never call it again
+ * to catch up: a burst of back-to-back calls would run the work at the moment
+ * the process can least afford it (it was late because it was busy), each call
+ * would see nearly the same clock, and code written for Node's timers assumes
+ * one call per wake. Code that needs every tick reads `this.overrun`.
+ *
+ * Why there is also a schedule in JS: every timer's fd wakes the loop on its
+ * own, and ready fds are not always handed over in deadline order (libuv adds an
+ * fd to its epoll set on the next loop turn, and timers that expired before that
+ * come back in the order they were added). Node runs due timers earliest first,
+ * so a wake runs the earliest timer due, whichever fd woke (reading that timer's
+ * fd itself; its own wake then finds nothing to read). One timer per wake, so
+ * that promise reactions and nextTicks run between two timers' callbacks as in
+ * Node; when more are due and their wakes were already used, an immediate goes on.
+ */
+import { AsyncResource } from 'node:async_hooks';
+import { clearTimeout as nodeClearTimeout, setImmediate as nodeSetImmediate } from 'node:timers';
+import { inspect } from 'node:util';
+import { check, invalidArgType } from '../core/errors';
+import { native } from '../core/native';
+import { CLOCK_MONOTONIC } from '../raw/timerfd';
+import { TimerFd, type TimerFdEvent } from './timerfd';
+
+/** The longest delay Node's timers take (2^31 - 1 ms, about 24.8 days); longer ones become 1 ms. */
+export const TIMEOUT_MAX = 2 ** 31 - 1;
+
+/**
+ * Node's delay coercion, kept exactly so that switching changes no timing
+ * decision: `delay * 1` (so `'5'` is 5 and a bigint or symbol throws the
+ * TypeError Node throws), then anything not in 1..TIMEOUT_MAX is 1 ms, with
+ * Node's TimeoutOverflowWarning when it was too large. Fractions are kept.
+ */
+export function timerDuration(delay: unknown): number {
+  let after = (delay as number) * 1;
+  if (!(after >= 1 && after <= TIMEOUT_MAX)) {
+    if (after > TIMEOUT_MAX) {
+      process.emitWarning(`${after} does not fit into a 32-bit signed integer.\nTimeout duration was set to 1.`, 'TimeoutOverflowWarning');
+    }
+    after = 1;
+  }
+  return after;
+}
+
+/** CLOCK_MONOTONIC in nanoseconds: the clock of every grid here, and of the kernel's deadlines. */
+function monotonicNow(): bigint {
+  const r = native.clockGettime(CLOCK_MONOTONIC);
+  if (typeof r === 'number') check(r, 'clock_gettime');
+  return r as bigint;
+}
+
+/** A timer callback; `this` is the Timeout, as with Node's timers. */
+export type TimerCallback<TArgs extends unknown[] = unknown[]> = (this: Timeout, ...args: TArgs) => void;
+
+type AnyCallback = (this: Timeout, ...args: unknown[]) => unknown;
+
+/**
+ * What `+timeout` gives, so a number or string can stand for the timer in
+ * `clearTimeout` (as in Node and browsers). Ids are async ids, drawn from the
+ * same counter as Node's own timers, so they never collide with Node's.
+ */
+const knownTimersById = new Map<string, Timeout>();
+
+/** Clears `value` if it is one of our Timeouts; false otherwise. Set by Timeout's static block. */
+let clearOwn: (value: unknown) => boolean;
+
+// ---- the schedule: every armed timer's next unserved tick, earliest first ----
+
+interface Entry {
+  /** When the tick is due (CLOCK_MONOTONIC ns): exactly the kernel's deadline for it. */
+  due: bigint;
+  /** Arming order: equal deadlines run in the order their timers were set, as in Node. */
+  seq: number;
+  /** Position in the heap (-1: not in it), for O(log n) removal when a timer is cleared. */
+  index: number;
+  readonly timeout: Timeout;
+}
+
+let nextSeq = 0;
+/** A binary min-heap on (due, seq). */
+const heap: Entry[] = [];
+
+function earlier(a: Entry, b: Entry): boolean {
+  return a.due < b.due || (a.due === b.due && a.seq < b.seq);
+}
+
+function place(e: Entry, i: number): void {
+  heap[i] = e;
+  e.index = i;
+}
+
+function siftUp(e: Entry, i: number): void {
+  while (i > 0) {
+    const up = (i - 1) >> 1;
+    const parent = heap[up] as Entry;
+    if (!earlier(e, parent)) break;
+    place(parent, i);
+    i = up;
+  }
+  place(e, i);
+}
+
+function siftDown(e: Entry, i: number): void {
+  const n = heap.length;
+  for (;;) {
+    let child = 2 * i + 1;
+    if (child >= n) break;
+    if (child + 1 < n && earlier(heap[child + 1] as Entry, heap[child] as Entry)) child++;
+    const c = heap[child] as Entry;
+    if (!earlier(c, e)) break;
+    place(c, i);
+    i = child;
+  }
+  place(e, i);
+}
+
+/** Adds `e` as armed now: after every entry with the same deadline already there. */
+function schedule(e: Entry): void {
+  e.seq = nextSeq++;
+  heap.push(e);
+  siftUp(e, heap.length - 1);
+}
+
+function unschedule(e: Entry): void {
+  const i = e.index;
+  if (i < 0) return;
+  e.index = -1;
+  const last = heap.pop() as Entry;
+  if (last === e) return;
+  if (i > 0 && earlier(last, heap[(i - 1) >> 1] as Entry)) siftUp(last, i);
+  else siftDown(last, i);
+}
+
+/** An immediate is queued to go on serving timers due whose own wakes were spent. */
+let continuing = false;
+
+/**
+ * A timer was served since the last microtask checkpoint. The portable backend
+ * delivers a batch of ready fds in one call into JS, with no checkpoint between
+ * them, so a second timer in the same batch waits for an immediate: the first
+ * one's promise reactions and nextTicks must run before it, as in Node.
+ */
+let servedThisTurn = false;
+const endTurn = (): void => {
+  servedThisTurn = false;
+};
+
+/**
+ * The object `setTimeout()` and `setInterval()` return: Node's `Timeout`
+ * (`ref`, `unref`, `hasRef`, `refresh`, `close`, `[Symbol.toPrimitive]`,
+ * `[Symbol.dispose]`), plus the overrun counters.
+ */
+export class Timeout implements NodeJS.Timeout {
+  #callback: AnyCallback | null;
+  readonly #args: unknown[];
+  readonly #delay: number;
+  readonly #period: bigint;
+  readonly #repeat: boolean;
+  #resource: AsyncResource;
+  #timer: TimerFd | null = null;
+  #ref = true;
+  /** The next unserved tick while armed; null when nothing is armed. */
+  #entry: Entry | null = null;
+  /** The grid's origin (CLOCK_MONOTONIC ns): tick k is due at t0 + k * period. */
+  #t0 = 0n;
+  /** Ticks of the current grid served so far. */
+  #ticks = 0;
+  /** Expirations this timer's own wake read, not yet served (the schedule serves them in order). */
+  #unserved = 0;
+  /** Fired-and-done or cleared: the fd is closed and the id forgotten. */
+  #destroyed = false;
+  #primitive = false;
+  #expirations = 0;
+  #overrun = 0;
+  #missed = 0;
+  readonly #onEvent = (event: TimerFdEvent): void => {
+    if (event.type !== 'expire' || this.#entry === null) return;
+    this.#unserved += Number(event.expirations);
+    Timeout.#runDue();
+  };
+
+  static {
+    clearOwn = (value) => {
+      if (typeof value !== 'object' || value === null || !(#callback in value)) return false;
+      value.#clear();
+      return true;
+    };
+  }
+
+  /** Not for users: the `setTimeout()`s and `setInterval()`s make these (`delay` already coerced). */
+  constructor(callback: AnyCallback, delay: number, args: unknown[], repeat: boolean, ref = true) {
+    this.#callback = callback;
+    this.#ref = ref;
+    this.#args = args;
+    this.#delay = delay;
+    this.#period = BigInt(Math.round(delay * 1e6));
+    this.#repeat = repeat;
+    this.#resource = new AsyncResource('Timeout', { requireManualDestroy: true });
+    this.#arm();
+  }
+
+  /**
+   * The origin of the timer's grid: CLOCK_MONOTONIC in nanoseconds (the clock of
+   * `process.hrtime.bigint()`) when it was set or last refreshed. Tick k is due
+   * at `start + k * delay` exactly; the kernel never fires before that.
+   */
+  get start(): bigint {
+    return this.#t0;
+  }
+
+  /**
+   * How many times the timer expired in all, as the kernel counted: for an
+   * interval, how many periods have passed on its grid (since it was set, or
+   * since the last `refresh()`, plus those before), whether or not the
+   * callback could run for each of them.
+   */
+  get expirations(): number {
+    return this.#expirations;
+  }
+
+  /**
+   * The periods missed at the latest call: how many ticks of the grid passed,
+   * beyond the one this call is for, since the previous call. `0` when the
+   * call was on time (as `timer_getoverrun(2)` reports for POSIX timers).
+   * Read it in the callback.
+   */
+  get overrun(): number {
+    return this.#overrun;
+  }
+
+  /** The ticks that got no call of their own, in all: `expirations` minus the calls made. */
+  get missed(): number {
+    return this.#missed;
+  }
+
+  /**
+   * Node's field, kept so that a Timeout is a `NodeJS.Timeout` for TypeScript
+   * and so that Node's global `clearTimeout()` (which sets it to null) clears
+   * this timer too: the callback, or null once cleared.
+   */
+  get _onTimeout(): (...args: unknown[]) => void {
+    return this.#callback as (...args: unknown[]) => void;
+  }
+
+  set _onTimeout(value: unknown) {
+    if (typeof value === 'function') this.#callback = value as AnyCallback;
+    else if (value === null || value === undefined) this.#clear();
+    else throw invalidArgType('_onTimeout', 'of type function', value);
+  }
+
+  /**
+   * Starts the timer again from now with the same delay (an interval's grid
+   * restarts at now). Re-arms a one-shot that already fired, as in Node; does
+   * nothing once cleared.
+   */
+  refresh(): this {
+    if (this.#callback === null) return this;
+    if (this.#destroyed) {
+      // As Node: a timer brought back from the dead is a new async resource.
+      this.#destroyed = false;
+      this.#resource = new AsyncResource('Timeout', { requireManualDestroy: true });
+      if (this.#primitive) knownTimersById.set(String(this.#resource.asyncId()), this);
+    }
+    this.#arm();
+    return this;
+  }
+
+  /** Lets the process exit while only this timer is pending. */
+  unref(): this {
+    this.#ref = false;
+    this.#timer?.unref();
+    return this;
+  }
+
+  /** Undoes `unref()`: the pending timer keeps the process alive (the default). */
+  ref(): this {
+    this.#ref = true;
+    this.#timer?.ref();
+    return this;
+  }
+
+  hasRef(): boolean {
+    return this.#ref;
+  }
+
+  /** Cancels the timer, as `clearTimeout(this)`. */
+  close(): this {
+    this.#clear();
+    return this;
+  }
+
+  [Symbol.dispose](): void {
+    this.#clear();
+  }
+
+  /** The timer's id, which `clearTimeout()` also accepts (as a number or a string). */
+  [Symbol.toPrimitive](): number {
+    const id = this.#resource.asyncId();
+    if (!this.#primitive) {
+      this.#primitive = true;
+      if (!this.#destroyed) knownTimersById.set(String(id), this);
+    }
+    return id;
+  }
+
+  [inspect.custom](): string {
+    const state = this.#callback === null ? 'cleared' : this.#destroyed ? 'done' : 'active';
+    const kind = this.#repeat ? 'interval' : 'timeout';
+    return `Timeout { ${kind}: ${this.#delay} ms, ${state}, expirations: ${this.#expirations}, overrun: ${this.#overrun}, missed: ${this.#missed}${this.#ref ? '' : ', unref'} }`;
+  }
+
+  // ---- internals ----
+
+  /** Sets the first deadline `delay` from now, and the grid from there for an interval. */
+  #arm(): void {
+    let timer = this.#timer;
+    if (timer === null) {
+      timer = new TimerFd();
+      if (!this.#ref) timer.unref();
+      timer.on('event', this.#onEvent);
+      this.#timer = timer;
+    }
+    if (this.#entry !== null) Timeout.#unscheduled(this.#entry);
+    try {
+      const t0 = monotonicNow();
+      timer.set(t0 + this.#period, { absolute: true, interval: this.#repeat ? this.#period : 0n });
+      this.#t0 = t0;
+    } catch (err) {
+      this.#destroy();
+      throw err;
+    }
+    this.#ticks = 0;
+    this.#unserved = 0; // set() discarded whatever the kernel held
+    this.#entry = { due: this.#t0 + this.#period, seq: 0, index: -1, timeout: this };
+    schedule(this.#entry);
+  }
+
+  /**
+   * Serves the earliest timer, if it is due. No clock is read: the heap is in
+   * deadline order, so when a later timer's wake has come, the earliest is due
+   * too, and whether the kernel has fired it is what a read of its fd says.
+   */
+  static #runDue(): void {
+    const e = heap[0];
+    if (e === undefined) return;
+    const t = e.timeout;
+    if (t.#unserved === 0) {
+      const event = t.#timer?.readEvent();
+      if (event?.type === 'expire') t.#unserved = Number(event.expirations);
+    }
+    // Not fired yet (its interrupt is on the way): its own wake comes next, and
+    // the timers after it wait for it.
+    if (t.#unserved === 0) return;
+    if (servedThisTurn) {
+      Timeout.#continueSoon();
+      return;
+    }
+    servedThisTurn = true;
+    queueMicrotask(endTurn);
+    const n = t.#unserved;
+    unschedule(e);
+    t.#unserved = 0;
+    try {
+      t.#serve(e, n);
+    } finally {
+      // A timer whose wake was spent waiting for this one gets no wake of its own.
+      if (heap[0] !== undefined && heap[0].timeout.#unserved > 0) Timeout.#continueSoon();
+    }
+  }
+
+  static #continueSoon(): void {
+    if (continuing) return;
+    continuing = true;
+    nodeSetImmediate(() => {
+      continuing = false;
+      Timeout.#runDue();
+    });
+  }
+
+  /**
+   * After a timer leaves the schedule: the next one may hold expirations its
+   * own wake already read, waiting for the one that left (see #runDue), and
+   * will get no wake of its own.
+   */
+  static #unscheduled(e: Entry): void {
+    const wasFirst = e.index === 0;
+    unschedule(e);
+    if (wasFirst && heap[0] !== undefined && heap[0].timeout.#unserved > 0) Timeout.#continueSoon();
+  }
+
+  /** Runs the callback for `n` expirations of the tick `e`. */
+  #serve(e: Entry, n: number): void {
+    const callback = this.#callback as AnyCallback;
+    this.#expirations += n;
+    this.#overrun = n - 1;
+    this.#missed += n - 1;
+    this.#ticks += n;
+    if (this.#repeat) {
+      // The next tick is scheduled before the callback, which may clear or refresh it.
+      e.due = this.#t0 + BigInt(this.#ticks + 1) * this.#period;
+      schedule(e);
+      // A throw goes to 'uncaughtException' and the interval goes on, as in Node.
+      this.#resource.runInAsyncScope(callback, this, ...this.#args);
+      return;
+    }
+    this.#entry = null;
+    try {
+      this.#resource.runInAsyncScope(callback, this, ...this.#args);
+    } finally {
+      // Free the fd at once (a process may make thousands of timeouts before a GC
+      // would close them), unless the callback refreshed or cleared the timer.
+      if (this.#entry === null && !this.#destroyed) this.#destroy();
+    }
+  }
+
+  #clear(): void {
+    if (this.#callback === null) return;
+    this.#callback = null;
+    if (!this.#destroyed) this.#destroy();
+  }
+
+  #destroy(): void {
+    this.#destroyed = true;
+    if (this.#entry !== null) Timeout.#unscheduled(this.#entry);
+    this.#entry = null;
+    this.#unserved = 0;
+    const timer = this.#timer;
+    this.#timer = null;
+    timer?.close();
+    if (this.#primitive) knownTimersById.delete(String(this.#resource.asyncId()));
+    this.#resource.emitDestroy();
+  }
+}
+
+function validateCallback(callback: unknown): AnyCallback {
+  if (typeof callback !== 'function') throw invalidArgType('callback', 'of type function', callback);
+  return callback as AnyCallback;
+}
+
+/**
+ * Calls `callback(...args)` once, `delay` ms from now (Node's coercion: see
+ * `timerDuration`; fractions are kept to the nanosecond). `this` in the
+ * callback is the returned Timeout.
+ */
+export function setTimeout<TArgs extends unknown[]>(callback: TimerCallback<TArgs>, delay?: number, ...args: TArgs): Timeout;
+export function setTimeout(callback: (this: Timeout, _: void) => void, delay?: number): Timeout;
+export function setTimeout(callback: unknown, delay?: unknown, ...args: unknown[]): Timeout {
+  return new Timeout(validateCallback(callback), timerDuration(delay), args, false);
+}
+
+/**
+ * Calls `callback(...args)` every `delay` ms, tick k due at `t0 + k * delay`
+ * (t0: this call) on CLOCK_MONOTONIC. A late wake calls once and records the
+ * ticks it missed in `this.overrun` / `this.missed`.
+ */
+export function setInterval<TArgs extends unknown[]>(callback: TimerCallback<TArgs>, delay?: number, ...args: TArgs): Timeout;
+export function setInterval(callback: (this: Timeout, _: void) => void, delay?: number): Timeout;
+export function setInterval(callback: unknown, delay?: unknown, ...args: unknown[]): Timeout {
+  return new Timeout(validateCallback(callback), timerDuration(delay), args, true);
+}
+
+/**
+ * Cancels a timer made by `setTimeout()` or `setInterval()` (either function
+ * clears either kind, as in Node), given as the object or as its primitive id.
+ * Anything else goes to Node's own `clearTimeout()`, so Node's timers can be
+ * cleared through this one too; values that are no timer are ignored.
+ */
+export function clearTimeout(timeout: NodeJS.Timeout | string | number | undefined | null): void {
+  if (clearOwn(timeout)) return;
+  if (typeof timeout === 'number' || typeof timeout === 'string') {
+    const own = knownTimersById.get(String(timeout));
+    if (own !== undefined) {
+      clearOwn(own);
+      return;
+    }
+  }
+  nodeClearTimeout(timeout as NodeJS.Timeout | string | number | undefined);
+}
+
+/** The same as `clearTimeout()`. */
+export function clearInterval(timeout: NodeJS.Timeout | string | number | undefined | null): void {
+  clearTimeout(timeout);
+}
