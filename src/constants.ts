@@ -1,42 +1,12 @@
 /**
- * Every constant Butter exposes, under its C name (as `fs.constants`).
+ * Every constant Butter exposes, under its C name (as `fs.constants`). The
+ * values come from the kernel and libc headers the addon was built with.
  */
-import { EFD_CLOEXEC, EFD_NONBLOCK, EFD_SEMAPHORE } from './raw/eventfd';
-import { inotifyConstants } from './raw/inotify';
-import {
-  CLOCK_REALTIME,
-  CLOCK_MONOTONIC,
-  CLOCK_BOOTTIME,
-  CLOCK_REALTIME_ALARM,
-  CLOCK_BOOTTIME_ALARM,
-  TFD_CLOEXEC,
-  TFD_NONBLOCK,
-  TFD_TIMER_ABSTIME,
-  TFD_TIMER_CANCEL_ON_SET,
-  TFD_IOC_SET_TICKS,
-} from './raw/timerfd';
-import { SFD_CLOEXEC, SFD_NONBLOCK, SIGRTMAX, SIGRTMIN, SIG_BLOCK, SIG_SETMASK, SIG_UNBLOCK } from './raw/signals';
+import { native } from './core/native';
 
 export const constants = Object.freeze({
-  EFD_CLOEXEC,
-  EFD_NONBLOCK,
-  EFD_SEMAPHORE,
-  ...inotifyConstants,
-  CLOCK_REALTIME,
-  CLOCK_MONOTONIC,
-  CLOCK_BOOTTIME,
-  CLOCK_REALTIME_ALARM,
-  CLOCK_BOOTTIME_ALARM,
-  TFD_CLOEXEC,
-  TFD_NONBLOCK,
-  TFD_TIMER_ABSTIME,
-  TFD_TIMER_CANCEL_ON_SET,
-  TFD_IOC_SET_TICKS,
-  SIG_BLOCK,
-  SIG_UNBLOCK,
-  SIG_SETMASK,
-  SFD_CLOEXEC,
-  SFD_NONBLOCK,
-  SIGRTMIN,
-  SIGRTMAX,
+  ...native.eventfdConstants,
+  ...native.timerfdConstants,
+  ...native.signalConstants,
+  ...native.inotifyConstants,
 });

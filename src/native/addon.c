@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 butter_env *butter_get_env(napi_env env) {
   void *data = NULL;
@@ -70,6 +71,20 @@ napi_value butter_errno_result(napi_env env, int err) {
 napi_value butter_undefined(napi_env env) {
   napi_value r;
   napi_get_undefined(env, &r);
+  return r;
+}
+
+napi_value butter_read_counter(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], r;
+  int32_t fd;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1 || !butter_arg_int32(env, argv[0], &fd)) return NULL;
+  uint64_t value;
+  ssize_t n = read(fd, &value, sizeof value);
+  if (n < 0) return butter_errno_result(env, errno);
+  if (n != sizeof value) return butter_errno_result(env, EIO); /* not a counter fd */
+  napi_create_bigint_uint64(env, value, &r);
   return r;
 }
 

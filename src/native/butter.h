@@ -106,6 +106,8 @@ bool butter_arg_bytes(napi_env env, napi_value v, const void **data, size_t *len
 napi_value butter_int(napi_env env, int64_t v); /* JS number */
 napi_value butter_errno_result(napi_env env, int err); /* returns -err as a JS number */
 napi_value butter_undefined(napi_env env);
+/* (fd) -> the 8-byte counter an eventfd or timerfd read gives, as a BigInt, or -errno. */
+napi_value butter_read_counter(napi_env env, napi_callback_info info);
 /*
  * Returns a new fd (or -errno) to JS. If `handle` is a handle, it takes
  * ownership of the fd in this same native call, so no JS (and so no Worker

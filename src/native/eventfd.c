@@ -22,17 +22,7 @@ static napi_value js_eventfd(napi_env env, napi_callback_info info) {
 
 /* eventfdRead(fd) -> bigint | -errno (a number) */
 static napi_value js_eventfd_read(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], r;
-  int32_t fd;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 1 || !butter_arg_int32(env, argv[0], &fd)) return NULL;
-  uint64_t value;
-  ssize_t n = read(fd, &value, sizeof value);
-  if (n < 0) return butter_errno_result(env, errno);
-  if (n != sizeof value) return butter_errno_result(env, EIO); /* not an eventfd */
-  napi_create_bigint_uint64(env, value, &r);
-  return r;
+  return butter_read_counter(env, info);
 }
 
 /* eventfdWrite(fd, value: bigint) -> 0 | -errno */

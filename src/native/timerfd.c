@@ -97,17 +97,7 @@ static napi_value js_timerfd_set_ticks(napi_env env, napi_callback_info info) {
 
 /* timerfdRead(fd) -> bigint expirations | -errno (a number; ECANCELED after a clock change) */
 static napi_value js_timerfd_read(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], r;
-  int32_t fd;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 1 || !butter_arg_int32(env, argv[0], &fd)) return NULL;
-  uint64_t ticks;
-  ssize_t n = read(fd, &ticks, sizeof ticks);
-  if (n < 0) return butter_errno_result(env, errno);
-  if (n != sizeof ticks) return butter_errno_result(env, EIO); /* not a timerfd */
-  napi_create_bigint_uint64(env, ticks, &r);
-  return r;
+  return butter_read_counter(env, info);
 }
 
 /* clockGettime(clockid) -> bigint nanoseconds | -errno: what absolute deadlines are measured on. */
