@@ -28,3 +28,5 @@ export type { TimerClock, TimerFdOptions, TimerSetOptions, TimerFdEvent, TimerEx
 export { pthreadSigmask, signalfd, signalfdRead, sigqueue, signalName } from './raw/signals';
 export type { Signal, SignalInfo } from './raw/signals';
 export { SignalFd, SignalBlock, blockSignals } from './high/signals';
+export { watch, Watcher, globToRegExp } from './high/watch';
+export type { WatchOptions, WatchEvent, WatchEventType, WatchEntryEvent, WatchRenameEvent, WatchOverflowEvent, WatchErrorEvent, WatchChanges, WatchIgnore, WatcherEvents } from './high/watch';

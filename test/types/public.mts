@@ -172,3 +172,34 @@ export async function inotifyChecks(): Promise<void> {
   w.mask = 1;
   void wd, records;
 }
+
+// watch(): events narrowed by type; overflow carries the rescan's changes.
+import { watch, Watcher, type WatchEvent, type WatchOptions } from 'butter';
+
+export async function watchChecks(): Promise<void> {
+  const opts: WatchOptions = { recursive: true, ignore: ['**/node_modules/**'], events: ['create', 'rename', 'overflow'], followSymlinks: false };
+  await using w: Watcher = watch('/tmp', opts);
+  await w.ready;
+  watch('/tmp', { ignore: (p: string) => p.endsWith('.log') }).close();
+  w.on('event', (e: WatchEvent) => void e.path);
+  w.on('error', (err: Error) => void err.message);
+  for await (const e of w) {
+    if (e.type === 'rename') {
+      const paths: [string, string] = [e.oldPath, e.path];
+      void paths;
+    } else if (e.type === 'overflow') {
+      const changes: string[] = [...e.changes.created, ...e.changes.deleted];
+      void changes;
+    } else if (e.type === 'error') {
+      const err: Error = e.error;
+      void err;
+    } else {
+      const d: boolean = e.isDir;
+      void d;
+    }
+  }
+  const n: number = w.inotify.watches().length;
+  void n;
+  // @ts-expect-error: unknown event types are refused
+  watch('/tmp', { events: ['created'] });
+}

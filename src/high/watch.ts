@@ -1,0 +1,639 @@
+/**
+ * watch(): a directory tree watched through one `Inotify`, one watch per
+ * directory, with the races of recursive watching closed by scanning each new
+ * directory after its watch lands and deduplicating against the events.
+ */
+import { EventEmitter } from 'node:events';
+import { readdirSync, statSync, type Dirent } from 'node:fs';
+import { invalidArgType, invalidArgValue } from '../core/errors';
+import { abortError, validateAbortSignal, validateBoolean, validateOptions } from '../core/validate';
+import { Inotify, type InotifyEvent, type InotifyWatch } from './inotify';
+import type { InotifyEventName } from '../raw/inotify';
+
+/** What a `watch()` event is about. */
+export type WatchEventType =
+  | 'create'
+  | 'modify'
+  | 'attrib'
+  | 'close_write'
+  | 'close_nowrite'
+  | 'open'
+  | 'access'
+  | 'delete'
+  | 'rename'
+  /** Moved out of the watched tree (or onto an ignored path); the other half is unknown. */
+  | 'moved_out'
+  /** Moved in from outside the watched tree (or from an ignored path). */
+  | 'moved_in'
+  | 'overflow'
+  | 'error';
+
+/** The event types delivered unless `events` says otherwise. */
+const DEFAULT_EVENTS: readonly WatchEventType[] = ['create', 'modify', 'attrib', 'close_write', 'delete', 'rename', 'moved_out', 'moved_in', 'overflow', 'error'];
+const ALL_TYPES = new Set<WatchEventType>([...DEFAULT_EVENTS, 'close_nowrite', 'open', 'access']);
+/** What the tree bookkeeping needs from the kernel whatever the user asked for. */
+const STRUCTURAL: readonly InotifyEventName[] = ['create', 'delete', 'moved_from', 'moved_to', 'delete_self', 'move_self'];
+
+export interface WatchEntryEvent {
+  type: 'create' | 'modify' | 'attrib' | 'close_write' | 'close_nowrite' | 'open' | 'access' | 'delete' | 'moved_out' | 'moved_in';
+  path: string;
+  isDir: boolean;
+}
+
+export interface WatchRenameEvent {
+  type: 'rename';
+  path: string;
+  oldPath: string;
+  isDir: boolean;
+}
+
+/** What a rescan after a queue overflow found changed, as full paths. */
+export interface WatchChanges {
+  created: string[];
+  deleted: string[];
+}
+
+/** The kernel's queue overflowed; Butter rescanned the tree and lists what differed. Other events in the gap are lost. */
+export interface WatchOverflowEvent {
+  type: 'overflow';
+  /** The root. */
+  path: string;
+  isDir: true;
+  changes: WatchChanges;
+}
+
+/** A directory that could not be watched or read (EACCES, ELOOP, ...); the rest of the tree is unaffected. */
+export interface WatchErrorEvent {
+  type: 'error';
+  path: string;
+  isDir: true;
+  error: Error;
+}
+
+export type WatchEvent = WatchEntryEvent | WatchRenameEvent | WatchOverflowEvent | WatchErrorEvent;
+
+export type WatchIgnore = string | readonly string[] | ((path: string) => boolean);
+
+export interface WatchOptions {
+  /** Watch every directory under the root (default false: the root's entries only). */
+  recursive?: boolean;
+  /** Which event types to deliver (default: all but `open`, `access` and `close_nowrite`); `overflow` and `error` always are. */
+  events?: readonly WatchEventType[];
+  /** Glob(s) matched against the full path (`*`, `?`, `**`), or a predicate; ignored directories are not watched. */
+  ignore?: WatchIgnore;
+  /** Descend into symlinks to directories (default false). A directory reached twice is watched once. */
+  followSymlinks?: boolean;
+  /** Closes the watcher when aborted. */
+  signal?: AbortSignal;
+}
+
+/** Compiles a glob to a RegExp: `**` crosses `/`, `*` and `?` do not; a leading `**\/` may match nothing. */
+export function globToRegExp(glob: string): RegExp {
+  let re = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (c === '*') {
+      if (glob[i + 1] === '*') {
+        i++;
+        if (glob[i + 1] === '/') {
+          i++;
+          re += '(?:.*/)?';
+        } else {
+          re += '.*';
+        }
+      } else {
+        re += '[^/]*';
+      }
+    } else if (c === '?') {
+      re += '[^/]';
+    } else {
+      re += c.replace(/[\\^$.|+()[\]{}]/g, '\\$&');
+    }
+  }
+  return new RegExp(`^${re}$`);
+}
+
+function ignoreFn(ignore: unknown): ((path: string) => boolean) | null {
+  if (ignore === undefined) return null;
+  if (typeof ignore === 'function') return ignore as (path: string) => boolean;
+  const globs = typeof ignore === 'string' ? [ignore] : ignore;
+  if (!Array.isArray(globs) || !globs.every((g): g is string => typeof g === 'string')) {
+    throw invalidArgType('options.ignore', 'a string, an array of strings or a function', ignore);
+  }
+  const res = globs.map(globToRegExp);
+  // `dir/**` should also cover `dir` itself, so that the directory is not watched.
+  return (path) => res.some((re) => re.test(path) || re.test(`${path}/`));
+}
+
+function errnoOf(err: unknown): string | undefined {
+  return err instanceof Error ? (err as NodeJS.ErrnoException).code : undefined;
+}
+
+/** A directory that vanished or stopped being one between the event and our look: the events tell the rest. */
+function isRace(err: unknown): boolean {
+  const code = errnoOf(err);
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+/** One watched directory: its watch, and the names in it as last seen (for dedupe and overflow diffs). */
+interface Dir {
+  watch: InotifyWatch;
+  parent: Dir | null;
+  name: string;
+  /** Name -> whether it is a directory. Bounded by the tree: one entry per existing name. */
+  entries: Map<string, boolean>;
+  subdirs: Map<string, Dir>;
+}
+
+interface Waiter {
+  resolve(result: IteratorResult<WatchEvent>): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * A watched tree. Events flow only while someone consumes (an `'event'`
+ * listener or a pending `next()`): otherwise the kernel queue holds them, and
+ * if it overflows the watcher rescans and says so.
+ */
+export class Watcher extends EventEmitter {
+  readonly root: string;
+  readonly recursive: boolean;
+  /** Resolves once every directory that existed at the start is watched and scanned. */
+  readonly ready: Promise<void>;
+  readonly #ino: Inotify;
+  readonly #types: ReadonlySet<WatchEventType>;
+  readonly #mask: InotifyEventName[];
+  readonly #ignored: ((path: string) => boolean) | null;
+  readonly #follow: boolean;
+  readonly #byWatch = new Map<InotifyWatch, Dir>();
+  readonly #rootDir: Dir;
+  #queue: WatchEvent[] = [];
+  #waiters: Waiter[] = [];
+  #attached = false;
+  #detachQueued = false;
+  #closed = false;
+  readonly #onEvent = (ev: InotifyEvent): void => this.#handle(ev);
+  readonly #onError = (err: Error): void => this.#fail(err);
+
+  constructor(root: string, options?: WatchOptions) {
+    super();
+    if (typeof root !== 'string') throw invalidArgType('root', 'of type string', root);
+    const opts = validateOptions<WatchOptions>(options);
+    this.recursive = opts.recursive === undefined ? false : validateBoolean(opts.recursive, 'options.recursive');
+    this.#follow = opts.followSymlinks === undefined ? false : validateBoolean(opts.followSymlinks, 'options.followSymlinks');
+    const types = opts.events ?? DEFAULT_EVENTS;
+    if (!Array.isArray(types)) throw invalidArgType('options.events', 'an array', types);
+    for (const t of types) if (!ALL_TYPES.has(t as WatchEventType)) throw invalidArgValue('options.events', t, 'has an unknown event type');
+    // Never filtered out: both say that something was missed, which no filter makes untrue.
+    this.#types = new Set<WatchEventType>([...types, 'overflow', 'error']);
+    const mask = new Set<InotifyEventName>(STRUCTURAL);
+    for (const t of this.#types) {
+      if (t !== 'rename' && t !== 'moved_out' && t !== 'moved_in' && t !== 'overflow' && t !== 'error') mask.add(t);
+    }
+    this.#mask = [...mask];
+    this.#ignored = ignoreFn(opts.ignore);
+    const signal = validateAbortSignal(opts.signal, 'options.signal');
+    this.root = root.length > 1 && root.endsWith('/') ? root.slice(0, -1) : root;
+
+    // Listener counts drive whether the kernel queue is read; newListener fires before the add.
+    this.on('newListener', (event: string | symbol) => {
+      if (event === 'event') queueMicrotask(() => this.#sync());
+    });
+    this.on('removeListener', (event: string | symbol) => {
+      if (event === 'event') this.#sync();
+    });
+    this.#ino = new Inotify();
+    this.#ino.on('error', this.#onError);
+    try {
+      // The root fails loudly (as fs.watch does); everything below it is per-subtree.
+      const watch = this.#ino.add(this.root, this.#mask, { followSymlinks: this.#follow });
+      this.#rootDir = { watch, parent: null, name: '', entries: new Map(), subdirs: new Map() };
+      this.#byWatch.set(watch, this.#rootDir);
+    } catch (err) {
+      this.#ino.close();
+      throw err;
+    }
+    if (signal) {
+      if (signal.aborted) this.close();
+      else signal.addEventListener('abort', () => this.close(), { once: true });
+    }
+    // After a macrotask, so that listeners attached now see the walk's error events.
+    this.ready = new Promise<void>((resolve) => {
+      setImmediate(() => {
+        if (!this.#closed) this.#scan(this.#rootDir, null);
+        resolve();
+      });
+    });
+  }
+
+  /** The Inotify this watcher owns (for `watches()` and `overflows`); do not add or remove watches through it. */
+  get inotify(): Inotify {
+    return this.#ino;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Stops watching. Pending `next()`s resolve done; `'close'` is emitted. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#ino.off('event', this.#onEvent);
+    this.#ino.close();
+    this.#byWatch.clear();
+    this.#queue = [];
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) w.resolve({ value: undefined, done: true });
+    process.nextTick(() => this.emit('close'));
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+  }
+
+  ref(): this {
+    this.#ino.ref();
+    return this;
+  }
+
+  unref(): this {
+    this.#ino.unref();
+    return this;
+  }
+
+  /** Async iteration over events, ending at `close()`; aborting `signal` rejects the pending `next()`. */
+  events(options?: { signal?: AbortSignal }): AsyncIterableIterator<WatchEvent> {
+    const signal = validateAbortSignal(validateOptions<{ signal?: AbortSignal }>(options).signal, 'options.signal');
+    let done = false;
+    const it: AsyncIterableIterator<WatchEvent> = {
+      next: () => {
+        if (done || this.#closed) {
+          done = true;
+          return Promise.resolve({ value: undefined, done: true });
+        }
+        if (signal?.aborted) {
+          done = true;
+          return Promise.reject(abortError(signal));
+        }
+        const queued = this.#queue.shift();
+        if (queued !== undefined) return Promise.resolve({ value: queued, done: false });
+        return new Promise<IteratorResult<WatchEvent>>((resolve, reject) => {
+          const waiter: Waiter = { resolve, reject };
+          if (signal) {
+            const onAbort = (): void => {
+              const i = this.#waiters.indexOf(waiter);
+              if (i < 0) return;
+              this.#waiters.splice(i, 1);
+              done = true;
+              this.#sync();
+              reject(abortError(signal));
+            };
+            signal.addEventListener('abort', onAbort, { once: true });
+            waiter.resolve = (r) => (signal.removeEventListener('abort', onAbort), resolve(r));
+            waiter.reject = (e) => (signal.removeEventListener('abort', onAbort), reject(e));
+          }
+          this.#waiters.push(waiter);
+          this.#sync();
+        });
+      },
+      return: () => {
+        done = true;
+        return Promise.resolve({ value: undefined, done: true });
+      },
+      [Symbol.asyncIterator]: () => it,
+    };
+    return it;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<WatchEvent> {
+    return this.events();
+  }
+
+  // ---- consumption ----
+
+  /** Reads from the kernel only while someone consumes; otherwise its queue is the backpressure. */
+  #sync(): void {
+    if (this.#closed) return;
+    const wanted = this.#waiters.length > 0 || this.listenerCount('event') > 0;
+    if (wanted && !this.#attached) {
+      this.#attached = true;
+      this.#ino.on('event', this.#onEvent);
+    } else if (!wanted && this.#attached && !this.#detachQueued) {
+      // Later: Inotify delivers the rest of a batch to the listeners it saw at its start.
+      this.#detachQueued = true;
+      queueMicrotask(() => {
+        this.#detachQueued = false;
+        if (this.#attached && !this.#closed && this.#waiters.length === 0 && this.listenerCount('event') === 0) {
+          this.#attached = false;
+          this.#ino.off('event', this.#onEvent);
+        }
+      });
+    }
+  }
+
+  #push(event: WatchEvent): void {
+    if (!this.#types.has(event.type)) return;
+    if (this.listenerCount('event') > 0) this.emit('event', event);
+    const waiter = this.#waiters.shift();
+    if (waiter) waiter.resolve({ value: event, done: false });
+    else if (this.listenerCount('event') === 0) this.#queue.push(event);
+    if (this.#waiters.length === 0) this.#sync();
+  }
+
+  #fail(err: Error): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) w.reject(err);
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+  }
+
+  #ignore(path: string): boolean {
+    return this.#ignored !== null && this.#ignored(path);
+  }
+
+  // ---- the tree ----
+
+  #pathOf(parent: Dir, name: string): string {
+    const p = parent.watch.path;
+    return p.endsWith('/') ? p + name : `${p}/${name}`;
+  }
+
+  /**
+   * Watches `parent/name` and then scans it (watch first, so nothing created
+   * in between is missed), with its subdirectories. Names not yet known are
+   * reported as creates (`emit`) or collected (`created`).
+   */
+  #addDir(parent: Dir, name: string, emit: boolean, created: string[] | null): void {
+    const path = this.#pathOf(parent, name);
+    let watch: InotifyWatch;
+    try {
+      watch = this.#ino.add(path, this.#mask, { onlyDir: true, followSymlinks: this.#follow });
+    } catch (err) {
+      if (!isRace(err)) this.#push({ type: 'error', path, isDir: true, error: err as Error });
+      return;
+    }
+    const seen = this.#byWatch.get(watch);
+    if (seen) {
+      // The same directory by another path (a symlink loop, a bind mount): keep one watch, under its first path.
+      watch.path = seen.parent ? this.#pathOf(seen.parent, seen.name) : this.root;
+      return;
+    }
+    const old = parent.subdirs.get(name);
+    if (old) this.#retire(old, null);
+    const dir: Dir = { watch, parent, name, entries: new Map(), subdirs: new Map() };
+    this.#byWatch.set(watch, dir);
+    parent.subdirs.set(name, dir);
+    this.#scan(dir, emit ? null : created, emit);
+  }
+
+  #scan(dir: Dir, created: string[] | null, emit = false): void {
+    const path = dir.watch.path;
+    let list: Dirent[];
+    try {
+      list = readdirSync(path, { withFileTypes: true });
+    } catch (err) {
+      if (!isRace(err)) this.#push({ type: 'error', path, isDir: true, error: err as Error });
+      return;
+    }
+    for (const d of list) {
+      const full = this.#pathOf(dir, d.name);
+      if (this.#ignore(full)) continue;
+      const isDir = d.isDirectory() || (this.#follow && d.isSymbolicLink() && this.#isDirTarget(full));
+      if (!dir.entries.has(d.name)) {
+        dir.entries.set(d.name, isDir);
+        if (emit) this.#push({ type: 'create', path: full, isDir });
+        else created?.push(full);
+      }
+      if (isDir && (this.recursive) && !dir.subdirs.has(d.name)) this.#addDir(dir, d.name, emit, created);
+    }
+  }
+
+  #isDirTarget(path: string): boolean {
+    try {
+      return statSync(path).isDirectory();
+    } catch {
+      return false;
+    }
+  }
+
+  /** Drops a directory and everything under it; collects the paths it knew into `deleted`. */
+  #retire(dir: Dir, deleted: string[] | null): void {
+    if (dir.parent && dir.parent.subdirs.get(dir.name) === dir) dir.parent.subdirs.delete(dir.name);
+    const stack = [dir];
+    for (let d = stack.pop(); d; d = stack.pop()) {
+      if (this.#byWatch.get(d.watch) === d) {
+        this.#byWatch.delete(d.watch);
+        try {
+          d.watch.remove();
+        } catch {
+          // Gone already; its IN_IGNORED is on the way.
+        }
+      }
+      if (deleted) for (const name of d.entries.keys()) deleted.push(this.#pathOf(d, name));
+      for (const sub of d.subdirs.values()) stack.push(sub);
+    }
+  }
+
+  /** Points every watch of a moved subtree at its new path. */
+  #rebase(dir: Dir): void {
+    const stack = [dir];
+    for (let d = stack.pop(); d; d = stack.pop()) {
+      if (d.parent) d.watch.path = this.#pathOf(d.parent, d.name);
+      for (const sub of d.subdirs.values()) stack.push(sub);
+    }
+  }
+
+  #handle(ev: InotifyEvent): void {
+    if (this.#closed) return;
+    if (ev.type === 'overflow') {
+      this.#push({ type: 'overflow', path: this.root, isDir: true, changes: this.#rescan() });
+      return;
+    }
+    if (ev.type === 'ignored') {
+      const dir = this.#byWatch.get(ev.watch);
+      if (dir) {
+        this.#byWatch.delete(ev.watch);
+        if (dir.parent && dir.parent.subdirs.get(dir.name) === dir) dir.parent.subdirs.delete(dir.name);
+      }
+      return;
+    }
+    if (ev.type === 'rename') {
+      this.#onRename(ev.oldWatch, ev.oldName, ev.oldPath, ev.watch, ev.name, ev.path, ev.isDir);
+      return;
+    }
+    const dir = this.#byWatch.get(ev.watch);
+    if (!dir) return; // retired by us; its last events are stale
+    if (ev.name === null) {
+      // A directory's own events repeat its parent's, except for the root, whose parent is not watched.
+      if (dir !== this.#rootDir) return;
+      if (ev.type === 'delete_self') this.#push({ type: 'delete', path: this.root, isDir: true });
+      else if (ev.type === 'move_self') this.#push({ type: 'moved_out', path: this.root, isDir: true });
+      else if (ev.type === 'attrib') this.#push({ type: 'attrib', path: this.root, isDir: true });
+      return;
+    }
+    const name = ev.name;
+    // From the tree, not ev.path: a batch is parsed before the renames in it move our watches.
+    const path = this.#pathOf(dir, name);
+    if (this.#ignore(path)) return;
+    switch (ev.type) {
+      case 'create':
+        if (dir.entries.has(name)) return; // reported already by a scan
+        dir.entries.set(name, ev.isDir);
+        this.#push({ type: 'create', path, isDir: ev.isDir });
+        if (this.recursive && this.#isDir(ev.isDir, path)) this.#addDir(dir, name, true, null);
+        return;
+      case 'delete':
+        dir.entries.delete(name);
+        this.#dropSub(dir, name);
+        this.#push({ type: 'delete', path, isDir: ev.isDir });
+        return;
+      case 'moved_from':
+        dir.entries.delete(name);
+        this.#dropSub(dir, name);
+        this.#push({ type: 'moved_out', path, isDir: ev.isDir });
+        return;
+      case 'moved_to':
+        this.#movedIn(dir, name, path, ev.isDir);
+        return;
+      case 'modify':
+      case 'attrib':
+      case 'close_write':
+      case 'close_nowrite':
+      case 'open':
+      case 'access':
+        this.#push({ type: ev.type, path, isDir: ev.isDir });
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** Whether a created entry is a directory to descend into (a symlink to one counts with followSymlinks). */
+  #isDir(isDir: boolean, path: string): boolean {
+    return isDir || (this.#follow && this.#isDirTarget(path));
+  }
+
+  #dropSub(dir: Dir, name: string): void {
+    const sub = dir.subdirs.get(name);
+    if (sub) this.#retire(sub, null);
+  }
+
+  #movedIn(dir: Dir, name: string, path: string, isDir: boolean): void {
+    dir.entries.set(name, isDir);
+    this.#push({ type: 'moved_in', path, isDir });
+    if (this.recursive && this.#isDir(isDir, path)) this.#addDir(dir, name, true, null);
+  }
+
+  #onRename(oldWatch: InotifyWatch, oldName: string, staleOldPath: string, newWatch: InotifyWatch, name: string, stalePath: string, isDir: boolean): void {
+    const from = this.#byWatch.get(oldWatch);
+    const to = this.#byWatch.get(newWatch);
+    const oldPath = from ? this.#pathOf(from, oldName) : staleOldPath;
+    const path = to ? this.#pathOf(to, name) : stalePath;
+    const fromIgnored = !from || this.#ignore(oldPath);
+    const toIgnored = !to || this.#ignore(path);
+    if (fromIgnored && toIgnored) return;
+    if (toIgnored) {
+      from!.entries.delete(oldName);
+      this.#dropSub(from!, oldName);
+      this.#push({ type: 'moved_out', path: oldPath, isDir });
+      return;
+    }
+    if (fromIgnored) {
+      this.#movedIn(to!, name, path, isDir);
+      return;
+    }
+    from!.entries.delete(oldName);
+    to!.entries.set(name, isDir);
+    const sub = from!.subdirs.get(oldName);
+    this.#push({ type: 'rename', path, oldPath, isDir });
+    if (sub) {
+      from!.subdirs.delete(oldName);
+      const replaced = to!.subdirs.get(name);
+      if (replaced && replaced !== sub) this.#retire(replaced, null);
+      sub.parent = to!;
+      sub.name = name;
+      to!.subdirs.set(name, sub);
+      this.#rebase(sub);
+    } else if (this.recursive && this.#isDir(isDir, path)) {
+      this.#addDir(to!, name, true, null);
+    }
+  }
+
+  /**
+   * After an overflow: compare every known directory's names with the disk.
+   * Deletions are applied before additions, so that a directory moved while
+   * events were lost is re-watched under its new path rather than found
+   * "watched already" under its old one.
+   */
+  #rescan(): WatchChanges {
+    const changes: WatchChanges = { created: [], deleted: [] };
+    const fresh: [Dir, Dirent[]][] = [];
+    const stack: Dir[] = [this.#rootDir];
+    for (let d = stack.pop(); d; d = stack.pop()) {
+      if (this.#byWatch.get(d.watch) !== d) continue;
+      let list: Dirent[];
+      try {
+        list = readdirSync(d.watch.path, { withFileTypes: true });
+      } catch (err) {
+        if (!isRace(err)) this.#push({ type: 'error', path: d.watch.path, isDir: true, error: err as Error });
+        list = [];
+      }
+      const now = new Set<string>();
+      for (const e of list) if (!this.#ignore(this.#pathOf(d, e.name))) now.add(e.name);
+      for (const name of [...d.entries.keys()]) {
+        if (now.has(name)) continue;
+        d.entries.delete(name);
+        changes.deleted.push(this.#pathOf(d, name));
+        const sub = d.subdirs.get(name);
+        if (sub) this.#retire(sub, changes.deleted);
+      }
+      fresh.push([d, list]);
+      for (const sub of d.subdirs.values()) stack.push(sub);
+    }
+    for (const [d, list] of fresh) {
+      if (this.#byWatch.get(d.watch) !== d) continue;
+      for (const e of list) {
+        const full = this.#pathOf(d, e.name);
+        if (this.#ignore(full)) continue;
+        const isDir = e.isDirectory() || (this.#follow && e.isSymbolicLink() && this.#isDirTarget(full));
+        if (!d.entries.has(e.name)) {
+          d.entries.set(e.name, isDir);
+          changes.created.push(full);
+        }
+        if (isDir && this.recursive && !d.subdirs.has(e.name)) this.#addDir(d, e.name, false, changes.created);
+      }
+    }
+    return changes;
+  }
+}
+
+/**
+ * Watches `root` (with `recursive`, its whole tree: one inotify watch per
+ * directory). Throws if the root itself cannot be watched.
+ */
+export function watch(root: string, options?: WatchOptions): Watcher {
+  return new Watcher(root, options);
+}
+
+export interface WatcherEvents {
+  event: [event: WatchEvent];
+  error: [error: Error];
+  close: [];
+  newListener: [event: string | symbol, listener: (...args: unknown[]) => void];
+  removeListener: [event: string | symbol, listener: (...args: unknown[]) => void];
+}
+
+export interface Watcher {
+  on<K extends keyof WatcherEvents>(event: K, listener: (...args: WatcherEvents[K]) => void): this;
+  once<K extends keyof WatcherEvents>(event: K, listener: (...args: WatcherEvents[K]) => void): this;
+  off<K extends keyof WatcherEvents>(event: K, listener: (...args: WatcherEvents[K]) => void): this;
+  addListener<K extends keyof WatcherEvents>(event: K, listener: (...args: WatcherEvents[K]) => void): this;
+  removeListener<K extends keyof WatcherEvents>(event: K, listener: (...args: WatcherEvents[K]) => void): this;
+  emit<K extends keyof WatcherEvents>(event: K, ...args: WatcherEvents[K]): boolean;
+}
