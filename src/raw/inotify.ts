@@ -338,7 +338,8 @@ export function inotifyMask(events: InotifyEventSelector | readonly InotifyEvent
   let mask = 0;
   for (const e of list) {
     const bit = typeof e === 'string' ? selectorBits.get(e) : undefined;
-    if (bit === undefined) throw invalidArgValue(name, events, `contains an unknown inotify event name (${String(e)})`);
+    if (typeof e !== 'string') throw invalidArgType(`${name}[${list.indexOf(e)}]`, 'of type string', e);
+    if (bit === undefined) throw invalidArgValue(name, events, `contains an unknown inotify event name (${e})`);
     mask |= bit;
   }
   return mask >>> 0;

@@ -16,7 +16,7 @@ export const { SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK, SFD_CLOEXEC, SFD_NONBLOCK, S
 /** A signal: its number, or its name (`'SIGTERM'`, `'SIGRTMIN'`, `'SIGRTMIN+3'`, `'SIGRTMAX-1'`). */
 export type Signal = number | NodeJS.Signals | `SIGRTMIN${'' | `+${number}`}` | `SIGRTMAX${'' | `-${number}`}`;
 
-const byName: Record<string, number> = { ...osConstants.signals };
+const byName = new Map<string, number>(Object.entries(osConstants.signals));
 const names: string[] = [];
 for (const [name, num] of Object.entries(osConstants.signals)) {
   // Prefer the common names where Linux has aliases (SIGIOT, SIGPOLL).
@@ -25,6 +25,8 @@ for (const [name, num] of Object.entries(osConstants.signals)) {
 
 /** The name of a signal number: `'SIGTERM'`, `'SIGRTMIN+2'`; `undefined` if none. */
 export function signalName(signo: number): string | undefined {
+  if (typeof signo !== 'number') throw invalidArgType('signo', 'of type number', signo);
+  if (!Number.isInteger(signo)) return undefined;
   if (names[signo]) return names[signo];
   if (signo === SIGRTMIN) return 'SIGRTMIN';
   if (signo === SIGRTMAX) return 'SIGRTMAX';
@@ -35,7 +37,7 @@ export function signalName(signo: number): string | undefined {
 /** A signal's number, validated: 1-31 or SIGRTMIN-SIGRTMAX (glibc keeps 32 and 33 for itself). */
 export function signalNumber(value: unknown, name: string): number {
   if (typeof value === 'string') {
-    let num: number | undefined = byName[value];
+    let num: number | undefined = byName.get(value);
     const rt = /^SIGRT(MIN|MAX)(?:([+-])(\d+))?$/.exec(value);
     if (num === undefined && rt) {
       const base = rt[1] === 'MIN' ? SIGRTMIN : SIGRTMAX;
