@@ -8,6 +8,7 @@
       "sources": [
         "src/native/addon.c",
         "src/native/handle.c",
+        "src/native/drain.c",
         "src/native/poll_uv.c",
         "src/native/poll_epoll.c",
         "src/native/process.c",

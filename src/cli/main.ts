@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { doctor } from './doctor';
+import { watch } from './watch';
 
 /** Where a command writes, and whether it may use colors. */
 export interface Io {
@@ -43,7 +44,7 @@ export const EXIT_USAGE = 2;
 /** A bug in butter itself (sysexits' EX_SOFTWARE), so scripts can tell it from a finding. */
 export const EXIT_INTERNAL = 70;
 
-const commands: readonly Command[] = [doctor];
+const commands: readonly Command[] = [doctor, watch];
 
 /** The package's version, from its package.json (dist/cjs/cli -> package root). */
 export function version(): string {

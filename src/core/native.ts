@@ -21,6 +21,12 @@ export interface Native {
   handleSet(handle: NativeHandle, events: number, flags: number): number;
   handleClose(handle: NativeHandle): number;
   pollBackend(want: string): ReadinessBackend | 'none';
+  /** Starts a thread that reads the handle's fd ahead of JS, into at most `capacity` bytes. */
+  drainStart(handle: NativeHandle, capacity: number): number;
+  /** The next chunk a drain read, or a plain read(2) without one. */
+  handleRead(handle: NativeHandle, buffer: Uint8Array): number;
+  /** Waits up to `timeoutNs` for the handle to be readable: 1, 0, or -errno. */
+  handlePoll(handle: NativeHandle, timeoutNs: number): number;
   readonly READABLE: number;
   readonly WRITABLE: number;
   readonly KEEP_CALLBACK: number;
@@ -47,7 +53,6 @@ export interface Native {
   inotifyRead(fd: number, buffer: Uint8Array): number;
   inotifySetNextWd(fd: number, wd: number): number;
   inotifyQueued(fd: number): number;
-  inotifyPoll(fd: number, timeoutNs: number): number;
   readonly inotifyConstants: Readonly<Record<
     | 'IN_ACCESS' | 'IN_MODIFY' | 'IN_ATTRIB' | 'IN_CLOSE_WRITE' | 'IN_CLOSE_NOWRITE' | 'IN_OPEN' | 'IN_MOVED_FROM' | 'IN_MOVED_TO'
     | 'IN_CREATE' | 'IN_DELETE' | 'IN_DELETE_SELF' | 'IN_MOVE_SELF' | 'IN_UNMOUNT' | 'IN_Q_OVERFLOW' | 'IN_IGNORED' | 'IN_CLOSE' | 'IN_MOVE'

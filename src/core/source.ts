@@ -111,6 +111,12 @@ export abstract class FdSource<T> extends EventEmitter {
     return this.#handle === null;
   }
 
+  /** The native handle, for subclasses' reads through it (drains); EBADF once closed. */
+  protected get handle(): NativeHandle {
+    if (this.#handle === null) throw sysError(EBADF, this.readSyscall);
+    return this.#handle;
+  }
+
   /** Throws the EBADF error a closed object gives; for subclasses' own methods. */
   protected assertOpen(syscall: string): void {
     if (this.#handle === null) throw sysError(EBADF, syscall);

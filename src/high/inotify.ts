@@ -142,6 +142,16 @@ export interface InotifyOptions {
    * with 0 that happens to about one rename in a few hundred under a fast reader.
    */
   renameWindow?: number;
+  /**
+   * Bytes (at least 65,536) of events to hold in memory while JS is busy.
+   * Default 0: off, the kernel's queue (`fs.inotify.max_queued_events`) is the
+   * only buffer, and a stalled event loop overflows it. With a buffer, a thread
+   * of Butter's own keeps reading the kernel's queue as events arrive, so a
+   * loop blocked for a while loses nothing; past the bound the thread stops
+   * reading and the kernel's overflow reporting (an `'overflow'` event) takes
+   * over again. Events are then delivered as if read directly.
+   */
+  buffer?: number;
 }
 
 /** Flags for `add()`; each is also accepted as its bit in a numeric mask. */
@@ -296,7 +306,15 @@ export class Inotify extends FdSource<InotifyEvent> {
     const opts = validateOptions<InotifyOptions>(options);
     const join = opts.joinRenames === undefined ? true : validateBoolean(opts.joinRenames, 'options.joinRenames');
     const window = opts.renameWindow === undefined ? 0.1 : validateNumber(opts.renameWindow, 'options.renameWindow', 0, 10);
+    const bufferBytes = opts.buffer === undefined ? 0 : validateNumber(opts.buffer, 'options.buffer', 0, Number.MAX_SAFE_INTEGER);
     super((handle) => native.inotifyInit(IN_CLOEXEC | IN_NONBLOCK, handle), initError);
+    if (bufferBytes > 0) {
+      const r = native.drainStart(this.handle, bufferBytes);
+      if (r < 0) {
+        this.close();
+        throw sysError(-r, 'pthread_create');
+      }
+    }
     this.joinRenames = join;
     this.#windowNs = join ? Math.round(window * 1e6) : 0;
   }
@@ -374,10 +392,10 @@ export class Inotify extends FdSource<InotifyEvent> {
 
   protected readBatch(out: InotifyEvent[]): number {
     const start = out.length;
-    const fd = this.fd;
+    const handle = this.handle;
     let waited = false;
     for (let reads = 0; reads < MAX_READS; reads++) {
-      const n = native.inotifyRead(fd, buffer);
+      const n = native.handleRead(handle, buffer);
       if (n < 0) {
         if (n === -EAGAIN || out.length > start) break; // an error with events in hand comes back on the next read
         return n;
@@ -389,7 +407,7 @@ export class Inotify extends FdSource<InotifyEvent> {
       // a fast reader can come in between: wait for it, briefly and once per drain.
       if (!this.#tailFrom || waited || this.#windowNs === 0) break;
       waited = true;
-      if (native.inotifyPoll(fd, this.#windowNs) <= 0) break;
+      if (native.handlePoll(handle, this.#windowNs) <= 0) break;
     }
     this.#pending.clear();
     return out.length - start;

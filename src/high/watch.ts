@@ -77,6 +77,8 @@ export type WatchIgnore = string | readonly string[] | ((path: string) => boolea
 export interface WatchOptions {
   /** Watch every directory under the root (default false: the root's entries only). */
   recursive?: boolean;
+  /** Bytes of events to hold while the event loop is busy (see `InotifyOptions.buffer`). Default 0: off. */
+  buffer?: number;
   /** Which event types to deliver (default: all but `open`, `access` and `close_nowrite`); `overflow` and `error` always are. */
   events?: readonly WatchEventType[];
   /** Glob(s) matched against the full path (`*`, `?`, `**`), or a predicate; ignored directories are not watched. */
@@ -202,7 +204,7 @@ export class Watcher extends EventEmitter {
     this.on('removeListener', (event: string | symbol) => {
       if (event === 'event') this.#sync();
     });
-    this.#ino = new Inotify();
+    this.#ino = new Inotify(opts.buffer === undefined ? undefined : { buffer: opts.buffer });
     this.#ino.on('error', this.#onError);
     try {
       // The root fails loudly (as fs.watch does); everything below it is per-subtree.

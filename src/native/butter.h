@@ -39,6 +39,8 @@ typedef struct butter_handle {
   struct butter_env *benv;
   int fd;            /* -1 until it owns one, and once closed */
   bool shut;         /* closed (or never to own an fd any more) */
+  int poll_fd;       /* the fd readiness is watched on: fd, or a drain's eventfd */
+  struct butter_drain *drain; /* drain.c: a thread reading fd ahead of JS, or NULL */
   uint32_t slot;     /* index in benv->handles */
   uint32_t gen;      /* generation: ids of dead handles never match */
   int owners;        /* 1 for the JS external + 1 while the native side holds it */
@@ -90,6 +92,9 @@ static inline uint64_t butter_handle_id(const butter_handle *h) {
   return (uint64_t)h->slot | ((uint64_t)h->gen << 32);
 }
 
+/* drain.c: stops and frees a handle's drain thread (before its fd is closed). */
+void butter_drain_stop(butter_handle *h);
+
 extern const butter_backend_ops butter_uv_ops;
 extern const butter_backend_ops butter_epoll_ops;
 /* Returns 0, or -errno / -ENOSYS if the backend cannot work in this runtime. */
@@ -131,5 +136,6 @@ void butter_init_eventfd(napi_env env, napi_value exports);
 void butter_init_inotify(napi_env env, napi_value exports);
 void butter_init_timerfd(napi_env env, napi_value exports);
 void butter_init_signal(napi_env env, napi_value exports);
+void butter_init_drain(napi_env env, napi_value exports);
 
 #endif

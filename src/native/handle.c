@@ -73,6 +73,7 @@ static int handle_shutdown(butter_handle *h) {
   butter_env *benv = h->benv;
   if (benv->ops) benv->ops->close(h); /* releases the native owner, now or after uv_close */
   else butter_handle_release(h);
+  if (h->drain) butter_drain_stop(h); /* its thread reads fd: stop it before fd is closed */
   table_remove(benv, h);
   int fd = h->fd;
   h->fd = -1;
@@ -138,7 +139,7 @@ napi_value butter_new_fd(napi_env env, int fd, napi_value handle) {
     close(fd);
     return butter_errno_result(env, EBADF);
   }
-  h->fd = fd;
+  h->fd = h->poll_fd = fd;
   return butter_int(env, fd);
 }
 
@@ -162,7 +163,7 @@ static napi_value js_handle_new(napi_env env, napi_callback_info info) {
     return NULL;
   }
   h->benv = benv;
-  h->fd = -1;
+  h->fd = h->poll_fd = -1;
   h->owners = 2;
   if (napi_create_reference(env, argv[0], 0, &h->callback) != napi_ok ||
       napi_create_external(env, h, handle_finalize, NULL, &result) != napi_ok) {

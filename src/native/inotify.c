@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
@@ -104,23 +103,6 @@ static napi_value js_inotify_queued(napi_env env, napi_callback_info info) {
   return butter_int(env, ioctl(fd, FIONREAD, &n) < 0 ? -errno : n);
 }
 
-/*
- * inotifyPoll(fd, timeoutNs) -> 1 readable | 0 not (timeout, or a signal) | -errno.
- * Not a 1:1 call: Inotify waits this briefly for the second half of a rename.
- */
-static napi_value js_inotify_poll(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  int32_t fd, ns;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 2 || !butter_arg_int32(env, argv[0], &fd) || !butter_arg_int32(env, argv[1], &ns)) return NULL;
-  struct pollfd p = {.fd = fd, .events = POLLIN};
-  struct timespec ts = {.tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000};
-  int r = ppoll(&p, 1, &ts, NULL);
-  if (r < 0) return butter_int(env, errno == EINTR ? 0 : -errno);
-  return butter_int(env, r > 0 && (p.revents & POLLIN) ? 1 : 0);
-}
-
 void butter_init_inotify(napi_env env, napi_value exports) {
   static const butter_fn fns[] = {
       {"inotifyInit", js_inotify_init},
@@ -129,7 +111,6 @@ void butter_init_inotify(napi_env env, napi_value exports) {
       {"inotifyRead", js_inotify_read},
       {"inotifySetNextWd", js_inotify_set_next_wd},
       {"inotifyQueued", js_inotify_queued},
-      {"inotifyPoll", js_inotify_poll},
   };
   butter_export(env, exports, fns, BUTTER_COUNT(fns));
   napi_value c;

@@ -79,7 +79,7 @@ static void *thread_main(void *arg) {
 static int arm(butter_handle *h, uint32_t events) {
   epoll_state *st = h->benv->backend_state;
   struct epoll_event ev = {.events = to_epoll(events) | EPOLLONESHOT, .data.u64 = butter_handle_id(h)};
-  if (epoll_ctl(st->epfd, h->epoll_added ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, h->fd, &ev) < 0) return -errno;
+  if (epoll_ctl(st->epfd, h->epoll_added ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, h->poll_fd, &ev) < 0) return -errno;
   h->epoll_added = true;
   h->armed = true;
   return 0;
@@ -121,7 +121,7 @@ static int epoll_set(butter_handle *h, uint32_t events, uint32_t flags) {
     }
   } else if (h->armed) {
     struct epoll_event ev = {.events = 0, .data.u64 = butter_handle_id(h)};
-    epoll_ctl(st->epfd, EPOLL_CTL_MOD, h->fd, &ev);
+    epoll_ctl(st->epfd, EPOLL_CTL_MOD, h->poll_fd, &ev);
     h->armed = false;
   }
   loop_ref(h->benv, h->events && (h->flags & BUTTER_KEEP_LOOP), events && (flags & BUTTER_KEEP_LOOP));
@@ -131,7 +131,7 @@ static int epoll_set(butter_handle *h, uint32_t events, uint32_t flags) {
 static void epoll_close(butter_handle *h) {
   epoll_state *st = h->benv->backend_state;
   loop_ref(h->benv, h->events && (h->flags & BUTTER_KEEP_LOOP), false);
-  if (h->epoll_added) epoll_ctl(st->epfd, EPOLL_CTL_DEL, h->fd, NULL);
+  if (h->epoll_added) epoll_ctl(st->epfd, EPOLL_CTL_DEL, h->poll_fd, NULL);
   h->epoll_added = h->armed = false;
   h->events = 0;
   butter_handle_release(h);

@@ -39,7 +39,7 @@ static int uv_set(butter_handle *h, uint32_t events, uint32_t flags) {
     uv_loop_t *loop = h->benv->backend_state;
     w = calloc(1, sizeof *w);
     if (!w) return -ENOMEM;
-    int r = uv.poll_init(loop, &w->poll, h->fd);
+    int r = uv.poll_init(loop, &w->poll, h->poll_fd);
     if (r < 0) {
       free(w);
       return r; /* libuv errors are -errno on Linux */

@@ -1,0 +1,589 @@
+/**
+ * `butter watch`: inotify-tools' `inotifywait` on Butter's `Inotify`, with the
+ * same options, output and exit codes where they overlap, so that a script
+ * written for `inotifywait` can switch; plus `--json` lines and joined renames.
+ *
+ * One `Inotify` serves every case: recursion is done here rather than with
+ * `watch()` because `%e` must print the kernel's own mask names, which only
+ * `Inotify` events carry.
+ */
+import { readdirSync, statSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { Command, Io } from './main';
+
+type Butter = typeof import('../index');
+type Ino = InstanceType<Butter['Inotify']>;
+type InoEvent = import('../index').InotifyEvent;
+type InoWatch = import('../index').InotifyWatch;
+
+/** inotifywait's exit codes. */
+const EXIT_EVENT = 0;
+const EXIT_FAILURE = 1;
+const EXIT_TIMEOUT = 2;
+
+/** The event names `-e` takes: inotifywait's list (`close` and `move` are groups). */
+const EVENT_NAMES = [
+  'access', 'modify', 'attrib', 'close_write', 'close_nowrite', 'close', 'open',
+  'moved_to', 'moved_from', 'move', 'move_self', 'create', 'delete', 'delete_self', 'unmount',
+] as const;
+type EventName = (typeof EVENT_NAMES)[number];
+
+/**
+ * The order inotifytools prints a mask in. It is not the bit order: `CLOSE`
+ * (printed for either close bit) comes after `IGNORED`, and `MOVE_SELF` after it.
+ */
+const PRINT_ORDER = [
+  'access', 'modify', 'attrib', 'close_write', 'close_nowrite', 'open', 'moved_from', 'moved_to',
+  'create', 'delete', 'delete_self', 'unmount', 'q_overflow', 'ignored', 'close', 'move_self', 'isdir',
+] as const;
+
+/** One line of output: an inotify record, or one half (or both) of a rename. */
+interface Item {
+  type: string;
+  /** `%w`: the watch's path, with a trailing `/` for a directory. */
+  watchPath: string;
+  /** `%f`: the entry's name, `''` for the watched object itself. */
+  name: string;
+  names: readonly string[];
+  isDir: boolean;
+  cookie: number;
+  path: string;
+  oldPath: string | null;
+  time: Date;
+}
+
+interface Options {
+  monitor: boolean;
+  recursive: boolean;
+  quiet: number;
+  csv: boolean;
+  json: boolean;
+  joinRenames: boolean;
+  format: string | null;
+  timefmt: string | null;
+  timeoutMs: number;
+  exclude: RegExp | null;
+  include: RegExp | null;
+  events: EventName[];
+  paths: string[];
+}
+
+class UsageError extends Error {}
+
+// ---------------------------------------------------------------- formatting
+
+function pad(n: number, width = 2, fill = '0'): string {
+  return String(n).padStart(width, fill);
+}
+
+const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+
+/** strftime(3) in local time, for the conversions scripts use; others are printed as given. */
+export function strftime(fmt: string, d: Date): string {
+  let out = '';
+  for (let i = 0; i < fmt.length; i++) {
+    const c = fmt[i];
+    if (c !== '%' || i + 1 >= fmt.length) {
+      out += c;
+      continue;
+    }
+    const k = fmt[++i];
+    const h12 = d.getHours() % 12 || 12;
+    switch (k) {
+      case 'Y': out += d.getFullYear(); break;
+      case 'y': out += pad(d.getFullYear() % 100); break;
+      case 'C': out += pad(Math.floor(d.getFullYear() / 100)); break;
+      case 'm': out += pad(d.getMonth() + 1); break;
+      case 'd': out += pad(d.getDate()); break;
+      case 'e': out += pad(d.getDate(), 2, ' '); break;
+      case 'H': out += pad(d.getHours()); break;
+      case 'I': out += pad(h12); break;
+      case 'M': out += pad(d.getMinutes()); break;
+      case 'S': out += pad(d.getSeconds()); break;
+      case 'p': out += d.getHours() < 12 ? 'AM' : 'PM'; break;
+      case 'T': out += `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`; break;
+      case 'R': out += `${pad(d.getHours())}:${pad(d.getMinutes())}`; break;
+      case 'F': out += `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`; break;
+      case 'D': out += `${pad(d.getMonth() + 1)}/${pad(d.getDate())}/${pad(d.getFullYear() % 100)}`; break;
+      case 's': out += Math.floor(d.getTime() / 1000); break;
+      case 'j': {
+        const start = new Date(d.getFullYear(), 0, 1);
+        out += pad(Math.round((new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime() - start.getTime()) / 86_400_000) + 1, 3);
+        break;
+      }
+      case 'a': out += DAYS[d.getDay()]!.slice(0, 3); break;
+      case 'A': out += DAYS[d.getDay()]; break;
+      case 'b': case 'h': out += MONTHS[d.getMonth()]!.slice(0, 3); break;
+      case 'B': out += MONTHS[d.getMonth()]; break;
+      case 'u': out += d.getDay() || 7; break;
+      case 'w': out += d.getDay(); break;
+      case 'z': {
+        const off = -d.getTimezoneOffset();
+        out += `${off < 0 ? '-' : '+'}${pad(Math.floor(Math.abs(off) / 60))}${pad(Math.abs(off) % 60)}`;
+        break;
+      }
+      case 'n': out += '\n'; break;
+      case 't': out += '\t'; break;
+      case '%': out += '%'; break;
+      default: out += `%${k}`;
+    }
+  }
+  return out;
+}
+
+/** A mask as inotifywait prints it: UPPERCASE names joined by `sep`, `CLOSE` added for a close. */
+export function eventString(names: readonly string[], sep = ','): string {
+  const has = new Set(names);
+  if (has.has('close_write') || has.has('close_nowrite')) has.add('close');
+  return PRINT_ORDER.filter((n) => has.has(n)).map((n) => n.toUpperCase()).join(sep);
+}
+
+/** inotifytools' csv_escape: quote a field holding a comma, quote, newline, or edge space. */
+export function csvField(s: string): string {
+  if (!/[",\n]/.test(s) && !s.startsWith(' ') && !s.endsWith(' ')) return s;
+  return `"${s.replace(/"/g, '""')}"`;
+}
+
+function formatLine(item: Item, fmt: string, timefmt: string | null): string {
+  let out = '';
+  for (let i = 0; i < fmt.length; i++) {
+    const c = fmt[i];
+    if (c !== '%' || i + 1 >= fmt.length) {
+      out += c;
+      continue;
+    }
+    const k = fmt[++i];
+    if (k === 'w') out += item.watchPath;
+    else if (k === 'f') out += item.name;
+    else if (k === 'e') out += eventString(item.names);
+    else if (k === 'T') out += timefmt === null ? '' : strftime(timefmt, item.time);
+    else if (k === 'c') out += item.cookie;
+    else if (k === 'o') out += item.oldPath ?? '';
+    else if (k === '%') out += '%';
+    else if (i + 1 < fmt.length && fmt[i + 1] === 'e') {
+      // %Xe: the events separated by X.
+      out += eventString(item.names, k);
+      i++;
+    } else out += `%${k}`;
+  }
+  return out;
+}
+
+function render(item: Item, o: Options): string {
+  if (o.json) {
+    return `${JSON.stringify({ type: item.type, path: item.path, oldPath: item.oldPath, names: item.names, isDir: item.isDir, time: item.time.toISOString() })}\n`;
+  }
+  if (o.csv) {
+    const fields = [csvField(item.watchPath), csvField(eventString(item.names)), csvField(item.name)];
+    if (item.oldPath !== null) fields.push(csvField(item.oldPath));
+    return `${fields.join(',')}\n`;
+  }
+  if (o.format !== null) return `${formatLine(item, o.format, o.timefmt)}\n`;
+  return `${formatLine(item, item.oldPath === null ? '%w %,e %f' : '%w %,e %f %o', null)}\n`;
+}
+
+// ---------------------------------------------------------------- options
+
+function parse(args: string[]): Options {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      monitor: { type: 'boolean', short: 'm', default: false },
+      recursive: { type: 'boolean', short: 'r', default: false },
+      event: { type: 'string', short: 'e', multiple: true, default: [] },
+      quiet: { type: 'boolean', short: 'q', multiple: true, default: [] },
+      timeout: { type: 'string', short: 't' },
+      csv: { type: 'boolean', short: 'c', default: false },
+      json: { type: 'boolean', default: false },
+      'join-renames': { type: 'boolean', default: false },
+      format: { type: 'string' },
+      timefmt: { type: 'string' },
+      exclude: { type: 'string' },
+      excludei: { type: 'string' },
+      include: { type: 'string' },
+      includei: { type: 'string' },
+    },
+  });
+  const events: EventName[] = [];
+  for (const list of values.event) {
+    for (const e of list.split(',')) {
+      // inotifywait accepts the names in any case.
+      const name = e.trim().toLowerCase();
+      if (!(EVENT_NAMES as readonly string[]).includes(name)) {
+        throw new UsageError(`'${e}' is not a valid event!  Run with the '--help' option to see a list of events.`);
+      }
+      events.push(name as EventName);
+    }
+  }
+  const format = values.format ?? null;
+  const timefmt = values.timefmt ?? null;
+  if (values.exclude !== undefined && values.excludei !== undefined) throw new UsageError('--exclude and --excludei cannot both be specified.');
+  if (values.include !== undefined && values.includei !== undefined) throw new UsageError('--include and --includei cannot both be specified.');
+  const exc = values.exclude ?? values.excludei;
+  const inc = values.include ?? values.includei;
+  if (exc !== undefined && inc !== undefined) throw new UsageError('include and exclude regexp cannot both be specified.');
+  if (format !== null && values.csv) throw new UsageError('-c and --format cannot both be specified.');
+  if (values.json && (values.csv || format !== null)) throw new UsageError('--json cannot be combined with --csv or --format.');
+  if (format === null && timefmt !== null) throw new UsageError('--timefmt cannot be specified without --format.');
+  if (format !== null && format.includes('%T') && timefmt === null) throw new UsageError('%T is in --format string, but --timefmt was not specified.');
+  let timeoutMs = 0;
+  if (values.timeout !== undefined) {
+    const s = Number(values.timeout);
+    if (values.timeout.trim() === '' || !Number.isFinite(s) || s < 0) throw new UsageError(`The timeout value provided is not a valid number: ${values.timeout}`);
+    timeoutMs = s * 1000;
+  }
+  if (positionals.length === 0) throw new UsageError('No files specified to watch!');
+  const regex = (source: string | undefined, flags: string): RegExp | null => {
+    if (source === undefined) return null;
+    try {
+      return new RegExp(source, flags);
+    } catch (err) {
+      throw new UsageError(`invalid regular expression '${source}': ${err instanceof Error ? err.message : String(err)}`);
+    }
+  };
+  return {
+    monitor: values.monitor,
+    recursive: values.recursive,
+    quiet: values.quiet.length,
+    csv: values.csv,
+    json: values.json,
+    joinRenames: values['join-renames'],
+    format,
+    timefmt,
+    timeoutMs,
+    exclude: regex(exc, values.excludei !== undefined ? 'i' : ''),
+    include: regex(inc, values.includei !== undefined ? 'i' : ''),
+    events,
+    paths: positionals,
+  };
+}
+
+/** strerror(3)'s text from a Butter/Node system error: "ENOENT: no such file…, syscall 'p'" → "No such file…". */
+function describe(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const m = /^[A-Z0-9]+: (.*?)(?:, [a-z_0-9]+ '.*')?$/s.exec(err.message);
+  const text = m?.[1] ?? err.message;
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+// ---------------------------------------------------------------- watching
+
+class Session {
+  readonly #b: Butter;
+  readonly #o: Options;
+  readonly #io: Io;
+  readonly #ino: Ino;
+  /** The events asked for (inotifywait's orig_events); the kernel may be asked for more under -m -r. */
+  readonly #wanted: number;
+  readonly #kernelMask: number;
+  /** Directory watches by path (with its '/'), to follow renames and retire subtrees under -r. */
+  readonly #dirs = new Map<string, InoWatch>();
+  /**
+   * Entries of new directories that a scan reported before the kernel's own
+   * CREATE for them came in: that CREATE is then a duplicate.
+   */
+  readonly #scanned = new Set<string>();
+  #timer: NodeJS.Timeout | null = null;
+  #finish: (code: number) => void = () => undefined;
+  #done = false;
+
+  constructor(b: Butter, o: Options, io: Io) {
+    this.#b = b;
+    this.#o = o;
+    this.#io = io;
+    // Joined in the instance always: following a directory renamed within the tree needs both halves.
+    this.#ino = new b.Inotify({ joinRenames: true });
+    this.#wanted = o.events.length === 0 ? b.constants.IN_ALL_EVENTS : b.inotifyMask(o.events);
+    // Under -m -r new directories must be seen to be watched, whatever was asked for (as inotifywait does).
+    this.#kernelMask = o.monitor && o.recursive ? (this.#wanted | b.inotifyMask(['create', 'move'])) >>> 0 : this.#wanted;
+  }
+
+  #err(text: string): void {
+    if (this.#o.quiet < 2) this.#io.err(text);
+  }
+
+  #excluded(path: string): boolean {
+    const { exclude, include } = this.#o;
+    if (exclude !== null && exclude.test(path)) return true;
+    if (include !== null && !include.test(path)) return true;
+    return false;
+  }
+
+  /** Only --exclude prunes the tree: with --include '\.log$', the files matching are in directories that do not. */
+  #pruned(path: string): boolean {
+    return this.#o.exclude !== null && this.#o.exclude.test(path);
+  }
+
+  /**
+   * The directories of a tree, `dir` (ending in '/') first. Listed before any
+   * is watched, so that our own reads of them are not reported as events.
+   */
+  #walk(dir: string, out: string[]): string[] {
+    out.push(dir);
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch (err) {
+      throw Object.assign(err as Error, { butterPath: dir });
+    }
+    for (const entry of entries) {
+      const path = dir + entry.name;
+      if (entry.isDirectory() && !this.#pruned(path)) this.#walk(`${path}/`, out);
+    }
+    return out;
+  }
+
+  /**
+   * Watches a directory that appeared under -m -r, then lists it: whatever was
+   * made in it before the watch landed is reported as CREATE by the listing
+   * (inotifywait misses it), and subdirectories get the same treatment.
+   */
+  #addNew(dir: string): void {
+    try {
+      this.#dirs.set(dir, this.#ino.add(dir, this.#kernelMask, { onlyDir: true }));
+    } catch (err) {
+      // Gone or unreadable by now: the rest of the tree is still watched.
+      this.#err(`Couldn't watch new directory ${dir}: ${describe(err)}\n`);
+      return;
+    }
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return; // deleted again already: its events say so
+    }
+    for (const entry of entries) {
+      const path = dir + entry.name;
+      if (this.#pruned(path)) continue;
+      const isDir = entry.isDirectory();
+      this.#scanned.add(path);
+      if (this.#wants(this.#b.constants.IN_CREATE)) {
+        this.#emit({ type: 'create', watchPath: dir, name: entry.name, names: isDir ? ['create', 'isdir'] : ['create'], isDir, cookie: 0, path, oldPath: null, time: new Date() });
+      }
+      if (isDir) this.#addNew(`${path}/`);
+    }
+  }
+
+  close(): void {
+    this.#ino.close();
+  }
+
+  setup(): number {
+    const o = this.#o;
+    if (o.quiet === 0) {
+      this.#io.err(o.recursive ? 'Setting up watches.  Beware: since -r was given, this may take a while!\n' : 'Setting up watches.\n');
+    }
+    for (const given of o.paths) {
+      let path = given;
+      try {
+        // The kernel says whether it is a directory: only a directory gets the '/' inotifywait prints.
+        let isDir = false;
+        try {
+          isDir = statSync(given).isDirectory();
+        } catch {
+          // inotify_add_watch below reports why, in its own words.
+        }
+        if (!isDir) {
+          this.#ino.add(given, this.#kernelMask);
+        } else {
+          path = given.endsWith('/') ? given : `${given}/`;
+          for (const dir of o.recursive ? this.#walk(path, []) : [path]) {
+            try {
+              this.#dirs.set(dir, this.#ino.add(dir, this.#kernelMask, { onlyDir: true }));
+            } catch (err) {
+              throw Object.assign(err as Error, { butterPath: dir });
+            }
+          }
+        }
+      } catch (err) {
+        const where = (err as { butterPath?: string }).butterPath ?? given;
+        this.#err(`Couldn't watch ${where}: ${describe(err)}\n`);
+        return EXIT_FAILURE;
+      }
+    }
+    if (o.quiet === 0) this.#io.err('Watches established.\n');
+    return EXIT_EVENT;
+  }
+
+  run(): Promise<number> {
+    return new Promise<number>((resolve) => {
+      this.#finish = (code) => {
+        if (this.#done) return;
+        this.#done = true;
+        if (this.#timer !== null) clearTimeout(this.#timer);
+        this.#ino.close();
+        resolve(code);
+      };
+      this.#ino.on('event', (ev: InoEvent) => {
+        if (!this.#done) this.#handle(ev);
+      });
+      this.#ino.on('error', (err: Error) => {
+        this.#err(`${describe(err)}\n`);
+        this.#finish(EXIT_FAILURE);
+      });
+      this.#armTimer();
+    });
+  }
+
+  #armTimer(): void {
+    if (this.#o.timeoutMs <= 0) return;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.#finish(EXIT_TIMEOUT), this.#o.timeoutMs);
+  }
+
+  /** Prints one item if it passes the filters; without -m the first one printed ends the run. */
+  #emit(item: Item): void {
+    if (this.#done || this.#excluded(item.path)) return;
+    this.#io.out(render(item, this.#o));
+    if (!this.#o.monitor) this.#finish(EXIT_EVENT);
+    else this.#armTimer();
+  }
+
+  #wants(mask: number): boolean {
+    return (mask & this.#wanted) !== 0;
+  }
+
+  #handle(ev: InoEvent): void {
+    const time = new Date();
+    if (ev.type === 'overflow') {
+      // inotifywait drops it without a word; losing events silently is what Butter exists to avoid.
+      this.#err('butter watch: the kernel\'s event queue overflowed: events were lost\n');
+      if (this.#o.json) this.#io.out(`${JSON.stringify({ type: 'overflow', path: null, oldPath: null, names: ev.names, isDir: false, time: time.toISOString() })}\n`);
+      return;
+    }
+    const b = this.#b;
+    const C = b.constants;
+    const tracking = this.#o.monitor && this.#o.recursive;
+
+    if (ev.type === 'rename') {
+      if (tracking && ev.isDir) this.#moveDirs(`${ev.oldPath}/`, `${ev.path}/`);
+      const dirBit = ev.isDir ? C.IN_ISDIR : 0;
+      if (this.#o.joinRenames) {
+        if (this.#wants(ev.mask)) {
+          this.#emit({ type: 'rename', watchPath: ev.watch.path, name: ev.name, names: ev.names, isDir: ev.isDir, cookie: ev.cookie, path: ev.path, oldPath: ev.oldPath, time });
+        }
+        return;
+      }
+      const fromMask = (C.IN_MOVED_FROM | dirBit) >>> 0;
+      const toMask = (C.IN_MOVED_TO | dirBit) >>> 0;
+      if (this.#wants(fromMask)) {
+        this.#emit({ type: 'moved_from', watchPath: ev.oldWatch.path, name: ev.oldName, names: b.inotifyMaskNames(fromMask), isDir: ev.isDir, cookie: ev.cookie, path: ev.oldPath, oldPath: null, time });
+      }
+      if (this.#wants(toMask)) {
+        this.#emit({ type: 'moved_to', watchPath: ev.watch.path, name: ev.name, names: b.inotifyMaskNames(toMask), isDir: ev.isDir, cookie: ev.cookie, path: ev.path, oldPath: null, time });
+      }
+      return;
+    }
+
+    if (ev.type === 'ignored') {
+      this.#dirs.delete(ev.watch.path);
+      if (!this.#o.monitor) {
+        // inotifywait ends with failure on an event it did not ask for, as the watch is gone.
+        this.#finish(EXIT_FAILURE);
+      } else if (this.#ino.watches().length === 0) {
+        this.#finish(EXIT_EVENT);
+      }
+      return;
+    }
+
+    if (tracking && ev.name !== null) {
+      if (ev.type === 'delete' || ev.type === 'moved_from') this.#scanned.delete(ev.path);
+      if (ev.isDir && ev.type === 'moved_from') this.#dropDirs(`${ev.path}/`);
+      if (ev.type === 'create' && this.#scanned.delete(ev.path)) return;
+    }
+    if (this.#wants(ev.mask)) {
+      this.#emit({ type: ev.type, watchPath: ev.watch.path, name: ev.name ?? '', names: ev.names, isDir: ev.isDir, cookie: ev.cookie, path: ev.path, oldPath: null, time });
+    }
+    if (tracking && ev.isDir && ev.name !== null && (ev.type === 'create' || ev.type === 'moved_to') && !this.#done && !this.#pruned(ev.path)) {
+      this.#addNew(`${ev.path}/`);
+      // Bounded: entries whose CREATE came before the watch never see a duplicate to cancel them.
+      if (this.#scanned.size > 65_536) this.#scanned.clear();
+    }
+  }
+
+  #moveDirs(from: string, to: string): void {
+    for (const [path, watch] of [...this.#dirs]) {
+      if (!path.startsWith(from)) continue;
+      const next = to + path.slice(from.length);
+      this.#dirs.delete(path);
+      this.#dirs.set(next, watch);
+      watch.path = next;
+    }
+  }
+
+  #dropDirs(prefix: string): void {
+    for (const [path, watch] of [...this.#dirs]) {
+      if (!path.startsWith(prefix)) continue;
+      this.#dirs.delete(path);
+      watch.remove();
+    }
+  }
+}
+
+export const watch: Command = {
+  name: 'watch',
+  summary: 'wait for file system events and print them, like inotifywait',
+  usage: 'butter watch [options] <path>...',
+  help: [
+    'Waits for inotify events on the paths and prints them, in the shape of',
+    'inotify-tools\' inotifywait: one line per event, `%w %e %f` by default',
+    '(e.g. `/tmp/d/ CREATE,ISDIR x`).',
+    '',
+    'Options:',
+    '  -m, --monitor        keep printing events (default: exit after the first)',
+    '  -r, --recursive      watch every directory below each path, and new ones',
+    '  -e, --event <names>  only these events (repeatable, comma lists): access, modify,',
+    '                       attrib, close_write, close_nowrite, close, open, moved_to,',
+    '                       moved_from, move, move_self, create, delete, delete_self, unmount',
+    '  --exclude <regex>    no events for paths matching (JavaScript RegExp); --excludei ignores case',
+    '  --include <regex>    events only for paths matching; --includei ignores case',
+    '  --format <fmt>       %w watched path, %f name, %e events (%Xe: separated by X),',
+    '                       %T time (needs --timefmt), %c cookie, %o old path of a joined rename, %%',
+    '  --timefmt <fmt>      strftime format for %T (%Y %m %d %H %M %S %T %F %s …)',
+    '  -c, --csv            CSV lines: watched path, events, name',
+    '  --json               one JSON object per line: type, path, oldPath, names, isDir, time',
+    '  --join-renames       a rename inside the watched set as one event (MOVED_FROM,MOVED_TO)',
+    '  -q, --quiet          once: no "Setting up watches" lines; twice: nothing but events',
+    '  -t, --timeout <s>    exit 2 when no event comes for this many seconds',
+    '',
+    'Exit status: 0 after an event, 1 on an error, 2 on a timeout.',
+  ].join('\n'),
+
+  async run(args: string[], io: Io): Promise<number> {
+    let o: Options;
+    try {
+      o = parse(args);
+    } catch (err) {
+      // inotifywait exits 1 on bad usage: 2 would read as "timed out" to its scripts.
+      const code = (err as NodeJS.ErrnoException).code;
+      if (!(err instanceof UsageError) && !(typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_'))) throw err;
+      io.err(`butter watch: ${(err as Error).message}\n\nUsage: ${watch.usage}\n`);
+      return EXIT_FAILURE;
+    }
+    let b: Butter;
+    try {
+      // Loaded here, not imported: `butter --help` must work without the addon (see main.ts).
+      b = require('../index') as Butter;
+    } catch (err) {
+      io.err(`butter watch: Butter's native addon does not load (run \`butter doctor\`): ${describe(err)}\n`);
+      return EXIT_FAILURE;
+    }
+    let session: Session;
+    try {
+      session = new Session(b, o, io);
+    } catch (err) {
+      // inotify_init1's EMFILE, which Butter's message says is the instance limit.
+      if (o.quiet < 2) io.err(`butter watch: ${describe(err)}\n`);
+      return EXIT_FAILURE;
+    }
+    const code = session.setup();
+    if (code !== EXIT_EVENT) {
+      session.close();
+      return code;
+    }
+    return session.run();
+  },
+};

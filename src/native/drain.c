@@ -1,0 +1,226 @@
+/*
+ * Drains: a thread that keeps reading a handle's fd while JS is busy.
+ *
+ * A kernel queue has a fixed size (inotify: fs.inotify.max_queued_events); when
+ * the JS thread is stalled, it fills and the kernel drops events (reporting an
+ * overflow). A drain moves what the kernel has into user memory as it arrives,
+ * one read() per chunk, up to a byte bound; past the bound it stops reading, so
+ * the kernel's own overflow reporting takes over again. JS then reads chunks
+ * instead of the fd (handleRead), and readiness is watched on an eventfd the
+ * thread signals (the handle's poll_fd), so the rest of Butter is unchanged.
+ *
+ * Each chunk is what one read() returned, so it holds whole records: the JS
+ * parsers see exactly what a direct read would have given.
+ */
+#include "butter.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CHUNK_READ (64 * 1024)
+
+typedef struct chunk {
+  struct chunk *next;
+  size_t len;
+  char data[];
+} chunk;
+
+typedef struct butter_drain {
+  int fd;     /* the handle's fd, read by the thread */
+  int efd;    /* signalled when chunks are queued: the handle's poll_fd */
+  int stopfd; /* wakes the thread to stop */
+  pthread_t thread;
+  pthread_mutex_t mu;
+  pthread_cond_t room; /* signalled when JS takes a chunk */
+  chunk *head, *tail;
+  size_t bytes, cap;
+  int err; /* a read error the thread hit; reported once the queue is empty */
+  bool stop;
+} butter_drain;
+
+static void *drain_main(void *arg) {
+  butter_drain *d = arg;
+  char *tmp = malloc(CHUNK_READ);
+  uint64_t one = 1;
+  while (tmp) {
+    pthread_mutex_lock(&d->mu);
+    while (!d->stop && d->bytes >= d->cap) pthread_cond_wait(&d->room, &d->mu);
+    bool stop = d->stop;
+    pthread_mutex_unlock(&d->mu);
+    if (stop) break;
+    struct pollfd p[2] = {{.fd = d->fd, .events = POLLIN}, {.fd = d->stopfd, .events = POLLIN}};
+    if (poll(p, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (p[1].revents) break;
+    ssize_t n = read(d->fd, tmp, CHUNK_READ);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+    chunk *c = n > 0 ? malloc(sizeof *c + (size_t)n) : NULL;
+    pthread_mutex_lock(&d->mu);
+    if (c) {
+      c->next = NULL;
+      c->len = (size_t)n;
+      memcpy(c->data, tmp, (size_t)n);
+      if (d->tail) d->tail->next = c;
+      else d->head = c;
+      d->tail = c;
+      d->bytes += (size_t)n;
+    } else {
+      d->err = n < 0 ? errno : n == 0 ? EIO : ENOMEM;
+    }
+    int err = d->err;
+    pthread_mutex_unlock(&d->mu);
+    if (write(d->efd, &one, sizeof one) < 0) break;
+    if (err) break; /* JS reads the error after the queued chunks */
+  }
+  free(tmp);
+  return NULL;
+}
+
+void butter_drain_stop(butter_handle *h) {
+  butter_drain *d = h->drain;
+  h->drain = NULL;
+  h->poll_fd = h->fd;
+  pthread_mutex_lock(&d->mu);
+  d->stop = true;
+  pthread_cond_signal(&d->room);
+  pthread_mutex_unlock(&d->mu);
+  uint64_t one = 1;
+  if (write(d->stopfd, &one, sizeof one) < 0) {
+    /* eventfd writes of 1 do not fail while it is open; nothing else to do */
+  }
+  pthread_join(d->thread, NULL);
+  for (chunk *c = d->head, *next; c; c = next) {
+    next = c->next;
+    free(c);
+  }
+  close(d->efd);
+  close(d->stopfd);
+  pthread_mutex_destroy(&d->mu);
+  pthread_cond_destroy(&d->room);
+  free(d);
+}
+
+static butter_handle *arg_handle(napi_env env, napi_value v) {
+  void *p = NULL;
+  if (napi_get_value_external(env, v, &p) != napi_ok || !p) {
+    napi_throw_type_error(env, "ERR_BUTTER_INTERNAL", "expected a handle");
+    return NULL;
+  }
+  return p;
+}
+
+/* drainStart(handle, capacity) -> 0 | -errno. Only before the handle is watched. */
+static napi_value js_drain_start(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  double capacity;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  butter_handle *h = argc == 2 ? arg_handle(env, argv[0]) : NULL;
+  if (!h || napi_get_value_double(env, argv[1], &capacity) != napi_ok) return NULL;
+  if (h->fd < 0 || h->shut) return butter_errno_result(env, EBADF);
+  if (h->drain || h->events || h->backend_data) return butter_errno_result(env, EBUSY);
+  butter_drain *d = calloc(1, sizeof *d);
+  if (!d) return butter_errno_result(env, ENOMEM);
+  d->fd = h->fd;
+  d->cap = capacity < CHUNK_READ ? CHUNK_READ : (size_t)capacity;
+  d->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  d->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  int err = d->efd < 0 || d->stopfd < 0 ? errno : 0;
+  if (!err) {
+    pthread_mutex_init(&d->mu, NULL);
+    pthread_cond_init(&d->room, NULL);
+    /* Like the epoll thread: never the thread a process-directed signal lands on. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    err = pthread_create(&d->thread, NULL, drain_main, d);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (err) {
+      pthread_mutex_destroy(&d->mu);
+      pthread_cond_destroy(&d->room);
+    }
+  }
+  if (err) {
+    if (d->efd >= 0) close(d->efd);
+    if (d->stopfd >= 0) close(d->stopfd);
+    free(d);
+    return butter_errno_result(env, err);
+  }
+  h->drain = d;
+  h->poll_fd = d->efd;
+  return butter_int(env, 0);
+}
+
+/* handleRead(handle, buffer) -> bytes | -errno: the next chunk of a drain, or a plain read(). */
+static napi_value js_handle_read(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  const void *data;
+  size_t len;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  butter_handle *h = argc == 2 ? arg_handle(env, argv[0]) : NULL;
+  if (!h || !butter_arg_bytes(env, argv[1], &data, &len)) return NULL;
+  if (h->fd < 0 || h->shut) return butter_errno_result(env, EBADF);
+  butter_drain *d = h->drain;
+  if (!d) {
+    ssize_t n = read(h->fd, (void *)data, len);
+    return butter_int(env, n < 0 ? -errno : n);
+  }
+  if (len < CHUNK_READ) return butter_errno_result(env, EINVAL);
+  pthread_mutex_lock(&d->mu);
+  chunk *c = d->head;
+  int64_t result;
+  if (c) {
+    d->head = c->next;
+    if (!d->head) d->tail = NULL;
+    d->bytes -= c->len;
+    memcpy((void *)data, c->data, c->len);
+    result = (int64_t)c->len;
+    pthread_cond_signal(&d->room);
+  } else {
+    result = d->err ? -d->err : -EAGAIN;
+  }
+  if (!d->head) {
+    uint64_t count; /* caught up: quiet the eventfd until the thread queues more */
+    if (read(d->efd, &count, sizeof count) < 0) {
+      /* EAGAIN: already quiet */
+    }
+  }
+  pthread_mutex_unlock(&d->mu);
+  free(c);
+  return butter_int(env, result);
+}
+
+/* handlePoll(handle, timeoutNs) -> 1 ready | 0 not within the time | -errno: waits on the readiness fd. */
+static napi_value js_handle_poll(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int64_t ns;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  butter_handle *h = argc == 2 ? arg_handle(env, argv[0]) : NULL;
+  if (!h || napi_get_value_int64(env, argv[1], &ns) != napi_ok) return NULL;
+  if (h->fd < 0 || h->shut) return butter_errno_result(env, EBADF);
+  struct pollfd p = {.fd = h->poll_fd, .events = POLLIN};
+  struct timespec ts = {.tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000};
+  int r = ppoll(&p, 1, &ts, NULL);
+  if (r < 0) return butter_int(env, errno == EINTR ? 0 : -errno);
+  return butter_int(env, r > 0 && (p.revents & POLLIN) ? 1 : 0);
+}
+
+void butter_init_drain(napi_env env, napi_value exports) {
+  static const butter_fn fns[] = {
+      {"drainStart", js_drain_start},
+      {"handleRead", js_handle_read},
+      {"handlePoll", js_handle_poll},
+  };
+  butter_export(env, exports, fns, BUTTER_COUNT(fns));
+}

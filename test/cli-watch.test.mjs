@@ -1,0 +1,305 @@
+// `butter watch`: inotifywait's options, output and exit codes, run as a user
+// would (node bin/butter.js watch …) on temporary directories. Changes are made
+// only once the child says "Watches established." on stderr, so a loaded
+// machine makes the tests slower, not flaky.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const bin = join(root, 'bin', 'butter.js');
+const LIMIT = 20_000;
+
+function tempDir(t) {
+  const dir = mkdtempSync(join(os.tmpdir(), 'butter-watch-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Starts `butter watch …args`; `until(pred)` waits for its output, `exited` for its end. */
+function start(t, args) {
+  const env = { ...process.env, TZ: 'UTC' };
+  delete env.BUTTER_READINESS;
+  const child = spawn(process.execPath, [bin, 'watch', ...args], { env });
+  let stdout = '';
+  let stderr = '';
+  let closed = false;
+  const waiters = new Set();
+  const check = () => {
+    for (const w of waiters) {
+      if (w.pred()) w.done();
+      else if (closed) w.fail(new Error('the child exited first'));
+    }
+  };
+  child.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; check(); });
+  child.stderr.setEncoding('utf8').on('data', (d) => { stderr += d; check(); });
+  const exited = new Promise((resolve) => child.on('close', (code, signal) => { closed = true; check(); resolve({ code, signal }); }));
+  t.after(() => { if (!closed) child.kill('SIGKILL'); });
+  const until = (pred, what) => new Promise((resolve, reject) => {
+    const w = {
+      pred,
+      done: () => { waiters.delete(w); clearTimeout(w.timer); resolve(); },
+      fail: (err) => {
+        waiters.delete(w);
+        clearTimeout(w.timer);
+        reject(new Error(`${err.message} while waiting for ${what}; stdout=${JSON.stringify(stdout)} stderr=${JSON.stringify(stderr)}`));
+      },
+    };
+    w.timer = setTimeout(() => w.fail(new Error('timed out')), LIMIT);
+    waiters.add(w);
+    check();
+  });
+  return {
+    child,
+    exited,
+    until,
+    get stdout() { return stdout; },
+    get stderr() { return stderr; },
+    lines: () => stdout.split('\n').filter((l) => l !== ''),
+    ready: () => until(() => stderr.includes('Watches established.\n'), 'readiness'),
+  };
+}
+
+const SETUP = 'Setting up watches.\nWatches established.\n';
+
+test('without -m: the first event as `%w %e %f`, then exit 0', async (t) => {
+  const dir = tempDir(t);
+  const w = start(t, [dir]);
+  await w.ready();
+  writeFileSync(join(dir, 'x'), '');
+  const { code } = await w.exited;
+  assert.equal(code, 0);
+  assert.equal(w.stdout, `${dir}/ CREATE x\n`);
+  assert.equal(w.stderr, SETUP);
+});
+
+test('-m with -e: several events, ISDIR, and a rename as its two halves', async (t) => {
+  const dir = tempDir(t);
+  const w = start(t, ['-m', '-e', 'create,delete', '--event', 'move', dir]);
+  await w.ready();
+  writeFileSync(join(dir, 'a'), 'x');
+  mkdirSync(join(dir, 'd'));
+  renameSync(join(dir, 'a'), join(dir, 'b'));
+  unlinkSync(join(dir, 'b'));
+  await w.until(() => w.lines().length >= 5, 'five events');
+  w.child.kill('SIGTERM');
+  await w.exited;
+  assert.deepEqual(w.lines(), [
+    `${dir}/ CREATE a`,
+    `${dir}/ CREATE,ISDIR d`,
+    `${dir}/ MOVED_FROM a`,
+    `${dir}/ MOVED_TO b`,
+    `${dir}/ DELETE b`,
+  ]);
+});
+
+test('-e filters: events not asked for are not printed; CLOSE comes with CLOSE_WRITE', async (t) => {
+  const dir = tempDir(t);
+  writeFileSync(join(dir, 'f'), '');
+  const w = start(t, ['-m', '-e', 'attrib', '-e', 'close_write', dir]);
+  await w.ready();
+  writeFileSync(join(dir, 'f'), 'more');   // open, modify, close_write
+  chmodSync(join(dir, 'f'), 0o600);
+  await w.until(() => w.lines().length >= 2, 'two events');
+  w.child.kill('SIGTERM');
+  await w.exited;
+  assert.deepEqual(w.lines(), [`${dir}/ CLOSE_WRITE,CLOSE f`, `${dir}/ ATTRIB f`]);
+});
+
+test('a watched file: %w is its path without a slash, %f empty', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'f');
+  writeFileSync(file, '');
+  const w = start(t, ['-e', 'modify', file]);
+  await w.ready();
+  writeFileSync(file, 'x');
+  assert.equal((await w.exited).code, 0);
+  assert.equal(w.stdout, `${file} MODIFY \n`);
+});
+
+test('--format and --timefmt: %w %f %e %Xe %T %c %%', async (t) => {
+  const dir = tempDir(t);
+  const w = start(t, ['-e', 'create', '--format', '%w|%f|%e|%:e|%T|%c|%%', '--timefmt', '%Y-%m-%dT%H:%M:%S %F %T %s', dir]);
+  await w.ready();
+  const before = Math.floor(Date.now() / 1000);
+  mkdirSync(join(dir, 'sub'));
+  assert.equal((await w.exited).code, 0);
+  const after = Math.ceil(Date.now() / 1000);
+  const m = /^(.*)\|sub\|CREATE,ISDIR\|CREATE:ISDIR\|(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d) (\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d) (\d+)\|0\|%\n$/.exec(w.stdout);
+  assert.ok(m, w.stdout);
+  assert.equal(m[1], `${dir}/`);
+  const secs = Number(m[5]);
+  assert.ok(secs >= before && secs <= after, `${secs} within [${before}, ${after}]`);
+  // TZ=UTC in the child: %Y-%m-%dT%H:%M:%S is the ISO time of %s.
+  assert.equal(m[2], new Date(secs * 1000).toISOString().slice(0, 19));
+  assert.equal(`${m[3]}T${m[4]}`, m[2]);
+});
+
+test('--csv: fields with commas, quotes or edge spaces are quoted', async (t) => {
+  const dir = tempDir(t);
+  const w = start(t, ['-m', '--csv', '-e', 'create,close_write', dir]);
+  await w.ready();
+  writeFileSync(join(dir, 'a,b "c"'), 'x');
+  writeFileSync(join(dir, ' plain'), '');
+  await w.until(() => w.lines().length >= 4, 'four events');
+  w.child.kill('SIGTERM');
+  await w.exited;
+  assert.deepEqual(w.lines(), [
+    `${dir}/,CREATE,"a,b ""c"""`,
+    `${dir}/,"CLOSE_WRITE,CLOSE","a,b ""c"""`,
+    `${dir}/,CREATE," plain"`,
+    `${dir}/,"CLOSE_WRITE,CLOSE"," plain"`,
+  ]);
+});
+
+test('-t: no event in time exits 2 with nothing on stdout', async (t) => {
+  const dir = tempDir(t);
+  const w = start(t, ['-t', '0.3', dir]);
+  const { code } = await w.exited;
+  assert.equal(code, 2);
+  assert.equal(w.stdout, '');
+  assert.equal(w.stderr, SETUP);
+});
+
+test('-q: no setup lines; -qq: not even errors', async (t) => {
+  const dir = tempDir(t);
+  const q = start(t, ['-q', '-t', '0.3', dir]);
+  assert.equal((await q.exited).code, 2);
+  assert.equal(q.stderr, '');
+
+  // Without the readiness line, keep making events until one is printed.
+  const w = start(t, ['--quiet', '-e', 'create', dir]);
+  let n = 0;
+  const timer = setInterval(() => writeFileSync(join(dir, `f${n++}`), ''), 50);
+  t.after(() => clearInterval(timer));
+  assert.equal((await w.exited).code, 0);
+  clearInterval(timer);
+  assert.match(w.stdout, new RegExp(`^${dir}/ CREATE f\\d+\\n$`));
+  assert.equal(w.stderr, '');
+
+  const qq = start(t, ['-qq', join(dir, 'nope')]);
+  assert.equal((await qq.exited).code, 1);
+  assert.equal(qq.stderr, '');
+  assert.equal(qq.stdout, '');
+});
+
+test('a path that does not exist: exit 1 and the error on stderr', async (t) => {
+  const dir = tempDir(t);
+  const missing = join(dir, 'nope');
+  const w = start(t, [dir, missing]);
+  const { code } = await w.exited;
+  assert.equal(code, 1);
+  assert.equal(w.stdout, '');
+  assert.equal(w.stderr, `Setting up watches.\nCouldn't watch ${missing}: No such file or directory\n`);
+});
+
+test('-r: existing subdirectories, and files in a directory tree made after the start', async (t) => {
+  const dir = tempDir(t);
+  mkdirSync(join(dir, 'old'));
+  const w = start(t, ['-m', '-r', '-e', 'create', dir]);
+  await w.ready();
+  assert.match(w.stderr, /^Setting up watches\.  Beware: since -r was given, this may take a while!\n/);
+  writeFileSync(join(dir, 'old', 'g'), '');
+  // Faster than the events can be read: deep/ and f may exist before their parent is watched.
+  mkdirSync(join(dir, 'new', 'deep'), { recursive: true });
+  writeFileSync(join(dir, 'new', 'deep', 'f'), '');
+  const expected = [
+    `${dir}/old/ CREATE g`,
+    `${dir}/ CREATE,ISDIR new`,
+    `${dir}/new/ CREATE,ISDIR deep`,
+    `${dir}/new/deep/ CREATE f`,
+  ];
+  await w.until(() => expected.every((l) => w.lines().includes(l)), 'the new tree');
+  // Then a file in the new directory, made after its watch certainly landed.
+  writeFileSync(join(dir, 'new', 'deep', 'h'), '');
+  await w.until(() => w.lines().includes(`${dir}/new/deep/ CREATE h`), 'h');
+  w.child.kill('SIGTERM');
+  await w.exited;
+  assert.deepEqual(w.lines().sort(), [...expected, `${dir}/new/deep/ CREATE h`].sort(), 'each event exactly once');
+});
+
+test('-r follows a directory renamed inside the tree', async (t) => {
+  const dir = tempDir(t);
+  mkdirSync(join(dir, 'a', 'b'), { recursive: true });
+  const w = start(t, ['-m', '-r', '-e', 'create,move', dir]);
+  await w.ready();
+  renameSync(join(dir, 'a'), join(dir, 'c'));
+  await w.until(() => w.lines().includes(`${dir}/ MOVED_TO,ISDIR c`), 'the rename');
+  writeFileSync(join(dir, 'c', 'b', 'x'), '');
+  await w.until(() => w.lines().includes(`${dir}/c/b/ CREATE x`), 'x under its new path');
+  w.child.kill('SIGTERM');
+  await w.exited;
+});
+
+test('--exclude and --includei: filtered on the full path', async (t) => {
+  const dir = tempDir(t);
+  const ex = start(t, ['-m', '-e', 'create', '--exclude', '\\.tmp$', dir]);
+  await ex.ready();
+  writeFileSync(join(dir, 'a.tmp'), '');
+  writeFileSync(join(dir, 'b.txt'), '');
+  await ex.until(() => ex.lines().length >= 1, 'b.txt');
+  ex.child.kill('SIGTERM');
+  await ex.exited;
+  assert.deepEqual(ex.lines(), [`${dir}/ CREATE b.txt`]);
+
+  const inc = start(t, ['-e', 'create', '--includei', '\\.LOG$', dir]);
+  await inc.ready();
+  writeFileSync(join(dir, 'c.txt'), '');
+  writeFileSync(join(dir, 'd.log'), '');
+  assert.equal((await inc.exited).code, 0);
+  assert.equal(inc.stdout, `${dir}/ CREATE d.log\n`);
+});
+
+test('--json, with --join-renames: one object per event, a rename as one', async (t) => {
+  const dir = tempDir(t);
+  const w = start(t, ['-m', '--json', '--join-renames', '-e', 'create,move', dir]);
+  await w.ready();
+  writeFileSync(join(dir, 'a'), '');
+  renameSync(join(dir, 'a'), join(dir, 'b'));
+  mkdirSync(join(dir, 'd'));
+  await w.until(() => w.lines().some((l) => JSON.parse(l).path === join(dir, 'd')), 'd');
+  w.child.kill('SIGTERM');
+  await w.exited;
+  const objs = w.lines().map((l) => JSON.parse(l));
+  for (const o of objs) {
+    assert.deepEqual(Object.keys(o), ['type', 'path', 'oldPath', 'names', 'isDir', 'time']);
+    assert.ok(Math.abs(Date.parse(o.time) - Date.now()) < 60_000);
+  }
+  assert.deepEqual(objs[0], { ...objs[0], type: 'create', path: join(dir, 'a'), oldPath: null, names: ['create'], isDir: false });
+  const last = objs.at(-1);
+  assert.deepEqual(last, { ...last, type: 'create', path: join(dir, 'd'), names: ['create', 'isdir'], isDir: true });
+  const middle = objs.slice(1, -1);
+  if (middle.length === 1) {
+    assert.deepEqual(middle[0], { ...middle[0], type: 'rename', path: join(dir, 'b'), oldPath: join(dir, 'a'), names: ['moved_from', 'moved_to'] });
+  } else {
+    // The renaming process was preempted between the kernel's two halves: not joined, never lost.
+    assert.deepEqual(middle.map((o) => [o.type, o.path]), [['moved_from', join(dir, 'a')], ['moved_to', join(dir, 'b')]]);
+  }
+});
+
+test('usage errors exit 1 (2 means "timed out" to inotifywait scripts); --help lists watch', async (t) => {
+  const dir = tempDir(t);
+  const cases = [
+    [['-e', 'bogus', dir], /'bogus' is not a valid event!/],
+    [['--timefmt', '%T', dir], /--timefmt cannot be specified without --format/],
+    [['--format', '%T', dir], /%T is in --format string, but --timefmt was not specified/],
+    [['--csv', '--format', '%w', dir], /-c and --format cannot both be specified/],
+    [[], /No files specified to watch!/],
+    [['--bogus', dir], /Unknown option '--bogus'/],
+  ];
+  for (const [args, message] of cases) {
+    const w = start(t, args);
+    assert.equal((await w.exited).code, 1, args.join(' '));
+    assert.equal(w.stdout, '');
+    assert.match(w.stderr, message);
+  }
+  const help = spawn(process.execPath, [bin, '--help']);
+  let out = '';
+  help.stdout.setEncoding('utf8').on('data', (d) => { out += d; });
+  await new Promise((resolve) => help.on('close', resolve));
+  assert.match(out, /butter watch \[options\] <path>\.\.\./);
+});

@@ -1,0 +1,76 @@
+// inotify's buffering mode: a thread of Butter's own keeps reading the kernel's
+// queue while the event loop is stalled, so a burst bigger than the kernel's
+// queue (fs.inotify.max_queued_events) is delivered whole; past the buffer's
+// bound the kernel's overflow is reported as usual. Each scenario runs in a
+// child process whose loop is blocked on purpose while a writer (another
+// process) creates files.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const QUEUE = Number(readFileSync('/proc/sys/fs/inotify/max_queued_events', 'utf8'));
+const FILES = Math.max(3 * QUEUE, 40_000);
+
+/** Blocks the loop while a writer creates `files` files; then counts creates and overflows. */
+function stalled({ files, buffer, backend }) {
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', `
+    import { Inotify } from 'butter';
+    import { spawn } from 'node:child_process';
+    import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+    import { tmpdir } from 'node:os';
+    import { join } from 'node:path';
+    const base = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+    const dir = mkdtempSync(join(base, 'butter-buffer-'));
+    const ino = new Inotify(${buffer ? `{ buffer: ${buffer} }` : ''});
+    ino.add(dir, ['create']);
+    let creates = 0, overflows = 0;
+    ino.on('event', (ev) => { if (ev.type === 'create') creates++; else if (ev.type === 'overflow') overflows++; });
+    const writer = spawn(process.execPath, ['-e', \`
+      const { closeSync, openSync } = require('node:fs');
+      for (let i = 0; i < ${files}; i++) closeSync(openSync(require('node:path').join(process.argv[1], 'f' + i), 'w'));
+    \`, dir], { stdio: 'inherit' });
+    const done = new Promise((resolve) => writer.on('exit', resolve));
+    // Stall the loop while the writer runs (it cannot be seen exiting meanwhile).
+    const until = Date.now() + 1500;
+    while (Date.now() < until);
+    await done;
+    const quiet = () => new Promise((r) => setTimeout(r, 300));
+    let last = -1;
+    while (creates + overflows !== last) { last = creates + overflows; await quiet(); }
+    ino.close();
+    rmSync(dir, { recursive: true, force: true });
+    console.log(JSON.stringify({ creates, overflows }));
+  `], { cwd: root, encoding: 'utf8', timeout: 120_000, env: { ...process.env, BUTTER_READINESS: backend } });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout.trim().split('\n').pop());
+}
+
+for (const backend of ['uv', 'epoll']) {
+  test(`[${backend}] default mode: a burst past the kernel's queue during a stall is an overflow, not a silent loss`, () => {
+    const { creates, overflows } = stalled({ files: FILES, backend });
+    assert.ok(creates < FILES, `some creates were lost (${creates} of ${FILES})`);
+    assert.ok(overflows >= 1, 'and the loss was reported');
+  });
+
+  test(`[${backend}] buffering mode: the same burst arrives whole, no overflow`, () => {
+    const { creates, overflows } = stalled({ files: FILES, buffer: 64 * 1024 * 1024, backend });
+    assert.deepEqual({ creates, overflows }, { creates: FILES, overflows: 0 });
+  });
+
+  test(`[${backend}] buffering mode past its bound: the kernel's overflow is reported again`, () => {
+    const { creates, overflows } = stalled({ files: FILES, buffer: 64 * 1024, backend });
+    assert.ok(overflows >= 1, `an overflow was reported (${creates} creates)`);
+    assert.ok(creates < FILES);
+  });
+}
+
+test('buffer option: validated, and at least one read\'s worth', async () => {
+  const { Inotify } = await import('butter');
+  assert.throws(() => new Inotify({ buffer: -1 }), { code: 'ERR_OUT_OF_RANGE' });
+  assert.throws(() => new Inotify({ buffer: '1' }), { code: 'ERR_INVALID_ARG_TYPE' });
+  const ino = new Inotify({ buffer: 1 }); // rounded up to 64 KiB
+  ino.close();
+});
