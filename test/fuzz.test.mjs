@@ -376,7 +376,7 @@ test('new EventFd(options): an EventFd as asked, or an argument error naming the
       }
       const op = optionsProblem(opts);
       if (op) return assertArgError(o, op, 'options');
-      const initval = opts?.initval ?? 0;
+      const initval = opts?.initval === undefined ? 0 : opts.initval; // null is not 'unset': a type error
       const ip = opts?.initval === undefined ? null : uint32Problem(initval);
       if (ip) return assertArgError(o, ip, 'options.initval');
       const sem = opts?.semaphore;
