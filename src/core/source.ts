@@ -21,6 +21,7 @@ import { abortError, validateAbortSignal, validateOptions } from './validate';
 
 const EAGAIN = 11;
 const EBADF = 9;
+const resolved = Promise.resolve();
 /** How many events one `readEvents()` call gathers at most (it may return a batch more). */
 export const READ_EVENTS_MAX = 4096;
 
@@ -58,6 +59,10 @@ export abstract class FdSource<T> extends EventEmitter {
   #events = 0;
   #flags = 0;
   #updateQueued = false;
+  readonly #runQueuedUpdate = (): void => {
+    this.#updateQueued = false;
+    this.#update();
+  };
 
   /** The syscall named in errors from reading (`'read'`). */
   protected readonly readSyscall: string = 'read';
@@ -325,10 +330,8 @@ export abstract class FdSource<T> extends EventEmitter {
   #queueUpdate(): void {
     if (this.#updateQueued) return;
     this.#updateQueued = true;
-    queueMicrotask(() => {
-      this.#updateQueued = false;
-      this.#update();
-    });
+    // A resolved promise, not queueMicrotask: that one makes an AsyncResource per call.
+    resolved.then(this.#runQueuedUpdate);
   }
 
   #stopWatching(): void {
