@@ -111,3 +111,28 @@ for (const backend of ['uv', 'epoll']) {
     assert.ok(out.modify >= 100_000);
   });
 }
+
+for (const backend of ['uv', 'epoll']) {
+  test(`[${backend}] Workers with buffered Inotifys (one reading) that exit or are terminated leave no fd and no thread behind`, async () => {
+    const { Worker } = await import('node:worker_threads');
+    const { readdirSync } = await import('node:fs');
+    const { once } = await import('node:events');
+    const fds = () => readdirSync('/proc/self/fd').length;
+    const threads = () => readdirSync('/proc/self/task').length;
+    const before = { fds: fds(), threads: threads() };
+    for (let i = 0; i < 10; i++) {
+      const w = new Worker(`
+        const { Inotify } = require('butter');
+        const { parentPort } = require('node:worker_threads');
+        const a = new Inotify({ buffer: 1 << 20 }); a.add(require('node:os').tmpdir(), ['create']); a.read().catch(() => {});
+        const b = new Inotify({ buffer: 1 << 20 }); b.add(require('node:os').tmpdir(), ['create']);
+        parentPort.postMessage('ready');
+        ${i % 2 ? 'process.exit(0)' : 'setInterval(() => {}, 1000)'};`, { eval: true, env: { ...process.env, BUTTER_READINESS: backend } });
+      await once(w, 'message');
+      await w.terminate();
+    }
+    assert.equal(fds(), before.fds);
+    for (let i = 0; i < 50 && threads() > before.threads; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(threads(), before.threads, 'every drain thread joined');
+  });
+}
