@@ -15,6 +15,7 @@
         "src/native/host.c",
         "src/native/eventfd.c",
         "src/native/inotify.c",
+        "src/native/fanotify.c",
         "src/native/timerfd.c",
         "src/native/signal.c"
       ],

@@ -9,4 +9,5 @@ export const constants = Object.freeze({
   ...native.timerfdConstants,
   ...native.signalConstants,
   ...native.inotifyConstants,
+  ...native.fanotifyConstants,
 });

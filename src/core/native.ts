@@ -59,6 +59,26 @@ export interface Native {
     | 'IN_ONLYDIR' | 'IN_DONT_FOLLOW' | 'IN_EXCL_UNLINK' | 'IN_MASK_CREATE' | 'IN_MASK_ADD' | 'IN_ISDIR' | 'IN_ONESHOT' | 'IN_ALL_EVENTS'
     | 'IN_CLOEXEC' | 'IN_NONBLOCK' | 'INOTIFY_IOC_SETNEXTWD', number>>;
 
+  fanotifyInit(flags: number, eventFFlags: number, handle?: NativeHandle): number;
+  /** A null path marks dirfd itself. */
+  fanotifyMark(fd: number, flags: number, mask: bigint, dirfd: number, path: Uint8Array | null): number;
+  fanotifyRead(fd: number, buffer: Uint8Array): number;
+  fanotifyQueued(fd: number): number;
+  readonly fanotifyConstants: Readonly<Record<
+    'FAN_ACCESS' | 'FAN_MODIFY' | 'FAN_ATTRIB' | 'FAN_CLOSE_WRITE' | 'FAN_CLOSE_NOWRITE' | 'FAN_OPEN' | 'FAN_MOVED_FROM'
+    | 'FAN_MOVED_TO' | 'FAN_CREATE' | 'FAN_DELETE' | 'FAN_DELETE_SELF' | 'FAN_MOVE_SELF' | 'FAN_OPEN_EXEC' | 'FAN_Q_OVERFLOW'
+    | 'FAN_FS_ERROR' | 'FAN_OPEN_PERM' | 'FAN_ACCESS_PERM' | 'FAN_OPEN_EXEC_PERM' | 'FAN_PRE_ACCESS' | 'FAN_MNT_ATTACH' | 'FAN_MNT_DETACH'
+    | 'FAN_EVENT_ON_CHILD' | 'FAN_RENAME' | 'FAN_ONDIR' | 'FAN_CLOSE' | 'FAN_MOVE' | 'FAN_CLOEXEC' | 'FAN_NONBLOCK'
+    | 'FAN_CLASS_NOTIF' | 'FAN_CLASS_CONTENT' | 'FAN_CLASS_PRE_CONTENT' | 'FAN_ALL_CLASS_BITS' | 'FAN_UNLIMITED_QUEUE' | 'FAN_UNLIMITED_MARKS' | 'FAN_ENABLE_AUDIT'
+    | 'FAN_REPORT_PIDFD' | 'FAN_REPORT_TID' | 'FAN_REPORT_FID' | 'FAN_REPORT_DIR_FID' | 'FAN_REPORT_NAME' | 'FAN_REPORT_TARGET_FID' | 'FAN_REPORT_FD_ERROR'
+    | 'FAN_REPORT_MNT' | 'FAN_REPORT_DFID_NAME' | 'FAN_REPORT_DFID_NAME_TARGET' | 'FAN_ALL_INIT_FLAGS' | 'FAN_MARK_ADD' | 'FAN_MARK_REMOVE' | 'FAN_MARK_DONT_FOLLOW'
+    | 'FAN_MARK_ONLYDIR' | 'FAN_MARK_IGNORED_MASK' | 'FAN_MARK_IGNORED_SURV_MODIFY' | 'FAN_MARK_FLUSH' | 'FAN_MARK_EVICTABLE' | 'FAN_MARK_IGNORE' | 'FAN_MARK_INODE'
+    | 'FAN_MARK_MOUNT' | 'FAN_MARK_FILESYSTEM' | 'FAN_MARK_MNTNS' | 'FAN_MARK_IGNORE_SURV' | 'FAN_ALL_MARK_FLAGS' | 'FAN_ALL_EVENTS' | 'FAN_ALL_PERM_EVENTS'
+    | 'FAN_ALL_OUTGOING_EVENTS' | 'FANOTIFY_METADATA_VERSION' | 'FAN_EVENT_METADATA_LEN' | 'FAN_EVENT_INFO_TYPE_FID' | 'FAN_EVENT_INFO_TYPE_DFID_NAME' | 'FAN_EVENT_INFO_TYPE_DFID' | 'FAN_EVENT_INFO_TYPE_PIDFD'
+    | 'FAN_EVENT_INFO_TYPE_ERROR' | 'FAN_EVENT_INFO_TYPE_RANGE' | 'FAN_EVENT_INFO_TYPE_MNT' | 'FAN_EVENT_INFO_TYPE_OLD_DFID_NAME' | 'FAN_EVENT_INFO_TYPE_NEW_DFID_NAME' | 'FAN_ALLOW' | 'FAN_DENY'
+    | 'FAN_AUDIT' | 'FAN_INFO' | 'FAN_RESPONSE_INFO_NONE' | 'FAN_RESPONSE_INFO_AUDIT_RULE' | 'FAN_ERRNO_BITS' | 'FAN_ERRNO_SHIFT' | 'FAN_ERRNO_MASK'
+    | 'FAN_NOFD' | 'FAN_NOPIDFD' | 'FAN_EPIDFD' | 'O_CLOEXEC', number>>;
+
   timerfdCreate(clockid: number, flags: number, handle?: NativeHandle): number;
   /** Times are nanoseconds; the result is the old `[interval, value]`. */
   timerfdSettime(fd: number, flags: number, interval: bigint, value: bigint): [bigint, bigint] | number;

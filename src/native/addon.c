@@ -146,6 +146,7 @@ static napi_value init(napi_env env, napi_value exports) {
   butter_init_host(env, exports);
   butter_init_eventfd(env, exports);
   butter_init_inotify(env, exports);
+  butter_init_fanotify(env, exports);
   butter_init_timerfd(env, exports);
   butter_init_signal(env, exports);
   butter_init_drain(env, exports);

@@ -134,6 +134,7 @@ void butter_init_process(napi_env env, napi_value exports);
 void butter_init_host(napi_env env, napi_value exports);
 void butter_init_eventfd(napi_env env, napi_value exports);
 void butter_init_inotify(napi_env env, napi_value exports);
+void butter_init_fanotify(napi_env env, napi_value exports);
 void butter_init_timerfd(napi_env env, napi_value exports);
 void butter_init_signal(napi_env env, napi_value exports);
 void butter_init_drain(napi_env env, napi_value exports);

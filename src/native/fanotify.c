@@ -1,0 +1,180 @@
+/*
+ * fanotify: mount-, filesystem- and inode-wide file events, with the acting pid.
+ *
+ * As for inotify, records are parsed in TypeScript (src/raw/fanotify.ts); the
+ * read here only fills a Buffer the caller reuses. The event fds a read hands
+ * out are the caller's: nothing here closes them.
+ */
+#include "butter.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/fanotify.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+/*
+ * Newer than the UAPI header this may be built against; the values are the
+ * kernel's ABI, so defining them here is safe, and the kernel refuses (EINVAL)
+ * the ones it does not know yet.
+ */
+#ifndef FAN_PRE_ACCESS
+#define FAN_PRE_ACCESS 0x00100000 /* 6.14 */
+#endif
+#ifndef FAN_MNT_ATTACH
+#define FAN_MNT_ATTACH 0x01000000 /* 6.15 */
+#endif
+#ifndef FAN_MNT_DETACH
+#define FAN_MNT_DETACH 0x02000000 /* 6.15 */
+#endif
+#ifndef FAN_REPORT_FD_ERROR
+#define FAN_REPORT_FD_ERROR 0x00002000 /* 6.13 */
+#endif
+#ifndef FAN_REPORT_MNT
+#define FAN_REPORT_MNT 0x00004000 /* 6.15 */
+#endif
+#ifndef FAN_MARK_MNTNS
+#define FAN_MARK_MNTNS 0x00000110 /* 6.15 */
+#endif
+#ifndef FAN_EVENT_INFO_TYPE_RANGE
+#define FAN_EVENT_INFO_TYPE_RANGE 6 /* 6.14 */
+#endif
+#ifndef FAN_EVENT_INFO_TYPE_MNT
+#define FAN_EVENT_INFO_TYPE_MNT 7 /* 6.15 */
+#endif
+#ifndef FAN_INFO
+#define FAN_INFO 0x20 /* 6.3: a response followed by info records */
+#endif
+#ifndef FAN_RESPONSE_INFO_NONE
+#define FAN_RESPONSE_INFO_NONE 0
+#endif
+#ifndef FAN_RESPONSE_INFO_AUDIT_RULE
+#define FAN_RESPONSE_INFO_AUDIT_RULE 1
+#endif
+#ifndef FAN_ERRNO_BITS
+#define FAN_ERRNO_BITS 8 /* 6.14: FAN_DENY_ERRNO(err) */
+#define FAN_ERRNO_SHIFT (32 - FAN_ERRNO_BITS)
+#define FAN_ERRNO_MASK ((1 << FAN_ERRNO_BITS) - 1)
+#endif
+
+/* fanotifyInit(flags, eventFFlags[, handle]) -> fd | -errno */
+static napi_value js_fanotify_init(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3] = {NULL, NULL, NULL};
+  uint32_t flags, event_f_flags;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 2 || !butter_arg_uint32(env, argv[0], &flags) || !butter_arg_uint32(env, argv[1], &event_f_flags))
+    return NULL;
+  int fd = fanotify_init(flags, event_f_flags);
+  return butter_new_fd(env, fd < 0 ? -errno : fd, argc > 2 ? argv[2] : NULL);
+}
+
+/*
+ * fanotifyMark(fd, flags, mask: bigint, dirfd, path: Uint8Array without NUL | null) -> 0 | -errno.
+ * A null path passes NULL, which makes the kernel mark dirfd itself.
+ */
+static napi_value js_fanotify_mark(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  int32_t fd, dirfd;
+  uint32_t flags;
+  uint64_t mask;
+  const void *bytes = NULL;
+  size_t len = 0;
+  napi_valuetype t;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 5 || !butter_arg_int32(env, argv[0], &fd) || !butter_arg_uint32(env, argv[1], &flags) ||
+      !butter_arg_uint64(env, argv[2], &mask) || !butter_arg_int32(env, argv[3], &dirfd))
+    return NULL;
+  napi_typeof(env, argv[4], &t);
+  bool has_path = t != napi_null;
+  if (has_path && !butter_arg_bytes(env, argv[4], &bytes, &len)) return NULL;
+  char stack[PATH_MAX];
+  char *path = NULL;
+  if (has_path) {
+    path = len < sizeof stack ? stack : malloc(len + 1);
+    if (!path) return butter_errno_result(env, ENOMEM);
+    if (len) memcpy(path, bytes, len); /* an empty view may have no data pointer at all */
+    path[len] = '\0';
+  }
+  int r = fanotify_mark(fd, flags, mask, dirfd, path);
+  int err = errno;
+  if (path && path != stack) free(path);
+  return butter_int(env, r < 0 ? -err : 0);
+}
+
+/* fanotifyRead(fd, buffer) -> bytes read | -errno: whole events only, as many as fit. */
+static napi_value js_fanotify_read(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t fd;
+  const void *data;
+  size_t len;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 2 || !butter_arg_int32(env, argv[0], &fd) || !butter_arg_bytes(env, argv[1], &data, &len))
+    return NULL;
+  ssize_t n = read(fd, (void *)data, len);
+  return butter_int(env, n < 0 ? -errno : n);
+}
+
+/* fanotifyQueued(fd) -> bytes of events waiting | -errno (FIONREAD) */
+static napi_value js_fanotify_queued(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1 || !butter_arg_int32(env, argv[0], &fd)) return NULL;
+  int n = 0;
+  return butter_int(env, ioctl(fd, FIONREAD, &n) < 0 ? -errno : n);
+}
+
+#define C(name) butter_export_int(env, c, #name, (uint32_t)(name))
+
+void butter_init_fanotify(napi_env env, napi_value exports) {
+  static const butter_fn fns[] = {
+      {"fanotifyInit", js_fanotify_init},
+      {"fanotifyMark", js_fanotify_mark},
+      {"fanotifyRead", js_fanotify_read},
+      {"fanotifyQueued", js_fanotify_queued},
+  };
+  butter_export(env, exports, fns, BUTTER_COUNT(fns));
+  napi_value c;
+  napi_create_object(env, &c);
+  /* events */
+  C(FAN_ACCESS); C(FAN_MODIFY); C(FAN_ATTRIB); C(FAN_CLOSE_WRITE); C(FAN_CLOSE_NOWRITE); C(FAN_OPEN);
+  C(FAN_MOVED_FROM); C(FAN_MOVED_TO); C(FAN_CREATE); C(FAN_DELETE); C(FAN_DELETE_SELF); C(FAN_MOVE_SELF);
+  C(FAN_OPEN_EXEC); C(FAN_Q_OVERFLOW); C(FAN_FS_ERROR); C(FAN_OPEN_PERM); C(FAN_ACCESS_PERM);
+  C(FAN_OPEN_EXEC_PERM); C(FAN_PRE_ACCESS); C(FAN_MNT_ATTACH); C(FAN_MNT_DETACH); C(FAN_EVENT_ON_CHILD);
+  C(FAN_RENAME); C(FAN_ONDIR); C(FAN_CLOSE); C(FAN_MOVE);
+  /* fanotify_init flags */
+  C(FAN_CLOEXEC); C(FAN_NONBLOCK); C(FAN_CLASS_NOTIF); C(FAN_CLASS_CONTENT); C(FAN_CLASS_PRE_CONTENT);
+  C(FAN_ALL_CLASS_BITS); C(FAN_UNLIMITED_QUEUE); C(FAN_UNLIMITED_MARKS); C(FAN_ENABLE_AUDIT);
+  C(FAN_REPORT_PIDFD); C(FAN_REPORT_TID); C(FAN_REPORT_FID); C(FAN_REPORT_DIR_FID); C(FAN_REPORT_NAME);
+  C(FAN_REPORT_TARGET_FID); C(FAN_REPORT_FD_ERROR); C(FAN_REPORT_MNT); C(FAN_REPORT_DFID_NAME);
+  C(FAN_REPORT_DFID_NAME_TARGET); C(FAN_ALL_INIT_FLAGS);
+  /* fanotify_mark flags */
+  C(FAN_MARK_ADD); C(FAN_MARK_REMOVE); C(FAN_MARK_DONT_FOLLOW); C(FAN_MARK_ONLYDIR); C(FAN_MARK_IGNORED_MASK);
+  C(FAN_MARK_IGNORED_SURV_MODIFY); C(FAN_MARK_FLUSH); C(FAN_MARK_EVICTABLE); C(FAN_MARK_IGNORE);
+  C(FAN_MARK_INODE); C(FAN_MARK_MOUNT); C(FAN_MARK_FILESYSTEM); C(FAN_MARK_MNTNS); C(FAN_MARK_IGNORE_SURV);
+  C(FAN_ALL_MARK_FLAGS);
+  /* the deprecated groupings, kept because the header still defines them */
+  C(FAN_ALL_EVENTS); C(FAN_ALL_PERM_EVENTS); C(FAN_ALL_OUTGOING_EVENTS);
+  /* records */
+  C(FANOTIFY_METADATA_VERSION); C(FAN_EVENT_METADATA_LEN);
+  C(FAN_EVENT_INFO_TYPE_FID); C(FAN_EVENT_INFO_TYPE_DFID_NAME); C(FAN_EVENT_INFO_TYPE_DFID);
+  C(FAN_EVENT_INFO_TYPE_PIDFD); C(FAN_EVENT_INFO_TYPE_ERROR); C(FAN_EVENT_INFO_TYPE_RANGE);
+  C(FAN_EVENT_INFO_TYPE_MNT); C(FAN_EVENT_INFO_TYPE_OLD_DFID_NAME); C(FAN_EVENT_INFO_TYPE_NEW_DFID_NAME);
+  /* responses (for permission events: a later slice) */
+  C(FAN_ALLOW); C(FAN_DENY); C(FAN_AUDIT); C(FAN_INFO); C(FAN_RESPONSE_INFO_NONE);
+  C(FAN_RESPONSE_INFO_AUDIT_RULE); C(FAN_ERRNO_BITS); C(FAN_ERRNO_SHIFT); C(FAN_ERRNO_MASK);
+  /* event_f_flags fanotify_init takes that node:fs constants lack */
+  C(O_CLOEXEC); /* O_LARGEFILE is 0 in 64-bit glibc and forced by 64-bit kernels: not exported */
+  /* negative by definition: exported signed */
+  butter_export_int(env, c, "FAN_NOFD", FAN_NOFD);
+  butter_export_int(env, c, "FAN_NOPIDFD", FAN_NOPIDFD);
+  butter_export_int(env, c, "FAN_EPIDFD", FAN_EPIDFD);
+  napi_set_named_property(env, exports, "fanotifyConstants", c);
+}

@@ -1,0 +1,393 @@
+/**
+ * fanotify, 1:1: fanotify_init(2), fanotify_mark(2), the read(2) that returns
+ * `struct fanotify_event_metadata` records with their info records, and their
+ * parser.
+ *
+ * Ownership of event fds: every `fd >= 0` of an event, and every `pidfd >= 0`
+ * of a PIDFD info record, is a new open file descriptor of this process that
+ * the kernel created during the read. `fanotifyRead()` hands them to its
+ * caller, who must close each exactly once (`fs.closeSync`, or
+ * `fanotifyCloseEvents()`, which sets them to `FAN_NOFD` once closed so a
+ * second call cannot close a reused number). `FAN_NOFD` (-1), `FAN_EPIDFD` (-2)
+ * and, with `FAN_REPORT_FD_ERROR`, negative errnos are never fds and are never
+ * closed. `parseFanotifyEvents()` only decodes bytes: the numbers it returns are
+ * owned by whoever read those bytes from the kernel.
+ */
+import { closeSync } from 'node:fs';
+import { endianness } from 'node:os';
+import { check, invalidArgType, invalidArgValue, outOfRange, sysError } from '../core/errors';
+import { native } from '../core/native';
+import { validateFd, validateInt32, validateInteger } from '../core/validate';
+import { toPath, type InotifyPath } from './inotify';
+
+/** Every FAN_* constant of <linux/fanotify.h> (with the newer kernels' ones), and O_CLOEXEC. */
+export const fanotifyConstants = native.fanotifyConstants;
+
+const {
+  FAN_CLOEXEC,
+  FAN_NONBLOCK,
+  FAN_CLASS_NOTIF,
+  FAN_NOFD,
+  FANOTIFY_METADATA_VERSION,
+  FAN_EVENT_METADATA_LEN,
+  FAN_EVENT_INFO_TYPE_FID,
+  FAN_EVENT_INFO_TYPE_DFID_NAME,
+  FAN_EVENT_INFO_TYPE_DFID,
+  FAN_EVENT_INFO_TYPE_PIDFD,
+  FAN_EVENT_INFO_TYPE_ERROR,
+  FAN_EVENT_INFO_TYPE_RANGE,
+  FAN_EVENT_INFO_TYPE_MNT,
+  FAN_EVENT_INFO_TYPE_OLD_DFID_NAME,
+  FAN_EVENT_INFO_TYPE_NEW_DFID_NAME,
+  O_CLOEXEC,
+} = fanotifyConstants;
+
+/** `AT_FDCWD`: a relative path is taken from the current directory. */
+export const AT_FDCWD = -100;
+
+/** A path as `node:fs` takes one. */
+export type FanotifyPath = InotifyPath;
+
+/** A file identifier record: `FID`, `DFID`, `DFID_NAME`, `OLD_DFID_NAME` or `NEW_DFID_NAME`. */
+export interface FanotifyFidInfo {
+  type: 'fid' | 'dfid' | 'dfid_name' | 'old_dfid_name' | 'new_dfid_name';
+  /** `FAN_EVENT_INFO_TYPE_*` as the kernel wrote it. */
+  infoType: number;
+  /** `__kernel_fsid_t`: the two 32-bit words of the filesystem id, as unsigned numbers. */
+  fsid: readonly [number, number];
+  /** `struct file_handle`'s `handle_type` (`FILEID_*`). */
+  handleType: number;
+  /** The opaque `f_handle` bytes (a copy). */
+  handle: Buffer;
+  /**
+   * The whole `struct file_handle` (`handle_bytes`, `handle_type`, `f_handle`),
+   * as `open_by_handle_at(2)` takes it (a copy).
+   */
+  fileHandle: Buffer;
+  /** The entry name of a `*_NAME` record (UTF-8); `null` for `FID`/`DFID`, and for "." (the kernel's name for the directory itself). */
+  name: string | null;
+  /** The name's exact bytes when they are not valid UTF-8; otherwise `undefined`. */
+  rawName: Buffer | undefined;
+}
+
+/** `FAN_EVENT_INFO_TYPE_PIDFD` (`FAN_REPORT_PIDFD`). */
+export interface FanotifyPidfdInfo {
+  type: 'pidfd';
+  infoType: number;
+  /** A pidfd the caller owns when >= 0; `FAN_NOPIDFD` (-1) if the process is gone, `FAN_EPIDFD` (-2) on error. */
+  pidfd: number;
+}
+
+/** `FAN_EVENT_INFO_TYPE_ERROR` (`FAN_FS_ERROR`). */
+export interface FanotifyErrorInfo {
+  type: 'error';
+  infoType: number;
+  /** The filesystem's errno (positive). */
+  error: number;
+  /** Errors since the last one reported. */
+  errorCount: number;
+}
+
+/** `FAN_EVENT_INFO_TYPE_RANGE` (`FAN_PRE_ACCESS`, Linux 6.14). */
+export interface FanotifyRangeInfo {
+  type: 'range';
+  infoType: number;
+  offset: bigint;
+  count: bigint;
+}
+
+/** `FAN_EVENT_INFO_TYPE_MNT` (`FAN_MNT_ATTACH`/`FAN_MNT_DETACH`, Linux 6.15). */
+export interface FanotifyMntInfo {
+  type: 'mnt';
+  infoType: number;
+  /** The unique 64-bit mount id (`statmount(2)`'s). */
+  mntId: bigint;
+}
+
+export type FanotifyInfo = FanotifyFidInfo | FanotifyPidfdInfo | FanotifyErrorInfo | FanotifyRangeInfo | FanotifyMntInfo;
+
+/** One `struct fanotify_event_metadata` and the info records that follow it. */
+export interface FanotifyRecord {
+  /** The event bits (`FAN_*`, with `FAN_ONDIR`); the kernel's field is 64-bit, every defined bit fits a number. */
+  mask: number;
+  /**
+   * An open fd for the object (the caller's: see the module comment);
+   * `FAN_NOFD` (-1) with FID reporting or on overflow; a negative errno when it
+   * could not be opened and `FAN_REPORT_FD_ERROR` was asked for.
+   */
+  fd: number;
+  /** The acting process (thread with `FAN_REPORT_TID`); 0 when unknown to this pid namespace. */
+  pid: number;
+  /** Info records, in the kernel's order; records of unknown types are skipped. */
+  info: FanotifyInfo[];
+}
+
+// ---- validation ----
+
+/** A uint32 flags word; negative int32s are taken as their bits, as `|` in JavaScript makes them. */
+function validateFlags(value: unknown, name: string): number {
+  return validateInteger(value, name, -(2 ** 31), 2 ** 32 - 1) >>> 0;
+}
+
+/** A 64-bit mask as a bigint, from a bigint or a safe integer (negative int32s taken as their bits). */
+function validateMask64(value: unknown, name: string): bigint {
+  if (typeof value === 'bigint') {
+    if (value < 0n || value > 0xffff_ffff_ffff_ffffn) throw outOfRange(name, '>= 0 && <= 18446744073709551615', value);
+    return value;
+  }
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value)) throw outOfRange(name, 'a safe integer or a bigint', value);
+    if (value < -(2 ** 31)) throw outOfRange(name, `>= ${-(2 ** 31)} && <= ${Number.MAX_SAFE_INTEGER}`, value);
+    return BigInt(value < 0 ? value >>> 0 : value);
+  }
+  throw invalidArgType(name, 'of type bigint or number', value);
+}
+
+// ---- the calls ----
+
+/** Butter's default `flags`: close-on-exec, non-blocking, notification class (no permission events). */
+export const FANOTIFY_DEFAULT_FLAGS = FAN_CLOEXEC | FAN_NONBLOCK | FAN_CLASS_NOTIF;
+/**
+ * Butter's default `eventFFlags`: event fds are read-only and close-on-exec
+ * (an event fd leaking into a child would keep the file open there).
+ */
+export const FANOTIFY_DEFAULT_EVENT_F_FLAGS = O_CLOEXEC; // O_RDONLY is 0
+
+/**
+ * fanotify_init(2): a new fanotify group. `flags` defaults to
+ * `FAN_CLOEXEC | FAN_NONBLOCK | FAN_CLASS_NOTIF`, `eventFFlags` (the open
+ * flags of event fds) to `O_RDONLY | O_CLOEXEC`. Needs CAP_SYS_ADMIN, except
+ * for a notification group with FID reporting and without the unlimited or
+ * audit flags. The caller owns the fd (close it with `fs.closeSync`).
+ */
+export function fanotifyInit(flags: number = FANOTIFY_DEFAULT_FLAGS, eventFFlags: number = FANOTIFY_DEFAULT_EVENT_F_FLAGS): number {
+  const fd = native.fanotifyInit(validateFlags(flags, 'flags'), validateFlags(eventFFlags, 'eventFFlags'));
+  if (fd < 0) throw sysError(-fd, 'fanotify_init');
+  return fd;
+}
+
+/**
+ * fanotify_mark(2): adds, removes or flushes marks. `flags` is one of
+ * `FAN_MARK_ADD`/`REMOVE`/`FLUSH` with a mark type (`FAN_MARK_INODE`, `MOUNT`,
+ * `FILESYSTEM`, `MNTNS`) and modifiers; `mask` (a bigint or a number: the
+ * kernel's mask is 64-bit) the events. The object is `path` relative to
+ * `dirfd` (default `AT_FDCWD`), or `dirfd` itself when `path` is `null` or
+ * `undefined`.
+ */
+export function fanotifyMark(fd: number, flags: number, mask: bigint | number, dirfd: number = AT_FDCWD, path?: FanotifyPath | null): void {
+  validateFd(fd);
+  const f = validateFlags(flags, 'flags');
+  const m = validateMask64(mask, 'mask');
+  validateInt32(dirfd, 'dirfd');
+  const p = path === undefined || path === null ? null : toPath(path);
+  check(native.fanotifyMark(fd, f, m, dirfd, p === null ? null : p.bytes), 'fanotify_mark', p === null ? undefined : p.text);
+}
+
+/** FIONREAD: how many bytes of events the group has queued. */
+export function fanotifyQueued(fd: number): number {
+  return check(native.fanotifyQueued(validateFd(fd)), 'ioctl');
+}
+
+let readBuffer = Buffer.alloc(16 * 1024);
+
+/**
+ * Reads the events queued on a fanotify fd (at most `size` bytes of them,
+ * default 16 KiB: every event may open an fd in this process, so the size
+ * bounds how many fds one read creates) and parses them. The fds and pidfds in
+ * the result are the caller's to close. Throws EAGAIN when none is queued on
+ * a non-blocking fd, and EINVAL if `size` cannot hold the next event.
+ */
+export function fanotifyRead(fd: number, size = 16 * 1024): FanotifyRecord[] {
+  validateFd(fd);
+  validateInt32(size, 'size', FAN_EVENT_METADATA_LEN, 1 << 20);
+  if (readBuffer.byteLength < size) readBuffer = Buffer.alloc(size);
+  const n = check(native.fanotifyRead(fd, readBuffer.subarray(0, size)), 'read');
+  const out: FanotifyRecord[] = [];
+  try {
+    parseInto(readBuffer, n, out);
+  } catch (err) {
+    // The kernel's bytes did not parse (a newer metadata version): the fds of the events that did are ours to close.
+    fanotifyCloseEvents(out);
+    throw err;
+  }
+  return out;
+}
+
+/**
+ * Closes every event fd and pidfd >= 0 of `events` once, setting each to
+ * `FAN_NOFD` after, so calling it again (or on the same events twice) closes
+ * nothing. Errors of close(2) are ignored: the number is released either way.
+ */
+export function fanotifyCloseEvents(events: readonly FanotifyRecord[]): void {
+  if (!Array.isArray(events)) throw invalidArgType('events', 'an instance of Array', events);
+  for (const e of events) {
+    if (e.fd >= 0) {
+      const fd = e.fd;
+      e.fd = FAN_NOFD;
+      closeQuietly(fd);
+    }
+    for (const i of e.info) {
+      if (i.type === 'pidfd' && i.pidfd >= 0) {
+        const fd = i.pidfd;
+        i.pidfd = FAN_NOFD;
+        closeQuietly(fd);
+      }
+    }
+  }
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // EBADF/EIO: the fd is gone either way.
+  }
+}
+
+// ---- the parser ----
+
+const LE = endianness() === 'LE';
+
+function invalid(buf: Uint8Array, offset: number, what: string): TypeError {
+  return invalidArgValue('buffer', buf, `holds ${what} at offset ${offset}`);
+}
+
+const fidTypes = new Map<number, FanotifyFidInfo['type']>([
+  [FAN_EVENT_INFO_TYPE_FID, 'fid'],
+  [FAN_EVENT_INFO_TYPE_DFID, 'dfid'],
+  [FAN_EVENT_INFO_TYPE_DFID_NAME, 'dfid_name'],
+  [FAN_EVENT_INFO_TYPE_OLD_DFID_NAME, 'old_dfid_name'],
+  [FAN_EVENT_INFO_TYPE_NEW_DFID_NAME, 'new_dfid_name'],
+]);
+const namedTypes = new Set<number>([FAN_EVENT_INFO_TYPE_DFID_NAME, FAN_EVENT_INFO_TYPE_OLD_DFID_NAME, FAN_EVENT_INFO_TYPE_NEW_DFID_NAME]);
+
+/** `hdr` + fsid (8) + `struct file_handle` header (8). */
+const FID_MIN = 4 + 8 + 8;
+
+function parseInfo(buf: Buffer, dv: DataView, o: number, len: number, input: Uint8Array): FanotifyInfo | undefined {
+  const infoType = buf[o]!;
+  const fidType = fidTypes.get(infoType);
+  if (fidType !== undefined) {
+    if (len < FID_MIN) throw invalid(input, o, 'a truncated fanotify_event_info_fid record');
+    const handleBytes = dv.getUint32(o + 12, LE);
+    const hStart = o + FID_MIN;
+    if (handleBytes > len - FID_MIN) throw invalid(input, o, 'a file handle longer than its record');
+    const hEnd = hStart + handleBytes;
+    let name: string | null = null;
+    let rawName: Buffer | undefined;
+    if (namedTypes.has(infoType)) {
+      // NUL-terminated, then padded to the record's 4-byte alignment.
+      let end = buf.indexOf(0, hEnd);
+      if (end < 0 || end > o + len) end = o + len;
+      const text = buf.toString('utf8', hEnd, end);
+      if (text !== '.' && end > hEnd) {
+        name = text;
+        if (text.includes('\uFFFD')) {
+          const bytes = buf.subarray(hEnd, end);
+          if (!Buffer.from(text, 'utf8').equals(bytes)) rawName = Buffer.from(bytes);
+        }
+      }
+    }
+    return {
+      type: fidType,
+      infoType,
+      fsid: [dv.getUint32(o + 4, LE), dv.getUint32(o + 8, LE)],
+      handleType: dv.getInt32(o + 16, LE),
+      handle: Buffer.from(buf.subarray(hStart, hEnd)),
+      fileHandle: Buffer.from(buf.subarray(o + 12, hEnd)),
+      name,
+      rawName,
+    };
+  }
+  switch (infoType) {
+    case FAN_EVENT_INFO_TYPE_PIDFD:
+      if (len < 8) throw invalid(input, o, 'a truncated fanotify_event_info_pidfd record');
+      return { type: 'pidfd', infoType, pidfd: dv.getInt32(o + 4, LE) };
+    case FAN_EVENT_INFO_TYPE_ERROR:
+      if (len < 12) throw invalid(input, o, 'a truncated fanotify_event_info_error record');
+      return { type: 'error', infoType, error: dv.getInt32(o + 4, LE), errorCount: dv.getUint32(o + 8, LE) };
+    case FAN_EVENT_INFO_TYPE_RANGE:
+      // hdr, 4 bytes of padding, then two u64s.
+      if (len < 24) throw invalid(input, o, 'a truncated fanotify_event_info_range record');
+      return { type: 'range', infoType, offset: dv.getBigUint64(o + 8, LE), count: dv.getBigUint64(o + 16, LE) };
+    case FAN_EVENT_INFO_TYPE_MNT:
+      // hdr, then the u64 at its natural alignment.
+      if (len < 16) throw invalid(input, o, 'a truncated fanotify_event_info_mnt record');
+      return { type: 'mnt', infoType, mntId: dv.getBigUint64(o + 8, LE) };
+    default:
+      return undefined; // a record type newer than Butter: its header's length lets us step over it
+  }
+}
+
+function parseInto(buffer: Uint8Array, length: number, out: FanotifyRecord[]): void {
+  const buf = Buffer.from(buffer.buffer, buffer.byteOffset, length);
+  const dv = new DataView(buf.buffer, buf.byteOffset, length);
+  for (let o = 0; o < length; ) {
+    if (length - o < FAN_EVENT_METADATA_LEN) throw invalid(buffer, o, 'a truncated fanotify_event_metadata record');
+    const eventLen = dv.getUint32(o, LE);
+    const vers = buf[o + 4]!;
+    // Another version may lay the fields out differently: refuse rather than guess.
+    if (vers !== FANOTIFY_METADATA_VERSION) throw invalid(buffer, o, `fanotify metadata version ${vers} (Butter reads version ${FANOTIFY_METADATA_VERSION})`);
+    const metaLen = dv.getUint16(o + 6, LE);
+    if (metaLen < FAN_EVENT_METADATA_LEN || eventLen < metaLen || eventLen > length - o) {
+      throw invalid(buffer, o, 'a fanotify_event_metadata record with inconsistent lengths');
+    }
+    const info: FanotifyInfo[] = [];
+    const event: FanotifyRecord = {
+      mask: dv.getUint32(o + 8, LE) + dv.getUint32(o + 12, LE) * 2 ** 32,
+      fd: dv.getInt32(o + 16, LE),
+      pid: dv.getInt32(o + 20, LE),
+      info,
+    };
+    // Pushed before its records are read, so a failure still lets fanotifyRead close its fd.
+    out.push(event);
+    const end = o + eventLen;
+    for (let r = o + metaLen; r < end; ) {
+      if (end - r < 4) throw invalid(buffer, r, 'a truncated fanotify_event_info_header');
+      const len = dv.getUint16(r + 2, LE);
+      if (len < 4 || len > end - r) throw invalid(buffer, r, 'a fanotify info record with an impossible length');
+      const rec = parseInfo(buf, dv, r, len, buffer);
+      if (rec !== undefined) info.push(rec);
+      r += len;
+    }
+    o = end;
+  }
+}
+
+/**
+ * Parses the first `length` bytes of `buffer` as fanotify events (what a
+ * read(2) of a fanotify fd returns): `struct fanotify_event_metadata`, checked
+ * to be `FANOTIFY_METADATA_VERSION`, then every info record walked by its
+ * header's length. Records of unknown types are skipped. Throws
+ * ERR_INVALID_ARG_VALUE for another metadata version or inconsistent lengths.
+ * The fds in the result are numbers only: this function owns and opens nothing.
+ */
+export function parseFanotifyEvents(buffer: Uint8Array, length: number = buffer.byteLength): FanotifyRecord[] {
+  if (!(buffer instanceof Uint8Array)) throw invalidArgType('buffer', 'an instance of Buffer or Uint8Array', buffer);
+  validateInt32(length, 'length', 0, buffer.byteLength);
+  const out: FanotifyRecord[] = [];
+  parseInto(buffer, length, out);
+  return out;
+}
+
+// ---- masks by name ----
+
+/** Event bits by the name fatrace-like tools print (FAN_CLOSE_WRITE is 'close_write'). */
+const maskBits: ReadonlyArray<readonly [string, number]> = Object.entries(fanotifyConstants)
+  .filter(([k, v]) => k.startsWith('FAN_') && v > 0 && (v & (v - 1)) === 0 && isEventName(k))
+  .map(([k, v]) => [k.slice(4).toLowerCase(), v] as const)
+  .sort((a, b) => a[1] - b[1]);
+
+function isEventName(k: string): boolean {
+  return !/^FAN_(CLOEXEC|NONBLOCK|CLASS_|UNLIMITED_|ENABLE_|REPORT_|MARK_|EVENT_INFO_|EVENT_METADATA|ALL_|ALLOW|DENY|AUDIT|INFO|RESPONSE_|ERRNO_|NOFD|NOPIDFD|EPIDFD)/.test(k);
+}
+
+/**
+ * The names of the event bits set in `mask` (`['close_write', 'ondir']`), in
+ * bit order; bits Butter does not know are left out.
+ */
+export function fanotifyMaskNames(mask: bigint | number): string[] {
+  const m = validateMask64(mask, 'mask');
+  const lo = Number(m & 0xffff_ffffn);
+  return maskBits.filter(([, bit]) => (lo & bit) >>> 0 !== 0).map(([n]) => n);
+}
