@@ -88,6 +88,19 @@ napi_value butter_read_counter(napi_env env, napi_callback_info info) {
   return r;
 }
 
+napi_value butter_read_into(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t fd;
+  const void *data;
+  size_t len;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 2 || !butter_arg_int32(env, argv[0], &fd) || !butter_arg_bytes(env, argv[1], &data, &len))
+    return NULL;
+  ssize_t n = read(fd, (void *)data, len);
+  return butter_int(env, n < 0 ? -errno : n);
+}
+
 void butter_export(napi_env env, napi_value exports, const butter_fn *fns, size_t n) {
   for (size_t i = 0; i < n; i++) {
     napi_value fn;

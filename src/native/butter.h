@@ -113,6 +113,8 @@ napi_value butter_errno_result(napi_env env, int err); /* returns -err as a JS n
 napi_value butter_undefined(napi_env env);
 /* (fd) -> the 8-byte counter an eventfd or timerfd read gives, as a BigInt, or -errno. */
 napi_value butter_read_counter(napi_env env, napi_callback_info info);
+/* (fd, buffer) -> bytes one read(2) put in the buffer, or -errno: for record-stream fds parsed in JS. */
+napi_value butter_read_into(napi_env env, napi_callback_info info);
 /*
  * Returns a new fd (or -errno) to JS. If `handle` is a handle, it takes
  * ownership of the fd in this same native call, so no JS (and so no Worker

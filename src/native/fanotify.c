@@ -108,16 +108,7 @@ static napi_value js_fanotify_mark(napi_env env, napi_callback_info info) {
 
 /* fanotifyRead(fd, buffer) -> bytes read | -errno: whole events only, as many as fit. */
 static napi_value js_fanotify_read(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  int32_t fd;
-  const void *data;
-  size_t len;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 2 || !butter_arg_int32(env, argv[0], &fd) || !butter_arg_bytes(env, argv[1], &data, &len))
-    return NULL;
-  ssize_t n = read(fd, (void *)data, len);
-  return butter_int(env, n < 0 ? -errno : n);
+  return butter_read_into(env, info);
 }
 
 /* fanotifyQueued(fd) -> bytes of events waiting | -errno (FIONREAD) */

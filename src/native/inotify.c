@@ -69,16 +69,7 @@ static napi_value js_inotify_rm_watch(napi_env env, napi_callback_info info) {
 
 /* inotifyRead(fd, buffer) -> bytes read | -errno: whole records only, as many as fit. */
 static napi_value js_inotify_read(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  int32_t fd;
-  const void *data;
-  size_t len;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 2 || !butter_arg_int32(env, argv[0], &fd) || !butter_arg_bytes(env, argv[1], &data, &len))
-    return NULL;
-  ssize_t n = read(fd, (void *)data, len);
-  return butter_int(env, n < 0 ? -errno : n);
+  return butter_read_into(env, info);
 }
 
 /* inotifySetNextWd(fd, wd) -> 0 | -errno: INOTIFY_IOC_SETNEXTWD (CONFIG_CHECKPOINT_RESTORE) */
