@@ -100,7 +100,7 @@ test('doctor --json: the system facts are this machine\'s', () => {
   assert.equal(s.seccomp.mode, ['disabled', 'strict', 'filter'][Number(seccomp)]);
 
   // Exactly the families Butter offers, each fully described.
-  assert.deepEqual(report.families.map((f) => f.family), ['process', 'host', 'eventfd', 'timerfd', 'signals', 'inotify']);
+  assert.deepEqual(report.families.map((f) => f.family), ['process', 'host', 'eventfd', 'timerfd', 'signals', 'inotify', 'fanotify']);
   for (const f of report.families) {
     assert.ok(['ok', 'limited', 'unavailable'].includes(f.status), f.family);
     assert.equal(typeof f.reason, 'string');
@@ -181,10 +181,10 @@ test('doctor (human): aligned sections, the machine\'s facts, no colors on a pip
   assert.match(out, new RegExp(`^  architecture +${process.arch} \\(${os.machine()}\\)`, 'm'));
   assert.match(out, /^  readiness +uv: /m);
   assert.match(out, new RegExp(`^  user +${isRoot ? 'root' : 'not root'}`, 'm'));
-  for (const name of ['process', 'host', 'eventfd', 'timerfd', 'signals', 'inotify']) assert.match(out, new RegExp(`^  ${name} +(ok|limited|unavailable) +\\S`, 'm'));
+  for (const name of ['process', 'host', 'eventfd', 'timerfd', 'signals', 'inotify', 'fanotify']) assert.match(out, new RegExp(`^  ${name} +(ok|limited|unavailable) +\\S`, 'm'));
   assert.match(out, /^Summary: /m);
   // Family rows share one status column.
-  const columns = new Set(out.split('\n').filter((l) => /^  (process|host|eventfd|timerfd|signals|inotify) /.test(l)).map((l) => l.search(/(ok|limited|unavailable) /)));
+  const columns = new Set(out.split('\n').filter((l) => /^  (process|host|eventfd|timerfd|signals|inotify|fanotify) /.test(l)).map((l) => l.search(/(ok|limited|unavailable) /)));
   assert.equal(columns.size, 1, 'statuses are aligned');
   for (const line of out.split('\n')) assert.ok(line.length <= 100, `wrapped at 100 columns: ${line}`);
 });
@@ -320,4 +320,11 @@ test('doctor checks inotify with a real event and reports its limits', () => {
   for (const name of ['max_user_watches', 'max_user_instances', 'max_queued_events']) {
     assert.equal(ino.facts[`fs.inotify.${name}`], Number(readFileSync(`/proc/sys/fs/inotify/${name}`, 'utf8')));
   }
+});
+
+test('doctor checks fanotify by creating (and closing) groups, marking nothing', () => {
+  const { report } = doctorJson();
+  const fan = family(report, 'fanotify');
+  assert.equal(fan.status, isRoot ? 'ok' : 'limited');
+  assert.equal(fan.calls.length, 3);
 });
