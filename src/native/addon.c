@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 butter_env *butter_get_env(napi_env env) {
@@ -99,6 +100,16 @@ napi_value butter_read_into(napi_env env, napi_callback_info info) {
     return NULL;
   ssize_t n = read(fd, (void *)data, len);
   return butter_int(env, n < 0 ? -errno : n);
+}
+
+napi_value butter_queued(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1 || !butter_arg_int32(env, argv[0], &fd)) return NULL;
+  int n = 0;
+  return butter_int(env, ioctl(fd, FIONREAD, &n) < 0 ? -errno : n);
 }
 
 void butter_export(napi_env env, napi_value exports, const butter_fn *fns, size_t n) {

@@ -115,6 +115,10 @@ napi_value butter_undefined(napi_env env);
 napi_value butter_read_counter(napi_env env, napi_callback_info info);
 /* (fd, buffer) -> bytes one read(2) put in the buffer, or -errno: for record-stream fds parsed in JS. */
 napi_value butter_read_into(napi_env env, napi_callback_info info);
+/* (fd) -> bytes queued for reading (FIONREAD), or -errno. */
+napi_value butter_queued(napi_env env, napi_callback_info info);
+/* A handle argument (an external from handleNew); throws ERR_BUTTER_INTERNAL otherwise. */
+butter_handle *butter_arg_handle(napi_env env, napi_value v);
 /*
  * Returns a new fd (or -errno) to JS. If `handle` is a handle, it takes
  * ownership of the fd in this same native call, so no JS (and so no Worker

@@ -109,22 +109,13 @@ void butter_drain_stop(butter_handle *h) {
   free(d);
 }
 
-static butter_handle *arg_handle(napi_env env, napi_value v) {
-  void *p = NULL;
-  if (napi_get_value_external(env, v, &p) != napi_ok || !p) {
-    napi_throw_type_error(env, "ERR_BUTTER_INTERNAL", "expected a handle");
-    return NULL;
-  }
-  return p;
-}
-
 /* drainStart(handle, capacity) -> 0 | -errno. Only before the handle is watched. */
 static napi_value js_drain_start(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   double capacity;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  butter_handle *h = argc == 2 ? arg_handle(env, argv[0]) : NULL;
+  butter_handle *h = argc == 2 ? butter_arg_handle(env, argv[0]) : NULL;
   if (!h || napi_get_value_double(env, argv[1], &capacity) != napi_ok) return NULL;
   if (h->fd < 0 || h->shut) return butter_errno_result(env, EBADF);
   if (h->drain || h->events || h->backend_data) return butter_errno_result(env, EBUSY);
@@ -167,7 +158,7 @@ static napi_value js_handle_read(napi_env env, napi_callback_info info) {
   const void *data;
   size_t len;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  butter_handle *h = argc == 2 ? arg_handle(env, argv[0]) : NULL;
+  butter_handle *h = argc == 2 ? butter_arg_handle(env, argv[0]) : NULL;
   if (!h || !butter_arg_bytes(env, argv[1], &data, &len)) return NULL;
   if (h->fd < 0 || h->shut) return butter_errno_result(env, EBADF);
   butter_drain *d = h->drain;
@@ -206,7 +197,7 @@ static napi_value js_handle_poll(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   int64_t ns;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  butter_handle *h = argc == 2 ? arg_handle(env, argv[0]) : NULL;
+  butter_handle *h = argc == 2 ? butter_arg_handle(env, argv[0]) : NULL;
   if (!h || napi_get_value_int64(env, argv[1], &ns) != napi_ok) return NULL;
   if (h->fd < 0 || h->shut) return butter_errno_result(env, EBADF);
   struct pollfd p = {.fd = h->poll_fd, .events = POLLIN};

@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fanotify.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 /*
@@ -113,13 +112,7 @@ static napi_value js_fanotify_read(napi_env env, napi_callback_info info) {
 
 /* fanotifyQueued(fd) -> bytes of events waiting | -errno (FIONREAD) */
 static napi_value js_fanotify_queued(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  int32_t fd;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 1 || !butter_arg_int32(env, argv[0], &fd)) return NULL;
-  int n = 0;
-  return butter_int(env, ioctl(fd, FIONREAD, &n) < 0 ? -errno : n);
+  return butter_queued(env, info);
 }
 
 #define C(name) butter_export_int(env, c, #name, (uint32_t)(name))

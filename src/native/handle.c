@@ -118,7 +118,7 @@ void butter_handle_deliver(butter_handle *h, int status, uint32_t events) {
 
 /* ---- JS interface ---- */
 
-static butter_handle *arg_handle(napi_env env, napi_value v) {
+butter_handle *butter_arg_handle(napi_env env, napi_value v) {
   void *p = NULL;
   if (napi_get_value_external(env, v, &p) != napi_ok || !p) {
     napi_throw_type_error(env, "ERR_BUTTER_INTERNAL", "expected a handle");
@@ -180,7 +180,7 @@ static napi_value js_handle_set(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   uint32_t events, flags;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  butter_handle *h = argc == 3 ? arg_handle(env, argv[0]) : NULL;
+  butter_handle *h = argc == 3 ? butter_arg_handle(env, argv[0]) : NULL;
   if (!h || !butter_arg_uint32(env, argv[1], &events) || !butter_arg_uint32(env, argv[2], &flags))
     return NULL;
   if (h->fd < 0) return butter_errno_result(env, EBADF);
@@ -205,7 +205,7 @@ static napi_value js_handle_close(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  butter_handle *h = argc == 1 ? arg_handle(env, argv[0]) : NULL;
+  butter_handle *h = argc == 1 ? butter_arg_handle(env, argv[0]) : NULL;
   if (!h) return NULL;
   if (h->events && (h->flags & BUTTER_KEEP_CALLBACK)) {
     uint32_t count;

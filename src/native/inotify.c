@@ -85,13 +85,7 @@ static napi_value js_inotify_set_next_wd(napi_env env, napi_callback_info info) 
 
 /* inotifyQueued(fd) -> bytes waiting in the kernel queue | -errno (FIONREAD) */
 static napi_value js_inotify_queued(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  int32_t fd;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 1 || !butter_arg_int32(env, argv[0], &fd)) return NULL;
-  int n = 0;
-  return butter_int(env, ioctl(fd, FIONREAD, &n) < 0 ? -errno : n);
+  return butter_queued(env, info);
 }
 
 void butter_init_inotify(napi_env env, napi_value exports) {
