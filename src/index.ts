@@ -21,8 +21,10 @@ export { inotifyInit, inotifyAddWatch, inotifyRmWatch, inotifyRead, inotifyQueue
 export type { InotifyPath, InotifyRecord, InotifyEventName, InotifyEventSelector, InotifyMaskName } from './raw/inotify';
 export { Inotify } from './high/inotify';
 export type { InotifyOptions, InotifyWatchOptions, InotifyWatch, InotifyEvent, InotifyEventType, InotifyWatchEvent, InotifyRenameEvent, InotifyOverflowEvent } from './high/inotify';
-export { fanotifyInit, fanotifyMark, fanotifyRead, fanotifyQueued, fanotifyCloseEvents, parseFanotifyEvents, fanotifyMaskNames } from './raw/fanotify';
-export type { FanotifyPath, FanotifyRecord, FanotifyInfo, FanotifyFidInfo, FanotifyPidfdInfo, FanotifyErrorInfo, FanotifyRangeInfo, FanotifyMntInfo } from './raw/fanotify';
+export { fanotifyInit, fanotifyMark, fanotifyRead, fanotifyQueued, fanotifyRespond, fanotifyDenyErrno, fanotifyCloseEvents, parseFanotifyEvents, fanotifyMaskNames } from './raw/fanotify';
+export type { FanotifyPath, FanotifyRecord, FanotifyInfo, FanotifyFidInfo, FanotifyPidfdInfo, FanotifyErrorInfo, FanotifyRangeInfo, FanotifyMntInfo, FanotifyAuditRule } from './raw/fanotify';
+export { Fanotify, FanotifyEvent } from './high/fanotify';
+export type { FanotifyOptions, FanotifyMarkOptions, FanotifyAnswerOptions, FanotifyDenyOptions, FanotifyEventName, FanotifyReportName } from './high/fanotify';
 export { timerfdCreate, timerfdSettime, timerfdGettime, timerfdSetTicks, timerfdRead } from './raw/timerfd';
 export type { TimerSpec, TimerSpecInit } from './raw/timerfd';
 export { TimerFd } from './high/timerfd';

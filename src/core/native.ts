@@ -64,6 +64,16 @@ export interface Native {
   fanotifyMark(fd: number, flags: number, mask: bigint, dirfd: number, path: Uint8Array | null): number;
   fanotifyRead(fd: number, buffer: Uint8Array): number;
   fanotifyQueued(fd: number): number;
+  /** One write(2) of a `struct fanotify_response` and its info records. */
+  fanotifyRespond(fd: number, response: Uint8Array): number;
+  /** readlink of /proc/self/fd/<fd>; closes fd after when `close`. */
+  fanotifyFdPath(fd: number, close: boolean): string | number;
+  /** A directory fd for path, or the directory holding it (dirfd itself when null), owned by handle. */
+  fanotifyOpenMount(dirfd: number, path: Uint8Array | null, handle: NativeHandle): number;
+  /** statfs f_fsid of fd's filesystem, as two uint32 words. */
+  fanotifyFsid(fd: number): [number, number] | number;
+  /** The path of a `struct file_handle` through open_by_handle_at(mountFd, O_PATH). */
+  fanotifyHandlePath(mountFd: number, fileHandle: Uint8Array): string | number;
   readonly fanotifyConstants: Readonly<Record<
     'FAN_ACCESS' | 'FAN_MODIFY' | 'FAN_ATTRIB' | 'FAN_CLOSE_WRITE' | 'FAN_CLOSE_NOWRITE' | 'FAN_OPEN' | 'FAN_MOVED_FROM'
     | 'FAN_MOVED_TO' | 'FAN_CREATE' | 'FAN_DELETE' | 'FAN_DELETE_SELF' | 'FAN_MOVE_SELF' | 'FAN_OPEN_EXEC' | 'FAN_Q_OVERFLOW'

@@ -74,8 +74,12 @@ export abstract class FdSource<T> extends EventEmitter {
    * On failure this throws `sysError(errno, syscall)`, or what `syscall(errno)`
    * makes when it is a function (for errors worth a more telling message).
    */
-  protected constructor(open: (handle: NativeHandle) => number, syscall: string | ((errno: number) => Error)) {
-    super();
+  protected constructor(
+    open: (handle: NativeHandle) => number,
+    syscall: string | ((errno: number) => Error),
+    emitterOptions?: { captureRejections?: boolean },
+  ) {
+    super(emitterOptions);
     // The native side holds this callback weakly while idle; this object keeps it alive.
     this.#onReadyBound = (status, events) => this.#onReady(status, events);
     const handle = native.handleNew(this.#onReadyBound);
@@ -105,6 +109,11 @@ export abstract class FdSource<T> extends EventEmitter {
    * Returns how many it appended (0 when nothing is ready), or `-errno`.
    */
   protected abstract readBatch(out: T[]): number;
+
+  /** Emits one event to the 'event' listeners; a subclass may wrap it (to act on a listener's throw). */
+  protected emitEvent(event: T): void {
+    this.emit('event', event);
+  }
 
   /** The file descriptor, or -1 once closed (as `FileHandle.fd`). */
   get fd(): number {
@@ -366,7 +375,7 @@ export abstract class FdSource<T> extends EventEmitter {
       const event = this.#shift();
       const waiter = this.#waiters.shift();
       if (waiter) waiter.resolve(event);
-      if (listening) this.emit('event', event);
+      if (listening) this.emitEvent(event);
       if (this.#handle === null) return; // a consumer closed us
     }
     if (this.#waiters.length === 0) this.#queueUpdate();

@@ -10,9 +10,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fanotify.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 /*
@@ -115,6 +117,135 @@ static napi_value js_fanotify_queued(napi_env env, napi_callback_info info) {
   return butter_queued(env, info);
 }
 
+/*
+ * fanotifyRespond(fd, response: Uint8Array) -> 0 | -errno: one write(2) of a
+ * `struct fanotify_response` and the info records after it, built in JS.
+ */
+static napi_value js_fanotify_respond(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t fd;
+  const void *bytes;
+  size_t len;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 2 || !butter_arg_int32(env, argv[0], &fd) || !butter_arg_bytes(env, argv[1], &bytes, &len)) return NULL;
+  ssize_t n = write(fd, bytes, len);
+  return butter_int(env, n < 0 ? -errno : 0);
+}
+
+/* readlink(2) of /proc/self/fd/<fd>: the path the kernel has for an open fd, or -errno. */
+static napi_value fd_path(napi_env env, int fd) {
+  char link[32], target[PATH_MAX];
+  snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+  ssize_t n = readlink(link, target, sizeof target);
+  if (n < 0) return butter_errno_result(env, errno);
+  if ((size_t)n == sizeof target) return butter_errno_result(env, ENAMETOOLONG);
+  napi_value s;
+  napi_create_string_utf8(env, target, (size_t)n, &s);
+  return s;
+}
+
+/*
+ * fanotifyFdPath(fd, close: boolean) -> path string | -errno. With close, the fd
+ * (an event fd the caller owns) is closed after, in the same call, whatever
+ * readlink gave: the number is released either way.
+ */
+static napi_value js_fanotify_fd_path(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t fd;
+  bool close_after;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 2 || !butter_arg_int32(env, argv[0], &fd) || !butter_arg_bool(env, argv[1], &close_after)) return NULL;
+  napi_value r = fd_path(env, fd);
+  if (close_after) close(fd);
+  return r;
+}
+
+/*
+ * fanotifyOpenMount(dirfd, path: Uint8Array | null, handle) -> fd | -errno: a
+ * directory fd on the filesystem of the object a mark names (the object, or
+ * the directory holding it), owned by `handle`, kept as open_by_handle_at's
+ * mount_fd to resolve FID events. Not O_PATH: open_by_handle_at refuses those.
+ */
+static napi_value js_fanotify_open_mount(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  int32_t dirfd;
+  const void *bytes = NULL;
+  size_t len = 0;
+  napi_valuetype t;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 3 || !butter_arg_int32(env, argv[0], &dirfd)) return NULL;
+  napi_typeof(env, argv[1], &t);
+  if (t != napi_null && !butter_arg_bytes(env, argv[1], &bytes, &len)) return NULL;
+  char path[PATH_MAX];
+  if (len >= sizeof path) return butter_new_fd(env, -ENAMETOOLONG, argv[2]);
+  if (len) memcpy(path, bytes, len);
+  path[len] = '\0';
+  if (t == napi_null) strcpy(path, "."); /* the mark was on dirfd itself */
+  const int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+  int fd = openat(dirfd, path, flags);
+  if (fd < 0 && errno == ENOTDIR) {
+    /* A file: its directory is on the same filesystem. */
+    char *slash = strrchr(path, '/');
+    if (slash == NULL) strcpy(path, ".");
+    else if (slash == path) path[1] = '\0';
+    else *slash = '\0';
+    fd = openat(dirfd, path, flags);
+  }
+  return butter_new_fd(env, fd < 0 ? -errno : fd, argv[2]);
+}
+
+/* fanotifyFsid(fd) -> [val0, val1] (statfs f_fsid, as FID records carry it) | -errno */
+static napi_value js_fanotify_fsid(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1 || !butter_arg_int32(env, argv[0], &fd)) return NULL;
+  struct statfs st;
+  if (fstatfs(fd, &st) < 0) return butter_errno_result(env, errno);
+  const uint32_t *w = (const uint32_t *)&st.f_fsid;
+  napi_value arr;
+  napi_create_array_with_length(env, 2, &arr);
+  for (uint32_t i = 0; i < 2; i++) {
+    napi_value v;
+    napi_create_uint32(env, w[i], &v);
+    napi_set_element(env, arr, i, v);
+  }
+  return arr;
+}
+
+/*
+ * fanotifyHandlePath(mountFd, fileHandle: Uint8Array) -> path | -errno: the
+ * path of the object a `struct file_handle` (as a FID record holds it) names,
+ * via open_by_handle_at(2) with O_PATH (which raises no fanotify event) and
+ * /proc/self/fd. ESTALE when the object is gone.
+ */
+static napi_value js_fanotify_handle_path(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t mount_fd;
+  const void *bytes;
+  size_t len;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 2 || !butter_arg_int32(env, argv[0], &mount_fd) || !butter_arg_bytes(env, argv[1], &bytes, &len)) return NULL;
+  /* An aligned copy: the record's bytes sit at any offset of the read buffer. */
+  union {
+    struct file_handle fh;
+    unsigned char raw[sizeof(struct file_handle) + MAX_HANDLE_SZ];
+  } h;
+  if (len < sizeof(struct file_handle) || len > sizeof h.raw) return butter_errno_result(env, EINVAL);
+  memcpy(h.raw, bytes, len);
+  if (h.fh.handle_bytes > len - sizeof(struct file_handle)) return butter_errno_result(env, EINVAL);
+  int fd = open_by_handle_at(mount_fd, &h.fh, O_PATH | O_CLOEXEC);
+  if (fd < 0) return butter_errno_result(env, errno);
+  napi_value r = fd_path(env, fd);
+  close(fd);
+  return r;
+}
+
 #define C(name) butter_export_int(env, c, #name, (uint32_t)(name))
 
 void butter_init_fanotify(napi_env env, napi_value exports) {
@@ -123,6 +254,11 @@ void butter_init_fanotify(napi_env env, napi_value exports) {
       {"fanotifyMark", js_fanotify_mark},
       {"fanotifyRead", js_fanotify_read},
       {"fanotifyQueued", js_fanotify_queued},
+      {"fanotifyRespond", js_fanotify_respond},
+      {"fanotifyFdPath", js_fanotify_fd_path},
+      {"fanotifyOpenMount", js_fanotify_open_mount},
+      {"fanotifyFsid", js_fanotify_fsid},
+      {"fanotifyHandlePath", js_fanotify_handle_path},
   };
   butter_export(env, exports, fns, BUTTER_COUNT(fns));
   napi_value c;

@@ -14,7 +14,7 @@
  * owned by whoever read those bytes from the kernel.
  */
 import { closeSync } from 'node:fs';
-import { endianness } from 'node:os';
+import { constants as osConstants, endianness } from 'node:os';
 import { check, invalidArgType, invalidArgValue, outOfRange, sysError } from '../core/errors';
 import { native } from '../core/native';
 import { validateFd, validateInt32, validateInteger } from '../core/validate';
@@ -39,6 +39,11 @@ const {
   FAN_EVENT_INFO_TYPE_MNT,
   FAN_EVENT_INFO_TYPE_OLD_DFID_NAME,
   FAN_EVENT_INFO_TYPE_NEW_DFID_NAME,
+  FAN_DENY,
+  FAN_INFO,
+  FAN_RESPONSE_INFO_AUDIT_RULE,
+  FAN_ERRNO_SHIFT,
+  FAN_ERRNO_MASK,
   O_CLOEXEC,
 } = fanotifyConstants;
 
@@ -244,6 +249,78 @@ function closeQuietly(fd: number): void {
   }
 }
 
+/**
+ * `struct fanotify_response_info_audit_rule`: the audit rule that made a
+ * decision, logged with it (Linux 6.3; the group needs `FAN_ENABLE_AUDIT` and
+ * the response `FAN_AUDIT`).
+ */
+export interface FanotifyAuditRule {
+  /** The rule's number (uint32). */
+  ruleNumber: number;
+  /** Whether the subject (the process) is trusted: 0 no, 1 yes, 2 unknown (the default). */
+  subjTrust?: number;
+  /** Whether the object (the file) is trusted: 0 no, 1 yes, 2 unknown (the default). */
+  objTrust?: number;
+}
+
+const RESPONSE_LEN = 8;
+const AUDIT_RULE_LEN = 16;
+const response = Buffer.alloc(RESPONSE_LEN + AUDIT_RULE_LEN);
+const responseView = new DataView(response.buffer, response.byteOffset, response.byteLength);
+
+function validateTrust(value: unknown, name: string): number {
+  return value === undefined ? 2 : validateInteger(value, name, 0, 2);
+}
+
+/**
+ * Answers a permission event: one write(2) of `struct fanotify_response`
+ * (`eventFd`, `response`). `response` is `FAN_ALLOW` or `FAN_DENY` (or
+ * `fanotifyDenyErrno(errno)`), optionally with `FAN_AUDIT`; with `auditRule`,
+ * `FAN_INFO` is added and the audit-rule record follows. The event fd stays
+ * the caller's to close. ENOENT if no event of this group waits on `eventFd`;
+ * EINVAL for a response the group cannot give.
+ */
+export function fanotifyRespond(fd: number, eventFd: number, response_: number, auditRule?: FanotifyAuditRule): void {
+  validateFd(fd);
+  validateInt32(eventFd, 'eventFd');
+  let r = validateFlags(response_, 'response');
+  let len = RESPONSE_LEN;
+  if (auditRule !== undefined) {
+    if (auditRule === null || typeof auditRule !== 'object') throw invalidArgType('auditRule', 'of type object', auditRule);
+    const rule = validateInteger(auditRule.ruleNumber, 'auditRule.ruleNumber', 0, 2 ** 32 - 1);
+    const subj = validateTrust(auditRule.subjTrust, 'auditRule.subjTrust');
+    const obj = validateTrust(auditRule.objTrust, 'auditRule.objTrust');
+    r = (r | FAN_INFO) >>> 0;
+    response[8] = FAN_RESPONSE_INFO_AUDIT_RULE;
+    response[9] = 0;
+    responseView.setUint16(10, AUDIT_RULE_LEN, LE);
+    responseView.setUint32(12, rule, LE);
+    responseView.setUint32(16, subj, LE);
+    responseView.setUint32(20, obj, LE);
+    len += AUDIT_RULE_LEN;
+  }
+  responseView.setInt32(0, eventFd, LE);
+  responseView.setUint32(4, r, LE);
+  check(native.fanotifyRespond(fd, response.subarray(0, len)), 'write');
+}
+
+/**
+ * `FAN_DENY_ERRNO(errno)` (Linux 6.14): a denial whose caller gets `errno`
+ * (a positive number, or a code such as `'EIO'`) instead of EPERM. The kernel
+ * takes it only from pre-content groups, and only EPERM, EIO, EBUSY, ETXTBSY,
+ * EAGAIN, ENOSPC and EDQUOT.
+ */
+export function fanotifyDenyErrno(errno: number | string): number {
+  const n = typeof errno === 'string' ? errnoOf(errno) : validateInteger(errno, 'errno', 1, FAN_ERRNO_MASK);
+  return (FAN_DENY | (n << FAN_ERRNO_SHIFT)) >>> 0;
+}
+
+function errnoOf(code: string): number {
+  const n = (osConstants.errno as Record<string, number>)[code];
+  if (n === undefined || n > FAN_ERRNO_MASK) throw invalidArgValue('errno', code, 'is not an errno code fanotify can return');
+  return n;
+}
+
 // ---- the parser ----
 
 const LE = endianness() === 'LE';
@@ -319,7 +396,8 @@ function parseInfo(buf: Buffer, dv: DataView, o: number, len: number, input: Uin
   }
 }
 
-function parseInto(buffer: Uint8Array, length: number, out: FanotifyRecord[]): void {
+/** Parses `length` bytes of `buffer` into `out` (for the high-level reader, which owns the fds). */
+export function parseInto(buffer: Uint8Array, length: number, out: FanotifyRecord[]): void {
   const buf = Buffer.from(buffer.buffer, buffer.byteOffset, length);
   const dv = new DataView(buf.buffer, buf.byteOffset, length);
   for (let o = 0; o < length; ) {
@@ -372,8 +450,8 @@ export function parseFanotifyEvents(buffer: Uint8Array, length: number = buffer.
 
 // ---- masks by name ----
 
-/** Event bits by the name fatrace-like tools print (FAN_CLOSE_WRITE is 'close_write'). */
-const maskBits: ReadonlyArray<readonly [string, number]> = Object.entries(fanotifyConstants)
+/** Event bits by the name fatrace-like tools print (FAN_CLOSE_WRITE is 'close_write'), in bit order. */
+export const fanotifyEventBits: ReadonlyArray<readonly [string, number]> = Object.entries(fanotifyConstants)
   .filter(([k, v]) => k.startsWith('FAN_') && v > 0 && (v & (v - 1)) === 0 && isEventName(k))
   .map(([k, v]) => [k.slice(4).toLowerCase(), v] as const)
   .sort((a, b) => a[1] - b[1]);
@@ -389,5 +467,5 @@ function isEventName(k: string): boolean {
 export function fanotifyMaskNames(mask: bigint | number): string[] {
   const m = validateMask64(mask, 'mask');
   const lo = Number(m & 0xffff_ffffn);
-  return maskBits.filter(([, bit]) => (lo & bit) >>> 0 !== 0).map(([n]) => n);
+  return fanotifyEventBits.filter(([, bit]) => (lo & bit) >>> 0 !== 0).map(([n]) => n);
 }
