@@ -1,19 +1,13 @@
 // fanotify: the 1:1 calls and the event parser, against what the kernel emits.
 //
-// Safety: no mark is ever placed on a filesystem or mount of this machine.
-// Every test that marks runs in a child that enters a new mount namespace
-// (`unshare --mount --propagation private`), mounts a private tmpfs there, checks
-// that it is a tmpfs in a namespace other than ours, and marks only it (or
-// filesystems it mounts inside it). The namespace, and its mounts, die with the
-// child. No permission event (FAN_*_PERM) is used: an unanswered one can hang
-// processes. Calls in this process only create groups, or fail validation.
-import { test, describe, before, after } from 'node:test';
+// Safety: no mark is ever placed on a filesystem or mount of this machine: every
+// test that marks runs in a child with a private tmpfs (support/private-tmpfs.mjs).
+// No permission event (FAN_*_PERM) is used here (fanotify-object.test.mjs answers
+// them). Calls in this process only create groups, or fail validation.
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { getSystemErrorMap } from 'node:util';
 import {
   fanotifyInit,
   fanotifyMark,
@@ -25,65 +19,9 @@ import {
   constants as C,
 } from 'butter';
 import { nobodyUnavailable, NOBODY } from './support/nobody.mjs';
+import { assertSysError } from './support/errors.mjs';
+import { BUTTER_ESM, isRoot, noNamespace, inPrivateTmpfs } from './support/private-tmpfs.mjs';
 
-const BUTTER_ESM = import.meta.resolve('butter');
-const isRoot = process.getuid() === 0;
-const describeErrno = (code) => [...getSystemErrorMap().values()].find(([name]) => name === code)[1];
-
-function unshareUnavailable() {
-  if (!isRoot) return 'needs root (CAP_SYS_ADMIN) for fanotify marks and a private mount namespace';
-  const r = spawnSync('unshare', ['--mount', '--propagation', 'private', 'true'], { stdio: 'ignore', timeout: 10_000 });
-  return r.status === 0 ? false : 'unshare --mount is not available here';
-}
-const noNamespace = unshareUnavailable();
-
-/** Asserts an fs-shaped system error (plain object from a child, or an Error). */
-function assertSysError(err, code, syscall, p) {
-  assert.equal(err.name, 'Error', `not an argument error: ${err.message}`);
-  assert.equal(err.code, code, err.message);
-  assert.equal(err.errno, -os.constants.errno[code]);
-  assert.equal(err.syscall, syscall);
-  assert.equal(err.path, p);
-  assert.equal(err.message, `${code}: ${describeErrno(code)}, ${syscall}${p === undefined ? '' : ` '${p}'`}`);
-}
-
-const PRELUDE = `
-import fs from 'node:fs';
-import { execFileSync, spawnSync } from 'node:child_process';
-import * as B from ${JSON.stringify(BUTTER_ESM)};
-const C = B.constants;
-const mnt = process.env.BUTTER_FAN_MNT;
-// Refuse to go on unless this is a mount namespace of our own with our tmpfs on mnt.
-if (fs.readlinkSync('/proc/self/ns/mnt') === process.env.BUTTER_PARENT_MNTNS) throw new Error('not in a new mount namespace');
-execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m,mode=0755', 'butter-fanotify-test', mnt]);
-if (fs.statfsSync(mnt).type !== 0x01021994) throw new Error('not a tmpfs on ' + mnt);
-const mountinfo = fs.readFileSync('/proc/self/mountinfo', 'utf8').trim().split('\\n');
-if (!mountinfo.some((l) => l.split(' ')[4] === mnt && l.includes(' - tmpfs butter-fanotify-test '))) throw new Error('tmpfs not found in mountinfo');
-const errorOf = (f) => {
-  try { f(); } catch (e) { return { name: e.name, code: e.code, errno: e.errno, syscall: e.syscall, path: e.path, message: e.message }; }
-  return { name: 'none' };
-};
-const result = {};
-`;
-
-/** Runs `body` in a child inside a private mount namespace with a tmpfs on `mnt`; returns its `result`. */
-function inPrivateTmpfs(body) {
-  const mnt = fs.mkdtempSync(path.join(os.tmpdir(), 'butter-fanotify-'));
-  try {
-    const code = `${PRELUDE}\ntry {\n${body}\n} finally {\n  process.stdout.write(JSON.stringify(result, (k, v) => typeof v === 'bigint' ? v.toString() : v));\n}\n`;
-    const r = spawnSync('unshare', ['--mount', '--propagation', 'private', process.execPath, '--input-type=module', '-e', code], {
-      env: { ...process.env, BUTTER_FAN_MNT: mnt, BUTTER_PARENT_MNTNS: fs.readlinkSync('/proc/self/ns/mnt') },
-      encoding: 'utf8',
-      timeout: 30_000,
-      killSignal: 'SIGKILL',
-    });
-    assert.equal(r.status, 0, `child failed (${r.signal ?? r.status}): ${r.stderr}`);
-    return JSON.parse(r.stdout);
-  } finally {
-    // The tmpfs lived only in the child's namespace: here mnt is still the empty directory.
-    fs.rmdirSync(mnt);
-  }
-}
 
 describe('constants', () => {
   test('every FAN_* of <linux/fanotify.h> is exported with the header value', () => {

@@ -1,5 +1,5 @@
 // Property-based tests for the families after the foundation (timerfd, the
-// drop-in timers, signals, inotify, watch): arbitrary values as arguments and
+// drop-in timers, signals, inotify, watch, fanotify): arbitrary values as arguments and
 // options give only documented errors, never a crash, a hang or another kind of
 // error. fuzz.test.mjs covers the foundation with models; this file covers the
 // breadth. Signal masks are only ever changed in a child process, and no
@@ -152,6 +152,35 @@ test('inotify 1:1 calls, Inotify and watch(): only documented errors', async () 
   }
 });
 
+test('Fanotify and fanotifyRespond: only documented errors, and nothing is ever marked', { skip: process.getuid() !== 0 && 'needs CAP_SYS_ADMIN' }, () => {
+  // Every path that could name something is forced under a directory that does
+  // not exist, and every dirfd is one that is surely not open: the kernel can
+  // only answer ENOENT or EBADF, so no mark is placed on this machine.
+  const missing = join(dir, 'missing');
+  const safePath = (v) => (typeof v === 'string' || v instanceof Uint8Array || v instanceof URL ? join(missing, String(v).replaceAll('/', '_')) : v);
+  const safeOptions = (o) => (o !== null && typeof o === 'object' && !Array.isArray(o) && typeof o.dirfd === 'number' ? { ...o, dirfd: CLOSED_FD } : o);
+  fc.assert(
+    fc.property(A.value, A.value, A.options, fc.constantFrom('notif', 'content', 'pre_content', undefined),
+      fc.array(fc.constantFrom('open', 'close_write', 'open_perm', 'create', 'ondir', 'nope'), { maxLength: 3 }), (a, b, o, cls, events) => {
+        const fan = settle(() => new butter.Fanotify(o)) ?? settle(() => new butter.Fanotify({ class: cls, deadline: typeof a === 'number' ? a : undefined }));
+        settle(() => butter.fanotifyRespond(noFd(a), b, a));
+        settle(() => butter.fanotifyDenyErrno(a));
+        if (!fan) return;
+        try {
+          settle(() => fan.mark(safePath(a), safeOptions(o)));
+          settle(() => fan.mark(safePath(b), { events, mount: typeof a === 'boolean' ? a : undefined }));
+          settle(() => fan.unmark(safePath(b), safeOptions(o)));
+          settle(() => fan.flush(safeOptions(o)));
+          settle(() => fan.readEvents());
+          settle(() => butter.fanotifyRespond(fan.fd, noFd(a), b));
+        } finally {
+          fan.close();
+        }
+      }),
+    { numRuns: RUNS },
+  );
+});
+
 test('parseInotifyEvents: arbitrary bytes parse or fail with a documented error, never read out of bounds', () => {
   fc.assert(
     fc.property(fc.uint8Array({ maxLength: 300 }), fc.option(fc.integer({ min: -5, max: 400 })), (bytes, len) => {
@@ -178,7 +207,7 @@ test('signals: only documented errors (in a child, whose own mask is the only on
     fc.assert(fc.property(A.value, A.value, A.value, (a, s, f) => {
       settle(() => b.pthreadSigmask(a, s));
       b.pthreadSigmask(b.constants.SIG_SETMASK, []);
-      const fd = settle(() => b.signalfd(-1, s, f));
+      const fd = settle(() => b.signalfd(-1, s, Number.isInteger(f) && f >= 0 && f < 2 ** 31 ? f | b.constants.SFD_NONBLOCK : f)); // a blocking read would wait forever
       if (typeof fd === 'number') { settle(() => b.signalfdRead(fd)); closeSync(fd); }
       const block = settle(() => b.blockSignals(s));
       block?.release();

@@ -55,6 +55,7 @@ export abstract class FdSource<T> extends EventEmitter {
   #head = 0;
   #waiters: Waiter<T>[] = [];
   #listeners = 0;
+  #eager = false;
   #ref = true;
   #events = 0;
   #flags = 0;
@@ -109,6 +110,16 @@ export abstract class FdSource<T> extends EventEmitter {
    * Returns how many it appended (0 when nothing is ready), or `-errno`.
    */
   protected abstract readBatch(out: T[]): number;
+
+  /**
+   * Reads the fd whenever it is ready, consumers or not, into the queue (for
+   * events that must be seen promptly, such as permission events with a
+   * deadline). The queue then grows while nobody consumes.
+   */
+  protected readAhead(): void {
+    this.#eager = true;
+    this.#update();
+  }
 
   /** Emits one event to the 'event' listeners; a subclass may wrap it (to act on a listener's throw). */
   protected emitEvent(event: T): void {
@@ -321,9 +332,11 @@ export abstract class FdSource<T> extends EventEmitter {
     if (handle === null) return;
     let events = this.#events;
     let flags = 0;
-    if (this.#waiters.length > 0 || this.#listeners > 0) {
+    const consumed = this.#waiters.length > 0 || this.#listeners > 0;
+    if (consumed || this.#eager) {
       events = native.READABLE;
-      flags = native.KEEP_CALLBACK | (this.#ref ? native.KEEP_LOOP : 0);
+      // Reading ahead alone does not keep the process alive: only a consumer does.
+      flags = native.KEEP_CALLBACK | (this.#ref && consumed ? native.KEEP_LOOP : 0);
     }
     if (events === this.#events && flags === this.#flags) return;
     const result = native.handleSet(handle, events, flags);
@@ -355,7 +368,7 @@ export abstract class FdSource<T> extends EventEmitter {
       this.#fail(sysError(-status, 'epoll_wait'));
       return;
     }
-    if (this.#waiters.length === 0 && this.#listeners === 0) {
+    if (this.#waiters.length === 0 && this.#listeners === 0 && !this.#eager) {
       this.#stopWatching();
       return;
     }

@@ -293,6 +293,8 @@ export class Fanotify extends FdSource<FanotifyEvent> {
     this.defaultAnswer = defaultAnswer;
     this.#fid = (flags & FID_BITS) !== 0;
     orphans.register(this, this.#openFds, this);
+    // Deadlines run from the read: a group that can get permission events reads whether or not anyone consumes.
+    if (cls !== 'notif') this.readAhead();
   }
 
   /**

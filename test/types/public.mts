@@ -203,3 +203,31 @@ export async function watchChecks(): Promise<void> {
   // @ts-expect-error: unknown event types are refused
   watch('/tmp', { events: ['created'] });
 }
+
+// fanotify: the object, its events, answers.
+import { Fanotify, FanotifyEvent, fanotifyRespond, fanotifyDenyErrno, type FanotifyOptions, type FanotifyMarkOptions } from 'butter';
+
+export async function fanotifyChecks(): Promise<void> {
+  const options: FanotifyOptions = { permission: true, report: ['pidfd'], deadline: 500, defaultAnswer: 'deny', eventFlags: 0 };
+  using fan = new Fanotify(options);
+  const mark: FanotifyMarkOptions = { mount: true, events: ['open_perm', 'close_write'] };
+  fan.mark('/srv', mark);
+  fan.mark(Buffer.from('/srv'), { filesystem: true, events: 0x20n, ignore: true, ignoreSurviveModify: true });
+  fan.unmark(new URL('file:///srv'), { events: ['close_write'], mount: true });
+  fan.flush({ mount: true });
+  for await (const ev of fan) {
+    const e: FanotifyEvent = ev;
+    const p: string | null = e.path;
+    if (e.permission) {
+      const answered: boolean = e.path?.endsWith('.key') ? e.deny({ audit: { ruleNumber: 1 } }) : e.allow({ audit: true });
+      const a: 'allow' | 'deny' | null = e.answer;
+      void [answered, a, p];
+    }
+    if (e.overflow) break;
+  }
+  fanotifyRespond(fan.fd, 3, constants.FAN_ALLOW);
+  const denyEio: number = fanotifyDenyErrno('EIO');
+  void denyEio;
+  const pending: number = fan.pendingAnswers;
+  void pending;
+}
