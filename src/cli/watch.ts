@@ -261,10 +261,10 @@ function parse(args: string[]): Options {
   };
 }
 
-/** strerror(3)'s text from a Butter/Node system error: "ENOENT: no such file…, syscall 'p'" → "No such file…". */
-function describe(err: unknown): string {
+/** strerror(3)'s text from a Butter/Node system error: "ENOENT: no such file…, syscall 'p'" (or without 'p') → "No such file…". */
+export function describe(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
-  const m = /^[A-Z0-9]+: (.*?)(?:, [a-z_0-9]+ '.*')?$/s.exec(err.message);
+  const m = /^[A-Z0-9]+: (.*?)(?:, [a-z_0-9]+(?: '.*')?)?$/s.exec(err.message);
   const text = m?.[1] ?? err.message;
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
