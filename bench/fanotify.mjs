@@ -11,6 +11,7 @@
 //                           [--opens 10000] [--warmup 1000] [--warmup-ms 500] [--rounds 3]
 //                           [--perm-cases none,c,butter,butter-await] [--placements split,same,free]
 //                           [--node-args='--cpu-prof --cpu-prof-dir=DIR']   (for the Butter responders)
+// BUTTER_BENCH_DUMP=DIR writes each permission case's raw samples (ns) to DIR.
 //
 // SAFETY. Nothing here marks a filesystem or mount of this machine. The script
 // re-executes itself under `unshare --mount --propagation private`, mounts a
