@@ -66,6 +66,8 @@ export interface Native {
   fanotifyQueued(fd: number): number;
   /** One write(2) of a `struct fanotify_response` and its info records. */
   fanotifyRespond(fd: number, response: Uint8Array): number;
+  /** Answers a permission event and, once the answer is taken, closes its fd and pidfd (>= 0). */
+  fanotifyAnswer(fd: number, eventFd: number, response: number, pidfd: number, info: Uint8Array | null): number;
   /** readlink of /proc/self/fd/<fd>; closes fd after when `close`. */
   fanotifyFdPath(fd: number, close: boolean): string | number;
   /** A directory fd for path, or the directory holding it (dirfd itself when null), owned by handle. */

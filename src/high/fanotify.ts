@@ -17,11 +17,11 @@ import { FdSource } from '../core/source';
 import { validateBoolean, validateInt32, validateOptions } from '../core/validate';
 import {
   AT_FDCWD,
+  auditRuleRecord,
   fanotifyConstants as K,
   fanotifyDenyErrno,
   fanotifyEventBits,
   fanotifyMaskNames,
-  fanotifyRespond,
   parseInto,
   type FanotifyAuditRule,
   type FanotifyFidInfo,
@@ -32,6 +32,7 @@ import {
 import { toPath } from '../raw/inotify';
 
 const EAGAIN = 11;
+const EBADF = 9;
 const READ_SIZE = 16 * 1024;
 /** The events that wait for an answer. */
 const PERM_BITS = (K.FAN_OPEN_PERM | K.FAN_ACCESS_PERM | K.FAN_OPEN_EXEC_PERM | K.FAN_PRE_ACCESS) >>> 0;
@@ -146,8 +147,6 @@ export interface FanotifyDenyOptions extends FanotifyAnswerOptions {
 export class FanotifyEvent {
   /** The event bits (`FAN_*`), with `FAN_ONDIR` for a directory. */
   readonly mask: number;
-  /** The mask's bits by name, e.g. `['open', 'close_nowrite']` (the kernel merges events). */
-  readonly names: string[];
   /** The acting process (the thread with `report: ['tid']`); 0 when outside this pid namespace. */
   readonly pid: number;
   /**
@@ -179,7 +178,6 @@ export class FanotifyEvent {
   constructor(owner: Fanotify, rec: FanotifyRecord, path: string | null, oldPath: string | null, name: string | null, fd: number, pidfd: number) {
     this.#owner = owner;
     this.mask = rec.mask;
-    this.names = fanotifyMaskNames(rec.mask);
     this.pid = rec.pid;
     this.path = path;
     this.oldPath = oldPath;
@@ -190,6 +188,11 @@ export class FanotifyEvent {
     this.info = rec.info;
     this._fd = fd;
     this._pidfd = pidfd;
+  }
+
+  /** The mask's bits by name, e.g. `['open', 'close_nowrite']` (the kernel merges events); frozen, shared between events. */
+  get names(): readonly string[] {
+    return namesOf(this.mask);
   }
 
   /** The open event fd of an unanswered permission event (to read the file's content), else -1. */
@@ -219,6 +222,17 @@ export class FanotifyEvent {
   deny(options?: FanotifyDenyOptions): boolean {
     return this.#owner._answerByUser(this, 'deny', options);
   }
+}
+
+const namesByMask = new Map<number, readonly string[]>();
+function namesOf(mask: number): readonly string[] {
+  let names = namesByMask.get(mask);
+  if (names === undefined) {
+    names = Object.freeze(fanotifyMaskNames(mask));
+    // Masks are combinations of a few dozen bits, mostly the same few: the cache stays small.
+    if (namesByMask.size < 4096) namesByMask.set(mask, names);
+  }
+  return names;
 }
 
 /** The fds of unanswered permission events, closed by the registry if their object is collected unclosed. */
@@ -318,7 +332,7 @@ export class Fanotify extends FdSource<FanotifyEvent> {
     if (r < 0) throw sysError(-r, 'fanotify_mark');
   }
 
-  /** How many permission events wait for an answer. */
+  /** How many permission events wait for an answer (read, and not answered yet). */
   get pendingAnswers(): number {
     let n = 0;
     for (let i = this.#pendingHead; i < this.#pending.length; i++) if (this.#pending[i]!._answer === null) n++;
@@ -386,22 +400,28 @@ export class Fanotify extends FdSource<FanotifyEvent> {
 
   /** @internal */
   _answerByUser(event: FanotifyEvent, answer: 'allow' | 'deny', options: FanotifyDenyOptions | undefined): boolean {
-    const opts = validateOptions<FanotifyDenyOptions>(options);
     let response = answer === 'allow' ? K.FAN_ALLOW : K.FAN_DENY;
-    if (opts.errno !== undefined) {
-      if (answer !== 'deny') throw invalidArgValue('options.errno', opts.errno, 'is only for deny()');
-      response = fanotifyDenyErrno(opts.errno);
-    }
-    let rule: FanotifyAuditRule | undefined;
-    if (opts.audit !== undefined && opts.audit !== false) {
-      response |= K.FAN_AUDIT;
-      if (opts.audit !== true) rule = opts.audit;
+    let info: Buffer | null = null;
+    if (options !== undefined) {
+      const opts = validateOptions<FanotifyDenyOptions>(options);
+      if (opts.errno !== undefined) {
+        if (answer !== 'deny') throw invalidArgValue('options.errno', opts.errno, 'is only for deny()');
+        response = fanotifyDenyErrno(opts.errno);
+      }
+      if (opts.audit !== undefined && validateAudit(opts.audit)) {
+        response |= K.FAN_AUDIT;
+        if (opts.audit !== true) {
+          info = auditRuleRecord(opts.audit, 'options.audit');
+          response |= K.FAN_INFO;
+        }
+      }
     }
     if (!event.permission) throw invalidArgValue('event', event.names.join('|'), 'is not a permission event');
     if (event._answer !== null) return false;
     this.assertOpen('write');
-    fanotifyRespond(this.fd, event._fd, response >>> 0, rule);
-    this.#release(event, answer);
+    const r = native.fanotifyAnswer(this.fd, event._fd, response >>> 0, event._pidfd, info);
+    if (r < 0) throw sysError(-r, 'write');
+    this.#answered(event, answer);
     return true;
   }
 
@@ -465,7 +485,12 @@ export class Fanotify extends FdSource<FanotifyEvent> {
     if (event._pidfd >= 0) this.#openFds.add(event._pidfd);
     if (event._fd < 0) {
       // FAN_REPORT_FD_ERROR: no fd, nothing to answer with; the kernel has decided.
-      this.#release(event, this.defaultAnswer);
+      event._answer = this.defaultAnswer;
+      if (event._pidfd >= 0) {
+        this.#openFds.delete(event._pidfd);
+        closeQuietly(event._pidfd);
+        event._pidfd = -1;
+      }
       return;
     }
     if (this.deadline === Infinity) {
@@ -490,33 +515,40 @@ export class Fanotify extends FdSource<FanotifyEvent> {
     if (next !== undefined && this.deadline !== Infinity) this.#arm(next._due - now);
   };
 
-  /** Answers (with the default) the pending events from the oldest while `due(event)`. */
+  /**
+   * Answers (with the default) the pending events from the oldest while
+   * `due(event)`. The FIFO's head is always unanswered: `#answered` drops
+   * answered events from it.
+   */
   #answerPending(due: (event: FanotifyEvent) => boolean): void {
     while (this.#pendingHead < this.#pending.length) {
       const event = this.#pending[this.#pendingHead]!;
-      if (event._answer === null) {
-        if (!due(event)) break;
-        this.#answer(event, this.defaultAnswer, this.#defaultResponse());
-      }
-      this.#pending[this.#pendingHead++] = undefined as unknown as FanotifyEvent;
+      if (!due(event)) break;
+      this.#answer(event, this.defaultAnswer, this.#defaultResponse());
     }
-    if (this.#pendingHead === this.#pending.length) this.#pending.length = this.#pendingHead = 0;
   }
 
-  /** A default answer: errors are not the caller's to handle, and the fd is released either way. */
+  /** A default answer: its errors are nobody's to handle, and the fds are released either way. */
   #answer(event: FanotifyEvent, answer: 'allow' | 'deny', response: number): void {
-    if (!this.closed) native.fanotifyRespond(this.fd, responseBytes(event._fd, response));
-    this.#release(event, answer);
+    const r = this.closed ? -EBADF : native.fanotifyAnswer(this.fd, event._fd, response, event._pidfd, null);
+    if (r < 0) {
+      closeQuietly(event._fd);
+      if (event._pidfd >= 0) closeQuietly(event._pidfd);
+    }
+    this.#answered(event, answer);
   }
 
-  #release(event: FanotifyEvent, answer: 'allow' | 'deny'): void {
+  /** Marks an answered event (its fds are closed by now) and drops answered events from the FIFO's head. */
+  #answered(event: FanotifyEvent, answer: 'allow' | 'deny'): void {
     event._answer = answer;
-    for (const fd of [event._fd, event._pidfd]) {
-      if (fd < 0) continue;
-      this.#openFds.delete(fd);
-      closeQuietly(fd);
-    }
+    this.#openFds.delete(event._fd);
+    if (event._pidfd >= 0) this.#openFds.delete(event._pidfd);
     event._fd = event._pidfd = -1;
+    const pending = this.#pending;
+    while (this.#pendingHead < pending.length && pending[this.#pendingHead]!._answer !== null) {
+      pending[this.#pendingHead++] = undefined as unknown as FanotifyEvent;
+    }
+    if (this.#pendingHead === pending.length) pending.length = this.#pendingHead = 0;
   }
 
   /** Keeps a directory fd on the filesystem of a marked object, to resolve FID events' handles. */
@@ -586,19 +618,16 @@ function eventsMask(events: unknown): bigint {
   return BigInt(mask);
 }
 
+function validateAudit(value: unknown): boolean {
+  if (typeof value === 'boolean') return value;
+  if (value !== null && typeof value === 'object') return true;
+  throw invalidArgType('options.audit', 'of type boolean or object', value);
+}
+
 function validateDeadline(value: unknown): number {
   if (typeof value !== 'number') throw invalidArgType('options.deadline', 'of type number', value);
   if (!(value > 0)) throw outOfRange('options.deadline', '> 0', value);
   return value;
-}
-
-// struct fanotify_response in the machine's byte order.
-const responseWords = new Int32Array(2);
-const responseBuffer = Buffer.from(responseWords.buffer);
-function responseBytes(fd: number, answer: number): Buffer {
-  responseWords[0] = fd;
-  responseWords[1] = answer;
-  return responseBuffer;
 }
 
 function closeQuietly(fd: number): void {

@@ -133,6 +133,38 @@ static napi_value js_fanotify_respond(napi_env env, napi_callback_info info) {
   return butter_int(env, n < 0 ? -errno : 0);
 }
 
+/*
+ * fanotifyAnswer(fd, eventFd, response, pidfd, info: Uint8Array | null) -> 0 | -errno:
+ * answers a permission event (struct fanotify_response, then `info`'s records)
+ * and, once the kernel has taken the answer, closes the event fd and the pidfd
+ * (when >= 0) in the same call. A refused answer closes nothing: the event
+ * still waits, and its fd is still the one to answer with.
+ */
+static napi_value js_fanotify_answer(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  int32_t fd, event_fd, pidfd;
+  uint32_t response;
+  const void *extra = NULL;
+  size_t extra_len = 0;
+  napi_valuetype t;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 5 || !butter_arg_int32(env, argv[0], &fd) || !butter_arg_int32(env, argv[1], &event_fd) ||
+      !butter_arg_uint32(env, argv[2], &response) || !butter_arg_int32(env, argv[3], &pidfd))
+    return NULL;
+  napi_typeof(env, argv[4], &t);
+  if (t != napi_null && !butter_arg_bytes(env, argv[4], &extra, &extra_len)) return NULL;
+  unsigned char buf[sizeof(struct fanotify_response) + 64];
+  if (extra_len > sizeof buf - sizeof(struct fanotify_response)) return butter_errno_result(env, EINVAL);
+  struct fanotify_response r = {.fd = event_fd, .response = response};
+  memcpy(buf, &r, sizeof r);
+  if (extra_len) memcpy(buf + sizeof r, extra, extra_len);
+  if (write(fd, buf, sizeof r + extra_len) < 0) return butter_errno_result(env, errno);
+  close(event_fd);
+  if (pidfd >= 0) close(pidfd);
+  return butter_int(env, 0);
+}
+
 /* readlink(2) of /proc/self/fd/<fd>: the path the kernel has for an open fd, or -errno. */
 static napi_value fd_path(napi_env env, int fd) {
   char link[32], target[PATH_MAX];
@@ -255,6 +287,7 @@ void butter_init_fanotify(napi_env env, napi_value exports) {
       {"fanotifyRead", js_fanotify_read},
       {"fanotifyQueued", js_fanotify_queued},
       {"fanotifyRespond", js_fanotify_respond},
+      {"fanotifyAnswer", js_fanotify_answer},
       {"fanotifyFdPath", js_fanotify_fd_path},
       {"fanotifyOpenMount", js_fanotify_open_mount},
       {"fanotifyFsid", js_fanotify_fsid},

@@ -267,9 +267,29 @@ const RESPONSE_LEN = 8;
 const AUDIT_RULE_LEN = 16;
 const response = Buffer.alloc(RESPONSE_LEN + AUDIT_RULE_LEN);
 const responseView = new DataView(response.buffer, response.byteOffset, response.byteLength);
+const auditRule = response.subarray(RESPONSE_LEN);
 
 function validateTrust(value: unknown, name: string): number {
   return value === undefined ? 2 : validateInteger(value, name, 0, 2);
+}
+
+/**
+ * Validates `rule` and writes it as a `struct fanotify_response_info_audit_rule`
+ * into a buffer shared by every call (valid until the next one).
+ */
+export function auditRuleRecord(rule: unknown, name = 'auditRule'): Buffer {
+  if (rule === null || typeof rule !== 'object') throw invalidArgType(name, 'of type object', rule);
+  const r = rule as Partial<FanotifyAuditRule>;
+  const number = validateInteger(r.ruleNumber, `${name}.ruleNumber`, 0, 2 ** 32 - 1);
+  const subj = validateTrust(r.subjTrust, `${name}.subjTrust`);
+  const obj = validateTrust(r.objTrust, `${name}.objTrust`);
+  auditRule[0] = FAN_RESPONSE_INFO_AUDIT_RULE;
+  auditRule[1] = 0;
+  responseView.setUint16(RESPONSE_LEN + 2, AUDIT_RULE_LEN, LE);
+  responseView.setUint32(RESPONSE_LEN + 4, number, LE);
+  responseView.setUint32(RESPONSE_LEN + 8, subj, LE);
+  responseView.setUint32(RESPONSE_LEN + 12, obj, LE);
+  return auditRule;
 }
 
 /**
@@ -286,17 +306,8 @@ export function fanotifyRespond(fd: number, eventFd: number, response_: number, 
   let r = validateFlags(response_, 'response');
   let len = RESPONSE_LEN;
   if (auditRule !== undefined) {
-    if (auditRule === null || typeof auditRule !== 'object') throw invalidArgType('auditRule', 'of type object', auditRule);
-    const rule = validateInteger(auditRule.ruleNumber, 'auditRule.ruleNumber', 0, 2 ** 32 - 1);
-    const subj = validateTrust(auditRule.subjTrust, 'auditRule.subjTrust');
-    const obj = validateTrust(auditRule.objTrust, 'auditRule.objTrust');
+    auditRuleRecord(auditRule);
     r = (r | FAN_INFO) >>> 0;
-    response[8] = FAN_RESPONSE_INFO_AUDIT_RULE;
-    response[9] = 0;
-    responseView.setUint16(10, AUDIT_RULE_LEN, LE);
-    responseView.setUint32(12, rule, LE);
-    responseView.setUint32(16, subj, LE);
-    responseView.setUint32(20, obj, LE);
     len += AUDIT_RULE_LEN;
   }
   responseView.setInt32(0, eventFd, LE);
