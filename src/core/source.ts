@@ -391,7 +391,8 @@ export abstract class FdSource<T> extends EventEmitter {
       if (listening) this.emitEvent(event);
       if (this.#handle === null) return; // a consumer closed us
     }
-    if (this.#waiters.length === 0) this.#queueUpdate();
+    // With a listener the watch stays as it is; only the last waiter served can change it.
+    if (!listening && this.#waiters.length === 0) this.#queueUpdate();
   }
 
   #fail(err: SystemError | AbortError): void {
