@@ -6,7 +6,7 @@
 //   node bench/inotify.mjs [--parts churn,stall,tree,latency] [--churn 10000,100000]
 //                          [--watchers butter,fswatch,parcel,chokidar] [--stall 100000]
 //                          [--stall-ms 1000] [--gap-ms 200] [--tree-rounds 3]
-//                          [--lat-events 125] [--lat-rounds 4]
+//                          [--lat-events 125] [--lat-rounds 4] [--lat-warmup 2000]
 //
 // The `inotify` npm package is not measured: its published version no longer
 // compiles on Node 20.
@@ -21,6 +21,8 @@
 //            new directories each filled with 5 files right after its mkdir.
 //   latency  one write (to a distinct pre-created file) every ~2 ms; time from just
 //            before the write() to the watcher's callback, CLOCK_MONOTONIC in both.
+//            First --lat-warmup untimed writes ~0.3 ms apart, so each watcher is
+//            measured as it runs once its code is compiled (--lat-warmup 0: cold).
 import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,7 +36,7 @@ const now = () => Number(process.hrtime.bigint()); // ns, CLOCK_MONOTONIC (share
 
 /** What each watcher reports for create / append / delete of a file, and how many per file. */
 const KINDS = {
-  butter: { create: 1, modify: 1, delete: 1 },   // Inotify, mask create|modify|delete
+  butter: { create: 1, modify: 1, delete: 1 },   // Inotify, mask create|modify|delete (also butter-coalesce<ms>)
   fswatch: { rename: 2, change: 1 },             // create and unlink are both 'rename'
   parcel: { create: 1, update: 1, delete: 1 },
   chokidar: { add: 1, change: 1, unlink: 1 },
@@ -42,6 +44,9 @@ const KINDS = {
 const NAMES = {
   butter: 'Butter Inotify',
   'butter-buffer': 'Butter Inotify({ buffer: 64 MiB })',
+  'butter-coalesce0': 'Butter Inotify({ coalesce: 0 })',
+  'butter-coalesce1': 'Butter Inotify({ coalesce: 1 })',
+  'butter-coalesce2': 'Butter Inotify({ coalesce: 2 })',
   'butter-watch': 'Butter watch()',
   fswatch: 'fs.watch',
   parcel: '@parcel/watcher 2.6.0',
@@ -104,9 +109,10 @@ async function consumer(o) {
   const t0 = now();
   let w;
   let butterWatches = () => NaN;
-  if (watcher === 'butter' || watcher === 'butter-buffer') {
+  const coalesce = /^butter-coalesce(\d+)$/.exec(watcher);
+  if (watcher === 'butter' || watcher === 'butter-buffer' || coalesce) {
     const { Inotify } = mods.butter;
-    w = new Inotify(watcher === 'butter-buffer' ? { buffer: 64 * 1024 * 1024 } : undefined);
+    w = new Inotify(watcher === 'butter-buffer' ? { buffer: 64 * 1024 * 1024 } : coalesce ? { coalesce: Number(coalesce[1]) } : undefined);
     const events = part === 'churn' ? ['create', 'modify', 'delete'] : part === 'stall' ? ['create'] : ['modify'];
     w.add(dir, events);
     w.on('event', (ev) => {
@@ -241,6 +247,15 @@ function writer(o) {
     const stamps = [];
     const sab = new Int32Array(new SharedArrayBuffer(4));
     const buf = Buffer.from('x');
+    // Warm-up, not timed: one event at a time (~0.3 ms apart), so the consumer's
+    // single-event path is compiled as it is in a watcher that has run a while.
+    const warmFd = fs.openSync(join(dir, 'warm'), 'w');
+    for (let i = 0; i < Number(o.latWarmup ?? 0); i++) {
+      Atomics.wait(sab, 0, 0, 0.3);
+      fs.writeSync(warmFd, buf, 0, 1, 0);
+    }
+    fs.closeSync(warmFd);
+    Atomics.wait(sab, 0, 0, 50);
     for (let i = 0; i < n; i++) {
       Atomics.wait(sab, 0, 0, 2 + Math.random()); // ~2-3 ms apart: one event at a time
       stamps.push(now());
@@ -315,7 +330,7 @@ async function churn(n, watchers, gapMs) {
   const out = {};
   for (const w of watchers) {
     const r = await runCase('churn', w, n, {}, () => {}, { gapMs });
-    const exp = KINDS[w];
+    const exp = KINDS[w.startsWith('butter-coalesce') ? 'butter' : w];
     let delivered = 0;
     for (const [k, per] of Object.entries(exp)) delivered += Math.min(r.res.kinds[k] ?? 0, per * n);
     const extra = r.res.count - delivered;
@@ -385,8 +400,8 @@ async function tree(watchers, rounds) {
   console.log();
 }
 
-async function latency(events, rounds, watchers) {
-  console.log(`## latency: write() in the writer process → callback, ${rounds} rounds × ${events} events (+25 warm-up each)\n`);
+async function latency(events, rounds, watchers, latWarmup) {
+  console.log(`## latency: write() in the writer process → callback, ${rounds} rounds × ${events} events (after ${latWarmup} untimed events ~0.3 ms apart, and 25 timed-but-dropped ones)\n`);
   const warm = 25;
   const n = events + warm;
   const lat = Object.fromEntries(watchers.map((w) => [w, []]));
@@ -396,7 +411,7 @@ async function latency(events, rounds, watchers) {
   const prep = (dir) => { for (let i = 0; i < n; i++) fs.writeFileSync(join(dir, `l${i}`), ''); };
   for (let r = 0; r < rounds; r++) {
     for (const w of (r % 2 ? [...watchers].reverse() : watchers)) {
-      const x = await runCase('latency', w, n, {}, prep);
+      const x = await runCase('latency', w, n, {}, prep, { latWarmup });
       const round = [];
       x.done.stamps.forEach((s, i) => {
         const t = x.res.times[`l${i}`];
@@ -404,13 +419,13 @@ async function latency(events, rounds, watchers) {
       });
       got[w] += round.length;
       lat[w].push(...round);
-      cpu[w] += x.res.cpuUs;
+      cpu[w] += x.res.cpuUs / (n + latWarmup);
       p50s[w].push(median(round));
     }
   }
   const ref = watchers.includes('fswatch') ? 'fswatch' : watchers[0];
   const rows = watchers.map((w) => [NAMES[w], `${got[w]}/${rounds * events}`, fmt(quantile(lat[w], 0.5)), fmt(quantile(lat[w], 0.99)),
-    p50s[w].map((v) => fmt(v)).join(', '), ratio(quantile(lat[w], 0.5), quantile(lat[ref], 0.5)), fmt(cpu[w] / (rounds * n), 1)]);
+    p50s[w].map((v) => fmt(v)).join(', '), ratio(quantile(lat[w], 0.5), quantile(lat[ref], 0.5)), fmt(cpu[w] / rounds, 1)]);
   console.log(table(['watcher', 'received', 'p50 µs', 'p99 µs', 'p50 per round µs', `p50 vs ${NAMES[ref]}`, 'CPU µs/event'], rows));
   console.log();
 }
@@ -427,6 +442,7 @@ async function main() {
       'tree-rounds': { type: 'string', default: '3' },
       'lat-events': { type: 'string', default: '125' },
       'lat-rounds': { type: 'string', default: '4' },
+      'lat-warmup': { type: 'string', default: '2000' },
     },
   });
   const parts = a.parts.split(',');
@@ -447,7 +463,7 @@ async function main() {
   if (parts.includes('churn')) for (const n of a.churn.split(',').map(Number)) await churn(n, watchers, Number(a['gap-ms']));
   if (parts.includes('stall')) await stall(Number(a.stall), Number(a['stall-ms']), ['butter', 'butter-buffer', 'butter-watch', 'fswatch']);
   if (parts.includes('tree')) await tree(watchers.map((w) => (w === 'butter' ? 'butter-watch' : w)), Number(a['tree-rounds']));
-  if (parts.includes('latency')) await latency(Number(a['lat-events']), Number(a['lat-rounds']), watchers.filter((w) => w === 'butter' || w === 'fswatch'));
+  if (parts.includes('latency')) await latency(Number(a['lat-events']), Number(a['lat-rounds']), watchers.filter((w) => w === 'butter' || w.startsWith('butter-coalesce') || w === 'fswatch'), Number(a['lat-warmup']));
   console.log(`Total ${fmt((Date.now() - t0) / 1000, 0)} s.`);
   reportOtherLoad(load());
 }

@@ -46,7 +46,7 @@ const shared = `
         Symbol('s'), () => {}, new Uint8Array(0), Buffer.from('x')),
     );
     return { value: base, options: fc.oneof(base, fc.dictionary(fc.constantFrom('clock', 'interval', 'absolute', 'cancelOnSet',
-      'joinRenames', 'renameWindow', 'onlyDir', 'followSymlinks', 'excludeUnlinked', 'oneshot', 'maskAdd', 'maskCreate',
+      'joinRenames', 'renameWindow', 'coalesce', 'onlyDir', 'followSymlinks', 'excludeUnlinked', 'oneshot', 'maskAdd', 'maskCreate',
       'recursive', 'events', 'ignore', 'signal', 'ref', 'encoding', 'semaphore', 'initval'), base)) };
   }
 `;

@@ -885,6 +885,65 @@ describe('Inotify', () => {
     });
   });
 
+  describe('coalescing reads during a burst', () => {
+    test('after a read of several events, the next read waits `coalesce` ms; a lone event does not', async () => {
+      const d = mkdir();
+      const ino = new Inotify({ coalesce: 400 });
+      try {
+        ino.add(d, ['create']);
+        const got = [];
+        ino.on('event', (e) => got.push({ name: e.name, at: performance.now() }));
+        for (let i = 0; i < 50; i++) fs.writeFileSync(`${d}/burst${i}`, '');
+        while (got.length < 50) await new Promise((resolve) => setTimeout(resolve, 5));
+        const afterBurst = performance.now();
+        fs.writeFileSync(`${d}/during-pause`, '');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        assert.equal(got.length, 50, 'nothing is read during the pause');
+        while (got.length < 51) await new Promise((resolve) => setTimeout(resolve, 5));
+        assert.equal(got[50].name, 'during-pause');
+        assert.ok(got[50].at - afterBurst >= 300, `read after the pause: ${got[50].at - afterBurst} ms`);
+        // One event alone (the pause is over): no pause follows it.
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        fs.writeFileSync(`${d}/lone1`, '');
+        while (got.length < 52) await new Promise((resolve) => setTimeout(resolve, 5));
+        fs.writeFileSync(`${d}/lone2`, '');
+        const t = performance.now();
+        while (got.length < 53) await new Promise((resolve) => setTimeout(resolve, 5));
+        assert.ok(got[52].at - t < 300, 'a lone event is read at once');
+      } finally {
+        ino.close();
+      }
+    });
+
+    test('coalesce: 0 reads every wake; a pause never keeps an unref\'d or closed object\'s process alive', () => {
+      const code = `
+        import fs from 'node:fs';
+        import { Inotify } from ${JSON.stringify(BUTTER_ESM)};
+        const d = fs.mkdtempSync(${JSON.stringify(path.join(tmp, 'coalesce-'))});
+        const a = new Inotify({ coalesce: 1000 });
+        a.add(d, ['create']);
+        const b = new Inotify({ coalesce: 1000 });
+        b.add(d, ['create']);
+        let n = 0;
+        a.on('event', () => { if (++n === 3) a.unref(); });
+        b.on('event', () => b.close());
+        for (let i = 0; i < 3; i++) fs.writeFileSync(d + '/f' + i, '');
+        const t0 = performance.now();
+        process.on('exit', () => { if (performance.now() - t0 > 800) { console.error('held by a pause'); process.exitCode = 1; } });
+      `;
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', timeout: 20_000 });
+      assert.equal(r.status, 0, r.stderr);
+      new Inotify({ coalesce: 0 }).close();
+    });
+
+    test('coalesce is validated', () => {
+      assert.throws(() => new Inotify({ coalesce: -1 }), { code: 'ERR_OUT_OF_RANGE' });
+      assert.throws(() => new Inotify({ coalesce: 1001 }), { code: 'ERR_OUT_OF_RANGE' });
+      assert.throws(() => new Inotify({ coalesce: 0.5 }), { code: 'ERR_OUT_OF_RANGE' });
+      assert.throws(() => new Inotify({ coalesce: '1' }), { code: 'ERR_INVALID_ARG_TYPE' });
+    });
+  });
+
   describe('retiring watches', () => {
     test('remove(): queued events dropped, one ignored event, idempotent', () => {
       const d = mkdir();

@@ -79,6 +79,8 @@ export interface WatchOptions {
   recursive?: boolean;
   /** Bytes of events to hold while the event loop is busy (see `InotifyOptions.buffer`). Default 0: off. */
   buffer?: number;
+  /** Milliseconds between reads during a burst (see `InotifyOptions.coalesce`). */
+  coalesce?: number;
   /** Which event types to deliver (default: all but `open`, `access` and `close_nowrite`); `overflow` and `error` always are. */
   events?: readonly WatchEventType[];
   /** Glob(s) matched against the full path (`*`, `?`, `**`), or a predicate; ignored directories are not watched. */
@@ -204,7 +206,7 @@ export class Watcher extends EventEmitter {
     this.on('removeListener', (event: string | symbol) => {
       if (event === 'event') this.#sync();
     });
-    this.#ino = new Inotify(opts.buffer === undefined ? undefined : { buffer: opts.buffer });
+    this.#ino = new Inotify({ buffer: opts.buffer, coalesce: opts.coalesce });
     this.#ino.on('error', this.#onError);
     try {
       // The root fails loudly (as fs.watch does); everything below it is per-subtree.

@@ -148,7 +148,7 @@ export async function inotifyChecks(): Promise<void> {
   const fd: number = inotifyInit(constants.IN_CLOEXEC);
   const wd: number = inotifyAddWatch(fd, new URL('file:///tmp'), constants.IN_CREATE | constants.IN_ONESHOT);
   const records: InotifyRecord[] = [...inotifyRead(fd), ...parseInotifyEvents(Buffer.alloc(0), 0)];
-  using ino = new Inotify({ joinRenames: true, renameWindow: 0.1 });
+  using ino = new Inotify({ joinRenames: true, renameWindow: 0.1, coalesce: 1 });
   const w: InotifyWatch = ino.add('/tmp', ['create', 'move'], { onlyDir: true, maskAdd: true });
   ino.add(Buffer.from('/tmp'), constants.IN_ALL_EVENTS);
   for await (const ev of ino) {
