@@ -11,8 +11,8 @@
  */
 import { closeSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { UsageError, describe, loadButter, parseOrUsage } from './common';
 import type { Command, Io } from './main';
-import { describe } from './watch';
 
 type Butter = typeof import('../index');
 type Fan = InstanceType<Butter['Fanotify']>;
@@ -76,7 +76,6 @@ interface Proc {
   gid: number;
 }
 
-class UsageError extends Error {}
 
 /** The letters of an event's mask names, e.g. `CWO`. */
 function letters(names: readonly string[]): string {
@@ -318,23 +317,10 @@ export const fatrace: Command = {
   ].join('\n'),
 
   async run(args: string[], io: Io): Promise<number> {
-    let o: Options;
-    try {
-      o = parse(args);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (!(err instanceof UsageError) && !(typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_'))) throw err;
-      io.err(`butter fatrace: ${(err as Error).message}\n\nUsage: ${fatrace.usage}\n`);
-      return EXIT_USAGE;
-    }
-    let b: Butter;
-    try {
-      // Loaded here, not imported: `butter --help` must work without the addon (see main.ts).
-      b = require('../index') as Butter;
-    } catch (err) {
-      io.err(`butter fatrace: Butter's native addon does not load (run \`butter doctor\`): ${describe(err)}\n`);
-      return EXIT_FAILURE;
-    }
+    const o = parseOrUsage('fatrace', fatrace.usage, parse, args, io);
+    if (o === null) return EXIT_USAGE;
+    const b = loadButter('fatrace', io);
+    if (b === null) return EXIT_FAILURE;
     let session: Session;
     try {
       session = new Session(b, o, io);

@@ -9,6 +9,7 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { UsageError, describe, loadButter, parseOrUsage } from './common';
 import type { Command, Io } from './main';
 
 type Butter = typeof import('../index');
@@ -68,7 +69,6 @@ interface Options {
   paths: string[];
 }
 
-class UsageError extends Error {}
 
 // ---------------------------------------------------------------- formatting
 
@@ -261,13 +261,6 @@ function parse(args: string[]): Options {
   };
 }
 
-/** strerror(3)'s text from a Butter/Node system error: "ENOENT: no such file…, syscall 'p'" (or without 'p') → "No such file…". */
-export function describe(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  const m = /^[A-Z0-9]+: (.*?)(?:, [a-z_0-9]+(?: '.*')?)?$/s.exec(err.message);
-  const text = m?.[1] ?? err.message;
-  return text.charAt(0).toUpperCase() + text.slice(1);
-}
 
 // ---------------------------------------------------------------- watching
 
@@ -553,24 +546,11 @@ export const watch: Command = {
   ].join('\n'),
 
   async run(args: string[], io: Io): Promise<number> {
-    let o: Options;
-    try {
-      o = parse(args);
-    } catch (err) {
-      // inotifywait exits 1 on bad usage: 2 would read as "timed out" to its scripts.
-      const code = (err as NodeJS.ErrnoException).code;
-      if (!(err instanceof UsageError) && !(typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_'))) throw err;
-      io.err(`butter watch: ${(err as Error).message}\n\nUsage: ${watch.usage}\n`);
-      return EXIT_FAILURE;
-    }
-    let b: Butter;
-    try {
-      // Loaded here, not imported: `butter --help` must work without the addon (see main.ts).
-      b = require('../index') as Butter;
-    } catch (err) {
-      io.err(`butter watch: Butter's native addon does not load (run \`butter doctor\`): ${describe(err)}\n`);
-      return EXIT_FAILURE;
-    }
+    // inotifywait exits 1 on bad usage: 2 would read as "timed out" to its scripts.
+    const o = parseOrUsage('watch', watch.usage, parse, args, io);
+    if (o === null) return EXIT_FAILURE;
+    const b = loadButter('watch', io);
+    if (b === null) return EXIT_FAILURE;
     let session: Session;
     try {
       session = new Session(b, o, io);
