@@ -109,6 +109,29 @@ describe('FID events', { skip: noNamespace }, () => {
     for (const e of r.events) assert.deepEqual([e.pid, e.fd], [r.pid, -1]);
   });
 
+  test('paths that are not UTF-8: rawPath keeps their bytes, from event fds and from file handles', () => {
+    const r = inPrivateTmpfs(`
+      const dir = Buffer.concat([Buffer.from(mnt + '/d'), Buffer.from([0xff])]);
+      const file = Buffer.concat([dir, Buffer.from('/f'), Buffer.from([0xfe, 0x41])]);
+      fs.mkdirSync(dir);
+      const fan = new B.Fanotify();
+      fan.mark(mnt, { mount: true, events: ['close_write'] });
+      const fid = new B.Fanotify({ report: ['dfid_name'] });
+      fid.mark(mnt, { filesystem: true, events: ['create'] });
+      fs.writeFileSync(file, '');
+      const show = (e) => ({ path: e.path, raw: e.rawPath?.toString('hex'), name: e.name });
+      result.fd = fan.readEvents().map(show);
+      result.fid = fid.readEvents().map(show);
+      result.file = file.toString('hex');
+      result.text = file.toString('utf8');
+      fan.close();
+      fid.close();
+    `);
+    assert.deepEqual(r.fd, [{ path: r.text, raw: r.file, name: null }]);
+    assert.equal(r.fid.length, 1);
+    assert.deepEqual([r.fid[0].path, r.fid[0].raw], [r.text, r.file]);
+  });
+
   test('overflow is an event: no path, no fd, and reading goes on after it', () => {
     const r = inPrivateTmpfs(`
       const fan = new B.Fanotify({ report: ['dfid_name'] });

@@ -68,14 +68,14 @@ export interface Native {
   fanotifyRespond(fd: number, response: Uint8Array): number;
   /** Answers a permission event and, once the answer is taken, closes its fd and pidfd (>= 0). */
   fanotifyAnswer(fd: number, eventFd: number, response: number, pidfd: number, info: Uint8Array | null): number;
-  /** readlink of /proc/self/fd/<fd>; closes fd after when `close`. */
-  fanotifyFdPath(fd: number, close: boolean): string | number;
+  /** readlink of /proc/self/fd/<fd> (a Buffer when not UTF-8); closes fd after when `close`. */
+  fanotifyFdPath(fd: number, close: boolean): string | Buffer | number;
   /** A directory fd for path, or the directory holding it (dirfd itself when null), owned by handle. */
   fanotifyOpenMount(dirfd: number, path: Uint8Array | null, handle: NativeHandle): number;
   /** statfs f_fsid of fd's filesystem, as two uint32 words. */
   fanotifyFsid(fd: number): [number, number] | number;
   /** The path of a `struct file_handle` through open_by_handle_at(mountFd, O_PATH). */
-  fanotifyHandlePath(mountFd: number, fileHandle: Uint8Array): string | number;
+  fanotifyHandlePath(mountFd: number, fileHandle: Uint8Array): string | Buffer | number;
   readonly fanotifyConstants: Readonly<Record<
     'FAN_ACCESS' | 'FAN_MODIFY' | 'FAN_ATTRIB' | 'FAN_CLOSE_WRITE' | 'FAN_CLOSE_NOWRITE' | 'FAN_OPEN' | 'FAN_MOVED_FROM'
     | 'FAN_MOVED_TO' | 'FAN_CREATE' | 'FAN_DELETE' | 'FAN_DELETE_SELF' | 'FAN_MOVE_SELF' | 'FAN_OPEN_EXEC' | 'FAN_Q_OVERFLOW'

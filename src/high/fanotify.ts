@@ -68,6 +68,11 @@ const reportBits: Readonly<Record<FanotifyReportName, number>> = {
 };
 const FID_BITS = (K.FAN_REPORT_FID | K.FAN_REPORT_DIR_FID) >>> 0;
 
+/** A path as read: a string, or its bytes when they are not UTF-8. */
+type PathValue = string | Buffer | null;
+const SLASH = Buffer.from('/');
+const textOf = (p: PathValue): string | null => (p === null || typeof p === 'string' ? p : p.toString('utf8'));
+
 const fidRank = { dfid: 1, fid: 2, dfid_name: 3, new_dfid_name: 4, old_dfid_name: 0 } as const;
 const isFid = (info: FanotifyInfo): info is FanotifyFidInfo => Object.hasOwn(fidRank, info.type);
 
@@ -156,8 +161,12 @@ export class FanotifyEvent {
    * or no path could be made.
    */
   readonly path: string | null;
+  /** The path's exact bytes when they are not valid UTF-8 (then `path` has U+FFFD in their place); otherwise `undefined`. */
+  readonly rawPath: Buffer | undefined;
   /** For `rename` events: the path the entry had. */
   readonly oldPath: string | null;
+  /** `oldPath`'s exact bytes when they are not valid UTF-8. */
+  readonly oldRawPath: Buffer | undefined;
   /** The entry name of a `*_NAME` record (the new name for `rename`), or null. */
   readonly name: string | null;
   /** Whether the subject is a directory (`FAN_ONDIR`). */
@@ -175,12 +184,14 @@ export class FanotifyEvent {
   readonly #owner: Fanotify;
 
   /** @internal */
-  constructor(owner: Fanotify, rec: FanotifyRecord, path: string | null, oldPath: string | null, name: string | null, fd: number, pidfd: number) {
+  constructor(owner: Fanotify, rec: FanotifyRecord, path: PathValue, oldPath: PathValue, name: string | null, fd: number, pidfd: number) {
     this.#owner = owner;
     this.mask = rec.mask;
     this.pid = rec.pid;
-    this.path = path;
-    this.oldPath = oldPath;
+    this.path = textOf(path);
+    this.rawPath = typeof path === 'object' && path !== null ? path : undefined;
+    this.oldPath = textOf(oldPath);
+    this.oldRawPath = typeof oldPath === 'object' && oldPath !== null ? oldPath : undefined;
     this.name = name;
     this.isDir = (rec.mask & K.FAN_ONDIR) !== 0;
     this.permission = (rec.mask & PERM_BITS) !== 0;
@@ -434,13 +445,13 @@ export class Fanotify extends FdSource<FanotifyEvent> {
   #event(rec: FanotifyRecord): FanotifyEvent {
     const permission = (rec.mask & PERM_BITS) !== 0;
     let fd = rec.fd;
-    let path: string | null = null;
-    let oldPath: string | null = null;
+    let path: PathValue = null;
+    let oldPath: PathValue = null;
     let name: string | null = null;
     if (fd >= 0) {
       // One native call reads the path and, unless the event waits for an answer, closes the fd.
       const p = native.fanotifyFdPath(fd, !permission);
-      path = typeof p === 'string' ? p : null;
+      path = typeof p === 'number' ? null : p;
       if (!permission) fd = -1;
     } else if (this.#fid) {
       // The object's own record wins: the new name of a rename, then an entry name, then the object, then its directory.
@@ -470,14 +481,19 @@ export class Fanotify extends FdSource<FanotifyEvent> {
     return event;
   }
 
-  /** The path of a FID record's object (joined with its name), through a mount fd on its filesystem. */
-  #resolve(info: FanotifyFidInfo): string | null {
+  /**
+   * The path of a FID record's object (joined with its name), through a mount
+   * fd on its filesystem; a Buffer when the directory's path or the name is not UTF-8.
+   */
+  #resolve(info: FanotifyFidInfo): PathValue {
     const mount = this.#mounts.get(`${info.fsid[0]}:${info.fsid[1]}`);
     if (mount === undefined) return null;
     const dir = native.fanotifyHandlePath(mount.fd, info.fileHandle);
-    if (typeof dir !== 'string') return null;
+    if (typeof dir === 'number') return null;
     if (info.name === null || info.type === 'fid' || info.type === 'dfid') return dir;
-    return dir === '/' ? `/${info.name}` : `${dir}/${info.name}`;
+    if (typeof dir === 'string' && info.rawName === undefined) return dir === '/' ? `/${info.name}` : `${dir}/${info.name}`;
+    const d = typeof dir === 'string' ? Buffer.from(dir) : dir;
+    return Buffer.concat([d, d.length === 1 && d[0] === 0x2f ? Buffer.alloc(0) : SLASH, info.rawName ?? Buffer.from(info.name)]);
   }
 
   #track(event: FanotifyEvent): void {

@@ -165,20 +165,48 @@ static napi_value js_fanotify_answer(napi_env env, napi_callback_info info) {
   return butter_int(env, 0);
 }
 
-/* readlink(2) of /proc/self/fd/<fd>: the path the kernel has for an open fd, or -errno. */
+/* Whether s[0..n) is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF). */
+static bool valid_utf8(const unsigned char *s, size_t n) {
+  for (size_t i = 0; i < n;) {
+    unsigned char c = s[i];
+    size_t len;
+    uint32_t cp;
+    if (c < 0x80) { i++; continue; }
+    if ((c & 0xe0) == 0xc0) { len = 2; cp = c & 0x1f; }
+    else if ((c & 0xf0) == 0xe0) { len = 3; cp = c & 0x0f; }
+    else if ((c & 0xf8) == 0xf0) { len = 4; cp = c & 0x07; }
+    else return false;
+    if (n - i < len) return false;
+    for (size_t k = 1; k < len; k++) {
+      if ((s[i + k] & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (s[i + k] & 0x3f);
+    }
+    static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    i += len;
+  }
+  return true;
+}
+
+/*
+ * readlink(2) of /proc/self/fd/<fd>: the path the kernel has for an open fd,
+ * as a string, or as a Buffer of its exact bytes when they are not UTF-8
+ * (paths are bytes), or -errno.
+ */
 static napi_value fd_path(napi_env env, int fd) {
   char link[32], target[PATH_MAX];
   snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
   ssize_t n = readlink(link, target, sizeof target);
   if (n < 0) return butter_errno_result(env, errno);
   if ((size_t)n == sizeof target) return butter_errno_result(env, ENAMETOOLONG);
-  napi_value s;
-  napi_create_string_utf8(env, target, (size_t)n, &s);
-  return s;
+  napi_value v;
+  if (valid_utf8((const unsigned char *)target, (size_t)n)) napi_create_string_utf8(env, target, (size_t)n, &v);
+  else napi_create_buffer_copy(env, (size_t)n, target, NULL, &v);
+  return v;
 }
 
 /*
- * fanotifyFdPath(fd, close: boolean) -> path string | -errno. With close, the fd
+ * fanotifyFdPath(fd, close: boolean) -> path (string, or Buffer when not UTF-8) | -errno. With close, the fd
  * (an event fd the caller owns) is closed after, in the same call, whatever
  * readlink gave: the number is released either way.
  */
@@ -250,7 +278,7 @@ static napi_value js_fanotify_fsid(napi_env env, napi_callback_info info) {
 }
 
 /*
- * fanotifyHandlePath(mountFd, fileHandle: Uint8Array) -> path | -errno: the
+ * fanotifyHandlePath(mountFd, fileHandle: Uint8Array) -> path (as fanotifyFdPath's) | -errno: the
  * path of the object a `struct file_handle` (as a FID record holds it) names,
  * via open_by_handle_at(2) with O_PATH (which raises no fanotify event) and
  * /proc/self/fd. ESTALE when the object is gone.

@@ -218,6 +218,8 @@ export async function fanotifyChecks(): Promise<void> {
   for await (const ev of fan) {
     const e: FanotifyEvent = ev;
     const p: string | null = e.path;
+    const raw: Buffer | undefined = e.rawPath ?? e.oldRawPath;
+    void raw;
     if (e.permission) {
       const answered: boolean = e.path?.endsWith('.key') ? e.deny({ audit: { ruleNumber: 1 } }) : e.allow({ audit: true });
       const a: 'allow' | 'deny' | null = e.answer;
