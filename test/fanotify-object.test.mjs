@@ -158,6 +158,43 @@ describe('FID events', { skip: noNamespace }, () => {
   });
 });
 
+describe('marks', { skip: noNamespace }, () => {
+  test('ignore marks, unmark and flush', () => {
+    const r = inPrivateTmpfs(`
+      fs.writeFileSync(mnt + '/loud', '');
+      fs.writeFileSync(mnt + '/quiet', '');
+      fs.writeFileSync(mnt + '/quiet-surv', '');
+      const fan = new B.Fanotify();
+      const paths = () => fan.readEvents().map((e) => e.path.slice(mnt.length + 1) + ':' + e.names.join('|'));
+      const touch = (name) => fs.closeSync(fs.openSync(mnt + '/' + name, 'r+'));
+      fan.mark(mnt, { mount: true, events: ['open', 'modify'] });
+      // An ignore mask on one inode: its opens are not reported, the others' are.
+      fan.mark(mnt + '/quiet', { ignore: true, events: ['open'] });
+      fan.mark(mnt + '/quiet-surv', { ignore: true, ignoreSurviveModify: true, events: ['open'] });
+      touch('loud'); touch('quiet'); touch('quiet-surv');
+      result.ignored = paths();
+      // A modification clears an ignore mask unless it survives modifications.
+      fs.appendFileSync(mnt + '/quiet', 'x');
+      fs.appendFileSync(mnt + '/quiet-surv', 'x');
+      fan.readEvents();
+      touch('quiet'); touch('quiet-surv');
+      result.afterModify = paths();
+      // unmark takes events out of a mark; flush removes every mount mark.
+      fan.unmark(mnt, { mount: true, events: ['modify'] });
+      fs.appendFileSync(mnt + '/loud', 'x');
+      result.unmarked = paths();
+      fan.flush({ mount: true });
+      touch('loud');
+      result.flushed = paths();
+      fan.close();
+    `);
+    assert.deepEqual(r.ignored, ['loud:open']);
+    assert.deepEqual(r.afterModify, ['quiet:open']);
+    assert.deepEqual(r.unmarked, ['loud:open']);
+    assert.deepEqual(r.flushed, []);
+  });
+});
+
 describe('permission events', { skip: noNamespace }, () => {
   test('deny one file (the opener gets EPERM), allow another; the event fd and pidfd live until the answer', () => {
     const r = inPrivateTmpfs(`${OPENER}
