@@ -246,11 +246,6 @@ function namesOf(mask: number): readonly string[] {
   return names;
 }
 
-/** The fds of unanswered permission events, closed by the registry if their object is collected unclosed. */
-const orphans = new FinalizationRegistry<Set<number>>((fds) => {
-  for (const fd of fds) closeQuietly(fd);
-});
-
 /**
  * A fanotify group owned by this object.
  *
@@ -275,8 +270,6 @@ export class Fanotify extends FdSource<FanotifyEvent> {
   /** Unanswered permission events, oldest first (their deadlines are in the same order). */
   #pending: FanotifyEvent[] = [];
   #pendingHead = 0;
-  /** The fds those events hold (for the finalization registry, which cannot hold the events). */
-  readonly #openFds = new Set<number>();
   #timer: NodeJS.Timeout | null = null;
   /** A directory fd on each marked filesystem, by fsid, for open_by_handle_at. */
   readonly #mounts = new Map<string, { handle: NativeHandle; fd: number }>();
@@ -317,8 +310,9 @@ export class Fanotify extends FdSource<FanotifyEvent> {
     this.deadline = deadline;
     this.defaultAnswer = defaultAnswer;
     this.#fid = (flags & FID_BITS) !== 0;
-    orphans.register(this, this.#openFds, this);
-    // Deadlines run from the read: a group that can get permission events reads whether or not anyone consumes.
+    // Deadlines run from the read: a group that can get permission events reads
+    // whether or not anyone consumes. Reading keeps the object reachable (the
+    // native side holds its callback), so it is never collected with events pending.
     if (cls !== 'notif') this.readAhead();
   }
 
@@ -361,7 +355,6 @@ export class Fanotify extends FdSource<FanotifyEvent> {
     this.#timer = null;
     for (const { handle } of this.#mounts.values()) native.handleClose(handle);
     this.#mounts.clear();
-    orphans.unregister(this);
     super.close();
   }
 
@@ -403,7 +396,7 @@ export class Fanotify extends FdSource<FanotifyEvent> {
     try {
       parseInto(this.#buffer, n, records);
     } finally {
-      // Whatever happens below, every fd of these records is closed once: here or at its answer.
+      // Even if the parse stops part way, every record it got has its fds closed once: here or at its answer.
       for (const rec of records) out.push(this.#event(rec));
     }
     return records.length;
@@ -497,13 +490,10 @@ export class Fanotify extends FdSource<FanotifyEvent> {
   }
 
   #track(event: FanotifyEvent): void {
-    if (event._fd >= 0) this.#openFds.add(event._fd);
-    if (event._pidfd >= 0) this.#openFds.add(event._pidfd);
     if (event._fd < 0) {
-      // FAN_REPORT_FD_ERROR: no fd, nothing to answer with; the kernel has decided.
-      event._answer = this.defaultAnswer;
+      // FAN_REPORT_FD_ERROR: no fd to answer with; the kernel denied it when it could not open one.
+      event._answer = 'deny';
       if (event._pidfd >= 0) {
-        this.#openFds.delete(event._pidfd);
         closeQuietly(event._pidfd);
         event._pidfd = -1;
       }
@@ -557,8 +547,6 @@ export class Fanotify extends FdSource<FanotifyEvent> {
   /** Marks an answered event (its fds are closed by now) and drops answered events from the FIFO's head. */
   #answered(event: FanotifyEvent, answer: 'allow' | 'deny'): void {
     event._answer = answer;
-    this.#openFds.delete(event._fd);
-    if (event._pidfd >= 0) this.#openFds.delete(event._pidfd);
     event._fd = event._pidfd = -1;
     const pending = this.#pending;
     while (this.#pendingHead < pending.length && pending[this.#pendingHead]!._answer !== null) {
