@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { constants as osConstants } from 'node:os';
 import { nobodyUnavailable } from './support/nobody.mjs';
+import { assertSysError, copySysErrorSource } from './support/errors.mjs';
 import { signalName, sigqueue, signalfd, signalfdRead, pthreadSigmask, SignalFd, blockSignals, constants as C } from 'butter';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -25,6 +26,7 @@ const prelude = `
   const allBlock = (n) => threads().every((t) => (t.mask & bit(n)) !== 0n);
   const noneBlock = (n, except = []) => threads().filter((t) => !except.includes(t.tid)).every((t) => (t.mask & bit(n)) === 0n || t.mask === ${'0xfffffffe7ffbfeffn'});
   const out = (v) => console.log(JSON.stringify(v, (k, x) => typeof x === 'bigint' ? x.toString() : x));
+  const copy = ${copySysErrorSource};
 `;
 
 /** Runs an ESM body in a child node (with the prelude); returns its JSON output. */
@@ -38,14 +40,6 @@ function inChild(body, { env = {}, timeout = 20_000, uid } = {}) {
   });
   assert.equal(r.status, 0, `child failed (${r.signal ?? r.status}): ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop());
-}
-
-function assertSysError(err, code, syscall) {
-  assert.equal(err.code, code);
-  assert.ok(err.errno < 0);
-  assert.equal(err.syscall, syscall);
-  assert.match(err.message, new RegExp(`^${code}: .*, ${syscall}$`));
-  return true;
 }
 
 describe('names and numbers', () => {
@@ -100,7 +94,7 @@ describe('pthreadSigmask (in a child)', () => {
       const back = b.pthreadSigmask(b.constants.SIG_SETMASK, prev);
       const after = b.pthreadSigmask(b.constants.SIG_UNBLOCK, []);
       let einval;
-      try { b.pthreadSigmask(99, []); } catch (e) { einval = [e.code, e.errno, e.syscall, e.message]; }
+      try { b.pthreadSigmask(99, []); } catch (e) { einval = copy(e); }
       out({ prev, now, mainHas: (main & bit(12)) !== 0n, others, back, after, einval });`);
     assert.deepEqual(r.prev, []);
     assert.deepEqual(r.now, [12, 35]);
@@ -108,7 +102,7 @@ describe('pthreadSigmask (in a child)', () => {
     assert.equal(r.others, 0, 'no other thread changed');
     assert.deepEqual(r.back, [12, 35]);
     assert.deepEqual(r.after, []);
-    assert.deepEqual(r.einval, ['EINVAL', -22, 'pthread_sigmask', 'EINVAL: invalid argument, pthread_sigmask']);
+    assertSysError(r.einval, 'EINVAL', 'pthread_sigmask');
   });
 });
 
@@ -260,9 +254,11 @@ describe('SignalFd (in a child)', () => {
       s.close();
       const done = (await next).done;
       let err;
-      try { s.readEvent(); } catch (e) { err = [e.code, e.syscall]; }
+      try { s.readEvent(); } catch (e) { err = copy(e); }
       out({ done, err, restored: noneBlock(12), fd: s.fd });`);
-    assert.deepEqual(r, { done: true, err: ['EBADF', 'read'], restored: true, fd: -1 });
+    const { err, ...rest } = r;
+    assertSysError(err, 'EBADF', 'read');
+    assert.deepEqual(rest, { done: true, restored: true, fd: -1 });
   });
 });
 
@@ -271,20 +267,20 @@ describe('signalfd, signalfdRead, sigqueue: errors', () => {
     const r = inChild(`
       const errs = {};
       const fd = b.signalfd(-1, ['SIGUSR1']);
-      try { b.signalfdRead(fd); } catch (e) { errs.eagain = [e.code, e.syscall]; }
-      try { b.signalfd(-1, ['SIGUSR1'], 0x40000000); } catch (e) { errs.flags = [e.code, e.syscall]; }
+      try { b.signalfdRead(fd); } catch (e) { errs.eagain = copy(e); }
+      try { b.signalfd(-1, ['SIGUSR1'], 0x40000000); } catch (e) { errs.flags = copy(e); }
       const ev = b.eventfd(0);
-      try { b.signalfd(ev, ['SIGUSR1']); } catch (e) { errs.notsfd = [e.code, e.syscall]; }
-      try { b.signalfd(2147483647, ['SIGUSR1']); } catch (e) { errs.ebadf = [e.code, e.syscall]; }
-      try { b.signalfdRead(2147483647); } catch (e) { errs.readbadf = [e.code, e.syscall]; }
+      try { b.signalfd(ev, ['SIGUSR1']); } catch (e) { errs.notsfd = copy(e); }
+      try { b.signalfd(2147483647, ['SIGUSR1']); } catch (e) { errs.ebadf = copy(e); }
+      try { b.signalfdRead(2147483647); } catch (e) { errs.readbadf = copy(e); }
       // Updating the mask of an existing signalfd returns the same fd.
       const same = b.signalfd(fd, ['SIGUSR1', 'SIGUSR2']) === fd;
       out({ errs, same });`);
-    assert.deepEqual(r.errs.eagain, ['EAGAIN', 'read']);
-    assert.deepEqual(r.errs.flags, ['EINVAL', 'signalfd']);
-    assert.deepEqual(r.errs.notsfd, ['EINVAL', 'signalfd']);
-    assert.deepEqual(r.errs.ebadf, ['EBADF', 'signalfd']);
-    assert.deepEqual(r.errs.readbadf, ['EBADF', 'read']);
+    assertSysError(r.errs.eagain, 'EAGAIN', 'read');
+    assertSysError(r.errs.flags, 'EINVAL', 'signalfd');
+    assertSysError(r.errs.notsfd, 'EINVAL', 'signalfd');
+    assertSysError(r.errs.ebadf, 'EBADF', 'signalfd');
+    assertSysError(r.errs.readbadf, 'EBADF', 'read');
     assert.equal(r.same, true);
   });
 
@@ -293,8 +289,8 @@ describe('signalfd, signalfdRead, sigqueue: errors', () => {
     if (nobodyUnavailable) return;
     const r = inChild(`
       let err;
-      try { b.sigqueue(1, 'SIGUSR1', 1); } catch (e) { err = [e.code, e.errno, e.syscall, e.message]; }
+      try { b.sigqueue(1, 'SIGUSR1', 1); } catch (e) { err = copy(e); }
       out({ err });`, { uid: 65534 });
-    assert.deepEqual(r.err, ['EPERM', -1, 'sigqueue', 'EPERM: operation not permitted, sigqueue']);
+    assertSysError(r.err, 'EPERM', 'sigqueue');
   });
 });
