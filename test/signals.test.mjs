@@ -228,10 +228,11 @@ describe('SignalFd (in a child)', () => {
         const s = new b.SignalFd('SIGHUP');
         parentPort.postMessage('ready');
         s.read().then((ev) => { parentPort.postMessage(ev.name); s.close(); });\`, { eval: true, execArgv: [] });
+      const exited = once(w, 'exit'); // attached first: the Worker's last message and its exit can come in one go
       await once(w, 'message');
       process.kill(process.pid, 'SIGHUP');
       const [name] = await once(w, 'message');
-      await once(w, 'exit');
+      await exited;
       out({ name, restored: noneBlock(1) });`);
     assert.deepEqual(r, { name: 'SIGHUP', restored: true });
   });
