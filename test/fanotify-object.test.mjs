@@ -195,6 +195,25 @@ describe('marks', { skip: noNamespace }, () => {
   });
 });
 
+describe('mount namespace marks', { skip: noNamespace }, () => {
+  test('mntns: mounts attached to and detached from the child\'s own namespace, with their mount ids', () => {
+    const r = inPrivateTmpfs(`
+      fs.mkdirSync(mnt + '/sub');
+      const fan = new B.Fanotify({ report: ['mnt'] });
+      // /proc/self/ns/mnt is the child's own, new mount namespace.
+      fan.mark('/proc/self/ns/mnt', { mntns: true, events: ['mnt_attach', 'mnt_detach'] });
+      execFileSync('mount', ['-t', 'tmpfs', 'butter-fanotify-inner', mnt + '/sub']);
+      execFileSync('umount', [mnt + '/sub']);
+      result.events = fan.readEvents().map((e) => ({ names: e.names, path: e.path, fd: e.fd, info: e.info.map((i) => ({ type: i.type, id: typeof i.mntId })) }));
+      fan.close();
+    `);
+    assert.deepEqual(r.events, [
+      { names: ['mnt_attach'], path: null, fd: -1, info: [{ type: 'mnt', id: 'bigint' }] },
+      { names: ['mnt_detach'], path: null, fd: -1, info: [{ type: 'mnt', id: 'bigint' }] },
+    ]);
+  });
+});
+
 describe('permission events', { skip: noNamespace }, () => {
   test('deny one file (the opener gets EPERM), allow another; the event fd and pidfd live until the answer', () => {
     const r = inPrivateTmpfs(`${OPENER}
