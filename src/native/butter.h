@@ -132,6 +132,13 @@ typedef struct butter_fn {
 } butter_fn;
 void butter_export(napi_env env, napi_value exports, const butter_fn *fns, size_t n);
 void butter_export_int(napi_env env, napi_value obj, const char *name, int64_t value);
+/*
+ * Constant tables: each constant under its C name, e.g. BUTTER_U32(c, IN_ACCESS).
+ * BUTTER_U32 for flag words and masks (a top bit such as IN_ONESHOT stays
+ * positive), BUTTER_INT for values signed in the ABI. Both need `env` in scope.
+ */
+#define BUTTER_U32(obj, name) butter_export_int(env, (obj), #name, (uint32_t)(name))
+#define BUTTER_INT(obj, name) butter_export_int(env, (obj), #name, (int64_t)(name))
 #define BUTTER_COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Family registration: each family's file defines one. */

@@ -48,8 +48,8 @@ void butter_init_eventfd(napi_env env, napi_value exports) {
   butter_export(env, exports, fns, BUTTER_COUNT(fns));
   napi_value c;
   napi_create_object(env, &c);
-  butter_export_int(env, c, "EFD_CLOEXEC", EFD_CLOEXEC);
-  butter_export_int(env, c, "EFD_NONBLOCK", EFD_NONBLOCK);
-  butter_export_int(env, c, "EFD_SEMAPHORE", EFD_SEMAPHORE);
+  BUTTER_U32(c, EFD_CLOEXEC);
+  BUTTER_U32(c, EFD_NONBLOCK);
+  BUTTER_U32(c, EFD_SEMAPHORE);
   napi_set_named_property(env, exports, "eventfdConstants", c);
 }

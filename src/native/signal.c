@@ -297,12 +297,12 @@ void butter_init_signal(napi_env env, napi_value exports) {
   butter_export(env, exports, fns, BUTTER_COUNT(fns));
   napi_value c;
   napi_create_object(env, &c);
-  butter_export_int(env, c, "SIG_BLOCK", SIG_BLOCK);
-  butter_export_int(env, c, "SIG_UNBLOCK", SIG_UNBLOCK);
-  butter_export_int(env, c, "SIG_SETMASK", SIG_SETMASK);
-  butter_export_int(env, c, "SFD_CLOEXEC", SFD_CLOEXEC);
-  butter_export_int(env, c, "SFD_NONBLOCK", SFD_NONBLOCK);
-  butter_export_int(env, c, "SIGRTMIN", SIGRTMIN);
-  butter_export_int(env, c, "SIGRTMAX", SIGRTMAX);
+  BUTTER_INT(c, SIG_BLOCK);
+  BUTTER_INT(c, SIG_UNBLOCK);
+  BUTTER_INT(c, SIG_SETMASK);
+  BUTTER_INT(c, SFD_CLOEXEC);
+  BUTTER_INT(c, SFD_NONBLOCK);
+  BUTTER_INT(c, SIGRTMIN);
+  BUTTER_INT(c, SIGRTMAX);
   napi_set_named_property(env, exports, "signalConstants", c);
 }

@@ -124,15 +124,15 @@ void butter_init_timerfd(napi_env env, napi_value exports) {
   butter_export(env, exports, fns, BUTTER_COUNT(fns));
   napi_value c;
   napi_create_object(env, &c);
-  butter_export_int(env, c, "CLOCK_REALTIME", CLOCK_REALTIME);
-  butter_export_int(env, c, "CLOCK_MONOTONIC", CLOCK_MONOTONIC);
-  butter_export_int(env, c, "CLOCK_BOOTTIME", CLOCK_BOOTTIME);
-  butter_export_int(env, c, "CLOCK_REALTIME_ALARM", CLOCK_REALTIME_ALARM);
-  butter_export_int(env, c, "CLOCK_BOOTTIME_ALARM", CLOCK_BOOTTIME_ALARM);
-  butter_export_int(env, c, "TFD_CLOEXEC", TFD_CLOEXEC);
-  butter_export_int(env, c, "TFD_NONBLOCK", TFD_NONBLOCK);
-  butter_export_int(env, c, "TFD_TIMER_ABSTIME", TFD_TIMER_ABSTIME);
-  butter_export_int(env, c, "TFD_TIMER_CANCEL_ON_SET", TFD_TIMER_CANCEL_ON_SET);
-  butter_export_int(env, c, "TFD_IOC_SET_TICKS", (int64_t)TFD_IOC_SET_TICKS);
+  BUTTER_INT(c, CLOCK_REALTIME);
+  BUTTER_INT(c, CLOCK_MONOTONIC);
+  BUTTER_INT(c, CLOCK_BOOTTIME);
+  BUTTER_INT(c, CLOCK_REALTIME_ALARM);
+  BUTTER_INT(c, CLOCK_BOOTTIME_ALARM);
+  BUTTER_U32(c, TFD_CLOEXEC);
+  BUTTER_U32(c, TFD_NONBLOCK);
+  BUTTER_U32(c, TFD_TIMER_ABSTIME);
+  BUTTER_U32(c, TFD_TIMER_CANCEL_ON_SET);
+  BUTTER_INT(c, TFD_IOC_SET_TICKS);
   napi_set_named_property(env, exports, "timerfdConstants", c);
 }
