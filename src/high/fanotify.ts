@@ -274,8 +274,6 @@ export class Fanotify extends FdSource<FanotifyEvent> {
   /** A directory fd on each marked filesystem, by fsid, for open_by_handle_at. */
   readonly #mounts = new Map<string, { handle: NativeHandle; fd: number }>();
 
-  protected override readonly readSyscall = 'read';
-
   constructor(options?: FanotifyOptions) {
     const opts = validateOptions<FanotifyOptions>(options);
     const permission = opts.permission === undefined ? false : validateBoolean(opts.permission, 'options.permission');
