@@ -17,9 +17,16 @@ export interface Native {
   strerrorname(errno: number): string | undefined;
 
   /** A handle owning no fd yet: pass it to a creating call, which gives it the new fd. */
-  handleNew(onReady: (status: number, events: number) => void): NativeHandle;
+  /** `bytes` is there when the handle has a buffer (handleSetBuffer) and the wake was read into it. */
+  handleNew(onReady: (status: number, events: number, bytes?: number) => void): NativeHandle;
   handleSet(handle: NativeHandle, events: number, flags: number): number;
   handleClose(handle: NativeHandle): number;
+  /**
+   * Makes every readable wake of a consumed handle (KEEP_CALLBACK, no drain)
+   * read(2) into `buffer` before the callback, which gets the bytes read or
+   * -errno as its third argument.
+   */
+  handleSetBuffer(handle: NativeHandle, buffer: Uint8Array): number;
   pollBackend(want: string): ReadinessBackend | 'none';
   /** Starts a thread that reads the handle's fd ahead of JS, into at most `capacity` bytes. */
   drainStart(handle: NativeHandle, capacity: number): number;

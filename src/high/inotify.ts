@@ -330,6 +330,8 @@ export class Inotify extends FdSource<InotifyEvent> {
         this.close();
         throw sysError(-r, 'pthread_create');
       }
+    } else {
+      this.readOnWake(buffer);
     }
     this.joinRenames = join;
     this.#windowNs = join ? Math.round(window * 1e6) : 0;
@@ -406,12 +408,13 @@ export class Inotify extends FdSource<InotifyEvent> {
     super.close();
   }
 
-  protected readBatch(out: InotifyEvent[]): number {
+  protected readBatch(out: InotifyEvent[], ready?: number): number {
     const start = out.length;
     const handle = this.handle;
     let waited = false;
     for (let reads = 0; reads < MAX_READS; reads++) {
-      const n = native.handleRead(handle, buffer);
+      // A wake's first read was made by the native side, into the same buffer (readOnWake).
+      const n = reads === 0 && ready !== undefined ? ready : native.handleRead(handle, buffer);
       if (n < 0) {
         if (n === -EAGAIN || out.length > start) break; // an error with events in hand comes back on the next read
         return n;
@@ -427,6 +430,39 @@ export class Inotify extends FdSource<InotifyEvent> {
     }
     if (this.#pending.size !== 0) this.#pending.clear(); // clear() allocates a new table: not on every wake
     return out.length - start;
+  }
+
+  /** One plain record read on a wake, to the listeners without the queue (see `FdSource.emitReady`). */
+  protected override emitReady(length: number): boolean {
+    const len = view[3]! >>> 0;
+    const mask = view[1]! >>> 0;
+    if (length !== INOTIFY_EVENT_SIZE + len || mask & (IN_Q_OVERFLOW | IN_IGNORED | IN_MOVED_FROM | IN_MOVED_TO)) return false;
+    const watch = this.#byWd.get(view[0]!);
+    if (watch === undefined || watch.state !== ACTIVE) return false;
+    let name: string | null = null;
+    let rawName: Buffer | undefined;
+    if (len !== 0) {
+      const end = nameEnd(buffer, INOTIFY_EVENT_SIZE, len);
+      if (end !== INOTIFY_EVENT_SIZE) {
+        name = buffer.toString('utf8', INOTIFY_EVENT_SIZE, end);
+        rawName = rawNameOf(buffer, INOTIFY_EVENT_SIZE, end, name);
+      }
+    }
+    // The same shape as #parse's events.
+    const event: InotifyWatchEvent = {
+      type: typeOf(mask),
+      mask,
+      names: maskNames(mask),
+      isDir: (mask & IN_ISDIR) !== 0,
+      cookie: view[2]! >>> 0,
+      watch,
+      watchPath: watch.path,
+      name,
+      rawName,
+      path: name === null ? watch.path : watch.prefix + name,
+    };
+    this.emitEvent(event);
+    return true;
   }
 
   #parse(length: number, out: InotifyEvent[]): void {

@@ -46,7 +46,8 @@ typedef struct butter_handle {
   int owners;        /* 1 for the JS external + 1 while the native side holds it */
   uint32_t events;   /* interest currently armed (0: not watching) */
   uint32_t flags;    /* BUTTER_KEEP_* in force */
-  napi_ref callback; /* JS function (status, events) */
+  napi_ref callback; /* JS function (status, events[, bytes read]) */
+  napi_ref read_buf; /* handleSetBuffer: a Uint8Array each readable wake is read into before the callback, or NULL */
   void *backend_data; /* uv_poll_t for the uv backend */
   bool epoll_added;   /* epoll backend: fd is in the epoll set */
   bool armed;         /* epoll backend: a one-shot interest is pending */

@@ -63,6 +63,7 @@ butter_handle *butter_handle_lookup(butter_env *benv, uint64_t id) {
 void butter_handle_release(butter_handle *h) {
   if (--h->owners > 0) return;
   if (h->callback && !h->benv->tearing_down) napi_delete_reference(h->benv->env, h->callback);
+  if (h->read_buf && !h->benv->tearing_down) napi_delete_reference(h->benv->env, h->read_buf);
   free(h);
 }
 
@@ -100,13 +101,29 @@ void butter_handle_deliver(butter_handle *h, int status, uint32_t events) {
     h->events = 0;
     h->flags = 0;
   } else {
-    napi_value argv[2], recv, result;
+    napi_value argv[3], recv, result;
+    size_t argc = 2;
     napi_create_int32(env, status, &argv[0]);
     napi_create_uint32(env, events, &argv[1]);
+    /* A handle with a registered buffer and a consumer (KEEP_CALLBACK) is read
+       here, so the callback gets the bytes without a second call into C.
+       Not with a drain: its reads are chunks the thread queued (handleRead). */
+    napi_value buf;
+    napi_typedarray_type type;
+    void *data;
+    size_t len;
+    if (h->read_buf && status == 0 && (events & BUTTER_READABLE) && (h->flags & BUTTER_KEEP_CALLBACK) &&
+        !h->drain && !h->shut && h->fd >= 0 && napi_get_reference_value(env, h->read_buf, &buf) == napi_ok &&
+        buf && napi_get_typedarray_info(env, buf, &type, &len, &data, NULL, NULL) == napi_ok &&
+        type == napi_uint8_array) {
+      ssize_t n = read(h->fd, data, len);
+      napi_create_int64(env, n < 0 ? -(int64_t)errno : (int64_t)n, &argv[2]);
+      argc = 3;
+    }
     napi_get_global(env, &recv); /* make_callback needs an object */
     h->owners++; /* the callback may close the object; keep the memory until we return */
     /* make_callback, unlike call_function, drains microtasks and nextTicks afterwards. */
-    if (napi_make_callback(env, NULL, recv, cb, 2, argv, &result) == napi_pending_exception) {
+    if (napi_make_callback(env, NULL, recv, cb, argc, argv, &result) == napi_pending_exception) {
       napi_value err;
       napi_get_and_clear_last_exception(env, &err);
       napi_fatal_exception(env, err); /* surfaces as 'uncaughtException', as Node's own callbacks do */
@@ -200,6 +217,21 @@ static napi_value js_handle_set(napi_env env, napi_callback_info info) {
   return butter_int(env, 0);
 }
 
+/* handleSetBuffer(handle, buffer) -> 0: readable wakes are read into buffer (a Uint8Array) before the callback. */
+static napi_value js_handle_set_buffer(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  const void *data;
+  size_t len;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  butter_handle *h = argc == 2 ? butter_arg_handle(env, argv[0]) : NULL;
+  if (!h || !butter_arg_bytes(env, argv[1], &data, &len)) return NULL;
+  if (h->read_buf) napi_delete_reference(env, h->read_buf);
+  h->read_buf = NULL;
+  if (napi_create_reference(env, argv[1], 1, &h->read_buf) != napi_ok) h->read_buf = NULL;
+  return butter_int(env, 0);
+}
+
 /* handleClose(handle) -> 0 | -errno (from close(2)) */
 static napi_value js_handle_close(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -268,6 +300,7 @@ void butter_init_handle(napi_env env, napi_value exports) {
       {"handleNew", js_handle_new},
       {"handleSet", js_handle_set},
       {"handleClose", js_handle_close},
+      {"handleSetBuffer", js_handle_set_buffer},
       {"pollBackend", js_poll_backend},
   };
   butter_export(env, exports, fns, BUTTER_COUNT(fns));
