@@ -270,6 +270,31 @@ function typeOf(mask: number): InotifyEventType {
   return bits !== 0 && (bits & (bits - 1)) === 0 ? typeByBit[31 - Math.clz32(bits)]! : 'unknown';
 }
 
+/** The event of one record of the shared read buffer: its name at `start` (`len` bytes with NUL padding). */
+function watchEvent(watch: Watch, mask: number, cookie: number, start: number, len: number): InotifyWatchEvent {
+  let name: string | null = null;
+  let rawName: Buffer | undefined;
+  if (len !== 0) {
+    const end = nameEnd(buffer, start, len);
+    if (end !== start) {
+      name = buffer.toString('utf8', start, end);
+      rawName = rawNameOf(buffer, start, end, name);
+    }
+  }
+  return {
+    type: typeOf(mask),
+    mask,
+    names: maskNames(mask),
+    isDir: (mask & IN_ISDIR) !== 0,
+    cookie,
+    watch,
+    watchPath: watch.path,
+    name,
+    rawName,
+    path: name === null ? watch.path : watch.prefix + name,
+  };
+}
+
 function renameOf(from: InotifyWatchEvent, to: InotifyWatchEvent): InotifyRenameEvent {
   const mask = (from.mask | to.mask) >>> 0;
   return {
@@ -439,29 +464,7 @@ export class Inotify extends FdSource<InotifyEvent> {
     if (length !== INOTIFY_EVENT_SIZE + len || mask & (IN_Q_OVERFLOW | IN_IGNORED | IN_MOVED_FROM | IN_MOVED_TO)) return false;
     const watch = this.#byWd.get(view[0]!);
     if (watch === undefined || watch.state !== ACTIVE) return false;
-    let name: string | null = null;
-    let rawName: Buffer | undefined;
-    if (len !== 0) {
-      const end = nameEnd(buffer, INOTIFY_EVENT_SIZE, len);
-      if (end !== INOTIFY_EVENT_SIZE) {
-        name = buffer.toString('utf8', INOTIFY_EVENT_SIZE, end);
-        rawName = rawNameOf(buffer, INOTIFY_EVENT_SIZE, end, name);
-      }
-    }
-    // The same shape as #parse's events.
-    const event: InotifyWatchEvent = {
-      type: typeOf(mask),
-      mask,
-      names: maskNames(mask),
-      isDir: (mask & IN_ISDIR) !== 0,
-      cookie: view[2]! >>> 0,
-      watch,
-      watchPath: watch.path,
-      name,
-      rawName,
-      path: name === null ? watch.path : watch.prefix + name,
-    };
-    this.emitEvent(event);
+    this.emitEvent(watchEvent(watch, mask, view[2]! >>> 0, INOTIFY_EVENT_SIZE, len));
     return true;
   }
 
@@ -491,27 +494,7 @@ export class Inotify extends FdSource<InotifyEvent> {
         continue; // removed by the user: nothing more but its IN_IGNORED
       }
 
-      let name: string | null = null;
-      let rawName: Buffer | undefined;
-      if (len !== 0) {
-        const end = nameEnd(buffer, start, len);
-        if (end !== start) {
-          name = buffer.toString('utf8', start, end);
-          rawName = rawNameOf(buffer, start, end, name);
-        }
-      }
-      const event: InotifyWatchEvent = {
-        type: typeOf(mask),
-        mask,
-        names: maskNames(mask),
-        isDir: (mask & IN_ISDIR) !== 0,
-        cookie,
-        watch,
-        watchPath: watch.path,
-        name,
-        rawName,
-        path: name === null ? watch.path : watch.prefix + name,
-      };
+      const event = watchEvent(watch, mask, cookie, start, len);
 
       if (join && mask & IN_MOVED_FROM) {
         if (this.#pending.size >= MAX_PENDING) this.#pending.delete(this.#pending.keys().next().value as number);
