@@ -71,10 +71,11 @@ export interface Native {
   fanotifyMark(fd: number, flags: number, mask: bigint, dirfd: number, path: Uint8Array | null): number;
   fanotifyRead(fd: number, buffer: Uint8Array): number;
   fanotifyQueued(fd: number): number;
-  /** One write(2) of a `struct fanotify_response` and its info records. */
-  fanotifyRespond(fd: number, response: Uint8Array): number;
-  /** Answers a permission event and, once the answer is taken, closes its fd and pidfd (>= 0). */
-  fanotifyAnswer(fd: number, eventFd: number, response: number, pidfd: number, info: Uint8Array | null): number;
+  /**
+   * One write(2) of a `struct fanotify_response` and `info`'s records; with
+   * `release`, once the answer is taken, closes eventFd and pidfd (>= 0).
+   */
+  fanotifyRespond(fd: number, eventFd: number, response: number, info: Uint8Array | null, release: boolean, pidfd: number): number;
   /** readlink of /proc/self/fd/<fd> (a Buffer when not UTF-8); closes fd after when `close`. */
   fanotifyFdPath(fd: number, close: boolean): string | Buffer | number;
   /** A directory fd for path, or the directory holding it (dirfd itself when null), owned by handle. */

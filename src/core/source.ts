@@ -133,8 +133,8 @@ export abstract class FdSource<T> extends EventEmitter {
   }
 
   /**
-   * Has the native side read(2) each readable wake into `buffer` before
-   * calling back (while someone consumes, and not for a drain), and pass the
+   * Has the native side read each readable wake into `buffer` before calling
+   * back (while someone consumes; a drain's next chunk, or the fd), and pass the
    * result to `readBatch` as `ready`: one call into C per wake instead of two.
    */
   protected readOnWake(buffer: Uint8Array): void {

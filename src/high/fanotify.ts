@@ -421,7 +421,7 @@ export class Fanotify extends FdSource<FanotifyEvent> {
     if (!event.permission) throw invalidArgValue('event', event.names.join('|'), 'is not a permission event');
     if (event._answer !== null) return false;
     this.assertOpen('write');
-    const r = native.fanotifyAnswer(this.fd, event._fd, response >>> 0, event._pidfd, info);
+    const r = native.fanotifyRespond(this.fd, event._fd, response >>> 0, info, true, event._pidfd);
     if (r < 0) throw sysError(-r, 'write');
     this.#answered(event, answer);
     return true;
@@ -534,7 +534,7 @@ export class Fanotify extends FdSource<FanotifyEvent> {
 
   /** A default answer: its errors are nobody's to handle, and the fds are released either way. */
   #answer(event: FanotifyEvent, answer: 'allow' | 'deny', response: number): void {
-    const r = this.closed ? -EBADF : native.fanotifyAnswer(this.fd, event._fd, response, event._pidfd, null);
+    const r = this.closed ? -EBADF : native.fanotifyRespond(this.fd, event._fd, response, null, true, event._pidfd);
     if (r < 0) {
       closeQuietly(event._fd);
       if (event._pidfd >= 0) closeQuietly(event._pidfd);

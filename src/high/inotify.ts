@@ -355,9 +355,8 @@ export class Inotify extends FdSource<InotifyEvent> {
         this.close();
         throw sysError(-r, 'pthread_create');
       }
-    } else {
-      this.readOnWake(buffer);
     }
+    this.readOnWake(buffer);
     this.joinRenames = join;
     this.#windowNs = join ? Math.round(window * 1e6) : 0;
   }

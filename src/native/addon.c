@@ -59,6 +59,25 @@ bool butter_arg_bytes(napi_env env, napi_value v, const void **data, size_t *len
   return true;
 }
 
+int butter_arg_path(napi_env env, napi_value v, butter_path *p) {
+  napi_valuetype t;
+  const void *bytes;
+  size_t len;
+  p->s = NULL;
+  if (napi_typeof(env, v, &t) == napi_ok && t == napi_null) return 0;
+  if (!butter_arg_bytes(env, v, &bytes, &len)) return -1;
+  p->s = len < sizeof p->stack ? p->stack : malloc(len + 1);
+  if (!p->s) return ENOMEM;
+  if (len) memcpy(p->s, bytes, len); /* an empty view may have no data pointer at all */
+  p->s[len] = '\0';
+  return 0;
+}
+
+void butter_path_free(butter_path *p) {
+  if (p->s && p->s != p->stack) free(p->s);
+  p->s = NULL;
+}
+
 napi_value butter_int(napi_env env, int64_t v) {
   napi_value r;
   napi_create_int64(env, v, &r);

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <limits.h>
 
 /* Readiness backends (see docs/architecture.md). */
 enum butter_backend { BUTTER_BACKEND_NONE = 0, BUTTER_BACKEND_UV = 1, BUTTER_BACKEND_EPOLL = 2 };
@@ -95,6 +96,12 @@ static inline uint64_t butter_handle_id(const butter_handle *h) {
 
 /* drain.c: stops and frees a handle's drain thread (before its fd is closed). */
 void butter_drain_stop(butter_handle *h);
+/*
+ * drain.c: one read for a handle, wherever its data is: the next chunk its
+ * drain thread queued (len must hold CHUNK_READ), or a read(2) of its fd.
+ * Returns bytes or -errno (EBADF once closed).
+ */
+int64_t butter_handle_read(butter_handle *h, void *data, size_t len);
 
 extern const butter_backend_ops butter_uv_ops;
 extern const butter_backend_ops butter_epoll_ops;
@@ -109,6 +116,19 @@ bool butter_arg_uint64(napi_env env, napi_value v, uint64_t *out); /* BigInt onl
 bool butter_arg_bool(napi_env env, napi_value v, bool *out);
 /* A Buffer / Uint8Array view. The data stays owned by JS for the call's duration. */
 bool butter_arg_bytes(napi_env env, napi_value v, const void **data, size_t *len);
+/*
+ * A path argument (a Uint8Array without its NUL, or null) as a C string for a
+ * syscall: `s` points into `stack` when it fits, else to a malloc'd copy, so a
+ * path past PATH_MAX still reaches the kernel and gets its own ENAMETOOLONG.
+ * `s` is NULL for null. Release with butter_path_free.
+ */
+typedef struct butter_path {
+  char *s;
+  char stack[PATH_MAX];
+} butter_path;
+/* Returns 0, ENOMEM, or -1 after throwing (not a Uint8Array or null). */
+int butter_arg_path(napi_env env, napi_value v, butter_path *p);
+void butter_path_free(butter_path *p);
 napi_value butter_int(napi_env env, int64_t v); /* JS number */
 napi_value butter_errno_result(napi_env env, int err); /* returns -err as a JS number */
 napi_value butter_undefined(napi_env env);

@@ -151,22 +151,14 @@ static napi_value js_drain_start(napi_env env, napi_callback_info info) {
   return butter_int(env, 0);
 }
 
-/* handleRead(handle, buffer) -> bytes | -errno: the next chunk of a drain, or a plain read(). */
-static napi_value js_handle_read(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  const void *data;
-  size_t len;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  butter_handle *h = argc == 2 ? butter_arg_handle(env, argv[0]) : NULL;
-  if (!h || !butter_arg_bytes(env, argv[1], &data, &len)) return NULL;
-  if (h->fd < 0 || h->shut) return butter_errno_result(env, EBADF);
+int64_t butter_handle_read(butter_handle *h, void *data, size_t len) {
+  if (h->fd < 0 || h->shut) return -EBADF;
   butter_drain *d = h->drain;
   if (!d) {
-    ssize_t n = read(h->fd, (void *)data, len);
-    return butter_int(env, n < 0 ? -errno : n);
+    ssize_t n = read(h->fd, data, len);
+    return n < 0 ? -errno : n;
   }
-  if (len < CHUNK_READ) return butter_errno_result(env, EINVAL);
+  if (len < CHUNK_READ) return -EINVAL;
   pthread_mutex_lock(&d->mu);
   chunk *c = d->head;
   int64_t result;
@@ -174,7 +166,7 @@ static napi_value js_handle_read(napi_env env, napi_callback_info info) {
     d->head = c->next;
     if (!d->head) d->tail = NULL;
     d->bytes -= c->len;
-    memcpy((void *)data, c->data, c->len);
+    memcpy(data, c->data, c->len);
     result = (int64_t)c->len;
     pthread_cond_signal(&d->room);
   } else {
@@ -188,7 +180,19 @@ static napi_value js_handle_read(napi_env env, napi_callback_info info) {
   }
   pthread_mutex_unlock(&d->mu);
   free(c);
-  return butter_int(env, result);
+  return result;
+}
+
+/* handleRead(handle, buffer) -> bytes | -errno: butter_handle_read. */
+static napi_value js_handle_read(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  const void *data;
+  size_t len;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  butter_handle *h = argc == 2 ? butter_arg_handle(env, argv[0]) : NULL;
+  if (!h || !butter_arg_bytes(env, argv[1], &data, &len)) return NULL;
+  return butter_int(env, butter_handle_read(h, (void *)data, len));
 }
 
 /* handlePoll(handle, timeoutNs) -> 1 ready | 0 not within the time | -errno: waits on the readiness fd. */

@@ -83,27 +83,17 @@ static napi_value js_fanotify_mark(napi_env env, napi_callback_info info) {
   int32_t fd, dirfd;
   uint32_t flags;
   uint64_t mask;
-  const void *bytes = NULL;
-  size_t len = 0;
-  napi_valuetype t;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc < 5 || !butter_arg_int32(env, argv[0], &fd) || !butter_arg_uint32(env, argv[1], &flags) ||
       !butter_arg_uint64(env, argv[2], &mask) || !butter_arg_int32(env, argv[3], &dirfd))
     return NULL;
-  napi_typeof(env, argv[4], &t);
-  bool has_path = t != napi_null;
-  if (has_path && !butter_arg_bytes(env, argv[4], &bytes, &len)) return NULL;
-  char stack[PATH_MAX];
-  char *path = NULL;
-  if (has_path) {
-    path = len < sizeof stack ? stack : malloc(len + 1);
-    if (!path) return butter_errno_result(env, ENOMEM);
-    if (len) memcpy(path, bytes, len); /* an empty view may have no data pointer at all */
-    path[len] = '\0';
-  }
-  int r = fanotify_mark(fd, flags, mask, dirfd, path);
+  butter_path path;
+  int e = butter_arg_path(env, argv[4], &path);
+  if (e < 0) return NULL;
+  if (e > 0) return butter_errno_result(env, e);
+  int r = fanotify_mark(fd, flags, mask, dirfd, path.s);
   int err = errno;
-  if (path && path != stack) free(path);
+  butter_path_free(&path);
   return butter_int(env, r < 0 ? -err : 0);
 }
 
@@ -118,50 +108,38 @@ static napi_value js_fanotify_queued(napi_env env, napi_callback_info info) {
 }
 
 /*
- * fanotifyRespond(fd, response: Uint8Array) -> 0 | -errno: one write(2) of a
- * `struct fanotify_response` and the info records after it, built in JS.
+ * fanotifyRespond(fd, eventFd, response, info: Uint8Array | null, release, pidfd)
+ * -> 0 | -errno: one write(2) of a `struct fanotify_response` and `info`'s
+ * records. With `release`, once the kernel has taken the answer, the event fd
+ * and the pidfd (when >= 0) are closed in the same call; a refused answer
+ * closes nothing (the event still waits, and its fd is still the one to answer with).
  */
 static napi_value js_fanotify_respond(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  int32_t fd;
-  const void *bytes;
-  size_t len;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 2 || !butter_arg_int32(env, argv[0], &fd) || !butter_arg_bytes(env, argv[1], &bytes, &len)) return NULL;
-  ssize_t n = write(fd, bytes, len);
-  return butter_int(env, n < 0 ? -errno : 0);
-}
-
-/*
- * fanotifyAnswer(fd, eventFd, response, pidfd, info: Uint8Array | null) -> 0 | -errno:
- * answers a permission event (struct fanotify_response, then `info`'s records)
- * and, once the kernel has taken the answer, closes the event fd and the pidfd
- * (when >= 0) in the same call. A refused answer closes nothing: the event
- * still waits, and its fd is still the one to answer with.
- */
-static napi_value js_fanotify_answer(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
+  size_t argc = 6;
+  napi_value argv[6];
   int32_t fd, event_fd, pidfd;
   uint32_t response;
+  bool release;
   const void *extra = NULL;
   size_t extra_len = 0;
   napi_valuetype t;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 5 || !butter_arg_int32(env, argv[0], &fd) || !butter_arg_int32(env, argv[1], &event_fd) ||
-      !butter_arg_uint32(env, argv[2], &response) || !butter_arg_int32(env, argv[3], &pidfd))
+  if (argc < 6 || !butter_arg_int32(env, argv[0], &fd) || !butter_arg_int32(env, argv[1], &event_fd) ||
+      !butter_arg_uint32(env, argv[2], &response) || !butter_arg_bool(env, argv[4], &release) ||
+      !butter_arg_int32(env, argv[5], &pidfd))
     return NULL;
-  napi_typeof(env, argv[4], &t);
-  if (t != napi_null && !butter_arg_bytes(env, argv[4], &extra, &extra_len)) return NULL;
+  napi_typeof(env, argv[3], &t);
+  if (t != napi_null && !butter_arg_bytes(env, argv[3], &extra, &extra_len)) return NULL;
   unsigned char buf[sizeof(struct fanotify_response) + 64];
   if (extra_len > sizeof buf - sizeof(struct fanotify_response)) return butter_errno_result(env, EINVAL);
   struct fanotify_response r = {.fd = event_fd, .response = response};
   memcpy(buf, &r, sizeof r);
   if (extra_len) memcpy(buf + sizeof r, extra, extra_len);
   if (write(fd, buf, sizeof r + extra_len) < 0) return butter_errno_result(env, errno);
-  close(event_fd);
-  if (pidfd >= 0) close(pidfd);
+  if (release) {
+    close(event_fd);
+    if (pidfd >= 0) close(pidfd);
+  }
   return butter_int(env, 0);
 }
 
@@ -232,29 +210,26 @@ static napi_value js_fanotify_open_mount(napi_env env, napi_callback_info info) 
   size_t argc = 3;
   napi_value argv[3];
   int32_t dirfd;
-  const void *bytes = NULL;
-  size_t len = 0;
-  napi_valuetype t;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc < 3 || !butter_arg_int32(env, argv[0], &dirfd)) return NULL;
-  napi_typeof(env, argv[1], &t);
-  if (t != napi_null && !butter_arg_bytes(env, argv[1], &bytes, &len)) return NULL;
-  char path[PATH_MAX];
-  if (len >= sizeof path) return butter_new_fd(env, -ENAMETOOLONG, argv[2]);
-  if (len) memcpy(path, bytes, len);
-  path[len] = '\0';
-  if (t == napi_null) strcpy(path, "."); /* the mark was on dirfd itself */
+  butter_path path;
+  int e = butter_arg_path(env, argv[1], &path);
+  if (e < 0) return NULL;
+  if (e > 0) return butter_new_fd(env, -e, argv[2]);
+  char *p = path.s ? path.s : strcpy(path.stack, "."); /* a null path: the mark was on dirfd itself */
   const int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
-  int fd = openat(dirfd, path, flags);
+  int fd = openat(dirfd, p, flags);
   if (fd < 0 && errno == ENOTDIR) {
     /* A file: its directory is on the same filesystem. */
-    char *slash = strrchr(path, '/');
-    if (slash == NULL) strcpy(path, ".");
-    else if (slash == path) path[1] = '\0';
+    char *slash = strrchr(p, '/');
+    if (slash == NULL) strcpy(p, ".");
+    else if (slash == p) p[1] = '\0';
     else *slash = '\0';
-    fd = openat(dirfd, path, flags);
+    fd = openat(dirfd, p, flags);
   }
-  return butter_new_fd(env, fd < 0 ? -errno : fd, argv[2]);
+  int err = errno;
+  butter_path_free(&path);
+  return butter_new_fd(env, fd < 0 ? -err : fd, argv[2]);
 }
 
 /* fanotifyFsid(fd) -> [val0, val1] (statfs f_fsid, as FID records carry it) | -errno */
@@ -313,7 +288,6 @@ void butter_init_fanotify(napi_env env, napi_value exports) {
       {"fanotifyRead", js_fanotify_read},
       {"fanotifyQueued", js_fanotify_queued},
       {"fanotifyRespond", js_fanotify_respond},
-      {"fanotifyAnswer", js_fanotify_answer},
       {"fanotifyFdPath", js_fanotify_fd_path},
       {"fanotifyOpenMount", js_fanotify_open_mount},
       {"fanotifyFsid", js_fanotify_fsid},

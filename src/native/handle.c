@@ -106,18 +106,16 @@ void butter_handle_deliver(butter_handle *h, int status, uint32_t events) {
     napi_create_int32(env, status, &argv[0]);
     napi_create_uint32(env, events, &argv[1]);
     /* A handle with a registered buffer and a consumer (KEEP_CALLBACK) is read
-       here, so the callback gets the bytes without a second call into C.
-       Not with a drain: its reads are chunks the thread queued (handleRead). */
+       here, as handleRead would (a drain's chunk, or the fd), so the callback
+       gets the bytes without a second call into C. */
     napi_value buf;
     napi_typedarray_type type;
     void *data;
     size_t len;
     if (h->read_buf && status == 0 && (events & BUTTER_READABLE) && (h->flags & BUTTER_KEEP_CALLBACK) &&
-        !h->drain && !h->shut && h->fd >= 0 && napi_get_reference_value(env, h->read_buf, &buf) == napi_ok &&
-        buf && napi_get_typedarray_info(env, buf, &type, &len, &data, NULL, NULL) == napi_ok &&
-        type == napi_uint8_array) {
-      ssize_t n = read(h->fd, data, len);
-      napi_create_int64(env, n < 0 ? -(int64_t)errno : (int64_t)n, &argv[2]);
+        napi_get_reference_value(env, h->read_buf, &buf) == napi_ok && buf &&
+        napi_get_typedarray_info(env, buf, &type, &len, &data, NULL, NULL) == napi_ok && type == napi_uint8_array) {
+      napi_create_int64(env, butter_handle_read(h, data, len), &argv[2]);
       argc = 3;
     }
     napi_get_global(env, &recv); /* make_callback needs an object */

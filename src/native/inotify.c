@@ -39,21 +39,15 @@ static napi_value js_inotify_add_watch(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   int32_t fd;
   uint32_t mask;
-  const void *bytes;
-  size_t len;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 3 || !butter_arg_int32(env, argv[0], &fd) || !butter_arg_bytes(env, argv[1], &bytes, &len) ||
-      !butter_arg_uint32(env, argv[2], &mask))
-    return NULL;
-  /* The kernel wants a C string; paths past PATH_MAX still reach it, so it says ENAMETOOLONG. */
-  char stack[PATH_MAX];
-  char *path = len < sizeof stack ? stack : malloc(len + 1);
-  if (!path) return butter_errno_result(env, ENOMEM);
-  if (len) memcpy(path, bytes, len); /* an empty view may have no data pointer at all */
-  path[len] = '\0';
-  int wd = inotify_add_watch(fd, path, mask);
+  if (argc < 3 || !butter_arg_int32(env, argv[0], &fd) || !butter_arg_uint32(env, argv[2], &mask)) return NULL;
+  butter_path path;
+  int r = butter_arg_path(env, argv[1], &path);
+  if (r < 0) return NULL;
+  if (r > 0) return butter_errno_result(env, r);
+  int wd = inotify_add_watch(fd, path.s ? path.s : "", mask);
   int err = errno;
-  if (path != stack) free(path);
+  butter_path_free(&path);
   return butter_int(env, wd < 0 ? -err : wd);
 }
 

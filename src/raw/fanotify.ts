@@ -263,11 +263,9 @@ export interface FanotifyAuditRule {
   objTrust?: number;
 }
 
-const RESPONSE_LEN = 8;
 const AUDIT_RULE_LEN = 16;
-const response = Buffer.alloc(RESPONSE_LEN + AUDIT_RULE_LEN);
-const responseView = new DataView(response.buffer, response.byteOffset, response.byteLength);
-const auditRule = response.subarray(RESPONSE_LEN);
+const auditRule = Buffer.alloc(AUDIT_RULE_LEN);
+const auditRuleView = new DataView(auditRule.buffer, auditRule.byteOffset, AUDIT_RULE_LEN);
 
 function validateTrust(value: unknown, name: string): number {
   return value === undefined ? 2 : validateInteger(value, name, 0, 2);
@@ -285,10 +283,10 @@ export function auditRuleRecord(rule: unknown, name = 'auditRule'): Buffer {
   const obj = validateTrust(r.objTrust, `${name}.objTrust`);
   auditRule[0] = FAN_RESPONSE_INFO_AUDIT_RULE;
   auditRule[1] = 0;
-  responseView.setUint16(RESPONSE_LEN + 2, AUDIT_RULE_LEN, LE);
-  responseView.setUint32(RESPONSE_LEN + 4, number, LE);
-  responseView.setUint32(RESPONSE_LEN + 8, subj, LE);
-  responseView.setUint32(RESPONSE_LEN + 12, obj, LE);
+  auditRuleView.setUint16(2, AUDIT_RULE_LEN, LE);
+  auditRuleView.setUint32(4, number, LE);
+  auditRuleView.setUint32(8, subj, LE);
+  auditRuleView.setUint32(12, obj, LE);
   return auditRule;
 }
 
@@ -304,15 +302,12 @@ export function fanotifyRespond(fd: number, eventFd: number, response_: number, 
   validateFd(fd);
   validateInt32(eventFd, 'eventFd');
   let r = validateFlags(response_, 'response');
-  let len = RESPONSE_LEN;
+  let info: Buffer | null = null;
   if (auditRule !== undefined) {
-    auditRuleRecord(auditRule);
+    info = auditRuleRecord(auditRule);
     r = (r | FAN_INFO) >>> 0;
-    len += AUDIT_RULE_LEN;
   }
-  responseView.setInt32(0, eventFd, LE);
-  responseView.setUint32(4, r, LE);
-  check(native.fanotifyRespond(fd, response.subarray(0, len)), 'write');
+  check(native.fanotifyRespond(fd, eventFd, r, info, false, -1), 'write');
 }
 
 /**
