@@ -4,37 +4,19 @@
 // backend forced.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, readFileSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
-import { fileURLToPath } from 'node:url';
 import { eventfd, eventfdRead, eventfdWrite, EventFd, constants as C, readinessBackend, AbortError } from 'butter';
 import { assertSysError, copySysErrorSource } from './support/errors.mjs';
+import { fdinfo, runChild, root } from './support/child.mjs';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const expectedBackend = process.env.BUTTER_READINESS === 'epoll' ? 'epoll' : 'uv';
 const MAX = 0xfffffffffffffffen; // the largest value the counter can hold
 
-function fdinfo(fd) {
-  return Object.fromEntries(
-    readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => l.split(/:\s*/)),
-  );
-}
 
-/** Runs an ESM snippet in a child node with 'butter' resolvable; returns { status, stdout, stderr }. */
-function runChild(source, { timeout = 10_000, env = {} } = {}) {
-  return spawnSync(process.execPath, ['--input-type=module', '-e', source], {
-    cwd: root,
-    encoding: 'utf8',
-    timeout,
-    env: { ...process.env, ...env },
-  });
-}
 
 test('the readiness backend in force is the one asked for', () => {
   assert.equal(readinessBackend(), expectedBackend);

@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import {
   inotifyInit,
   inotifyAddWatch,
@@ -30,8 +30,8 @@ import {
 } from 'butter';
 import { nobodyUnavailable } from './support/nobody.mjs';
 import { assertSysError, copySysErrorSource } from './support/errors.mjs';
+import { runChild, root } from './support/child.mjs';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const BUTTER_ESM = import.meta.resolve('butter');
 const expectedBackend = process.env.BUTTER_READINESS === 'epoll' ? 'epoll' : 'uv';
 const isRoot = process.getuid() === 0;
@@ -75,11 +75,6 @@ function brief(events, base) {
   });
 }
 
-/** Runs an ESM snippet in a child node, after `prefix` (a command list such as setpriv/unshare). */
-function runChild(source, { prefix = [], timeout = 20_000 } = {}) {
-  const argv = [...prefix, process.execPath, '--input-type=module', '-e', source];
-  return spawnSync(argv[0], argv.slice(1), { cwd: root, encoding: 'utf8', timeout });
-}
 
 const ok = (cmd, args) => spawnSync(cmd, args, { stdio: 'ignore', timeout: 10_000 }).status === 0;
 

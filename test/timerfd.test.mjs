@@ -18,9 +18,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
-import { fileURLToPath } from 'node:url';
 import { nobodyUnavailable } from './support/nobody.mjs';
 import { assertSysError, copySysErrorSource } from './support/errors.mjs';
+import { fdinfo, runChild, root } from './support/child.mjs';
 import {
   timerfdCreate,
   timerfdSettime,
@@ -34,20 +34,11 @@ import {
   AbortError,
 } from 'butter';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const expectedBackend = process.env.BUTTER_READINESS === 'epoll' ? 'epoll' : 'uv';
 const KTIME_MAX = 2n ** 63n - 1n;
 const MS = 1_000_000n;
 const isRoot = process.getuid?.() === 0;
 
-function fdinfo(fd) {
-  return Object.fromEntries(
-    readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => l.split(/:\s*/)),
-  );
-}
 
 function hasCapability(bit) {
   const line = readFileSync('/proc/self/status', 'utf8').match(/^CapEff:\s*([0-9a-f]+)$/m);
@@ -55,11 +46,6 @@ function hasCapability(bit) {
 }
 const CAP_WAKE_ALARM = 35;
 
-/** Runs an ESM snippet in a child node (optionally behind a prefix command). */
-function runChild(source, { prefix = [], timeout = 20_000 } = {}) {
-  const [cmd, ...args] = [...prefix, process.execPath, '--input-type=module', '-e', source];
-  return spawnSync(cmd, args, { cwd: root, encoding: 'utf8', timeout });
-}
 
 /** Runs `fn` with a new TimerFd, closed afterwards (Node 20 has no `using`). */
 async function withTimer(options, fn) {

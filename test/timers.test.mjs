@@ -15,20 +15,18 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readlinkSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import * as nodeTimers from 'node:timers';
 import * as nodePromises from 'node:timers/promises';
 import fc from 'fast-check';
 import * as timers from 'butter/timers';
 import * as promises from 'butter/timers/promises';
+import { runChild } from './support/child.mjs';
 
 const { setTimeout, setInterval, clearTimeout, clearInterval } = timers;
 const require = createRequire(import.meta.url);
-const root = fileURLToPath(new URL('..', import.meta.url));
 const hr = () => process.hrtime.bigint();
 const MS = 1_000_000n;
 
@@ -60,10 +58,6 @@ function deferred() {
 /** Waits for a Butter timeout: every timer due earlier has fired (or been dropped) by then. */
 const barrier = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Runs an ESM snippet in a child node with this run's readiness backend. */
-function runChild(source, timeout = 30_000) {
-  return spawnSync(process.execPath, ['--input-type=module', '-e', source], { cwd: root, encoding: 'utf8', timeout });
-}
 
 /**
  * Runs `source` with `MODULE` standing for node:timers and for butter/timers
