@@ -79,55 +79,70 @@ function pad(n: number, width = 2, fill = '0'): string {
 const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
 const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
 
-/** strftime(3) in local time, for the conversions scripts use; others are printed as given. */
-export function strftime(fmt: string, d: Date): string {
+/**
+ * Expands the `%` directives of `fmt`: `directive(k, next)` gets the character
+ * after a `%` (and the one after it) and returns the text and how many of the
+ * two it used. A `%` at the very end stays as it is.
+ */
+function expandDirectives(fmt: string, directive: (k: string, next: string | undefined) => [text: string, used: 1 | 2]): string {
   let out = '';
   for (let i = 0; i < fmt.length; i++) {
-    const c = fmt[i];
-    if (c !== '%' || i + 1 >= fmt.length) {
-      out += c;
+    if (fmt[i] !== '%' || i + 1 >= fmt.length) {
+      out += fmt[i];
       continue;
     }
-    const k = fmt[++i];
-    const h12 = d.getHours() % 12 || 12;
-    switch (k) {
-      case 'Y': out += d.getFullYear(); break;
-      case 'y': out += pad(d.getFullYear() % 100); break;
-      case 'C': out += pad(Math.floor(d.getFullYear() / 100)); break;
-      case 'm': out += pad(d.getMonth() + 1); break;
-      case 'd': out += pad(d.getDate()); break;
-      case 'e': out += pad(d.getDate(), 2, ' '); break;
-      case 'H': out += pad(d.getHours()); break;
-      case 'I': out += pad(h12); break;
-      case 'M': out += pad(d.getMinutes()); break;
-      case 'S': out += pad(d.getSeconds()); break;
-      case 'p': out += d.getHours() < 12 ? 'AM' : 'PM'; break;
-      case 'T': out += `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`; break;
-      case 'R': out += `${pad(d.getHours())}:${pad(d.getMinutes())}`; break;
-      case 'F': out += `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`; break;
-      case 'D': out += `${pad(d.getMonth() + 1)}/${pad(d.getDate())}/${pad(d.getFullYear() % 100)}`; break;
-      case 's': out += Math.floor(d.getTime() / 1000); break;
-      case 'j': {
-        const start = new Date(d.getFullYear(), 0, 1);
-        out += pad(Math.round((new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime() - start.getTime()) / 86_400_000) + 1, 3);
-        break;
-      }
-      case 'a': out += DAYS[d.getDay()]!.slice(0, 3); break;
-      case 'A': out += DAYS[d.getDay()]; break;
-      case 'b': case 'h': out += MONTHS[d.getMonth()]!.slice(0, 3); break;
-      case 'B': out += MONTHS[d.getMonth()]; break;
-      case 'u': out += d.getDay() || 7; break;
-      case 'w': out += d.getDay(); break;
-      case 'z': {
-        const off = -d.getTimezoneOffset();
-        out += `${off < 0 ? '-' : '+'}${pad(Math.floor(Math.abs(off) / 60))}${pad(Math.abs(off) % 60)}`;
-        break;
-      }
-      case 'n': out += '\n'; break;
-      case 't': out += '\t'; break;
-      case '%': out += '%'; break;
-      default: out += `%${k}`;
+    const [text, used] = directive(fmt[i + 1]!, fmt[i + 2]);
+    out += text;
+    i += used;
+  }
+  return out;
+}
+
+/** strftime(3) in local time, for the conversions scripts use; others are printed as given. */
+export function strftime(fmt: string, d: Date): string {
+  return expandDirectives(fmt, (k) => [strftimeOne(k, d), 1]);
+}
+
+function strftimeOne(k: string, d: Date): string {
+  const h12 = d.getHours() % 12 || 12;
+  let out = '';
+  switch (k) {
+    case 'Y': out += d.getFullYear(); break;
+    case 'y': out += pad(d.getFullYear() % 100); break;
+    case 'C': out += pad(Math.floor(d.getFullYear() / 100)); break;
+    case 'm': out += pad(d.getMonth() + 1); break;
+    case 'd': out += pad(d.getDate()); break;
+    case 'e': out += pad(d.getDate(), 2, ' '); break;
+    case 'H': out += pad(d.getHours()); break;
+    case 'I': out += pad(h12); break;
+    case 'M': out += pad(d.getMinutes()); break;
+    case 'S': out += pad(d.getSeconds()); break;
+    case 'p': out += d.getHours() < 12 ? 'AM' : 'PM'; break;
+    case 'T': out += `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`; break;
+    case 'R': out += `${pad(d.getHours())}:${pad(d.getMinutes())}`; break;
+    case 'F': out += `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`; break;
+    case 'D': out += `${pad(d.getMonth() + 1)}/${pad(d.getDate())}/${pad(d.getFullYear() % 100)}`; break;
+    case 's': out += Math.floor(d.getTime() / 1000); break;
+    case 'j': {
+      const start = new Date(d.getFullYear(), 0, 1);
+      out += pad(Math.round((new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime() - start.getTime()) / 86_400_000) + 1, 3);
+      break;
     }
+    case 'a': out += DAYS[d.getDay()]!.slice(0, 3); break;
+    case 'A': out += DAYS[d.getDay()]; break;
+    case 'b': case 'h': out += MONTHS[d.getMonth()]!.slice(0, 3); break;
+    case 'B': out += MONTHS[d.getMonth()]; break;
+    case 'u': out += d.getDay() || 7; break;
+    case 'w': out += d.getDay(); break;
+    case 'z': {
+      const off = -d.getTimezoneOffset();
+      out += `${off < 0 ? '-' : '+'}${pad(Math.floor(Math.abs(off) / 60))}${pad(Math.abs(off) % 60)}`;
+      break;
+    }
+    case 'n': out += '\n'; break;
+    case 't': out += '\t'; break;
+    case '%': out += '%'; break;
+    default: out += `%${k}`;
   }
   return out;
 }
@@ -146,28 +161,19 @@ export function csvField(s: string): string {
 }
 
 function formatLine(item: Item, fmt: string, timefmt: string | null): string {
-  let out = '';
-  for (let i = 0; i < fmt.length; i++) {
-    const c = fmt[i];
-    if (c !== '%' || i + 1 >= fmt.length) {
-      out += c;
-      continue;
-    }
-    const k = fmt[++i];
-    if (k === 'w') out += item.watchPath;
-    else if (k === 'f') out += item.name;
-    else if (k === 'e') out += eventString(item.names);
-    else if (k === 'T') out += timefmt === null ? '' : strftime(timefmt, item.time);
-    else if (k === 'c') out += item.cookie;
-    else if (k === 'o') out += item.oldPath ?? '';
-    else if (k === '%') out += '%';
-    else if (i + 1 < fmt.length && fmt[i + 1] === 'e') {
+  return expandDirectives(fmt, (k, next) => {
+    switch (k) {
+      case 'w': return [item.watchPath, 1];
+      case 'f': return [item.name, 1];
+      case 'e': return [eventString(item.names), 1];
+      case 'T': return [timefmt === null ? '' : strftime(timefmt, item.time), 1];
+      case 'c': return [String(item.cookie), 1];
+      case 'o': return [item.oldPath ?? '', 1];
+      case '%': return ['%', 1];
       // %Xe: the events separated by X.
-      out += eventString(item.names, k);
-      i++;
-    } else out += `%${k}`;
-  }
-  return out;
+      default: return next === 'e' ? [eventString(item.names, k), 2] : [`%${k}`, 1];
+    }
+  });
 }
 
 function render(item: Item, o: Options): string {
