@@ -296,6 +296,31 @@ describe('EventFd', () => {
     assert.deepEqual(msg, { got: 9n, backend: expectedBackend });
   });
 
+  test('promise reactions and nextTicks run between two objects\' callbacks, as between Node\'s own', async () => {
+    // Fifty objects ready at once: the portable backend's thread sees several in one epoll_wait.
+    const evs = Array.from({ length: 50 }, () => new EventFd());
+    try {
+      for (const ev of evs) ev.write(1n);
+      const log = [];
+      await Promise.all(
+        evs.map((ev, i) => new Promise((resolve) => ev.once('event', () => {
+          log.push(`${i}`);
+          process.nextTick(() => log.push(`${i}:tick`));
+          Promise.resolve().then(() => {
+            log.push(`${i}:promise`);
+            resolve();
+          });
+        }))),
+      );
+      for (let k = 0; k < log.length; k += 3) {
+        const i = log[k];
+        assert.deepEqual(log.slice(k, k + 3), [i, `${i}:tick`, `${i}:promise`], log.slice(0, 12).join(' '));
+      }
+    } finally {
+      for (const ev of evs) ev.close();
+    }
+  });
+
   test('\'event\' listeners see every event; removing the last stops watching', async () => {
     const ev = new EventFd();
     try {

@@ -146,17 +146,6 @@ function unschedule(e: Entry): void {
 let continuing = false;
 
 /**
- * A timer was served since the last microtask checkpoint. The portable backend
- * delivers a batch of ready fds in one call into JS, with no checkpoint between
- * them, so a second timer in the same batch waits for an immediate: the first
- * one's promise reactions and nextTicks must run before it, as in Node.
- */
-let servedThisTurn = false;
-const endTurn = (): void => {
-  servedThisTurn = false;
-};
-
-/**
  * The object `setTimeout()` and `setInterval()` return: Node's `Timeout`
  * (`ref`, `unref`, `hasRef`, `refresh`, `close`, `[Symbol.toPrimitive]`,
  * `[Symbol.dispose]`), plus the overrun counters.
@@ -362,12 +351,6 @@ export class Timeout implements NodeJS.Timeout {
     // Not fired yet (its interrupt is on the way): its own wake comes next, and
     // the timers after it wait for it.
     if (t.#unserved === 0) return;
-    if (servedThisTurn) {
-      Timeout.#continueSoon();
-      return;
-    }
-    servedThisTurn = true;
-    queueMicrotask(endTurn);
     const n = t.#unserved;
     unschedule(e);
     t.#unserved = 0;

@@ -1,12 +1,12 @@
 /*
- * Readiness backend 2: an epoll thread of our own that hands batches to JS
- * through a napi_threadsafe_function.
+ * Readiness backend 2: an epoll thread of our own that hands ready handles to
+ * JS through a napi_threadsafe_function, one call each.
  *
  * Portable: it needs nothing but Node-API, so it is the choice where libuv is not
  * reachable (and can be forced on Node for testing; see src/core/native.ts).
  * Every fd is armed EPOLLONESHOT: after one wake it stays quiet until the JS
  * thread has drained it and re-armed it, so the thread never spins on an fd the
- * JS side has not consumed yet, and one epoll_wait hands over a whole batch.
+ * JS side has not consumed yet.
  */
 #include "butter.h"
 
@@ -29,13 +29,11 @@ typedef struct {
   napi_threadsafe_function tsfn;
 } epoll_state;
 
+/* One ready handle, handed to JS as its own threadsafe-function call. */
 typedef struct {
-  uint32_t count;
-  struct {
-    uint64_t id;
-    uint32_t events;
-  } items[];
-} batch;
+  uint64_t id;
+  uint32_t events;
+} ready_item;
 
 static uint32_t to_epoll(uint32_t events) {
   return (events & BUTTER_READABLE ? EPOLLIN : 0) | (events & BUTTER_WRITABLE ? EPOLLOUT : 0);
@@ -57,21 +55,21 @@ static void *thread_main(void *arg) {
       if (errno == EINTR) continue;
       return NULL;
     }
-    batch *b = malloc(sizeof *b + (size_t)n * sizeof b->items[0]);
-    if (!b) continue; /* the fds stay ready; epoll_wait returns them again */
     bool stop = false;
-    b->count = 0;
     for (int i = 0; i < n; i++) {
       if (evs[i].data.u64 == WAKE_ID) {
         stop = true;
         continue;
       }
-      b->items[b->count].id = evs[i].data.u64;
-      b->items[b->count].events = from_epoll(evs[i].events);
-      b->count++;
+      /* One call per handle, not per batch: Node drains promise reactions and
+         nextTicks after each call, so they run between two handles' callbacks
+         as on libuv's own loop. */
+      ready_item *item = malloc(sizeof *item);
+      if (!item) continue; /* out of memory: this wake is lost, and the fd stays disarmed */
+      item->id = evs[i].data.u64;
+      item->events = from_epoll(evs[i].events);
+      if (stop || napi_call_threadsafe_function(st->tsfn, item, napi_tsfn_nonblocking) != napi_ok) free(item);
     }
-    if (stop || b->count == 0 || napi_call_threadsafe_function(st->tsfn, b, napi_tsfn_nonblocking) != napi_ok)
-      free(b);
     if (stop) return NULL;
   }
 }
@@ -85,24 +83,20 @@ static int arm(butter_handle *h, uint32_t events) {
   return 0;
 }
 
-/* Runs on the JS thread, once per batch. */
+/* Runs on the JS thread, once per ready handle. */
 static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
-  batch *b = data;
+  ready_item *item = data;
   butter_env *benv = context;
-  if (env && !benv->tearing_down) {
-    for (uint32_t i = 0; i < b->count; i++) {
-      uint64_t id = b->items[i].id;
-      butter_handle *h = butter_handle_lookup(benv, id);
-      if (!h) continue; /* closed since the thread saw it */
-      h->armed = false;
-      uint32_t events = b->items[i].events & h->events;
-      if (events) butter_handle_deliver(h, 0, events);
-      h = butter_handle_lookup(benv, id); /* the callback may have closed it */
-      int r;
-      if (h && h->events && !h->armed && (r = arm(h, h->events)) < 0) butter_handle_deliver(h, r, 0);
-    }
+  butter_handle *h = env && !benv->tearing_down ? butter_handle_lookup(benv, item->id) : NULL;
+  if (h) { /* else closed since the thread saw it */
+    h->armed = false;
+    uint32_t events = item->events & h->events;
+    if (events) butter_handle_deliver(h, 0, events);
+    h = butter_handle_lookup(benv, item->id); /* the callback may have closed it */
+    int r;
+    if (h && h->events && !h->armed && (r = arm(h, h->events)) < 0) butter_handle_deliver(h, r, 0);
   }
-  free(b);
+  free(item);
 }
 
 static void loop_ref(butter_env *benv, bool before, bool after) {
