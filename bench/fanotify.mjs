@@ -23,13 +23,13 @@
 // responders call allow() (and Butter answers anything left at close() or after
 // its 1 s deadline), and any responder that does not finish in time is killed,
 // which closes its group and lets the kernel allow whatever still waits.
-import { fork, spawn, execFileSync, spawnSync } from 'node:child_process';
+import { spawn, execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { fmt, median, quantile, max, table, printMachine, checkIdle, otherLoad, reportOtherLoad } from './lib.mjs';
+import { fmt, median, quantile, max, table, printMachine, checkIdle, otherLoad, reportOtherLoad, track, forkRole, message as msg, killChildren } from './lib.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const HERE = dirname(SELF);
@@ -148,37 +148,8 @@ async function permResponder(o) {
 
 // ---------------------------------------------------------------- inner: in the private namespace
 
-const children = new Set();
-
-function track(c, what) {
-  children.add(c);
-  c.exited = new Promise((r) => c.on('exit', (code, sig) => { children.delete(c); r(code ?? sig); }));
-  c.what = what;
-  return c;
-}
-
 /** A Node child (IPC) of this file in role `args.role`. */
-function spawnNode(args, execArgv = []) {
-  const c = track(fork(SELF, ['--child', JSON.stringify(args)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv }), args.role);
-  c.queue = [];
-  c.waiters = [];
-  c.on('message', (m) => {
-    const i = c.waiters.findIndex((w) => w.type === m.type);
-    if (i >= 0) c.waiters.splice(i, 1)[0].resolve(m);
-    else c.queue.push(m);
-  });
-  c.exited.then((code) => { for (const w of c.waiters.splice(0)) w.reject(new Error(`${args.role} exited (${code}) before '${w.type}'`)); });
-  return c;
-}
-
-function msg(c, type, timeoutMs = 60000) {
-  const i = c.queue.findIndex((m) => m.type === type);
-  if (i >= 0) return Promise.resolve(c.queue.splice(i, 1)[0]);
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`${c.what}: timeout waiting for '${type}'`)), timeoutMs);
-    c.waiters.push({ type, resolve: (m) => { clearTimeout(t); resolve(m); }, reject: (e) => { clearTimeout(t); reject(e); } });
-  });
-}
+const spawnNode = (args, execArgv = []) => forkRole(SELF, args, args.role, execArgv);
 
 /** fanotify_ref in `mode`; `c.line(pred)` resolves with the first stdout line matching. */
 function spawnRef(exe, args) {
@@ -230,7 +201,7 @@ function pin(pid, cpu) {
 }
 
 function killAll() {
-  for (const c of children) try { c.kill('SIGKILL'); } catch {}
+  killChildren();
 }
 
 const NAMES = {

@@ -23,13 +23,12 @@
 //            before the write() to the watcher's callback, CLOCK_MONOTONIC in both.
 //            First --lat-warmup untimed writes ~0.3 ms apart, so each watcher is
 //            measured as it runs once its code is compiled (--lat-warmup 0: cold).
-import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { fmt, median, quantile, ratio, table, printMachine, checkIdle, otherLoad, reportOtherLoad } from './lib.mjs';
+import { fmt, median, quantile, ratio, table, printMachine, checkIdle, otherLoad, reportOtherLoad, forkRole, message as msg, killChildren } from './lib.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const now = () => Number(process.hrtime.bigint()); // ns, CLOCK_MONOTONIC (shared by all processes)
@@ -270,36 +269,11 @@ function writer(o) {
 
 // ---------------------------------------------------------------- main
 
-const children = new Set();
-function spawnRole(args) {
-  const c = fork(SELF, ['--child', JSON.stringify(args)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  children.add(c);
-  c.queue = [];
-  c.waiters = [];
-  c.on('message', (m) => {
-    const i = c.waiters.findIndex((w) => w.type === m.type);
-    if (i >= 0) c.waiters.splice(i, 1)[0].resolve(m);
-    else c.queue.push(m);
-  });
-  c.exited = new Promise((r) => c.on('exit', (code) => {
-    children.delete(c);
-    for (const w of c.waiters) w.reject(new Error(`${args.role} ${args.watcher ?? ''} exited (${code}) before '${w.type}'`));
-    r(code);
-  }));
-  return c;
-}
-function msg(c, type, timeoutMs = 60000) {
-  const i = c.queue.findIndex((m) => m.type === type);
-  if (i >= 0) return Promise.resolve(c.queue.splice(i, 1)[0]);
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`timeout waiting for '${type}'`)), timeoutMs);
-    c.waiters.push({ type, resolve: (m) => { clearTimeout(t); resolve(m); }, reject: (e) => { clearTimeout(t); reject(e); } });
-  });
-}
+const spawnRole = (args) => forkRole(SELF, args, `${args.role} ${args.watcher ?? ''}`.trim());
 
 let base;
 function cleanup() {
-  for (const c of children) try { c.kill('SIGKILL'); } catch {}
+  killChildren();
   if (base) fs.rmSync(base, { recursive: true, force: true });
 }
 

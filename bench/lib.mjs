@@ -1,4 +1,6 @@
-// Shared helpers for the benchmark scripts: statistics, formatting, machine facts.
+// Shared helpers for the benchmark scripts: statistics, formatting, machine facts,
+// child processes.
+import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 
@@ -131,4 +133,58 @@ export function reportOtherLoad(fraction) {
   const pct = (fraction * 100).toFixed(0);
   if (fraction > 0.05) console.log(`WARNING: other work used ${pct}% of the machine's CPU during this run; the numbers are disturbed.`);
   else console.log(`Other work on the machine during this run: ${pct}% of its CPU.`);
+}
+
+// ---- child processes ----
+
+/** Every child a bench started and that has not exited: `killChildren()` on the way out. */
+const children = new Set();
+
+/** Tracks child `c`: `c.exited` resolves with its exit code (or signal), `c.what` names it in errors. */
+export function track(c, what) {
+  children.add(c);
+  c.what = what;
+  c.exited = new Promise((r) => c.on('exit', (code, sig) => {
+    children.delete(c);
+    r(code ?? sig);
+  }));
+  return c;
+}
+
+/**
+ * A Node child (IPC) running `file --child <args as JSON>`, named `what`;
+ * `message(c, type)` takes its messages by type, in any order.
+ */
+export function forkRole(file, args, what, execArgv = []) {
+  const c = track(fork(file, ['--child', JSON.stringify(args)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv }), what);
+  c.queue = [];
+  c.waiters = [];
+  c.on('message', (m) => {
+    const i = c.waiters.findIndex((w) => w.type === m.type);
+    if (i >= 0) c.waiters.splice(i, 1)[0].resolve(m);
+    else c.queue.push(m);
+  });
+  c.exited.then((code) => {
+    for (const w of c.waiters.splice(0)) w.reject(new Error(`${what} exited (${code}) before '${w.type}'`));
+  });
+  return c;
+}
+
+/** The next message of `type` from a `forkRole` child (one that came already, or the next). */
+export function message(c, type, timeoutMs = 60000) {
+  const i = c.queue.findIndex((m) => m.type === type);
+  if (i >= 0) return Promise.resolve(c.queue.splice(i, 1)[0]);
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`${c.what}: timeout waiting for '${type}'`)), timeoutMs);
+    c.waiters.push({ type, resolve: (m) => { clearTimeout(t); resolve(m); }, reject: (e) => { clearTimeout(t); reject(e); } });
+  });
+}
+
+/** SIGKILLs every tracked child still running. */
+export function killChildren() {
+  for (const c of children) {
+    try {
+      c.kill('SIGKILL');
+    } catch {}
+  }
 }
