@@ -21,8 +21,9 @@
 //            new directories each filled with 5 files right after its mkdir.
 //   latency  one write (to a distinct pre-created file) every ~2 ms; time from just
 //            before the write() to the watcher's callback, CLOCK_MONOTONIC in both.
-//            First --lat-warmup untimed writes ~0.3 ms apart, so each watcher is
-//            measured as it runs once its code is compiled (--lat-warmup 0: cold).
+//            First --lat-warmup untimed writes ~0.3 ms apart to 100 other files, so
+//            each watcher is measured as it runs once its code is compiled for the
+//            names it sees (--lat-warmup 0: cold).
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +33,8 @@ import { fmt, median, quantile, ratio, table, printMachine, checkIdle, otherLoad
 
 const SELF = fileURLToPath(import.meta.url);
 const now = () => Number(process.hrtime.bigint()); // ns, CLOCK_MONOTONIC (shared by all processes)
+/** The latency warm-up's files (`w0`...), written in turn. */
+const WARM_FILES = 100;
 
 /** What each watcher reports for create / append / delete of a file, and how many per file. */
 const KINDS = {
@@ -187,7 +190,7 @@ async function consumer(o) {
         const idle = part === 'tree' ? 1500 : 1000;
         const expected = part === 'churn' ? 3 * n : part === 'stall' ? n : part === 'tree' ? expectSet.size : n;
         const done = () => {
-          const got = part === 'tree' ? seen.size : part === 'latency' ? Object.keys(times).length : count;
+          const got = part === 'tree' ? seen.size : part === 'latency' ? Object.keys(times).filter((k) => k[0] === 'l').length : count;
           const quiet = (now() - Math.max(last, writerEnd)) / 1e6 > idle;
           return got >= expected ? 'all' : quiet ? 'quiet' : null;
         };
@@ -248,12 +251,14 @@ function writer(o) {
     const buf = Buffer.from('x');
     // Warm-up, not timed: one event at a time (~0.3 ms apart), so the consumer's
     // single-event path is compiled as it is in a watcher that has run a while.
-    const warmFd = fs.openSync(join(dir, 'warm'), 'w');
+    // Over many names, as such a watcher sees: code compiled for one name only
+    // would be thrown away (deoptimized) at the first timed event.
+    const warmFds = Array.from({ length: WARM_FILES }, (_, i) => fs.openSync(join(dir, `w${i}`), 'w'));
     for (let i = 0; i < Number(o.latWarmup ?? 0); i++) {
       Atomics.wait(sab, 0, 0, 0.3);
-      fs.writeSync(warmFd, buf, 0, 1, 0);
+      fs.writeSync(warmFds[i % WARM_FILES], buf, 0, 1, 0);
     }
-    fs.closeSync(warmFd);
+    for (const fd of warmFds) fs.closeSync(fd);
     Atomics.wait(sab, 0, 0, 50);
     for (let i = 0; i < n; i++) {
       Atomics.wait(sab, 0, 0, 2 + Math.random()); // ~2-3 ms apart: one event at a time

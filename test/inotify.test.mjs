@@ -1129,6 +1129,51 @@ describe('Inotify', () => {
     }
   });
 
+  test('one event per wake (its name decoded natively): the same name and rawName as a batch', async () => {
+    const d = mkdir();
+    const ino = new Inotify();
+    const got = [];
+    let wake;
+    ino.on('event', (e) => {
+      got.push(e);
+      wake?.();
+    });
+    const next = () => new Promise((resolve) => (wake = resolve));
+    try {
+      ino.add(d, ['create', 'attrib']);
+      const names = [
+        'plain',
+        'é✓😀',
+        '\uFFFD-real',
+        [0x6e, 0xe9], // a lead byte with no continuation
+        [0xc0, 0x80], // overlong NUL
+        [0xe0, 0x80, 0xaf], // overlong '/'
+        [0xed, 0xa0, 0x80], // a UTF-16 surrogate
+        [0xf4, 0x90, 0x80, 0x80], // past U+10FFFF
+        [0xe2, 0x9c], // truncated at the end
+        [0x80, 0x41], // a lone continuation byte
+        [0xf0, 0x9f, 0x98, 0x80, 0xff], // valid, then a byte that never is
+      ].map((n) => Buffer.from(n));
+      for (const bytes of names) {
+        const arrived = next();
+        fs.writeFileSync(Buffer.concat([Buffer.from(`${d}/`), bytes]), '');
+        await arrived;
+      }
+      const arrived = next();
+      fs.chmodSync(d, 0o755); // an event on the watched directory itself: no name
+      await arrived;
+      assert.equal(got.length, names.length + 1);
+      names.forEach((bytes, i) => {
+        const name = bytes.toString('utf8');
+        const rawName = Buffer.from(name).equals(bytes) ? undefined : bytes;
+        assert.deepEqual([got[i].type, got[i].name, got[i].rawName, got[i].path], ['create', name, rawName, `${d}/${name}`], `name ${i}`);
+      });
+      assert.deepEqual([got[names.length].type, got[names.length].name, got[names.length].path], ['attrib', null, d]);
+    } finally {
+      ino.close();
+    }
+  });
+
   test('queue overflow: an overflow event after exactly max_queued_events events', async () => {
     const max = Number(fs.readFileSync('/proc/sys/fs/inotify/max_queued_events', 'utf8'));
     assert.ok(max > 0 && max <= 1 << 20, `max_queued_events = ${max}`);

@@ -50,7 +50,7 @@ export interface FdSourceEvents<T> {
 export abstract class FdSource<T> extends EventEmitter {
   #handle: NativeHandle | null = null;
   #fd = -1;
-  readonly #onReadyBound: (status: number, events: number, bytes?: number) => void;
+  readonly #onReadyBound: (status: number, events: number, bytes?: number, parsed?: unknown) => void;
   #queue: T[] = [];
   #head = 0;
   #waiters: Waiter<T>[] = [];
@@ -89,7 +89,7 @@ export abstract class FdSource<T> extends EventEmitter {
   ) {
     super(emitterOptions);
     // The native side holds this callback weakly while idle; this object keeps it alive.
-    this.#onReadyBound = (status, events, bytes) => this.#onReady(status, events, bytes);
+    this.#onReadyBound = (status, events, bytes, parsed) => this.#onReady(status, events, bytes, parsed);
     const handle = native.handleNew(this.#onReadyBound);
     const fd = open(handle);
     if (fd < 0) {
@@ -126,9 +126,10 @@ export abstract class FdSource<T> extends EventEmitter {
    * `readOnWake`) when only `'event'` listeners consume and nothing is queued:
    * parse and `emitEvent()` at once, skipping the queue. Returns false, having
    * changed nothing, to take the general way (`readBatch(queue, bytes)` and
-   * dispatch) instead. The default always does.
+   * dispatch) instead. The default always does. `parsed` is what the native
+   * side made of the bytes, if anything (see `readOnWake`).
    */
-  protected emitReady(_bytes: number): boolean {
+  protected emitReady(_bytes: number, _parsed: unknown): boolean {
     return false;
   }
 
@@ -136,9 +137,10 @@ export abstract class FdSource<T> extends EventEmitter {
    * Has the native side read each readable wake into `buffer` before calling
    * back (while someone consumes; a drain's next chunk, or the fd), and pass the
    * result to `readBatch` as `ready`: one call into C per wake instead of two.
+   * `format` (`native.WAKE_*`) says what else to make of the bytes for `emitReady`.
    */
-  protected readOnWake(buffer: Uint8Array): void {
-    native.handleSetBuffer(this.handle, buffer);
+  protected readOnWake(buffer: Uint8Array, format: number = native.WAKE_BYTES): void {
+    native.handleSetBuffer(this.handle, buffer, format);
   }
 
   /**
@@ -407,13 +409,13 @@ export abstract class FdSource<T> extends EventEmitter {
     this.#events = this.#flags = 0;
   }
 
-  #onReady(status: number, _events: number, ready?: number): void {
+  #onReady(status: number, _events: number, ready?: number, parsed?: unknown): void {
     if (this.#handle === null) return;
     if (status < 0) {
       this.#fail(sysError(-status, 'epoll_wait'));
       return;
     }
-    if (ready !== undefined && ready > 0 && this.#listeners > 0 && this.#waiters.length === 0 && this.#head === this.#queue.length && this.emitReady(ready)) return;
+    if (ready !== undefined && ready > 0 && this.#listeners > 0 && this.#waiters.length === 0 && this.#head === this.#queue.length && this.emitReady(ready, parsed)) return;
     if (this.#waiters.length === 0 && this.#listeners === 0 && !this.#eager) {
       // Read already (the native side reads only while someone consumes, so
       // hardly ever here): queue it rather than lose it.

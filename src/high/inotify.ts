@@ -281,6 +281,10 @@ function watchEvent(watch: Watch, mask: number, cookie: number, start: number, l
       rawName = rawNameOf(buffer, start, end, name);
     }
   }
+  return eventOf(watch, mask, cookie, name, rawName);
+}
+
+function eventOf(watch: Watch, mask: number, cookie: number, name: string | null, rawName: Buffer | undefined): InotifyWatchEvent {
   return {
     type: typeOf(mask),
     mask,
@@ -356,7 +360,7 @@ export class Inotify extends FdSource<InotifyEvent> {
         throw sysError(-r, 'pthread_create');
       }
     }
-    this.readOnWake(buffer);
+    this.readOnWake(buffer, native.WAKE_INOTIFY);
     this.joinRenames = join;
     this.#windowNs = join ? Math.round(window * 1e6) : 0;
   }
@@ -456,14 +460,19 @@ export class Inotify extends FdSource<InotifyEvent> {
     return out.length - start;
   }
 
-  /** One plain record read on a wake, to the listeners without the queue (see `FdSource.emitReady`). */
-  protected override emitReady(length: number): boolean {
+  /**
+   * One plain record read on a wake, to the listeners without the queue (see
+   * `FdSource.emitReady`); `name` is its name decoded by the native side, if
+   * it could (WAKE_INOTIFY).
+   */
+  protected override emitReady(length: number, name: unknown): boolean {
     const len = view[3]! >>> 0;
     const mask = view[1]! >>> 0;
     if (length !== INOTIFY_EVENT_SIZE + len || mask & (IN_Q_OVERFLOW | IN_IGNORED | IN_MOVED_FROM | IN_MOVED_TO)) return false;
     const watch = this.#byWd.get(view[0]!);
     if (watch === undefined || watch.state !== ACTIVE) return false;
-    this.emitEvent(watchEvent(watch, mask, view[2]! >>> 0, INOTIFY_EVENT_SIZE, len));
+    const cookie = view[2]! >>> 0;
+    this.emitEvent(name === undefined ? watchEvent(watch, mask, cookie, INOTIFY_EVENT_SIZE, len) : eventOf(watch, mask, cookie, name as string | null, undefined));
     return true;
   }
 

@@ -49,6 +49,7 @@ typedef struct butter_handle {
   uint32_t flags;    /* BUTTER_KEEP_* in force */
   napi_ref callback; /* JS function (status, events[, bytes read]) */
   napi_ref read_buf; /* handleSetBuffer: a Uint8Array each readable wake is read into before the callback, or NULL */
+  uint8_t wake_format; /* handleSetBuffer: what else the callback gets from that read (BUTTER_WAKE_*) */
   void *backend_data; /* uv_poll_t for the uv backend */
   bool epoll_added;   /* epoll backend: fd is in the epoll set */
   bool armed;         /* epoll backend: a one-shot interest is pending */
@@ -78,6 +79,19 @@ typedef struct butter_env {
   napi_async_cleanup_hook_handle cleanup;
   void *backend_state;
 } butter_env;
+
+/*
+ * What the wake callback gets from the read made before it, besides the byte
+ * count: for inotify, the name of a lone record as a string, so the common
+ * single-event wake needs no decoding in JS.
+ */
+enum butter_wake_format { BUTTER_WAKE_BYTES = 0, BUTTER_WAKE_INOTIFY = 1, BUTTER_WAKE_FORMATS };
+/*
+ * inotify.c: for `n` bytes read that hold exactly one record, its name (null
+ * for none); NULL (no argument) otherwise, or for a name that is not valid
+ * UTF-8, which JS decodes itself to keep its bytes.
+ */
+napi_value butter_inotify_wake_name(napi_env env, const void *data, int64_t n);
 
 /* Called by a backend when its last deferred close is done during teardown. */
 void butter_env_maybe_done(butter_env *benv);

@@ -101,7 +101,7 @@ void butter_handle_deliver(butter_handle *h, int status, uint32_t events) {
     h->events = 0;
     h->flags = 0;
   } else {
-    napi_value argv[3], recv, result;
+    napi_value argv[4], recv, result;
     size_t argc = 2;
     napi_create_int32(env, status, &argv[0]);
     napi_create_uint32(env, events, &argv[1]);
@@ -115,8 +115,10 @@ void butter_handle_deliver(butter_handle *h, int status, uint32_t events) {
     if (h->read_buf && status == 0 && (events & BUTTER_READABLE) && (h->flags & BUTTER_KEEP_CALLBACK) &&
         napi_get_reference_value(env, h->read_buf, &buf) == napi_ok && buf &&
         napi_get_typedarray_info(env, buf, &type, &len, &data, NULL, NULL) == napi_ok && type == napi_uint8_array) {
-      napi_create_int64(env, butter_handle_read(h, data, len), &argv[2]);
+      int64_t n = butter_handle_read(h, data, len);
+      napi_create_int64(env, n, &argv[2]);
       argc = 3;
+      if (n > 0 && h->wake_format == BUTTER_WAKE_INOTIFY && (argv[3] = butter_inotify_wake_name(env, data, n))) argc = 4;
     }
     napi_get_global(env, &recv); /* make_callback needs an object */
     h->owners++; /* the callback may close the object; keep the memory until we return */
@@ -215,15 +217,25 @@ static napi_value js_handle_set(napi_env env, napi_callback_info info) {
   return butter_int(env, 0);
 }
 
-/* handleSetBuffer(handle, buffer) -> 0: readable wakes are read into buffer (a Uint8Array) before the callback. */
+/*
+ * handleSetBuffer(handle, buffer, format) -> 0: readable wakes are read into
+ * buffer (a Uint8Array) before the callback, which also gets what `format`
+ * (WAKE_*) makes of the bytes.
+ */
 static napi_value js_handle_set_buffer(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 3;
+  napi_value argv[3];
   const void *data;
   size_t len;
+  uint32_t format;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  butter_handle *h = argc == 2 ? butter_arg_handle(env, argv[0]) : NULL;
-  if (!h || !butter_arg_bytes(env, argv[1], &data, &len)) return NULL;
+  butter_handle *h = argc == 3 ? butter_arg_handle(env, argv[0]) : NULL;
+  if (!h || !butter_arg_bytes(env, argv[1], &data, &len) || !butter_arg_uint32(env, argv[2], &format)) return NULL;
+  if (format >= BUTTER_WAKE_FORMATS) {
+    napi_throw_type_error(env, "ERR_BUTTER_INTERNAL", "unknown wake format");
+    return NULL;
+  }
+  h->wake_format = (uint8_t)format;
   if (h->read_buf) napi_delete_reference(env, h->read_buf);
   h->read_buf = NULL;
   if (napi_create_reference(env, argv[1], 1, &h->read_buf) != napi_ok) h->read_buf = NULL;
@@ -306,4 +318,6 @@ void butter_init_handle(napi_env env, napi_value exports) {
   butter_export_int(env, exports, "WRITABLE", BUTTER_WRITABLE);
   butter_export_int(env, exports, "KEEP_CALLBACK", BUTTER_KEEP_CALLBACK);
   butter_export_int(env, exports, "KEEP_LOOP", BUTTER_KEEP_LOOP);
+  butter_export_int(env, exports, "WAKE_BYTES", BUTTER_WAKE_BYTES);
+  butter_export_int(env, exports, "WAKE_INOTIFY", BUTTER_WAKE_INOTIFY);
 }

@@ -66,6 +66,50 @@ static napi_value js_inotify_read(napi_env env, napi_callback_info info) {
   return butter_read_into(env, info);
 }
 
+/* Whether s[0..n) is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF), as V8 decodes it without loss. */
+static bool utf8_valid(const unsigned char *s, size_t n) {
+  for (size_t i = 0; i < n;) {
+    unsigned c = s[i];
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    size_t k;
+    unsigned lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) k = 1;
+    else if (c >= 0xE0 && c <= 0xEF) {
+      k = 2;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      k = 3;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else {
+      return false;
+    }
+    if (n - i <= k || s[i + 1] < lo || s[i + 1] > hi) return false;
+    for (size_t j = 2; j <= k; j++)
+      if ((s[i + j] & 0xC0) != 0x80) return false;
+    i += k + 1;
+  }
+  return true;
+}
+
+napi_value butter_inotify_wake_name(napi_env env, const void *data, int64_t n) {
+  const struct inotify_event *ev = data;
+  if (n < (int64_t)sizeof *ev || n != (int64_t)(sizeof *ev + ev->len)) return NULL;
+  size_t len = strnlen(ev->name, ev->len);
+  const unsigned char *s = (const unsigned char *)ev->name;
+  napi_value v = NULL;
+  bool ascii = true;
+  for (size_t i = 0; i < len && ascii; i++) ascii = s[i] < 0x80;
+  if (len == 0) napi_get_null(env, &v);
+  else if (ascii) napi_create_string_latin1(env, ev->name, len, &v);
+  else if (utf8_valid(s, len)) napi_create_string_utf8(env, ev->name, len, &v);
+  return v;
+}
+
 /* inotifySetNextWd(fd, wd) -> 0 | -errno: INOTIFY_IOC_SETNEXTWD (CONFIG_CHECKPOINT_RESTORE) */
 static napi_value js_inotify_set_next_wd(napi_env env, napi_callback_info info) {
   size_t argc = 2;
