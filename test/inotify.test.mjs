@@ -1129,9 +1129,10 @@ describe('Inotify', () => {
     }
   });
 
-  test('one event per wake (its name decoded natively): the same name and rawName as a batch', async () => {
+  test('names decoded natively, one event per wake or many per read: the exact names, rawName when not UTF-8', async () => {
     const d = mkdir();
     const ino = new Inotify();
+    const batch = new Inotify();
     const got = [];
     let wake;
     ino.on('event', (e) => {
@@ -1141,6 +1142,8 @@ describe('Inotify', () => {
     const next = () => new Promise((resolve) => (wake = resolve));
     try {
       ino.add(d, ['create', 'attrib']);
+      const d2 = mkdir();
+      batch.add(d2, ['create']);
       const names = [
         'plain',
         'é✓😀',
@@ -1169,8 +1172,16 @@ describe('Inotify', () => {
         assert.deepEqual([got[i].type, got[i].name, got[i].rawName, got[i].path], ['create', name, rawName, `${d}/${name}`], `name ${i}`);
       });
       assert.deepEqual([got[names.length].type, got[names.length].name, got[names.length].path], ['attrib', null, d]);
+
+      for (const bytes of names) fs.writeFileSync(Buffer.concat([Buffer.from(`${d2}/`), bytes]), '');
+      const many = batch.readEvents(); // one read of all the records
+      assert.deepEqual(
+        many.map((e) => [e.name, e.rawName]),
+        got.slice(0, names.length).map((e) => [e.name, e.rawName]),
+      );
     } finally {
       ino.close();
+      batch.close();
     }
   });
 

@@ -17,21 +17,19 @@ export interface Native {
   strerrorname(errno: number): string | undefined;
 
   /** A handle owning no fd yet: pass it to a creating call, which gives it the new fd. */
-  /**
-   * `bytes` is there when the handle has a buffer (handleSetBuffer) and the
-   * wake was read into it; `parsed` when its wake format made something of them.
-   */
-  handleNew(onReady: (status: number, events: number, bytes?: number, parsed?: unknown) => void): NativeHandle;
+  /** `bytes` is there when the handle has a buffer (handleSetBuffer) and the wake was read into it. */
+  handleNew(onReady: (status: number, events: number, bytes?: number) => void): NativeHandle;
   handleSet(handle: NativeHandle, events: number, flags: number): number;
   handleClose(handle: NativeHandle): number;
   /**
    * Makes every readable wake of a consumed handle (KEEP_CALLBACK, no drain)
    * read(2) into `buffer` before the callback, which gets the bytes read or
-   * -errno as its third argument, and as its fourth what `format` makes of
-   * them: nothing for WAKE_BYTES; for WAKE_INOTIFY, when the read holds one
-   * record, its name (a string, or null), unless the name is not valid UTF-8.
+   * -errno as its third argument. With a `format` other than WAKE_BYTES,
+   * every read through the handle (that one and handleRead's) also fills
+   * `decoded`: for WAKE_INOTIFY, element i is record i's name (a string, null
+   * for none, or undefined when it is not valid UTF-8).
    */
-  handleSetBuffer(handle: NativeHandle, buffer: Uint8Array, format: number): number;
+  handleSetBuffer(handle: NativeHandle, buffer: Uint8Array, format: number, decoded?: unknown[]): number;
   pollBackend(want: string): ReadinessBackend | 'none';
   /** Starts a thread that reads the handle's fd ahead of JS, into at most `capacity` bytes. */
   drainStart(handle: NativeHandle, capacity: number): number;

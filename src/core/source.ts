@@ -50,7 +50,7 @@ export interface FdSourceEvents<T> {
 export abstract class FdSource<T> extends EventEmitter {
   #handle: NativeHandle | null = null;
   #fd = -1;
-  readonly #onReadyBound: (status: number, events: number, bytes?: number, parsed?: unknown) => void;
+  readonly #onReadyBound: (status: number, events: number, bytes?: number) => void;
   #queue: T[] = [];
   #head = 0;
   #waiters: Waiter<T>[] = [];
@@ -89,7 +89,7 @@ export abstract class FdSource<T> extends EventEmitter {
   ) {
     super(emitterOptions);
     // The native side holds this callback weakly while idle; this object keeps it alive.
-    this.#onReadyBound = (status, events, bytes, parsed) => this.#onReady(status, events, bytes, parsed);
+    this.#onReadyBound = (status, events, bytes) => this.#onReady(status, events, bytes);
     const handle = native.handleNew(this.#onReadyBound);
     const fd = open(handle);
     if (fd < 0) {
@@ -126,10 +126,9 @@ export abstract class FdSource<T> extends EventEmitter {
    * `readOnWake`) when only `'event'` listeners consume and nothing is queued:
    * parse and `emitEvent()` at once, skipping the queue. Returns false, having
    * changed nothing, to take the general way (`readBatch(queue, bytes)` and
-   * dispatch) instead. The default always does. `parsed` is what the native
-   * side made of the bytes, if anything (see `readOnWake`).
+   * dispatch) instead. The default always does.
    */
-  protected emitReady(_bytes: number, _parsed: unknown): boolean {
+  protected emitReady(_bytes: number): boolean {
     return false;
   }
 
@@ -137,10 +136,11 @@ export abstract class FdSource<T> extends EventEmitter {
    * Has the native side read each readable wake into `buffer` before calling
    * back (while someone consumes; a drain's next chunk, or the fd), and pass the
    * result to `readBatch` as `ready`: one call into C per wake instead of two.
-   * `format` (`native.WAKE_*`) says what else to make of the bytes for `emitReady`.
+   * With a `format` (`native.WAKE_*`), every read through the handle also
+   * decodes into `decoded` (see `native.handleSetBuffer`).
    */
-  protected readOnWake(buffer: Uint8Array, format: number = native.WAKE_BYTES): void {
-    native.handleSetBuffer(this.handle, buffer, format);
+  protected readOnWake(buffer: Uint8Array, format: number = native.WAKE_BYTES, decoded?: unknown[]): void {
+    native.handleSetBuffer(this.handle, buffer, format, decoded);
   }
 
   /**
@@ -409,13 +409,13 @@ export abstract class FdSource<T> extends EventEmitter {
     this.#events = this.#flags = 0;
   }
 
-  #onReady(status: number, _events: number, ready?: number, parsed?: unknown): void {
+  #onReady(status: number, _events: number, ready?: number): void {
     if (this.#handle === null) return;
     if (status < 0) {
       this.#fail(sysError(-status, 'epoll_wait'));
       return;
     }
-    if (ready !== undefined && ready > 0 && this.#listeners > 0 && this.#waiters.length === 0 && this.#head === this.#queue.length && this.emitReady(ready, parsed)) return;
+    if (ready !== undefined && ready > 0 && this.#listeners > 0 && this.#waiters.length === 0 && this.#head === this.#queue.length && this.emitReady(ready)) return;
     if (this.#waiters.length === 0 && this.#listeners === 0 && !this.#eager) {
       // Read already (the native side reads only while someone consumes, so
       // hardly ever here): queue it rather than lose it.

@@ -58,6 +58,8 @@ const KEPT_BITS = (IN_ALL_EVENTS | IN_EXCL_UNLINK | IN_ONESHOT) >>> 0;
 // One buffer for every instance of this thread: each drain parses it completely before returning.
 const buffer = Buffer.alloc(READ_SIZE);
 const view = int32View(buffer);
+/** The names of the records in `buffer`, decoded by the native side with each read (WAKE_INOTIFY): undefined for one that is not UTF-8. */
+const names: (string | null | undefined)[] = [];
 
 /**
  * What an event is about. The kernel's event names, plus `'unknown'` for an
@@ -270,21 +272,18 @@ function typeOf(mask: number): InotifyEventType {
   return bits !== 0 && (bits & (bits - 1)) === 0 ? typeByBit[31 - Math.clz32(bits)]! : 'unknown';
 }
 
-/** The event of one record of the shared read buffer: its name at `start` (`len` bytes with NUL padding). */
-function watchEvent(watch: Watch, mask: number, cookie: number, start: number, len: number): InotifyWatchEvent {
-  let name: string | null = null;
+/**
+ * The event of record `k` of the shared read buffer, its name at `start` (`len`
+ * bytes with NUL padding): decoded already, unless it is not valid UTF-8.
+ */
+function watchEvent(watch: Watch, mask: number, cookie: number, k: number, start: number, len: number): InotifyWatchEvent {
+  let name = names[k];
   let rawName: Buffer | undefined;
-  if (len !== 0) {
+  if (name === undefined) {
     const end = nameEnd(buffer, start, len);
-    if (end !== start) {
-      name = buffer.toString('utf8', start, end);
-      rawName = rawNameOf(buffer, start, end, name);
-    }
+    name = buffer.toString('utf8', start, end);
+    rawName = rawNameOf(buffer, start, end, name);
   }
-  return eventOf(watch, mask, cookie, name, rawName);
-}
-
-function eventOf(watch: Watch, mask: number, cookie: number, name: string | null, rawName: Buffer | undefined): InotifyWatchEvent {
   return {
     type: typeOf(mask),
     mask,
@@ -360,7 +359,7 @@ export class Inotify extends FdSource<InotifyEvent> {
         throw sysError(-r, 'pthread_create');
       }
     }
-    this.readOnWake(buffer, native.WAKE_INOTIFY);
+    this.readOnWake(buffer, native.WAKE_INOTIFY, names);
     this.joinRenames = join;
     this.#windowNs = join ? Math.round(window * 1e6) : 0;
   }
@@ -460,25 +459,20 @@ export class Inotify extends FdSource<InotifyEvent> {
     return out.length - start;
   }
 
-  /**
-   * One plain record read on a wake, to the listeners without the queue (see
-   * `FdSource.emitReady`); `name` is its name decoded by the native side, if
-   * it could (WAKE_INOTIFY).
-   */
-  protected override emitReady(length: number, name: unknown): boolean {
+  /** One plain record read on a wake, to the listeners without the queue (see `FdSource.emitReady`). */
+  protected override emitReady(length: number): boolean {
     const len = view[3]! >>> 0;
     const mask = view[1]! >>> 0;
     if (length !== INOTIFY_EVENT_SIZE + len || mask & (IN_Q_OVERFLOW | IN_IGNORED | IN_MOVED_FROM | IN_MOVED_TO)) return false;
     const watch = this.#byWd.get(view[0]!);
     if (watch === undefined || watch.state !== ACTIVE) return false;
-    const cookie = view[2]! >>> 0;
-    this.emitEvent(name === undefined ? watchEvent(watch, mask, cookie, INOTIFY_EVENT_SIZE, len) : eventOf(watch, mask, cookie, name as string | null, undefined));
+    this.emitEvent(watchEvent(watch, mask, view[2]! >>> 0, 0, INOTIFY_EVENT_SIZE, len));
     return true;
   }
 
   #parse(length: number, out: InotifyEvent[]): void {
     const join = this.joinRenames;
-    for (let o = 0; o < length; ) {
+    for (let o = 0, k = 0; o < length; k++) {
       const i = o >> 2;
       const wd = view[i]!;
       const mask = view[i + 1]! >>> 0;
@@ -502,7 +496,7 @@ export class Inotify extends FdSource<InotifyEvent> {
         continue; // removed by the user: nothing more but its IN_IGNORED
       }
 
-      const event = watchEvent(watch, mask, cookie, start, len);
+      const event = watchEvent(watch, mask, cookie, k, start, len);
 
       if (join && mask & IN_MOVED_FROM) {
         if (this.#pending.size >= MAX_PENDING) this.#pending.delete(this.#pending.keys().next().value as number);

@@ -49,7 +49,8 @@ typedef struct butter_handle {
   uint32_t flags;    /* BUTTER_KEEP_* in force */
   napi_ref callback; /* JS function (status, events[, bytes read]) */
   napi_ref read_buf; /* handleSetBuffer: a Uint8Array each readable wake is read into before the callback, or NULL */
-  uint8_t wake_format; /* handleSetBuffer: what else the callback gets from that read (BUTTER_WAKE_*) */
+  uint8_t wake_format; /* handleSetBuffer: what each read through the handle also decodes (BUTTER_WAKE_*) */
+  napi_ref decoded;    /* handleSetBuffer: the JS array that decoding fills, or NULL */
   void *backend_data; /* uv_poll_t for the uv backend */
   bool epoll_added;   /* epoll backend: fd is in the epoll set */
   bool armed;         /* epoll backend: a one-shot interest is pending */
@@ -81,17 +82,19 @@ typedef struct butter_env {
 } butter_env;
 
 /*
- * What the wake callback gets from the read made before it, besides the byte
- * count: for inotify, the name of a lone record as a string, so the common
- * single-event wake needs no decoding in JS.
+ * What every read through a handle (the wake's, and handleRead) decodes
+ * besides the bytes, into the handle's `decoded` array: for inotify, each
+ * record's name as a string, so JS decodes none of them itself.
  */
 enum butter_wake_format { BUTTER_WAKE_BYTES = 0, BUTTER_WAKE_INOTIFY = 1, BUTTER_WAKE_FORMATS };
 /*
- * inotify.c: for `n` bytes read that hold exactly one record, its name (null
- * for none); NULL (no argument) otherwise, or for a name that is not valid
- * UTF-8, which JS decodes itself to keep its bytes.
+ * inotify.c: for the records in data[0..n), sets decoded[i] to record i's
+ * name: a string, null for none, or undefined for a name that is not valid
+ * UTF-8 (JS decodes that one itself, to keep its bytes).
  */
-napi_value butter_inotify_wake_name(napi_env env, const void *data, int64_t n);
+void butter_inotify_names(napi_env env, napi_value decoded, const void *data, int64_t n);
+/* A read through the handle (butter_handle_read), then its format's decoding. */
+int64_t butter_handle_read_decoded(napi_env env, butter_handle *h, void *data, size_t len);
 
 /* Called by a backend when its last deferred close is done during teardown. */
 void butter_env_maybe_done(butter_env *benv);

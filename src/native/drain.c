@@ -183,7 +183,7 @@ int64_t butter_handle_read(butter_handle *h, void *data, size_t len) {
   return result;
 }
 
-/* handleRead(handle, buffer) -> bytes | -errno: butter_handle_read. */
+/* handleRead(handle, buffer) -> bytes | -errno: butter_handle_read, then the handle's decoding (handleSetBuffer). */
 static napi_value js_handle_read(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
@@ -192,7 +192,7 @@ static napi_value js_handle_read(napi_env env, napi_callback_info info) {
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   butter_handle *h = argc == 2 ? butter_arg_handle(env, argv[0]) : NULL;
   if (!h || !butter_arg_bytes(env, argv[1], &data, &len)) return NULL;
-  return butter_int(env, butter_handle_read(h, (void *)data, len));
+  return butter_int(env, butter_handle_read_decoded(env, h, (void *)data, len));
 }
 
 /* handlePoll(handle, timeoutNs) -> 1 ready | 0 not within the time | -errno: waits on the readiness fd. */

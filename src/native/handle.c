@@ -64,6 +64,7 @@ void butter_handle_release(butter_handle *h) {
   if (--h->owners > 0) return;
   if (h->callback && !h->benv->tearing_down) napi_delete_reference(h->benv->env, h->callback);
   if (h->read_buf && !h->benv->tearing_down) napi_delete_reference(h->benv->env, h->read_buf);
+  if (h->decoded && !h->benv->tearing_down) napi_delete_reference(h->benv->env, h->decoded);
   free(h);
 }
 
@@ -101,7 +102,7 @@ void butter_handle_deliver(butter_handle *h, int status, uint32_t events) {
     h->events = 0;
     h->flags = 0;
   } else {
-    napi_value argv[4], recv, result;
+    napi_value argv[3], recv, result;
     size_t argc = 2;
     napi_create_int32(env, status, &argv[0]);
     napi_create_uint32(env, events, &argv[1]);
@@ -115,10 +116,8 @@ void butter_handle_deliver(butter_handle *h, int status, uint32_t events) {
     if (h->read_buf && status == 0 && (events & BUTTER_READABLE) && (h->flags & BUTTER_KEEP_CALLBACK) &&
         napi_get_reference_value(env, h->read_buf, &buf) == napi_ok && buf &&
         napi_get_typedarray_info(env, buf, &type, &len, &data, NULL, NULL) == napi_ok && type == napi_uint8_array) {
-      int64_t n = butter_handle_read(h, data, len);
-      napi_create_int64(env, n, &argv[2]);
+      napi_create_int64(env, butter_handle_read_decoded(env, h, data, len), &argv[2]);
       argc = 3;
-      if (n > 0 && h->wake_format == BUTTER_WAKE_INOTIFY && (argv[3] = butter_inotify_wake_name(env, data, n))) argc = 4;
     }
     napi_get_global(env, &recv); /* make_callback needs an object */
     h->owners++; /* the callback may close the object; keep the memory until we return */
@@ -217,28 +216,42 @@ static napi_value js_handle_set(napi_env env, napi_callback_info info) {
   return butter_int(env, 0);
 }
 
+int64_t butter_handle_read_decoded(napi_env env, butter_handle *h, void *data, size_t len) {
+  int64_t n = butter_handle_read(h, data, len);
+  napi_value decoded;
+  if (n > 0 && h->wake_format == BUTTER_WAKE_INOTIFY && h->decoded &&
+      napi_get_reference_value(env, h->decoded, &decoded) == napi_ok && decoded)
+    butter_inotify_names(env, decoded, data, n);
+  return n;
+}
+
 /*
- * handleSetBuffer(handle, buffer, format) -> 0: readable wakes are read into
- * buffer (a Uint8Array) before the callback, which also gets what `format`
- * (WAKE_*) makes of the bytes.
+ * handleSetBuffer(handle, buffer, format[, decoded]) -> 0: readable wakes are
+ * read into buffer (a Uint8Array) before the callback, and every read through
+ * the handle fills `decoded` (a plain array of this module's own, so setting
+ * its elements cannot fail) as `format` (WAKE_*) says.
  */
 static napi_value js_handle_set_buffer(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   const void *data;
   size_t len;
   uint32_t format;
+  bool is_array = false;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  butter_handle *h = argc == 3 ? butter_arg_handle(env, argv[0]) : NULL;
+  butter_handle *h = argc >= 3 ? butter_arg_handle(env, argv[0]) : NULL;
   if (!h || !butter_arg_bytes(env, argv[1], &data, &len) || !butter_arg_uint32(env, argv[2], &format)) return NULL;
+  if (format != BUTTER_WAKE_BYTES && (argc < 4 || napi_is_array(env, argv[3], &is_array) != napi_ok || !is_array)) format = BUTTER_WAKE_FORMATS;
   if (format >= BUTTER_WAKE_FORMATS) {
-    napi_throw_type_error(env, "ERR_BUTTER_INTERNAL", "unknown wake format");
+    napi_throw_type_error(env, "ERR_BUTTER_INTERNAL", "unknown wake format, or no array to decode into");
     return NULL;
   }
   h->wake_format = (uint8_t)format;
   if (h->read_buf) napi_delete_reference(env, h->read_buf);
-  h->read_buf = NULL;
+  if (h->decoded) napi_delete_reference(env, h->decoded);
+  h->read_buf = h->decoded = NULL;
   if (napi_create_reference(env, argv[1], 1, &h->read_buf) != napi_ok) h->read_buf = NULL;
+  if (format != BUTTER_WAKE_BYTES && napi_create_reference(env, argv[3], 1, &h->decoded) != napi_ok) h->decoded = NULL;
   return butter_int(env, 0);
 }
 
