@@ -50,7 +50,6 @@ export interface FdSourceEvents<T> {
 export abstract class FdSource<T> extends EventEmitter {
   #handle: NativeHandle | null = null;
   #fd = -1;
-  readonly #onReadyBound: (status: number, events: number, bytes?: number) => void;
   #queue: T[] = [];
   #head = 0;
   #waiters: Waiter<T>[] = [];
@@ -89,8 +88,7 @@ export abstract class FdSource<T> extends EventEmitter {
   ) {
     super(emitterOptions);
     // The native side holds this callback weakly while idle; this object keeps it alive.
-    this.#onReadyBound = (status, events, bytes) => this.#onReady(status, events, bytes);
-    const handle = native.handleNew(this.#onReadyBound);
+    const handle = native.handleNew(this.#onReady);
     const fd = open(handle);
     if (fd < 0) {
       native.handleClose(handle);
@@ -409,7 +407,8 @@ export abstract class FdSource<T> extends EventEmitter {
     this.#events = this.#flags = 0;
   }
 
-  #onReady(status: number, _events: number, ready?: number): void {
+  /** The wake callback: an arrow, so the native side calls it directly (one JS call per wake). */
+  readonly #onReady = (status: number, _events: number, ready?: number): void => {
     if (this.#handle === null) return;
     if (status < 0) {
       this.#fail(sysError(-status, 'epoll_wait'));
@@ -431,7 +430,7 @@ export abstract class FdSource<T> extends EventEmitter {
     }
     this.#dispatch();
     if (result > 1 && this.#coalesceMs > 0 && this.#handle !== null && this.#pause === null) this.#pauseReading();
-  }
+  };
 
   #pauseReading(): void {
     const consumed = this.#waiters.length > 0 || this.#listeners > 0;

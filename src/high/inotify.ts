@@ -259,17 +259,27 @@ function validateNumber(value: unknown, name: string, min: number, max: number):
   return value;
 }
 
-/** The type of each single event bit, by bit number. */
-const typeByBit: InotifyEventType[] = [];
+/** What a record's mask says: its event type and its names. */
+interface Kind {
+  readonly type: InotifyEventType;
+  readonly names: readonly InotifyMaskName[];
+}
+/** The kind of each single event bit by bit number, without IN_ISDIR and with it. */
+const kindByBit: Kind[] = [];
+const dirKindByBit: Kind[] = [];
 for (let n = 0; n < 32; n++) {
-  const [name] = maskNames(2 ** n);
-  typeByBit.push(name === undefined || name === 'q_overflow' || name === 'isdir' || 2 ** n > IN_IGNORED ? 'unknown' : name);
+  const bit = 2 ** n;
+  const [name] = maskNames(bit);
+  const type = name === undefined || name === 'q_overflow' || name === 'isdir' || bit > IN_IGNORED ? 'unknown' : name;
+  kindByBit.push({ type, names: maskNames(bit) });
+  dirKindByBit.push({ type, names: maskNames((bit | IN_ISDIR) >>> 0) });
 }
 
-function typeOf(mask: number): InotifyEventType {
+function kindOf(mask: number): Kind {
   const bits = mask & ~IN_ISDIR;
   // One event bit per record; anything else is a kernel's newer combination.
-  return bits !== 0 && (bits & (bits - 1)) === 0 ? typeByBit[31 - Math.clz32(bits)]! : 'unknown';
+  if (bits !== 0 && (bits & (bits - 1)) === 0) return (mask & IN_ISDIR ? dirKindByBit : kindByBit)[31 - Math.clz32(bits)]!;
+  return { type: 'unknown', names: maskNames(mask) };
 }
 
 /**
@@ -284,10 +294,11 @@ function watchEvent(watch: Watch, mask: number, cookie: number, k: number, start
     name = buffer.toString('utf8', start, end);
     rawName = rawNameOf(buffer, start, end, name);
   }
+  const kind = kindOf(mask);
   return {
-    type: typeOf(mask),
+    type: kind.type,
     mask,
-    names: maskNames(mask),
+    names: kind.names,
     isDir: (mask & IN_ISDIR) !== 0,
     cookie,
     watch,

@@ -49,6 +49,8 @@ typedef struct butter_handle {
   uint32_t flags;    /* BUTTER_KEEP_* in force */
   napi_ref callback; /* JS function (status, events[, bytes read]) */
   napi_ref read_buf; /* handleSetBuffer: a Uint8Array each readable wake is read into before the callback, or NULL */
+  void *read_data;   /* read_buf's bytes (kept alive by the reference; Butter's own, never detached) */
+  size_t read_len;
   uint8_t wake_format; /* handleSetBuffer: what each read through the handle also decodes (BUTTER_WAKE_*) */
   napi_ref decoded;    /* handleSetBuffer: the JS array that decoding fills, or NULL */
   void *backend_data; /* uv_poll_t for the uv backend */

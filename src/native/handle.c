@@ -109,17 +109,11 @@ void butter_handle_deliver(butter_handle *h, int status, uint32_t events) {
     /* A handle with a registered buffer and a consumer (KEEP_CALLBACK) is read
        here, as handleRead would (a drain's chunk, or the fd), so the callback
        gets the bytes without a second call into C. */
-    napi_value buf;
-    napi_typedarray_type type;
-    void *data;
-    size_t len;
-    if (h->read_buf && status == 0 && (events & BUTTER_READABLE) && (h->flags & BUTTER_KEEP_CALLBACK) &&
-        napi_get_reference_value(env, h->read_buf, &buf) == napi_ok && buf &&
-        napi_get_typedarray_info(env, buf, &type, &len, &data, NULL, NULL) == napi_ok && type == napi_uint8_array) {
-      napi_create_int64(env, butter_handle_read_decoded(env, h, data, len), &argv[2]);
+    if (h->read_data && status == 0 && (events & BUTTER_READABLE) && (h->flags & BUTTER_KEEP_CALLBACK)) {
+      napi_create_int64(env, butter_handle_read_decoded(env, h, h->read_data, h->read_len), &argv[2]);
       argc = 3;
     }
-    napi_get_global(env, &recv); /* make_callback needs an object */
+    recv = cb; /* make_callback needs an object as `this`; the callback ignores it */
     h->owners++; /* the callback may close the object; keep the memory until we return */
     /* make_callback, unlike call_function, drains microtasks and nextTicks afterwards. */
     if (napi_make_callback(env, NULL, recv, cb, argc, argv, &result) == napi_pending_exception) {
@@ -250,7 +244,9 @@ static napi_value js_handle_set_buffer(napi_env env, napi_callback_info info) {
   if (h->read_buf) napi_delete_reference(env, h->read_buf);
   if (h->decoded) napi_delete_reference(env, h->decoded);
   h->read_buf = h->decoded = NULL;
+  h->read_data = NULL;
   if (napi_create_reference(env, argv[1], 1, &h->read_buf) != napi_ok) h->read_buf = NULL;
+  else h->read_data = (void *)data, h->read_len = len;
   if (format != BUTTER_WAKE_BYTES && napi_create_reference(env, argv[3], 1, &h->decoded) != napi_ok) h->decoded = NULL;
   return butter_int(env, 0);
 }
