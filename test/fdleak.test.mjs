@@ -280,6 +280,9 @@ const OPEN_OBJECTS = `
       default: break;                                                 // idle
     }
   }
+  // Held for the Worker's life: a module's top-level const that no function
+  // uses is gone once the module has run, and idle objects would be collected.
+  globalThis.openObjects = objs;
   for (let i = 0; i < 20; i++) fds.push(butter.eventfd(i)); // raw fds a user forgot: not Butter's to close
   const rawFds = fds.splice(50);
   if (!fds.every(isEventfd) || !rawFds.every(isEventfd)) throw new Error('not open');
@@ -323,15 +326,19 @@ for (const backend of BACKENDS) {
          parentPort.postMessage({ fds, rawFds });`,
         backend,
       );
-      const [msg] = await once(w, 'message');
-      assert.ok(msg.fds.every(isEventfd), 'open while the Worker runs');
-      assert.equal(await w.terminate(), 1);
-      for (const fd of msg.rawFds) {
-        assert.ok(isEventfd(fd), 'raw fds are the user\'s, not closed by Butter');
-        closeSync(fd);
+      try {
+        const [msg] = await once(w, 'message');
+        assert.ok(msg.fds.every(isEventfd), 'open while the Worker runs');
+        assert.equal(await w.terminate(), 1);
+        for (const fd of msg.rawFds) {
+          assert.ok(isEventfd(fd), 'raw fds are the user\'s, not closed by Butter');
+          closeSync(fd);
+        }
+        assert.equal(msg.fds.filter(isEventfd).length, 0);
+        assert.equal(fdCount(), before);
+      } finally {
+        await w.terminate(); // a failed check must not leave a Worker keeping this process alive
       }
-      assert.equal(msg.fds.filter(isEventfd).length, 0);
-      assert.equal(fdCount(), before);
     }
   });
 
