@@ -102,7 +102,7 @@ void butter_handle_deliver(butter_handle *h, int status, uint32_t events) {
     h->events = 0;
     h->flags = 0;
   } else {
-    napi_value argv[3], recv, result;
+    napi_value argv[3], result;
     size_t argc = 2;
     napi_create_int32(env, status, &argv[0]);
     napi_create_uint32(env, events, &argv[1]);
@@ -113,10 +113,10 @@ void butter_handle_deliver(butter_handle *h, int status, uint32_t events) {
       napi_create_int64(env, butter_handle_read_decoded(env, h, h->read_data, h->read_len), &argv[2]);
       argc = 3;
     }
-    recv = cb; /* make_callback needs an object as `this`; the callback ignores it */
     h->owners++; /* the callback may close the object; keep the memory until we return */
-    /* make_callback, unlike call_function, drains microtasks and nextTicks afterwards. */
-    if (napi_make_callback(env, NULL, recv, cb, argc, argv, &result) == napi_pending_exception) {
+    /* make_callback, unlike call_function, drains microtasks and nextTicks
+       afterwards. Its `this` must be an object: the callback itself, which ignores it. */
+    if (napi_make_callback(env, NULL, cb, cb, argc, argv, &result) == napi_pending_exception) {
       napi_value err;
       napi_get_and_clear_last_exception(env, &err);
       napi_fatal_exception(env, err); /* surfaces as 'uncaughtException', as Node's own callbacks do */
@@ -235,8 +235,8 @@ static napi_value js_handle_set_buffer(napi_env env, napi_callback_info info) {
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   butter_handle *h = argc >= 3 ? butter_arg_handle(env, argv[0]) : NULL;
   if (!h || !butter_arg_bytes(env, argv[1], &data, &len) || !butter_arg_uint32(env, argv[2], &format)) return NULL;
-  if (format != BUTTER_WAKE_BYTES && (argc < 4 || napi_is_array(env, argv[3], &is_array) != napi_ok || !is_array)) format = BUTTER_WAKE_FORMATS;
-  if (format >= BUTTER_WAKE_FORMATS) {
+  if (argc >= 4) napi_is_array(env, argv[3], &is_array); /* left false if it fails */
+  if (format >= BUTTER_WAKE_FORMATS || (format != BUTTER_WAKE_BYTES && !is_array)) {
     napi_throw_type_error(env, "ERR_BUTTER_INTERNAL", "unknown wake format, or no array to decode into");
     return NULL;
   }
