@@ -356,6 +356,27 @@ describe('watch()', () => {
     assert.equal(w.inotify.closed, true);
   });
 
+  test('an iterator ended while its next() waits: that next() resolves done and takes no event from the other consumers', { timeout: 20_000 }, async () => {
+    const d = tree();
+    const w = watch(d, { events: ['create'] });
+    try {
+      await w.ready;
+      const first = w.events();
+      const stale = first.next();
+      await first.return();
+      const next = w.events().next();
+      fs.writeFileSync(`${d}/f`, '');
+      let timer;
+      const timeout = new Promise((resolve) => (timer = setTimeout(resolve, 5000, 'no event in 5 s')));
+      const got = await Promise.race([next, timeout]);
+      clearTimeout(timer);
+      assert.equal(got.value?.path, `${d}/f`, String(got));
+      assert.deepEqual(await stale, { value: undefined, done: true });
+    } finally {
+      w.close();
+    }
+  });
+
   test('followSymlinks: a symlinked directory is descended, a loop is watched once', async () => {
     const d = tree('real/inner');
     fs.symlinkSync(`${d}/real`, `${d}/link`);

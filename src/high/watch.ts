@@ -294,6 +294,8 @@ export class Watcher extends EventEmitter {
   events(options?: { signal?: AbortSignal }): AsyncIterableIterator<WatchEvent> {
     const signal = validateAbortSignal(validateOptions<{ signal?: AbortSignal }>(options).signal, 'options.signal');
     let done = false;
+    /** This iterator's next() still waiting, if any. */
+    let pending: Waiter | null = null;
     const it: AsyncIterableIterator<WatchEvent> = {
       next: () => {
         if (done || this.#closed) {
@@ -307,26 +309,30 @@ export class Watcher extends EventEmitter {
         const queued = this.#queue.shift();
         if (queued !== undefined) return Promise.resolve({ value: queued, done: false });
         return new Promise<IteratorResult<WatchEvent>>((resolve, reject) => {
-          const waiter: Waiter = { resolve, reject };
+          const waiter: Waiter = {
+            resolve: (r) => ((pending = null), resolve(r)),
+            reject: (e) => ((pending = null), reject(e)),
+          };
           if (signal) {
             const onAbort = (): void => {
-              const i = this.#waiters.indexOf(waiter);
-              if (i < 0) return;
-              this.#waiters.splice(i, 1);
+              if (!this.#forget(waiter)) return;
               done = true;
-              this.#sync();
-              reject(abortError(signal));
+              waiter.reject(abortError(signal));
             };
             signal.addEventListener('abort', onAbort, { once: true });
-            waiter.resolve = (r) => (signal.removeEventListener('abort', onAbort), resolve(r));
-            waiter.reject = (e) => (signal.removeEventListener('abort', onAbort), reject(e));
+            const { resolve: settle, reject: fail } = waiter;
+            waiter.resolve = (r) => (signal.removeEventListener('abort', onAbort), settle(r));
+            waiter.reject = (e) => (signal.removeEventListener('abort', onAbort), fail(e));
           }
+          pending = waiter;
           this.#waiters.push(waiter);
           this.#sync();
         });
       },
       return: () => {
         done = true;
+        // A next() left waiting would take an event from the other consumers, for nobody.
+        if (pending !== null && this.#forget(pending)) pending.resolve({ value: undefined, done: true });
         return Promise.resolve({ value: undefined, done: true });
       },
       [Symbol.asyncIterator]: () => it,
@@ -358,6 +364,15 @@ export class Watcher extends EventEmitter {
         }
       });
     }
+  }
+
+  /** Removes a waiter not served yet; false if it is gone already. */
+  #forget(waiter: Waiter): boolean {
+    const i = this.#waiters.indexOf(waiter);
+    if (i < 0) return false;
+    this.#waiters.splice(i, 1);
+    this.#sync();
+    return true;
   }
 
   #push(event: WatchEvent): void {
