@@ -9,6 +9,7 @@ import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync, unlinkSync, writ
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { StringDecoder } from 'node:string_decoder';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = join(root, 'bin', 'butter.js');
@@ -26,6 +27,8 @@ function start(t, args) {
   delete env.BUTTER_READINESS;
   const child = spawn(process.execPath, [bin, 'watch', ...args], { env });
   let stdout = '';
+  const stdoutBytes = [];
+  const decoder = new StringDecoder('utf8');
   let stderr = '';
   let closed = false;
   const waiters = new Set();
@@ -35,7 +38,7 @@ function start(t, args) {
       else if (closed) w.fail(new Error('the child exited first'));
     }
   };
-  child.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; check(); });
+  child.stdout.on('data', (d) => { stdoutBytes.push(d); stdout += decoder.write(d); check(); });
   child.stderr.setEncoding('utf8').on('data', (d) => { stderr += d; check(); });
   const exited = new Promise((resolve) => child.on('close', (code, signal) => { closed = true; check(); resolve({ code, signal }); }));
   t.after(() => { if (!closed) child.kill('SIGKILL'); });
@@ -58,6 +61,7 @@ function start(t, args) {
     exited,
     until,
     get stdout() { return stdout; },
+    get bytes() { return Buffer.concat(stdoutBytes); },
     get stderr() { return stderr; },
     lines: () => stdout.split('\n').filter((l) => l !== ''),
     ready: () => until(() => stderr.includes('Watches established.\n'), 'readiness'),
@@ -302,4 +306,63 @@ test('usage errors exit 1 (2 means "timed out" to inotifywait scripts); --help l
   help.stdout.setEncoding('utf8').on('data', (d) => { out += d; });
   await new Promise((resolve) => help.on('close', resolve));
   assert.match(out, /butter watch \[options\] <path>\.\.\./);
+});
+
+test('-m -r: rm -rf of the tree prints its last events (the parent\'s DELETE,ISDIR, the root\'s DELETE_SELF), then exits 0', async (t) => {
+  const dir = tempDir(t);
+  const top = join(dir, 'top');
+  mkdirSync(join(top, 'a', 'b'), { recursive: true });
+  writeFileSync(join(top, 'a', 'b', 'f'), '');
+  const w = start(t, ['-m', '-r', '-e', 'delete,delete_self', top]);
+  await w.ready();
+  // Stopped, the child then reads the whole removal in one batch, with every watch's IN_IGNORED in it.
+  w.child.kill('SIGSTOP');
+  rmSync(top, { recursive: true });
+  w.child.kill('SIGCONT');
+  assert.equal((await w.exited).code, 0);
+  // inotifywait's lines for the same removal (it prints no IGNORED).
+  assert.deepEqual(w.lines(), [
+    `${top}/a/b/ DELETE f`,
+    `${top}/a/b/ DELETE_SELF `,
+    `${top}/a/ DELETE,ISDIR b`,
+    `${top}/a/ DELETE_SELF `,
+    `${top}/ DELETE,ISDIR a`,
+    `${top}/ DELETE_SELF `,
+  ]);
+});
+
+test('names that are not UTF-8 are printed as their bytes (default, --format, --csv, -r into such a directory); --json adds them in base64', async (t) => {
+  const dir = tempDir(t);
+  const bytes = (...parts) => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));
+  const odd = (c) => Buffer.from([0x6e, 0xff, c.charCodeAt(0)]); // 'n', 0xff, c: never UTF-8
+  const inDir = (...parts) => bytes(`${dir}/`, ...parts);
+
+  const m = start(t, ['-m', '-r', '-e', 'create', dir]);
+  await m.ready();
+  writeFileSync(inDir(odd('a')), '');
+  mkdirSync(inDir(odd('d')));
+  await m.until(() => m.lines().length >= 2, 'two creates');
+  writeFileSync(inDir(odd('d'), '/f'), '');
+  await m.until(() => m.lines().length >= 3, 'f in the new directory');
+  m.child.kill('SIGTERM');
+  await m.exited;
+  assert.deepEqual(m.bytes, bytes(
+    `${dir}/ CREATE `, odd('a'), '\n',
+    `${dir}/ CREATE,ISDIR `, odd('d'), '\n',
+    inDir(odd('d'), '/ CREATE f\n'),
+  ));
+  assert.equal(m.stderr.includes("Couldn't"), false, m.stderr);
+
+  const once = async (args, name) => {
+    const w = start(t, ['-e', 'create', ...args, dir]);
+    await w.ready();
+    writeFileSync(inDir(name), '');
+    assert.equal((await w.exited).code, 0);
+    return w;
+  };
+  assert.deepEqual((await once(['--format', '%w%f|%e'], odd('b'))).bytes, bytes(inDir(odd('b')), '|CREATE\n'));
+  assert.deepEqual((await once(['--csv'], odd('c'))).bytes, bytes(`${dir}/,CREATE,`, odd('c'), '\n'));
+  const json = JSON.parse((await once(['--json'], odd('e'))).stdout);
+  assert.equal(json.path, `${dir}/n\ufffde`);
+  assert.deepEqual(Buffer.from(json.rawPath, 'base64'), inDir(odd('e')));
 });

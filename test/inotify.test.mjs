@@ -857,6 +857,30 @@ describe('Inotify', () => {
       }
     });
 
+    test('a move out that ends a read waits renameWindow milliseconds (not microseconds) for its move in', () => {
+      // The two halves of one rename are queued microseconds apart, so which read
+      // the second lands in is a race; the wait that wins it is what can be measured.
+      const d = mkdir();
+      fs.mkdirSync(`${d}/in`);
+      fs.mkdirSync(`${d}/out`);
+      for (const [window, ms] of [[5, 5], [undefined, 0.1]]) {
+        fs.writeFileSync(`${d}/in/f`, '');
+        const ino = new Inotify({ renameWindow: window, coalesce: 0 });
+        try {
+          ino.add(`${d}/in`, 'move');
+          fs.renameSync(`${d}/in/f`, `${d}/out/f`);
+          const t0 = process.hrtime.bigint();
+          const events = ino.readEvents();
+          const waited = Number(process.hrtime.bigint() - t0) / 1e6;
+          assert.deepEqual(events.map((e) => e.type), ['moved_from']);
+          assert.ok(waited >= ms, `renameWindow ${window}: waited ${waited} ms, expected at least ${ms}`);
+        } finally {
+          ino.close();
+          fs.rmSync(`${d}/out/f`);
+        }
+      }
+    });
+
     test('renameWindow is validated', () => {
       assert.throws(() => new Inotify({ renameWindow: -1 }), { code: 'ERR_OUT_OF_RANGE' });
       assert.throws(() => new Inotify({ renameWindow: 11 }), { code: 'ERR_OUT_OF_RANGE' });

@@ -11,6 +11,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { watch, globToRegExp, readinessBackend } from 'butter';
 import { nobodyUnavailable, NOBODY } from './support/nobody.mjs';
+import { runChild } from './support/child.mjs';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const expectedBackend = process.env.BUTTER_READINESS === 'epoll' ? 'epoll' : 'uv';
@@ -261,6 +262,79 @@ describe('watch()', () => {
     }
   });
 
+  test('an ignore predicate that throws: ready settles, the path is watched and reported, after an error event with the throw', { timeout: 20_000 }, async () => {
+    const d = tree('bad/deep', 'ok');
+    const boom = new Error('predicate failed');
+    const ignore = (p) => {
+      const name = path.basename(p);
+      if (name.startsWith('bad')) throw boom;
+      if (name === 'odd') throw 'not an Error'; // eslint-disable-line no-throw-literal
+      return name.endsWith('.skip');
+    };
+    const w = watch(d, { recursive: true, ignore, events: ['create'] });
+    try {
+      const walk = collect(w, (ev) => ev.length >= 1);
+      await w.ready;
+      const [walkError] = await walk;
+      assert.deepEqual(walkError, { type: 'error', path: `${d}/bad`, isDir: true, error: boom });
+      assert.deepEqual(w.inotify.watches().map((x) => x.path).sort(), [d, `${d}/bad`, `${d}/bad/deep`, `${d}/ok`]);
+
+      const got = collect(w, (ev) => ev.some((e) => e.path.endsWith('/end')));
+      fs.mkdirSync(`${d}/ok/bad2`);
+      fs.writeFileSync(`${d}/ok/x.skip`, '');
+      fs.writeFileSync(`${d}/ok/odd`, '');
+      await quiet(w, 100);
+      fs.writeFileSync(`${d}/ok/bad2/f`, '');
+      fs.writeFileSync(`${d}/ok/end`, '');
+      const events = await got;
+      assert.deepEqual(events.map((e) => `${e.type}:${path.relative(d, e.path)}`), [
+        'error:ok/bad2', 'create:ok/bad2', 'error:ok/odd', 'create:ok/odd', 'create:ok/bad2/f', 'create:ok/end',
+      ]);
+      assert.equal(events[0].error, boom);
+      assert.equal(events[0].isDir, true);
+      assert.equal(events[2].isDir, false);
+      assert.equal(events[2].error.cause, 'not an Error');
+    } finally {
+      w.close();
+    }
+  });
+
+  test('a listener that throws: the new directory is watched and scanned all the same, every event is delivered, each throw reaches uncaughtException', { timeout: 30_000 }, () => {
+    const d = tree();
+    const r = runChild(`
+      import fs from 'node:fs';
+      import { watch } from 'butter';
+      const d = ${JSON.stringify(d)};
+      const thrown = [];
+      process.on('uncaughtException', (err) => thrown.push(err.message));
+      const w = watch(d, { recursive: true, events: ['create'] });
+      await w.ready;
+      const seen = [];
+      let wake = () => {};
+      w.on('event', (e) => {
+        seen.push(e.path.slice(d.length));
+        wake();
+        throw new Error('listener ' + seen.length);
+      });
+      const until = (path) => new Promise((resolve) => {
+        const timer = setTimeout(resolve, 5000);
+        wake = () => { if (seen.includes(path)) { clearTimeout(timer); resolve(); } };
+        wake();
+      });
+      fs.mkdirSync(d + '/new');
+      await until('/new');
+      fs.writeFileSync(d + '/new/f', '');
+      await until('/new/f');
+      await new Promise((resolve) => setImmediate(resolve));
+      console.log(JSON.stringify({ seen, thrown, watches: w.inotify.watches().map((x) => x.path.slice(d.length)).sort() }));
+      w.close();`);
+    assert.equal(r.status, 0, r.stderr);
+    const { seen, thrown, watches } = JSON.parse(r.stdout);
+    assert.deepEqual(seen, ['/new', '/new/f']);
+    assert.deepEqual(thrown, ['listener 1', 'listener 2']);
+    assert.deepEqual(watches, ['', '/new']);
+  });
+
   test('async iteration, close() ends it, AbortSignal closes the watcher', async () => {
     const d = tree();
     const ac = new AbortController();
@@ -280,6 +354,27 @@ describe('watch()', () => {
     assert.deepEqual(await pending, { value: undefined, done: true });
     assert.equal(w.closed, true);
     assert.equal(w.inotify.closed, true);
+  });
+
+  test('an iterator ended while its next() waits: that next() resolves done and takes no event from the other consumers', { timeout: 20_000 }, async () => {
+    const d = tree();
+    const w = watch(d, { events: ['create'] });
+    try {
+      await w.ready;
+      const first = w.events();
+      const stale = first.next();
+      await first.return();
+      const next = w.events().next();
+      fs.writeFileSync(`${d}/f`, '');
+      let timer;
+      const timeout = new Promise((resolve) => (timer = setTimeout(resolve, 5000, 'no event in 5 s')));
+      const got = await Promise.race([next, timeout]);
+      clearTimeout(timer);
+      assert.equal(got.value?.path, `${d}/f`, String(got));
+      assert.deepEqual(await stale, { value: undefined, done: true });
+    } finally {
+      w.close();
+    }
   });
 
   test('followSymlinks: a symlinked directory is descended, a loop is watched once', async () => {

@@ -15,7 +15,8 @@ import { watch } from './watch';
 
 /** Where a command writes, and whether it may use colors. */
 export interface Io {
-  out(text: string): void;
+  /** Bytes are written as they are (names that are not UTF-8); text as UTF-8. */
+  out(text: string | Uint8Array): void;
   err(text: string): void;
   /** Stdout is a terminal that takes colors (and NO_COLOR is unset). */
   readonly color: boolean;

@@ -6,7 +6,12 @@
  * One `Inotify` serves every case: recursion is done here rather than with
  * `watch()` because `%e` must print the kernel's own mask names, which only
  * `Inotify` events carry.
+ *
+ * Paths are bytes, and printed as bytes (as inotifywait prints them): a name
+ * that is not UTF-8 reaches stdout as the kernel gave it, so a script can open
+ * it. Only the filters (regexes) and `--json` see decoded text.
  */
+import { isUtf8 } from 'node:buffer';
 import { readdirSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { UsageError, describe, loadButter, parseOrUsage } from './common';
@@ -42,15 +47,28 @@ const PRINT_ORDER = [
 interface Item {
   type: string;
   /** `%w`: the watch's path, with a trailing `/` for a directory. */
-  watchPath: string;
-  /** `%f`: the entry's name, `''` for the watched object itself. */
-  name: string;
+  watchPath: Buffer;
+  /** `%f`: the entry's name, empty for the watched object itself. */
+  name: Buffer;
   names: readonly string[];
   isDir: boolean;
   cookie: number;
-  path: string;
-  oldPath: string | null;
+  /** `%w%f`. */
+  path: Buffer;
+  oldPath: Buffer | null;
   time: Date;
+}
+
+const SLASH = 0x2f;
+const EMPTY = Buffer.alloc(0);
+
+/** A path's bytes as a string that keeps every byte (for Set and Map keys: decoded names may collide). */
+function byteKey(path: Buffer): string {
+  return path.toString('latin1');
+}
+
+function withSlash(path: Buffer): Buffer {
+  return path[path.length - 1] === SLASH ? path : Buffer.concat([path, Buffer.from('/')]);
 }
 
 interface Options {
@@ -80,27 +98,30 @@ const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 
 const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
 
 /**
- * Expands the `%` directives of `fmt`: `directive(k, next)` gets the character
- * after a `%` (and the one after it) and returns the text and how many of the
- * two it used. A `%` at the very end stays as it is.
+ * Expands the `%` directives of `fmt` into pieces: `directive(k, next)` gets
+ * the character after a `%` (and the one after it) and returns the piece and
+ * how many of the two it used. A `%` at the very end stays as it is.
  */
-function expandDirectives(fmt: string, directive: (k: string, next: string | undefined) => [text: string, used: 1 | 2]): string {
-  let out = '';
+function expandDirectives<P extends string | Buffer>(fmt: string, directive: (k: string, next: string | undefined) => [piece: P, used: 1 | 2]): (string | P)[] {
+  const out: (string | P)[] = [];
+  let text = '';
   for (let i = 0; i < fmt.length; i++) {
     if (fmt[i] !== '%' || i + 1 >= fmt.length) {
-      out += fmt[i];
+      text += fmt[i];
       continue;
     }
-    const [text, used] = directive(fmt[i + 1]!, fmt[i + 2]);
-    out += text;
+    const [piece, used] = directive(fmt[i + 1]!, fmt[i + 2]);
+    out.push(text, piece);
+    text = '';
     i += used;
   }
+  out.push(text);
   return out;
 }
 
 /** strftime(3) in local time, for the conversions scripts use; others are printed as given. */
 export function strftime(fmt: string, d: Date): string {
-  return expandDirectives(fmt, (k) => [strftimeOne(k, d), 1]);
+  return expandDirectives(fmt, (k) => [strftimeOne(k, d), 1]).join('');
 }
 
 function strftimeOne(k: string, d: Date): string {
@@ -155,13 +176,18 @@ export function eventString(names: readonly string[], sep = ','): string {
 }
 
 /** inotifytools' csv_escape: quote a field holding a comma, quote, newline, or edge space. */
-export function csvField(s: string): string {
-  if (!/[",\n]/.test(s) && !s.startsWith(' ') && !s.endsWith(' ')) return s;
-  return `"${s.replace(/"/g, '""')}"`;
+export function csvField(field: Buffer): Buffer {
+  const text = field.toString('latin1'); // one character per byte: the bytes come back as they were
+  if (!/[",\n]/.test(text) && !text.startsWith(' ') && !text.endsWith(' ')) return field;
+  return Buffer.from(`"${text.replace(/"/g, '""')}"`, 'latin1');
 }
 
-function formatLine(item: Item, fmt: string, timefmt: string | null): string {
-  return expandDirectives(fmt, (k, next) => {
+function concat(pieces: readonly (string | Buffer)[]): Buffer {
+  return Buffer.concat(pieces.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));
+}
+
+function formatLine(item: Item, fmt: string, timefmt: string | null): Buffer {
+  return concat(expandDirectives<string | Buffer>(fmt, (k, next) => {
     switch (k) {
       case 'w': return [item.watchPath, 1];
       case 'f': return [item.name, 1];
@@ -173,20 +199,31 @@ function formatLine(item: Item, fmt: string, timefmt: string | null): string {
       // %Xe: the events separated by X.
       default: return next === 'e' ? [eventString(item.names, k), 2] : [`%${k}`, 1];
     }
-  });
+  }));
 }
 
-function render(item: Item, o: Options): string {
-  if (o.json) {
-    return `${JSON.stringify({ type: item.type, path: item.path, oldPath: item.oldPath, names: item.names, isDir: item.isDir, time: item.time.toISOString() })}\n`;
-  }
+/**
+ * `--json`: JSON has no bytes, so `path` and `oldPath` are decoded (U+FFFD
+ * for what is not UTF-8), and a path that does not survive that also comes as
+ * `rawPath` / `oldRawPath`, its bytes in base64.
+ */
+function jsonLine(item: Item): string {
+  const { path, oldPath } = item;
+  const line: Record<string, unknown> = { type: item.type, path: path.toString(), oldPath: oldPath?.toString() ?? null, names: item.names, isDir: item.isDir, time: item.time.toISOString() };
+  if (!isUtf8(path)) line.rawPath = path.toString('base64');
+  if (oldPath !== null && !isUtf8(oldPath)) line.oldRawPath = oldPath.toString('base64');
+  return `${JSON.stringify(line)}\n`;
+}
+
+function render(item: Item, o: Options): string | Buffer {
+  if (o.json) return jsonLine(item);
   if (o.csv) {
-    const fields = [csvField(item.watchPath), csvField(eventString(item.names)), csvField(item.name)];
+    const fields = [csvField(item.watchPath), csvField(Buffer.from(eventString(item.names))), csvField(item.name)];
     if (item.oldPath !== null) fields.push(csvField(item.oldPath));
-    return `${fields.join(',')}\n`;
+    return concat([...fields.flatMap((f, i) => (i === 0 ? [f] : [',', f])), '\n']);
   }
-  if (o.format !== null) return `${formatLine(item, o.format, o.timefmt)}\n`;
-  return `${formatLine(item, item.oldPath === null ? '%w %,e %f' : '%w %,e %f %o', null)}\n`;
+  if (o.format !== null) return concat([formatLine(item, o.format, o.timefmt), '\n']);
+  return concat([formatLine(item, item.oldPath === null ? '%w %,e %f' : '%w %,e %f %o', null), '\n']);
 }
 
 // ---------------------------------------------------------------- options
@@ -278,11 +315,16 @@ class Session {
   /** The events asked for (inotifywait's orig_events); the kernel may be asked for more under -m -r. */
   readonly #wanted: number;
   readonly #kernelMask: number;
-  /** Directory watches by path (with its '/'), to follow renames and retire subtrees under -r. */
-  readonly #dirs = new Map<string, InoWatch>();
   /**
-   * Entries of new directories that a scan reported before the kernel's own
-   * CREATE for them came in: that CREATE is then a duplicate.
+   * Every watch made whose 'ignored' has not been handled yet, with its path's
+   * bytes as `%w` prints them (a directory's ending in '/'). Its own count, not
+   * `watches()`: a watch is retired when its IN_IGNORED is read, which may be
+   * a batch ahead of the events still to print.
+   */
+  readonly #paths = new Map<InoWatch, Buffer>();
+  /**
+   * Entries of new directories (by `byteKey`) that a scan reported before the
+   * kernel's own CREATE for them came in: that CREATE is then a duplicate.
    */
   readonly #scanned = new Set<string>();
   #timer: NodeJS.Timeout | null = null;
@@ -304,33 +346,42 @@ class Session {
     if (this.#o.quiet < 2) this.#io.err(text);
   }
 
-  #excluded(path: string): boolean {
+  #excluded(path: Buffer): boolean {
     const { exclude, include } = this.#o;
-    if (exclude !== null && exclude.test(path)) return true;
-    if (include !== null && !include.test(path)) return true;
+    if (exclude !== null && exclude.test(path.toString())) return true;
+    if (include !== null && !include.test(path.toString())) return true;
     return false;
   }
 
   /** Only --exclude prunes the tree: with --include '\.log$', the files matching are in directories that do not. */
-  #pruned(path: string): boolean {
-    return this.#o.exclude !== null && this.#o.exclude.test(path);
+  #pruned(path: Buffer): boolean {
+    return this.#o.exclude !== null && this.#o.exclude.test(path.toString());
+  }
+
+  #add(path: Buffer, options?: { onlyDir: boolean }): void {
+    this.#paths.set(this.#ino.add(path, this.#kernelMask, options), path);
+  }
+
+  /** The bytes `%w` prints for a watch. */
+  #pathOf(watch: InoWatch): Buffer {
+    return this.#paths.get(watch) ?? Buffer.from(watch.path);
   }
 
   /**
    * The directories of a tree, `dir` (ending in '/') first. Listed before any
    * is watched, so that our own reads of them are not reported as events.
    */
-  #walk(dir: string, out: string[]): string[] {
+  #walk(dir: Buffer, out: Buffer[]): Buffer[] {
     out.push(dir);
     let entries;
     try {
-      entries = readdirSync(dir, { withFileTypes: true });
+      entries = readdirSync(dir, { withFileTypes: true, encoding: 'buffer' });
     } catch (err) {
       throw Object.assign(err as Error, { butterPath: dir });
     }
     for (const entry of entries) {
-      const path = dir + entry.name;
-      if (entry.isDirectory() && !this.#pruned(path)) this.#walk(`${path}/`, out);
+      const path = Buffer.concat([dir, entry.name]);
+      if (entry.isDirectory() && !this.#pruned(path)) this.#walk(withSlash(path), out);
     }
     return out;
   }
@@ -340,9 +391,9 @@ class Session {
    * made in it before the watch landed is reported as CREATE by the listing
    * (inotifywait misses it), and subdirectories get the same treatment.
    */
-  #addNew(dir: string): void {
+  #addNew(dir: Buffer): void {
     try {
-      this.#dirs.set(dir, this.#ino.add(dir, this.#kernelMask, { onlyDir: true }));
+      this.#add(dir, { onlyDir: true });
     } catch (err) {
       // Gone or unreadable by now: the rest of the tree is still watched.
       this.#err(`Couldn't watch new directory ${dir}: ${describe(err)}\n`);
@@ -350,19 +401,19 @@ class Session {
     }
     let entries;
     try {
-      entries = readdirSync(dir, { withFileTypes: true });
+      entries = readdirSync(dir, { withFileTypes: true, encoding: 'buffer' });
     } catch {
       return; // deleted again already: its events say so
     }
     for (const entry of entries) {
-      const path = dir + entry.name;
+      const path = Buffer.concat([dir, entry.name]);
       if (this.#pruned(path)) continue;
       const isDir = entry.isDirectory();
-      this.#scanned.add(path);
+      this.#scanned.add(byteKey(path));
       if (this.#wants(this.#b.constants.IN_CREATE)) {
         this.#emit({ type: 'create', watchPath: dir, name: entry.name, names: isDir ? ['create', 'isdir'] : ['create'], isDir, cookie: 0, path, oldPath: null, time: new Date() });
       }
-      if (isDir) this.#addNew(`${path}/`);
+      if (isDir) this.#addNew(withSlash(path));
     }
   }
 
@@ -376,7 +427,7 @@ class Session {
       this.#io.err(o.recursive ? 'Setting up watches.  Beware: since -r was given, this may take a while!\n' : 'Setting up watches.\n');
     }
     for (const given of o.paths) {
-      let path = given;
+      let path: Buffer = Buffer.from(given);
       try {
         // The kernel says whether it is a directory: only a directory gets the '/' inotifywait prints.
         let isDir = false;
@@ -386,19 +437,19 @@ class Session {
           // inotify_add_watch below reports why, in its own words.
         }
         if (!isDir) {
-          this.#ino.add(given, this.#kernelMask);
+          this.#add(path);
         } else {
-          path = given.endsWith('/') ? given : `${given}/`;
+          path = withSlash(path);
           for (const dir of o.recursive ? this.#walk(path, []) : [path]) {
             try {
-              this.#dirs.set(dir, this.#ino.add(dir, this.#kernelMask, { onlyDir: true }));
+              this.#add(dir, { onlyDir: true });
             } catch (err) {
               throw Object.assign(err as Error, { butterPath: dir });
             }
           }
         }
       } catch (err) {
-        const where = (err as { butterPath?: string }).butterPath ?? given;
+        const where = (err as { butterPath?: Buffer }).butterPath ?? given;
         this.#err(`Couldn't watch ${where}: ${describe(err)}\n`);
         return EXIT_FAILURE;
       }
@@ -447,6 +498,7 @@ class Session {
 
   #handle(ev: InoEvent): void {
     const time = new Date();
+    const bytes = (name: string, raw: Buffer | undefined): Buffer => raw ?? Buffer.from(name);
     if (ev.type === 'overflow') {
       // inotifywait drops it without a word; losing events silently is what Butter exists to avoid.
       this.#err('butter watch: the kernel\'s event queue overflowed: events were lost\n');
@@ -458,65 +510,76 @@ class Session {
     const tracking = this.#o.monitor && this.#o.recursive;
 
     if (ev.type === 'rename') {
-      if (tracking && ev.isDir) this.#moveDirs(`${ev.oldPath}/`, `${ev.path}/`);
+      const watchPath = this.#pathOf(ev.watch);
+      const oldWatchPath = this.#pathOf(ev.oldWatch);
+      const name = bytes(ev.name, ev.rawName);
+      const oldName = bytes(ev.oldName, ev.oldRawName);
+      const path = Buffer.concat([watchPath, name]);
+      const oldPath = Buffer.concat([oldWatchPath, oldName]);
+      if (tracking && ev.isDir) this.#moveDirs(withSlash(oldPath), withSlash(path));
       const dirBit = ev.isDir ? C.IN_ISDIR : 0;
       if (this.#o.joinRenames) {
         if (this.#wants(ev.mask)) {
-          this.#emit({ type: 'rename', watchPath: ev.watch.path, name: ev.name, names: ev.names, isDir: ev.isDir, cookie: ev.cookie, path: ev.path, oldPath: ev.oldPath, time });
+          this.#emit({ type: 'rename', watchPath, name, names: ev.names, isDir: ev.isDir, cookie: ev.cookie, path, oldPath, time });
         }
         return;
       }
       const fromMask = (C.IN_MOVED_FROM | dirBit) >>> 0;
       const toMask = (C.IN_MOVED_TO | dirBit) >>> 0;
       if (this.#wants(fromMask)) {
-        this.#emit({ type: 'moved_from', watchPath: ev.oldWatch.path, name: ev.oldName, names: b.inotifyMaskNames(fromMask), isDir: ev.isDir, cookie: ev.cookie, path: ev.oldPath, oldPath: null, time });
+        this.#emit({ type: 'moved_from', watchPath: oldWatchPath, name: oldName, names: b.inotifyMaskNames(fromMask), isDir: ev.isDir, cookie: ev.cookie, path: oldPath, oldPath: null, time });
       }
       if (this.#wants(toMask)) {
-        this.#emit({ type: 'moved_to', watchPath: ev.watch.path, name: ev.name, names: b.inotifyMaskNames(toMask), isDir: ev.isDir, cookie: ev.cookie, path: ev.path, oldPath: null, time });
+        this.#emit({ type: 'moved_to', watchPath, name, names: b.inotifyMaskNames(toMask), isDir: ev.isDir, cookie: ev.cookie, path, oldPath: null, time });
       }
       return;
     }
 
     if (ev.type === 'ignored') {
-      this.#dirs.delete(ev.watch.path);
+      this.#paths.delete(ev.watch);
       if (!this.#o.monitor) {
         // inotifywait ends with failure on an event it did not ask for, as the watch is gone.
         this.#finish(EXIT_FAILURE);
-      } else if (this.#ino.watches().length === 0) {
+      } else if (this.#paths.size === 0) {
         this.#finish(EXIT_EVENT);
       }
       return;
     }
 
+    const watchPath = this.#pathOf(ev.watch);
+    const name = ev.name === null ? EMPTY : bytes(ev.name, ev.rawName);
+    const path = Buffer.concat([watchPath, name]);
     if (tracking && ev.name !== null) {
-      if (ev.type === 'delete' || ev.type === 'moved_from') this.#scanned.delete(ev.path);
-      if (ev.isDir && ev.type === 'moved_from') this.#dropDirs(`${ev.path}/`);
-      if (ev.type === 'create' && this.#scanned.delete(ev.path)) return;
+      if (ev.type === 'delete' || ev.type === 'moved_from') this.#scanned.delete(byteKey(path));
+      if (ev.isDir && ev.type === 'moved_from') this.#dropDirs(withSlash(path));
+      if (ev.type === 'create' && this.#scanned.delete(byteKey(path))) return;
     }
     if (this.#wants(ev.mask)) {
-      this.#emit({ type: ev.type, watchPath: ev.watch.path, name: ev.name ?? '', names: ev.names, isDir: ev.isDir, cookie: ev.cookie, path: ev.path, oldPath: null, time });
+      this.#emit({ type: ev.type, watchPath, name, names: ev.names, isDir: ev.isDir, cookie: ev.cookie, path, oldPath: null, time });
     }
-    if (tracking && ev.isDir && ev.name !== null && (ev.type === 'create' || ev.type === 'moved_to') && !this.#done && !this.#pruned(ev.path)) {
-      this.#addNew(`${ev.path}/`);
+    if (tracking && ev.isDir && ev.name !== null && (ev.type === 'create' || ev.type === 'moved_to') && !this.#done && !this.#pruned(path)) {
+      this.#addNew(withSlash(path));
       // Bounded: entries whose CREATE came before the watch never see a duplicate to cancel them.
       if (this.#scanned.size > 65_536) this.#scanned.clear();
     }
   }
 
-  #moveDirs(from: string, to: string): void {
-    for (const [path, watch] of [...this.#dirs]) {
-      if (!path.startsWith(from)) continue;
-      const next = to + path.slice(from.length);
-      this.#dirs.delete(path);
-      this.#dirs.set(next, watch);
-      watch.path = next;
+  /** The directory watches (paths ending in '/') at or under `prefix`. */
+  #dirsUnder(prefix: Buffer): [InoWatch, Buffer][] {
+    return [...this.#paths].filter(([, path]) => path[path.length - 1] === SLASH && path.subarray(0, prefix.length).equals(prefix));
+  }
+
+  #moveDirs(from: Buffer, to: Buffer): void {
+    for (const [watch, path] of this.#dirsUnder(from)) {
+      const next = Buffer.concat([to, path.subarray(from.length)]);
+      this.#paths.set(watch, next);
+      watch.path = next.toString();
     }
   }
 
-  #dropDirs(prefix: string): void {
-    for (const [path, watch] of [...this.#dirs]) {
-      if (!path.startsWith(prefix)) continue;
-      this.#dirs.delete(path);
+  #dropDirs(prefix: Buffer): void {
+    for (const [watch] of this.#dirsUnder(prefix)) {
+      this.#paths.delete(watch);
       watch.remove();
     }
   }
@@ -544,6 +607,7 @@ export const watch: Command = {
     '  --timefmt <fmt>      strftime format for %T (%Y %m %d %H %M %S %T %F %s …)',
     '  -c, --csv            CSV lines: watched path, events, name',
     '  --json               one JSON object per line: type, path, oldPath, names, isDir, time',
+    '                       (and rawPath, oldRawPath: base64 bytes of a path that is not UTF-8)',
     '  --join-renames       a rename inside the watched set as one event (MOVED_FROM,MOVED_TO)',
     '  -q, --quiet          once: no "Setting up watches" lines; twice: nothing but events',
     '  -t, --timeout <s>    exit 2 when no event comes for this many seconds',

@@ -62,11 +62,15 @@ export interface WatchOverflowEvent {
   changes: WatchChanges;
 }
 
-/** A directory that could not be watched or read (EACCES, ELOOP, ...); the rest of the tree is unaffected. */
+/**
+ * A directory that could not be watched or read (EACCES, ELOOP, ...), or a
+ * path the `ignore` predicate threw on (then watched and reported as if not
+ * ignored); the rest of the tree is unaffected.
+ */
 export interface WatchErrorEvent {
   type: 'error';
   path: string;
-  isDir: true;
+  isDir: boolean;
   error: Error;
 }
 
@@ -129,6 +133,15 @@ function ignoreFn(ignore: unknown): ((path: string) => boolean) | null {
   return (path) => res.some((re) => re.test(path) || re.test(`${path}/`));
 }
 
+/** What a predicate threw, as the Error an error event carries. */
+function asError(thrown: unknown): Error {
+  return thrown instanceof Error ? thrown : new Error('options.ignore threw a value that is not an Error', { cause: thrown });
+}
+
+function rethrow(err: unknown): never {
+  throw err;
+}
+
 function errnoOf(err: unknown): string | undefined {
   return err instanceof Error ? (err as NodeJS.ErrnoException).code : undefined;
 }
@@ -172,11 +185,16 @@ export class Watcher extends EventEmitter {
   readonly #byWatch = new Map<InotifyWatch, Dir>();
   readonly #rootDir: Dir;
   #queue: WatchEvent[] = [];
+  /** Events of the bookkeeping step under way, delivered when it is done (#flush). */
+  #outbox: WatchEvent[] = [];
   #waiters: Waiter[] = [];
   #attached = false;
   #detachQueued = false;
   #closed = false;
-  readonly #onEvent = (ev: InotifyEvent): void => this.#handle(ev);
+  readonly #onEvent = (ev: InotifyEvent): void => {
+    this.#handle(ev);
+    this.#flush();
+  };
   readonly #onError = (err: Error): void => this.#fail(err);
 
   constructor(root: string, options?: WatchOptions) {
@@ -225,6 +243,7 @@ export class Watcher extends EventEmitter {
     this.ready = new Promise<void>((resolve) => {
       setImmediate(() => {
         if (!this.#closed) this.#scan(this.#rootDir, null);
+        this.#flush();
         resolve();
       });
     });
@@ -275,6 +294,8 @@ export class Watcher extends EventEmitter {
   events(options?: { signal?: AbortSignal }): AsyncIterableIterator<WatchEvent> {
     const signal = validateAbortSignal(validateOptions<{ signal?: AbortSignal }>(options).signal, 'options.signal');
     let done = false;
+    /** This iterator's next() still waiting, if any. */
+    let pending: Waiter | null = null;
     const it: AsyncIterableIterator<WatchEvent> = {
       next: () => {
         if (done || this.#closed) {
@@ -288,26 +309,30 @@ export class Watcher extends EventEmitter {
         const queued = this.#queue.shift();
         if (queued !== undefined) return Promise.resolve({ value: queued, done: false });
         return new Promise<IteratorResult<WatchEvent>>((resolve, reject) => {
-          const waiter: Waiter = { resolve, reject };
+          const waiter: Waiter = {
+            resolve: (r) => ((pending = null), resolve(r)),
+            reject: (e) => ((pending = null), reject(e)),
+          };
           if (signal) {
             const onAbort = (): void => {
-              const i = this.#waiters.indexOf(waiter);
-              if (i < 0) return;
-              this.#waiters.splice(i, 1);
+              if (!this.#forget(waiter)) return;
               done = true;
-              this.#sync();
-              reject(abortError(signal));
+              waiter.reject(abortError(signal));
             };
             signal.addEventListener('abort', onAbort, { once: true });
-            waiter.resolve = (r) => (signal.removeEventListener('abort', onAbort), resolve(r));
-            waiter.reject = (e) => (signal.removeEventListener('abort', onAbort), reject(e));
+            const { resolve: settle, reject: fail } = waiter;
+            waiter.resolve = (r) => (signal.removeEventListener('abort', onAbort), settle(r));
+            waiter.reject = (e) => (signal.removeEventListener('abort', onAbort), fail(e));
           }
+          pending = waiter;
           this.#waiters.push(waiter);
           this.#sync();
         });
       },
       return: () => {
         done = true;
+        // A next() left waiting would take an event from the other consumers, for nobody.
+        if (pending !== null && this.#forget(pending)) pending.resolve({ value: undefined, done: true });
         return Promise.resolve({ value: undefined, done: true });
       },
       [Symbol.asyncIterator]: () => it,
@@ -341,9 +366,43 @@ export class Watcher extends EventEmitter {
     }
   }
 
+  /** Removes a waiter not served yet; false if it is gone already. */
+  #forget(waiter: Waiter): boolean {
+    const i = this.#waiters.indexOf(waiter);
+    if (i < 0) return false;
+    this.#waiters.splice(i, 1);
+    this.#sync();
+    return true;
+  }
+
   #push(event: WatchEvent): void {
-    if (!this.#types.has(event.type)) return;
-    if (this.listenerCount('event') > 0) this.emit('event', event);
+    if (this.#types.has(event.type)) this.#outbox.push(event);
+  }
+
+  /**
+   * Delivers the events of a bookkeeping step once the step is done, so that
+   * user code runs on an up-to-date tree (a new directory watched and scanned
+   * before its create is seen) and cannot cut a step short. A listener's throw
+   * goes on to 'uncaughtException' on the next tick, after the other events.
+   */
+  #flush(): void {
+    const events = this.#outbox;
+    if (events.length === 0) return;
+    this.#outbox = [];
+    for (const event of events) {
+      if (this.#closed) return; // by a listener
+      this.#deliver(event);
+    }
+  }
+
+  #deliver(event: WatchEvent): void {
+    if (this.listenerCount('event') > 0) {
+      try {
+        this.emit('event', event);
+      } catch (err) {
+        process.nextTick(rethrow, err);
+      }
+    }
     const waiter = this.#waiters.shift();
     if (waiter) waiter.resolve({ value: event, done: false });
     else if (this.listenerCount('event') === 0) this.#queue.push(event);
@@ -357,8 +416,15 @@ export class Watcher extends EventEmitter {
     if (this.listenerCount('error') > 0) this.emit('error', err);
   }
 
-  #ignore(path: string): boolean {
-    return this.#ignored !== null && this.#ignored(path);
+  /** A predicate that throws ignores nothing: the path is watched and reported, after an error event with the throw. */
+  #ignore(path: string, isDir: boolean): boolean {
+    if (this.#ignored === null) return false;
+    try {
+      return this.#ignored(path);
+    } catch (err) {
+      this.#push({ type: 'error', path, isDir, error: asError(err) });
+      return false;
+    }
   }
 
   // ---- the tree ----
@@ -374,6 +440,7 @@ export class Watcher extends EventEmitter {
    * reported as creates (`emit`) or collected (`created`).
    */
   #addDir(parent: Dir, name: string, emit: boolean, created: string[] | null): void {
+    if (this.#closed) return; // by an ignore predicate
     const path = this.#pathOf(parent, name);
     let watch: InotifyWatch;
     try {
@@ -407,8 +474,8 @@ export class Watcher extends EventEmitter {
     }
     for (const d of list) {
       const full = this.#pathOf(dir, d.name);
-      if (this.#ignore(full)) continue;
       const isDir = d.isDirectory() || (this.#follow && d.isSymbolicLink() && this.#isDirTarget(full));
+      if (this.#ignore(full, isDir)) continue;
       if (!dir.entries.has(d.name)) {
         dir.entries.set(d.name, isDir);
         if (emit) this.#push({ type: 'create', path: full, isDir });
@@ -484,7 +551,7 @@ export class Watcher extends EventEmitter {
     const name = ev.name;
     // From the tree, not ev.path: a batch is parsed before the renames in it move our watches.
     const path = this.#pathOf(dir, name);
-    if (this.#ignore(path)) return;
+    if (this.#ignore(path, ev.isDir)) return;
     switch (ev.type) {
       case 'create':
         if (dir.entries.has(name)) return; // reported already by a scan
@@ -539,8 +606,8 @@ export class Watcher extends EventEmitter {
     const to = this.#byWatch.get(newWatch);
     const oldPath = from ? this.#pathOf(from, oldName) : staleOldPath;
     const path = to ? this.#pathOf(to, name) : stalePath;
-    const fromIgnored = !from || this.#ignore(oldPath);
-    const toIgnored = !to || this.#ignore(path);
+    const fromIgnored = !from || this.#ignore(oldPath, isDir);
+    const toIgnored = !to || this.#ignore(path, isDir);
     if (fromIgnored && toIgnored) return;
     if (toIgnored) {
       from!.entries.delete(oldName);
@@ -577,6 +644,7 @@ export class Watcher extends EventEmitter {
    */
   #rescan(): WatchChanges {
     const changes: WatchChanges = { created: [], deleted: [] };
+    // Each directory's listing, without what is ignored.
     const fresh: [Dir, Dirent[]][] = [];
     const stack: Dir[] = [this.#rootDir];
     for (let d = stack.pop(); d; d = stack.pop()) {
@@ -588,8 +656,9 @@ export class Watcher extends EventEmitter {
         if (!isRace(err)) this.#push({ type: 'error', path: d.watch.path, isDir: true, error: err as Error });
         list = [];
       }
-      const now = new Set<string>();
-      for (const e of list) if (!this.#ignore(this.#pathOf(d, e.name))) now.add(e.name);
+      const kept: Dirent[] = [];
+      for (const e of list) if (!this.#ignore(this.#pathOf(d, e.name), e.isDirectory())) kept.push(e);
+      const now = new Set(kept.map((e) => e.name));
       for (const name of [...d.entries.keys()]) {
         if (now.has(name)) continue;
         d.entries.delete(name);
@@ -597,14 +666,13 @@ export class Watcher extends EventEmitter {
         const sub = d.subdirs.get(name);
         if (sub) this.#retire(sub, changes.deleted);
       }
-      fresh.push([d, list]);
+      fresh.push([d, kept]);
       for (const sub of d.subdirs.values()) stack.push(sub);
     }
     for (const [d, list] of fresh) {
       if (this.#byWatch.get(d.watch) !== d) continue;
       for (const e of list) {
         const full = this.#pathOf(d, e.name);
-        if (this.#ignore(full)) continue;
         const isDir = e.isDirectory() || (this.#follow && e.isSymbolicLink() && this.#isDirTarget(full));
         if (!d.entries.has(e.name)) {
           d.entries.set(e.name, isDir);
