@@ -81,6 +81,9 @@ typedef struct butter_env {
   bool tearing_down;
   napi_async_cleanup_hook_handle cleanup;
   void *backend_state;
+  uint32_t signal_holds[65]; /* signal.c: this environment's process-wide blocks, per signal */
+  bool signal_hook;          /* signal.c: its cleanup hook is registered */
+  bool signals_gone;         /* signal.c: that hook has run; no block may be taken any more */
 } butter_env;
 
 /*

@@ -12,7 +12,8 @@
  * mask the kernel restores when the handler returns (uc_sigmask). Threads created
  * later inherit their creator's mask, which is by then blocked too. The state is
  * process-global (not per environment): masks belong to the process's threads,
- * whichever Worker asked.
+ * whichever Worker asked. Each environment's own holds are counted as well, so
+ * that a Worker that ends gives back what it still holds.
  */
 #include "butter.h"
 
@@ -218,15 +219,18 @@ static int broadcast(uint64_t block, uint64_t unblock) {
   return result;
 }
 
-/* sigblock(mask, acquire) -> 0 | -errno: reference-counted process-wide blocking. */
-static napi_value js_sigblock(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  uint64_t mask;
-  bool acquire;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 2 || !arg_mask(env, argv[0], &mask) || !butter_arg_bool(env, argv[1], &acquire)) return NULL;
+/*
+ * Takes (acquire) or lets go of one hold per signal of `mask` for `benv`.
+ * Holds are counted per environment as well as per process, so that a release
+ * never lets go of another environment's hold and an environment that ends
+ * gives back what it still holds (signals_cleanup). Returns 0 or -errno. A
+ * release always lets go of the holds, unblocking as far as it can.
+ */
+static int hold(butter_env *benv, uint64_t mask, bool acquire) {
   pthread_mutex_lock(&block_lock);
+  if (!acquire)
+    for (int s = 1; s <= NSIG_KERNEL; s++)
+      if (benv->signal_holds[s] == 0) mask &= ~bit(s);
   sigset_t current;
   pthread_sigmask(SIG_BLOCK, NULL, &current);
   uint64_t here = set_to_mask(&current), change = 0;
@@ -237,17 +241,64 @@ static napi_value js_sigblock(napi_env env, napi_callback_info info) {
     if (!acquire && block_count[s] == 1 && !(preblocked & bit(s))) change |= bit(s);
   }
   int r = change ? (acquire ? broadcast(change, 0) : broadcast(0, change)) : 0;
-  if (r == 0) {
+  if (r == 0 || !acquire) {
     for (int s = 1; s <= NSIG_KERNEL; s++) {
       if (!(mask & bit(s))) continue;
-      if (acquire && block_count[s]++ == 0) preblocked = (preblocked & ~bit(s)) | (here & bit(s));
-      if (!acquire && block_count[s] > 0) block_count[s]--;
+      if (acquire) {
+        if (block_count[s]++ == 0) preblocked = (preblocked & ~bit(s)) | (here & bit(s));
+        benv->signal_holds[s]++;
+      } else {
+        block_count[s]--;
+        benv->signal_holds[s]--;
+      }
     }
-  } else if (acquire && r != -EBUSY) {
+  } else if (r != -EBUSY) {
     broadcast(0, change & ~here); /* undo what the failed broadcast managed */
   }
   pthread_mutex_unlock(&block_lock);
-  return butter_int(env, r);
+  return r;
+}
+
+/*
+ * An environment is going away: a Worker that returned or was terminated with
+ * blocks still held (never released, never collected) gives them back, or they
+ * would stay blocked in every thread for the rest of the process.
+ */
+static void signals_cleanup(void *arg) {
+  butter_env *benv = arg;
+  benv->signals_gone = true;
+  /* The main thread's environment ends with the process, and its masks with it;
+     unblocking now would only hand a signal still pending its default action,
+     in place of the exit the process is making. */
+  if (syscall(SYS_gettid) == getpid()) return;
+  for (;;) {
+    uint64_t held = 0;
+    for (int s = 1; s <= NSIG_KERNEL; s++)
+      if (benv->signal_holds[s]) held |= bit(s);
+    if (!held) break;
+    hold(benv, held, false);
+  }
+}
+
+/* sigblock(mask, acquire) -> 0 | -errno: reference-counted process-wide blocking. */
+static napi_value js_sigblock(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  uint64_t mask;
+  bool acquire;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 2 || !arg_mask(env, argv[0], &mask) || !butter_arg_bool(env, argv[1], &acquire)) return NULL;
+  butter_env *benv = butter_get_env(env);
+  if (acquire && benv->signals_gone) {
+    /* JS can still run after the cleanup hook; a block taken then would never be given back. */
+    napi_throw_error(env, "ERR_WORKER_TERMINATED", "the environment is shutting down");
+    return NULL;
+  }
+  if (acquire && !benv->signal_hook) {
+    if (napi_add_env_cleanup_hook(env, signals_cleanup, benv) != napi_ok) return butter_errno_result(env, ENOMEM);
+    benv->signal_hook = true;
+  }
+  return butter_int(env, hold(benv, mask, acquire));
 }
 
 /* ---- signalfd ---- */
