@@ -54,6 +54,9 @@ function processWideMask(signals: unknown): { mask: bigint; list: number[] } {
 
 function acquire(mask: bigint): void {
   const r = native.sigblock(mask, true);
+  // A failed call (opening /proc/self/task, say, when out of fds) is named as
+  // itself; the broadcast's own refusals (EBUSY, EDEADLK, ETIMEDOUT) as the mask change.
+  if (typeof r !== 'number') throw sysError(-r[0], r[1], r[2]);
   if (r < 0) throw sysError(-r, 'pthread_sigmask');
 }
 
