@@ -10,6 +10,7 @@
 import { constants as osConstants } from 'node:os';
 import { invalidArgValue, sysError } from '../core/errors';
 import { native } from '../core/native';
+import { isArray } from '../core/validate';
 import { FdSource } from '../core/source';
 import {
   parseSignalfdSiginfo,
@@ -41,7 +42,7 @@ const refused: Record<number, string> = {
 };
 
 function processWideMask(signals: unknown): { mask: bigint; list: number[] } {
-  if (Array.isArray(signals) && signals.length === 0) throw invalidArgValue('signals', signals, 'must not be empty');
+  if (isArray(signals) && signals.length === 0) throw invalidArgValue('signals', signals, 'must not be empty');
   const mask = signalMask(signals, 'signals');
   const list: number[] = [];
   for (let s = 1; s <= 64; s++) {
