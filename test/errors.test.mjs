@@ -2,8 +2,14 @@
 // with Node's codes and wording.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readSync } from 'node:fs';
+import { inspect } from 'node:util';
+import { readSync, readFileSync, read } from 'node:fs';
 import { eventfdRead, eventfdWrite, gethostname } from 'butter';
+
+const thrown = (fn) => {
+  try { fn(); } catch (e) { return e; }
+  assert.fail('should throw');
+};
 
 test('a Butter system error has the same own properties and message as node:fs\'s', () => {
   let ours;
@@ -63,6 +69,31 @@ test('ERR_INVALID_ARG_VALUE names the option and shows the value', () => {
     code: 'ERR_INVALID_ARG_VALUE',
     message: "The property 'options.encoding' is invalid encoding. Received 'nope'",
   });
+});
+
+test('an argument error prints its code as Node\'s do: String(err), the stack, inspect; name and keys unchanged', () => {
+  const pairs = [
+    ['ERR_INVALID_ARG_TYPE', () => eventfdWrite(undefined, 1n), () => readSync(undefined, Buffer.alloc(1))],
+    ['ERR_INVALID_ARG_VALUE', () => gethostname({ encoding: 'nope' }), () => readFileSync('/', { encoding: 'nope' })],
+    ['ERR_OUT_OF_RANGE', () => eventfdRead(-2), () => read(0, Buffer.alloc(1), -1, 1, 0, () => {})],
+  ];
+  const shape = (e) => ({
+    name: e.name,
+    string: String(e).replace(e.message, '<message>'),
+    first: e.stack.split('\n')[0].replace(e.message, '<message>'),
+    inspected: inspect(e).split('\n')[0].replace(e.message, '<message>'),
+    keys: Object.keys(e),
+    own: Object.getOwnPropertyNames(e).sort(),
+    instance: [e instanceof Error, e instanceof TypeError, e instanceof RangeError, e.constructor.name],
+  });
+  for (const [code, butter, node] of pairs) {
+    const ours = thrown(butter);
+    const theirs = thrown(node);
+    assert.equal(theirs.code, code, 'the Node call gives the code being compared');
+    assert.deepEqual(shape(ours), shape(theirs), code);
+    assert.match(String(ours), new RegExp(`^${ours.name} \\[${code}\\]: `));
+    assert.throws(butter, new RegExp(code));
+  }
 });
 
 test('errnos libuv does not name still get their name and text', async () => {

@@ -224,3 +224,64 @@ test('signals: only documented errors (in a child, whose own mask is the only on
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout.trim(), 'ok');
 });
+
+// Values that once reached the engine (a bare TypeError with no code) instead of
+// Butter's argument checks: each now gets Node's argument error, or is handled.
+const detached = () => {
+  const ab = new ArrayBuffer(16);
+  const view = new Uint8Array(ab, 4);
+  structuredClone(ab, { transfer: [ab] });
+  return view;
+};
+const revoked = (target) => {
+  const { proxy, revoke } = Proxy.revocable(target, {});
+  revoke();
+  return proxy;
+};
+const argErr = (fn, code, name) => assert.throws(fn, (e) => {
+  assert.equal(e.code, code, e.stack);
+  assert.ok(e.message.includes(`"${name}"`), e.message);
+  return true;
+});
+
+test('hostile arguments that used to reach the engine get Node\'s argument errors', () => {
+  argErr(() => butter.globToRegExp(undefined), 'ERR_INVALID_ARG_TYPE', 'glob');
+  argErr(() => butter.globToRegExp(Buffer.from('a*')), 'ERR_INVALID_ARG_TYPE', 'glob');
+  argErr(() => butter.fanotifyCloseEvents([{}]), 'ERR_INVALID_ARG_TYPE', 'events[0].fd');
+  argErr(() => butter.fanotifyCloseEvents([null]), 'ERR_INVALID_ARG_TYPE', 'events[0]');
+  argErr(() => butter.fanotifyCloseEvents([{ fd: -1 }]), 'ERR_INVALID_ARG_TYPE', 'events[0].info');
+  argErr(() => butter.fanotifyCloseEvents([{ fd: -1, info: [null] }]), 'ERR_INVALID_ARG_TYPE', 'events[0].info[0]');
+  argErr(() => butter.fanotifyCloseEvents([{ fd: -1, info: [{ type: 'pidfd', pidfd: 1n }] }]), 'ERR_INVALID_ARG_TYPE', 'events[0].info[0].pidfd');
+  argErr(() => butter.fanotifyCloseEvents([{ fd: 1.5, info: [] }]), 'ERR_OUT_OF_RANGE', 'events[0].fd');
+  argErr(() => butter.fanotifyCloseEvents(revoked([])), 'ERR_INVALID_ARG_TYPE', 'events');
+  for (const parse of [butter.parseFanotifyEvents, butter.parseInotifyEvents]) {
+    assert.deepEqual(parse(detached()), [], `${parse.name}: a detached view has no bytes`);
+    argErr(() => parse(detached(), 1), 'ERR_OUT_OF_RANGE', 'length');
+    for (const v of [undefined, null, revoked({})]) argErr(() => parse(v), 'ERR_INVALID_ARG_TYPE', 'buffer');
+  }
+  argErr(() => butter.inotifyMask(revoked([])), 'ERR_INVALID_ARG_TYPE', 'events');
+  argErr(() => butter.inotifyAddWatch(CLOSED_FD, revoked({}), 'create'), 'ERR_INVALID_ARG_TYPE', 'path');
+});
+
+test('a bad record closes nothing: fanotifyCloseEvents checks every record first', () => {
+  const fd = butter.eventfd();
+  const good = { fd, info: [] };
+  argErr(() => butter.fanotifyCloseEvents([good, { fd: -1 }]), 'ERR_INVALID_ARG_TYPE', 'events[1].info');
+  assert.equal(good.fd, fd);
+  butter.fanotifyCloseEvents([good]);
+  assert.equal(good.fd, -1);
+  assert.throws(() => butter.eventfdRead(fd), { code: 'EBADF' });
+});
+
+test('signal sets in a revoked Proxy get Node\'s argument errors (in a child)', () => {
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', `
+    import * as b from 'butter';
+    const { proxy, revoke } = Proxy.revocable([], {});
+    revoke();
+    const codes = [() => new b.SignalFd(proxy), () => b.blockSignals(proxy), () => b.pthreadSigmask(b.constants.SIG_BLOCK, proxy)].map((f) => {
+      try { f(); return 'no error'; } catch (e) { return e.code ?? e.message; }
+    });
+    console.log(JSON.stringify(codes));`], { cwd: root, encoding: 'utf8', timeout: 20_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), ['ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_TYPE']);
+});

@@ -295,3 +295,104 @@ describe('signalfd, signalfdRead, sigqueue: errors', () => {
     assertSysError(r.err, 'EPERM', 'sigqueue');
   });
 });
+
+describe('a Worker that ends holding blocks gives them back (in a child)', () => {
+  // Resolves whether this thread's process.on('SIGUSR1') hears one sent now.
+  const hears = `
+    let heard = 0;
+    process.on('SIGUSR1', () => heard++);
+    const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+    const hears = async () => {
+      const before = heard;
+      process.kill(process.pid, 'SIGUSR1');
+      for (let i = 0; i < 50 && heard === before; i++) await sleep(10);
+      return heard > before;
+    };
+    const worker = (body) => new Worker("const b = require('butter'); const { parentPort } = require('node:worker_threads');" + body, { eval: true, execArgv: [] });
+  `;
+
+  test('returned without close: SignalFd, blockSignals, both, an unread signal pending', () => {
+    const r = inChild(hears + `
+      const bodies = {
+        signalfd: "globalThis.s = new b.SignalFd('SIGUSR1');",
+        block: "globalThis.s = b.blockSignals(['SIGUSR1', 'SIGHUP']);",
+        several: "globalThis.s = [new b.SignalFd('SIGUSR1'), b.blockSignals('SIGUSR1'), new b.SignalFd(['SIGUSR1', 'SIGHUP'])];",
+        reading: "globalThis.s = new b.SignalFd('SIGUSR1'); s.read(); setTimeout(() => process.exit(), 20);",
+      };
+      const got = {};
+      for (const [name, body] of Object.entries(bodies)) {
+        await once(worker(body), 'exit');
+        got[name] = { hears: await hears(), sighup: noneBlock(1) };
+      }
+      out(got);`);
+    for (const [name, { hears: h, sighup }] of Object.entries(r)) {
+      assert.equal(h, true, `${name}: process.on('SIGUSR1') hears it again`);
+      assert.equal(sighup, true, `${name}: no thread blocks SIGHUP any more`);
+    }
+  });
+
+  test('terminated: holding, reading, or at any point of a create/close loop', () => {
+    const r = inChild(hears + `
+      const got = [];
+      const holding = worker("globalThis.s = new b.SignalFd('SIGUSR1'); parentPort.postMessage(0); setInterval(() => {}, 1000);");
+      await once(holding, 'message');
+      await holding.terminate();
+      got.push(await hears());
+      const reading = worker("globalThis.s = b.blockSignals('SIGUSR1'); const f = new b.SignalFd('SIGUSR1'); f.read(); parentPort.postMessage(0);");
+      await once(reading, 'message');
+      await reading.terminate();
+      got.push(await hears());
+      for (let i = 0; i < 12; i++) {
+        const looping = worker("parentPort.postMessage(0); for (;;) { const f = new b.SignalFd('SIGUSR1'); const k = b.blockSignals(['SIGUSR1', 'SIGHUP']); f.close(); k.release(); new b.SignalFd('SIGUSR1'); }");
+        await once(looping, 'message');
+        await sleep(i * 3);
+        await looping.terminate();
+        got.push(await hears());
+      }
+      out({ got, sighup: noneBlock(1) });`, { timeout: 60_000 });
+    assert.deepEqual(r.got, r.got.map(() => true), 'process.on(\'SIGUSR1\') hears it after every termination');
+    assert.equal(r.sighup, true);
+  });
+
+  test('SIGTERM ends the process after a Worker that held it returned or was terminated', () => {
+    for (const end of ['', 'parentPort.postMessage(0); setInterval(() => {}, 1000);']) {
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', `
+        import { Worker } from 'node:worker_threads';
+        import { once } from 'node:events';
+        const w = new Worker("const b = require('butter'); const { parentPort } = require('node:worker_threads'); globalThis.s = new b.SignalFd('SIGTERM'); ${end}", { eval: true, execArgv: [] });
+        if (${end === ''}) await once(w, 'exit'); else { await once(w, 'message'); await w.terminate(); }
+        process.kill(process.pid, 'SIGTERM');
+        setTimeout(() => console.log('survived'), 1000);`], { cwd: root, encoding: 'utf8', timeout: 10_000 });
+      assert.equal(r.signal, 'SIGTERM', `${end ? 'terminated' : 'returned'}: ${r.stdout}${r.stderr}`);
+      assert.equal(r.stdout, '');
+    }
+  });
+
+  test('holds are counted per owner: the main thread\'s hold outlives a Worker\'s, and its release still unblocks', () => {
+    const r = inChild(hears + `
+      const main = new b.SignalFd('SIGUSR1');
+      const w = worker("globalThis.s = [new b.SignalFd('SIGUSR1'), b.blockSignals('SIGUSR1')]; parentPort.postMessage(0); setInterval(() => {}, 1000);");
+      await once(w, 'message');
+      await w.terminate();
+      await once(worker("globalThis.s = b.blockSignals('SIGUSR1');"), 'exit');
+      const mainBlocks = (blocked('/proc/self/task/' + process.pid) & bit(10)) !== 0n;
+      process.kill(process.pid, 'SIGUSR1');
+      const ev = await main.read();
+      await sleep(50);
+      const heardWhileHeld = heard;
+      main.close();
+      out({ mainBlocks, got: ev.name, heardWhileHeld, afterRelease: await hears() });`);
+    assert.deepEqual(r, { mainBlocks: true, got: 'SIGUSR1', heardWhileHeld: 0, afterRelease: true });
+  });
+});
+
+test('the main thread keeps its blocks as the process ends: a signal still pending does not replace its exit', () => {
+  for (const end of ['', 'process.exit(3);']) {
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', `
+      import { blockSignals, SignalFd } from 'butter';
+      globalThis.s = [blockSignals('SIGTERM'), new SignalFd('SIGTERM').unref()];
+      process.kill(process.pid, 'SIGTERM');
+      ${end}`], { cwd: root, encoding: 'utf8', timeout: 10_000 });
+    assert.deepEqual({ signal: r.signal, status: r.status }, { signal: null, status: end ? 3 : 0 }, r.stderr);
+  }
+});

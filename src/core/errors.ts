@@ -113,9 +113,36 @@ function subject(name: string): string {
   return name.includes('.') ? `The "${name}" property` : `The "${name}" argument`;
 }
 
+/** Per code, the prototype of its errors: its toString shows the code, as Node's do. */
+const codedPrototypes = new Map<string, object>();
+
+/**
+ * Gives `err` Node's argument-error shape: `name` stays the class's
+ * (`'TypeError'`), while `String(err)` and the stack's first line read
+ * `TypeError [ERR_…]: …`, and `code` is the only enumerable property.
+ */
 function argError<E extends TypeError | RangeError>(err: E, code: ArgumentError['code'], caller: Function): E {
-  (err as E & { code: string }).code = code;
+  let proto = codedPrototypes.get(code);
+  if (proto === undefined) {
+    proto = Object.create(Object.getPrototypeOf(err) as object, {
+      toString: {
+        value(this: Error): string {
+          return `${this.name} [${code}]: ${this.message}`;
+        },
+        writable: true,
+        configurable: true,
+      },
+    }) as object;
+    codedPrototypes.set(code, proto);
+  }
+  Object.setPrototypeOf(err, proto);
+  // V8 writes the stack's first line from `name` when the stack is first read:
+  // read it while an own name shows the code, then let the class's show again.
+  Object.defineProperty(err, 'name', { value: `${err.name} [${code}]`, configurable: true, writable: true });
   Error.captureStackTrace(err, caller);
+  void err.stack;
+  delete (err as { name?: string }).name;
+  (err as E & { code: string }).code = code;
   return err;
 }
 

@@ -32,7 +32,8 @@ export interface Native {
   handleSetBuffer(handle: NativeHandle, buffer: Uint8Array, format: number, decoded?: unknown[]): number;
   pollBackend(want: string): ReadinessBackend | 'none';
   /** Starts a thread that reads the handle's fd ahead of JS, into at most `capacity` bytes. */
-  drainStart(handle: NativeHandle, capacity: number): number;
+  /** 0, or [-errno, the call that failed]. */
+  drainStart(handle: NativeHandle, capacity: number): 0 | [number, string];
   /** The next chunk a drain read, or a plain read(2) without one. */
   handleRead(handle: NativeHandle, buffer: Uint8Array): number;
   /** Waits up to `timeoutNs` for the handle to be readable: 1, 0, or -errno. */
@@ -125,7 +126,8 @@ export interface Native {
   };
 
   pthreadSigmask(how: number, mask: bigint | null): bigint | number;
-  sigblock(mask: bigint, acquire: boolean): number;
+  /** 0, -errno (the broadcast's own refusal), or [-errno, syscall, path?] of a call that failed. */
+  sigblock(mask: bigint, acquire: boolean): number | [number, string, string?];
   signalfd(fd: number, mask: bigint, flags: number, handle?: NativeHandle): number;
   signalfdRead(fd: number, buffer: Buffer): number;
   sigqueue(pid: number, signal: number, value: number): number;

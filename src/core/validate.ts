@@ -55,6 +55,15 @@ export function validateOptions<T extends object>(value: unknown, name = 'option
   return value as Partial<T>;
 }
 
+/** Array.isArray, counting a revoked Proxy (which it throws on) as not an array: the caller's type error describes it. */
+export function isArray(value: unknown): value is readonly unknown[] {
+  try {
+    return Array.isArray(value);
+  } catch {
+    return false;
+  }
+}
+
 /** Array.isArray, counting a revoked Proxy (which it throws on) as not an options object either. */
 function isArrayOrRevoked(value: object): boolean {
   try {

@@ -365,9 +365,9 @@ export class Inotify extends FdSource<InotifyEvent> {
     this.coalesce(coalesce);
     if (bufferBytes > 0) {
       const r = native.drainStart(this.handle, bufferBytes);
-      if (r < 0) {
+      if (r !== 0) {
         this.close();
-        throw sysError(-r, 'pthread_create');
+        throw sysError(-r[0], r[1]);
       }
     }
     this.readOnWake(buffer, native.WAKE_INOTIFY, names);

@@ -10,6 +10,7 @@
 import { constants as osConstants } from 'node:os';
 import { invalidArgValue, sysError } from '../core/errors';
 import { native } from '../core/native';
+import { isArray } from '../core/validate';
 import { FdSource } from '../core/source';
 import {
   parseSignalfdSiginfo,
@@ -41,7 +42,7 @@ const refused: Record<number, string> = {
 };
 
 function processWideMask(signals: unknown): { mask: bigint; list: number[] } {
-  if (Array.isArray(signals) && signals.length === 0) throw invalidArgValue('signals', signals, 'must not be empty');
+  if (isArray(signals) && signals.length === 0) throw invalidArgValue('signals', signals, 'must not be empty');
   const mask = signalMask(signals, 'signals');
   const list: number[] = [];
   for (let s = 1; s <= 64; s++) {
@@ -54,6 +55,9 @@ function processWideMask(signals: unknown): { mask: bigint; list: number[] } {
 
 function acquire(mask: bigint): void {
   const r = native.sigblock(mask, true);
+  // A failed call (opening /proc/self/task, say, when out of fds) is named as
+  // itself; the broadcast's own refusals (EBUSY, EDEADLK, ETIMEDOUT) as the mask change.
+  if (typeof r !== 'number') throw sysError(-r[0], r[1], r[2]);
   if (r < 0) throw sysError(-r, 'pthread_sigmask');
 }
 

@@ -97,6 +97,7 @@ export interface WatchOptions {
 
 /** Compiles a glob to a RegExp: `**` crosses `/`, `*` and `?` do not; a leading `**\/` may match nothing. */
 export function globToRegExp(glob: string): RegExp {
+  if (typeof glob !== 'string') throw invalidArgType('glob', 'of type string', glob);
   let re = '';
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i]!;

@@ -88,6 +88,19 @@ napi_value butter_errno_result(napi_env env, int err) {
   return butter_int(env, -(int64_t)err);
 }
 
+napi_value butter_call_error(napi_env env, int err, const char *syscall, const char *path) {
+  napi_value result, v;
+  napi_create_array_with_length(env, path ? 3 : 2, &result);
+  napi_set_element(env, result, 0, butter_int(env, -(int64_t)err));
+  napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &v);
+  napi_set_element(env, result, 1, v);
+  if (path) {
+    napi_create_string_utf8(env, path, NAPI_AUTO_LENGTH, &v);
+    napi_set_element(env, result, 2, v);
+  }
+  return result;
+}
+
 napi_value butter_undefined(napi_env env) {
   napi_value r;
   napi_get_undefined(env, &r);

@@ -81,6 +81,9 @@ typedef struct butter_env {
   bool tearing_down;
   napi_async_cleanup_hook_handle cleanup;
   void *backend_state;
+  uint32_t signal_holds[65]; /* signal.c: this environment's process-wide blocks, per signal */
+  bool signal_hook;          /* signal.c: its cleanup hook is registered */
+  bool signals_gone;         /* signal.c: that hook has run; no block may be taken any more */
 } butter_env;
 
 /*
@@ -150,6 +153,8 @@ int butter_arg_path(napi_env env, napi_value v, butter_path *p);
 void butter_path_free(butter_path *p);
 napi_value butter_int(napi_env env, int64_t v); /* JS number */
 napi_value butter_errno_result(napi_env env, int err); /* returns -err as a JS number */
+/* [-err, syscall, path]: a multi-call function's failure, naming the call that failed (path may be NULL). */
+napi_value butter_call_error(napi_env env, int err, const char *syscall, const char *path);
 napi_value butter_undefined(napi_env env);
 /* (fd) -> the 8-byte counter an eventfd or timerfd read gives, as a BigInt, or -errno. */
 napi_value butter_read_counter(napi_env env, napi_callback_info info);

@@ -109,7 +109,10 @@ void butter_drain_stop(butter_handle *h) {
   free(d);
 }
 
-/* drainStart(handle, capacity) -> 0 | -errno. Only before the handle is watched. */
+/*
+ * drainStart(handle, capacity) -> 0 | [-errno, the call that failed]. Only
+ * before the handle is watched.
+ */
 static napi_value js_drain_start(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
@@ -117,16 +120,18 @@ static napi_value js_drain_start(napi_env env, napi_callback_info info) {
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   butter_handle *h = argc == 2 ? butter_arg_handle(env, argv[0]) : NULL;
   if (!h || napi_get_value_double(env, argv[1], &capacity) != napi_ok) return NULL;
-  if (h->fd < 0 || h->shut) return butter_errno_result(env, EBADF);
-  if (h->drain || h->events || h->backend_data) return butter_errno_result(env, EBUSY);
+  if (h->fd < 0 || h->shut) return butter_call_error(env, EBADF, "drainStart", NULL);
+  if (h->drain || h->events || h->backend_data) return butter_call_error(env, EBUSY, "drainStart", NULL);
   butter_drain *d = calloc(1, sizeof *d);
-  if (!d) return butter_errno_result(env, ENOMEM);
+  if (!d) return butter_call_error(env, ENOMEM, "calloc", NULL);
   d->fd = h->fd;
   d->cap = capacity < CHUNK_READ ? CHUNK_READ : (size_t)capacity;
   d->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   d->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   int err = d->efd < 0 || d->stopfd < 0 ? errno : 0;
+  const char *failed = "eventfd";
   if (!err) {
+    failed = "pthread_create";
     pthread_mutex_init(&d->mu, NULL);
     pthread_cond_init(&d->room, NULL);
     /* Like the epoll thread: never the thread a process-directed signal lands on. */
@@ -144,7 +149,7 @@ static napi_value js_drain_start(napi_env env, napi_callback_info info) {
     if (d->efd >= 0) close(d->efd);
     if (d->stopfd >= 0) close(d->stopfd);
     free(d);
-    return butter_errno_result(env, err);
+    return butter_call_error(env, err, failed, NULL);
   }
   h->drain = d;
   h->poll_fd = d->efd;

@@ -12,7 +12,8 @@
  * mask the kernel restores when the handler returns (uc_sigmask). Threads created
  * later inherit their creator's mask, which is by then blocked too. The state is
  * process-global (not per environment): masks belong to the process's threads,
- * whichever Worker asked.
+ * whichever Worker asked. Each environment's own holds are counted as well, so
+ * that a Worker that ends gives back what it still holds.
  */
 #include "butter.h"
 
@@ -105,16 +106,29 @@ static void broadcast_handler(int sig, siginfo_t *si, void *ctx) {
   if (i < MAX_THREADS) bc_acked[i] = (pid_t)syscall(SYS_gettid);
 }
 
-/* A thread's blocked mask from /proc; false if the thread is gone. */
-static bool thread_blocked(pid_t tid, uint64_t *mask) {
+/* The call that failed in a broadcast, for the error JS makes. */
+typedef struct failed_call {
+  const char *syscall;
+  char path[64];
+} failed_call;
+
+static int fail(failed_call *failed, const char *syscall, const char *path) {
+  int err = errno;
+  failed->syscall = syscall;
+  snprintf(failed->path, sizeof failed->path, "%s", path);
+  return -err;
+}
+
+/* A thread's blocked mask from /proc: 1, 0 if the thread is gone, or -errno. */
+static int thread_blocked(pid_t tid, uint64_t *mask, failed_call *failed) {
   char path[64], line[256];
   snprintf(path, sizeof path, "/proc/self/task/%d/status", tid);
   FILE *f = fopen(path, "re");
-  if (!f) return false;
-  bool found = false;
+  if (!f) return errno == ENOENT || errno == ESRCH ? 0 : fail(failed, "open", path);
+  int found = 0;
   while (fgets(line, sizeof line, f))
     if (sscanf(line, "SigBlk: %lx", (unsigned long *)mask) == 1) {
-      found = true;
+      found = 1;
       break;
     }
   fclose(f);
@@ -138,9 +152,10 @@ static int64_t now_ns(void) {
  * Blocks `block` and unblocks `unblock` in every thread of the process.
  * Returns 0, -EBUSY if the broadcast signal is in use by someone else,
  * -EDEADLK if a thread blocks the broadcast signal but not the signals to block,
- * or -ETIMEDOUT if a thread never ran the handler.
+ * -ETIMEDOUT if a thread never ran the handler, or -errno of a call that
+ * failed, named in `failed`.
  */
-static int broadcast(uint64_t block, uint64_t unblock) {
+static int broadcast(uint64_t block, uint64_t unblock, failed_call *failed) {
   sigset_t set;
   mask_to_set(block, &set);
   pthread_sigmask(SIG_BLOCK, &set, NULL);
@@ -153,7 +168,7 @@ static int broadcast(uint64_t block, uint64_t unblock) {
   sa.sa_sigaction = broadcast_handler;
   sa.sa_flags = SA_SIGINFO | SA_RESTART;
   sigfillset(&sa.sa_mask);
-  if (sigaction(sig, NULL, &old) < 0) return -errno;
+  if (sigaction(sig, NULL, &old) < 0) return fail(failed, "sigaction", "");
   if ((old.sa_flags & SA_SIGINFO) ? old.sa_sigaction != broadcast_handler
                                   : (old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN))
     return -EBUSY;
@@ -162,7 +177,7 @@ static int broadcast(uint64_t block, uint64_t unblock) {
   atomic_store(&bc_unblock, unblock);
   atomic_store(&bc_acks, 0);
 
-  static pid_t sent[MAX_THREADS];
+  static pid_t sent[MAX_THREADS], listed[MAX_THREADS];
   int nsent = 0, result = 0;
   pid_t pid = getpid(), self = (pid_t)syscall(SYS_gettid);
   int64_t deadline = now_ns() + BROADCAST_TIMEOUT_NS;
@@ -170,9 +185,12 @@ static int broadcast(uint64_t block, uint64_t unblock) {
      previous round had not reached yet. */
   for (bool fresh = true; fresh && result == 0;) {
     fresh = false;
+    /* The list is read whole before any thread's status, so that one fd at a
+       time is enough: a process one fd short of its limit can still block. */
+    int nlisted = 0;
     DIR *dir = opendir("/proc/self/task");
     if (!dir) {
-      result = -errno;
+      result = fail(failed, "opendir", "/proc/self/task");
       break;
     }
     struct dirent *de;
@@ -181,8 +199,22 @@ static int broadcast(uint64_t block, uint64_t unblock) {
       if (tid <= 0 || tid == self) continue;
       bool known = false;
       for (int i = 0; i < nsent && !known; i++) known = sent[i] == tid;
+      if (known) continue;
+      if (nlisted == MAX_THREADS) {
+        result = -EAGAIN;
+        break;
+      }
+      listed[nlisted++] = tid;
+    }
+    closedir(dir);
+    for (int i = 0; i < nlisted && result == 0; i++) {
+      pid_t tid = listed[i];
       uint64_t blk;
-      if (known || !thread_blocked(tid, &blk)) continue;
+      int r = thread_blocked(tid, &blk, failed);
+      if (r <= 0) {
+        result = r;
+        continue;
+      }
       if ((blk & block) == block && (blk & unblock) == 0) continue; /* already as wanted */
       if (blk & bit(sig)) {
         /* Unreachable. Harmless for unblocking (the signal goes to another thread). */
@@ -198,7 +230,6 @@ static int broadcast(uint64_t block, uint64_t unblock) {
         fresh = true;
       }
     }
-    closedir(dir);
     /* Wait for every thread signalled so far, or for it to be gone. */
     for (int i = 0; i < nsent; i++) {
       while (!acked(sent[i]) && syscall(SYS_tgkill, pid, sent[i], 0) == 0) {
@@ -218,15 +249,19 @@ static int broadcast(uint64_t block, uint64_t unblock) {
   return result;
 }
 
-/* sigblock(mask, acquire) -> 0 | -errno: reference-counted process-wide blocking. */
-static napi_value js_sigblock(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  uint64_t mask;
-  bool acquire;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 2 || !arg_mask(env, argv[0], &mask) || !butter_arg_bool(env, argv[1], &acquire)) return NULL;
+/*
+ * Takes (acquire) or lets go of one hold per signal of `mask` for `benv`.
+ * Holds are counted per environment as well as per process, so that a release
+ * never lets go of another environment's hold and an environment that ends
+ * gives back what it still holds (signals_cleanup). Returns 0 or -errno (of
+ * the call named in `failed`, if one failed). A release always lets go of the
+ * holds, unblocking as far as it can.
+ */
+static int hold(butter_env *benv, uint64_t mask, bool acquire, failed_call *failed) {
   pthread_mutex_lock(&block_lock);
+  if (!acquire)
+    for (int s = 1; s <= NSIG_KERNEL; s++)
+      if (benv->signal_holds[s] == 0) mask &= ~bit(s);
   sigset_t current;
   pthread_sigmask(SIG_BLOCK, NULL, &current);
   uint64_t here = set_to_mask(&current), change = 0;
@@ -236,18 +271,75 @@ static napi_value js_sigblock(napi_env env, napi_callback_info info) {
     /* Leave blocked what the caller had blocked before the first holder came. */
     if (!acquire && block_count[s] == 1 && !(preblocked & bit(s))) change |= bit(s);
   }
-  int r = change ? (acquire ? broadcast(change, 0) : broadcast(0, change)) : 0;
-  if (r == 0) {
+  int r = change ? (acquire ? broadcast(change, 0, failed) : broadcast(0, change, failed)) : 0;
+  if (r == 0 || !acquire) {
     for (int s = 1; s <= NSIG_KERNEL; s++) {
       if (!(mask & bit(s))) continue;
-      if (acquire && block_count[s]++ == 0) preblocked = (preblocked & ~bit(s)) | (here & bit(s));
-      if (!acquire && block_count[s] > 0) block_count[s]--;
+      if (acquire) {
+        if (block_count[s]++ == 0) preblocked = (preblocked & ~bit(s)) | (here & bit(s));
+        benv->signal_holds[s]++;
+      } else {
+        block_count[s]--;
+        benv->signal_holds[s]--;
+      }
     }
-  } else if (acquire && r != -EBUSY) {
-    broadcast(0, change & ~here); /* undo what the failed broadcast managed */
+  } else if (r != -EBUSY) {
+    failed_call ignored;
+    broadcast(0, change & ~here, &ignored); /* undo what the failed broadcast managed */
   }
   pthread_mutex_unlock(&block_lock);
-  return butter_int(env, r);
+  return r;
+}
+
+/*
+ * An environment is going away: a Worker that returned or was terminated with
+ * blocks still held (never released, never collected) gives them back, or they
+ * would stay blocked in every thread for the rest of the process.
+ */
+static void signals_cleanup(void *arg) {
+  butter_env *benv = arg;
+  benv->signals_gone = true;
+  /* The main thread's environment ends with the process, and its masks with it;
+     unblocking now would only hand a signal still pending its default action,
+     in place of the exit the process is making. */
+  if (syscall(SYS_gettid) == getpid()) return;
+  for (;;) {
+    uint64_t held = 0;
+    for (int s = 1; s <= NSIG_KERNEL; s++)
+      if (benv->signal_holds[s]) held |= bit(s);
+    if (!held) break;
+    failed_call ignored;
+    hold(benv, held, false, &ignored);
+  }
+}
+
+/*
+ * sigblock(mask, acquire) -> 0 | -errno | [-errno, syscall[, path]]:
+ * reference-counted process-wide blocking. A bare -errno is the broadcast's
+ * own refusal (EBUSY, EDEADLK, ETIMEDOUT, EAGAIN); the array names a call that
+ * failed.
+ */
+static napi_value js_sigblock(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  uint64_t mask;
+  bool acquire;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 2 || !arg_mask(env, argv[0], &mask) || !butter_arg_bool(env, argv[1], &acquire)) return NULL;
+  butter_env *benv = butter_get_env(env);
+  if (acquire && benv->signals_gone) {
+    /* JS can still run after the cleanup hook; a block taken then would never be given back. */
+    napi_throw_error(env, "ERR_WORKER_TERMINATED", "the environment is shutting down");
+    return NULL;
+  }
+  if (acquire && !benv->signal_hook) {
+    if (napi_add_env_cleanup_hook(env, signals_cleanup, benv) != napi_ok) return butter_errno_result(env, ENOMEM);
+    benv->signal_hook = true;
+  }
+  failed_call failed = {NULL, ""};
+  int r = hold(benv, mask, acquire, &failed);
+  if (r == 0 || !failed.syscall) return butter_int(env, r);
+  return butter_call_error(env, -r, failed.syscall, failed.path[0] ? failed.path : NULL);
 }
 
 /* ---- signalfd ---- */

@@ -14,10 +14,11 @@
  * owned by whoever read those bytes from the kernel.
  */
 import { closeSync } from 'node:fs';
+import { types } from 'node:util';
 import { constants as osConstants, endianness } from 'node:os';
 import { check, invalidArgType, invalidArgValue, outOfRange, sysError } from '../core/errors';
 import { native } from '../core/native';
-import { validateFd, validateInt32, validateInteger } from '../core/validate';
+import { isArray, validateFd, validateInt32, validateInteger } from '../core/validate';
 import { toPath, type InotifyPath } from './inotify';
 
 /** Every FAN_* constant of <linux/fanotify.h> (with the newer kernels' ones), and O_CLOEXEC. */
@@ -224,20 +225,25 @@ export function fanotifyRead(fd: number, size = 16 * 1024): FanotifyRecord[] {
  * nothing. Errors of close(2) are ignored: the number is released either way.
  */
 export function fanotifyCloseEvents(events: readonly FanotifyRecord[]): void {
-  if (!Array.isArray(events)) throw invalidArgType('events', 'an instance of Array', events);
-  for (const e of events) {
-    if (e.fd >= 0) {
-      const fd = e.fd;
-      e.fd = FAN_NOFD;
-      closeQuietly(fd);
-    }
-    for (const i of e.info) {
-      if (i.type === 'pidfd' && i.pidfd >= 0) {
-        const fd = i.pidfd;
-        i.pidfd = FAN_NOFD;
-        closeQuietly(fd);
-      }
-    }
+  if (!isArray(events)) throw invalidArgType('events', 'an instance of Array', events);
+  // Every record is checked, and each fd read once, before anything is closed:
+  // a bad record closes nothing.
+  const open: [holder: { fd?: number; pidfd?: number }, key: 'fd' | 'pidfd', fd: number][] = [];
+  events.forEach((e: unknown, n) => {
+    if (typeof e !== 'object' || e === null) throw invalidArgType(`events[${n}]`, 'of type object', e);
+    const { fd, info } = e as { fd: unknown; info: unknown };
+    if (validateInt32(fd, `events[${n}].fd`) >= 0) open.push([e, 'fd', fd as number]);
+    if (!isArray(info)) throw invalidArgType(`events[${n}].info`, 'an instance of Array', info);
+    info.forEach((i: unknown, k) => {
+      if (typeof i !== 'object' || i === null) throw invalidArgType(`events[${n}].info[${k}]`, 'of type object', i);
+      const { type, pidfd } = i as { type: unknown; pidfd: unknown };
+      if (type !== 'pidfd') return;
+      if (validateInt32(pidfd, `events[${n}].info[${k}].pidfd`) >= 0) open.push([i, 'pidfd', pidfd as number]);
+    });
+  });
+  for (const [holder, key, fd] of open) {
+    holder[key] = FAN_NOFD;
+    closeQuietly(fd);
   }
 }
 
@@ -446,11 +452,11 @@ export function parseInto(buffer: Uint8Array, length: number, out: FanotifyRecor
  * ERR_INVALID_ARG_VALUE for another metadata version or inconsistent lengths.
  * The fds in the result are numbers only: this function owns and opens nothing.
  */
-export function parseFanotifyEvents(buffer: Uint8Array, length: number = buffer.byteLength): FanotifyRecord[] {
-  if (!(buffer instanceof Uint8Array)) throw invalidArgType('buffer', 'an instance of Buffer or Uint8Array', buffer);
-  validateInt32(length, 'length', 0, buffer.byteLength);
+export function parseFanotifyEvents(buffer: Uint8Array, length?: number): FanotifyRecord[] {
+  if (!types.isUint8Array(buffer)) throw invalidArgType('buffer', 'an instance of Buffer or Uint8Array', buffer);
+  length = length === undefined ? buffer.byteLength : validateInt32(length, 'length', 0, buffer.byteLength);
   const out: FanotifyRecord[] = [];
-  parseInto(buffer, length, out);
+  if (length > 0) parseInto(buffer, length, out); // a detached view has no bytes, and no buffer to view them through
   return out;
 }
 

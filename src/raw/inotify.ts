@@ -5,9 +5,10 @@
  */
 import { openSync, closeSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { types } from 'node:util';
 import { check, invalidArgType, invalidArgValue, sysError, type SystemError } from '../core/errors';
 import { native } from '../core/native';
-import { validateFd, validateInt32, validateInteger } from '../core/validate';
+import { isArray, validateFd, validateInt32, validateInteger } from '../core/validate';
 
 /** Every IN_* constant of <linux/inotify.h>, and INOTIFY_IOC_SETNEXTWD. */
 export const inotifyConstants = native.inotifyConstants;
@@ -85,11 +86,11 @@ export function toPath(value: unknown, name = 'path'): { bytes: Buffer; text: st
   if (typeof value === 'string') {
     text = value;
     bytes = Buffer.from(value, 'utf8');
-  } else if (value instanceof Uint8Array) {
+  } else if (types.isUint8Array(value)) {
     // A detached view reads as empty, as in node:fs.
     bytes = value.byteLength === 0 ? Buffer.alloc(0) : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
     text = bytes.toString('utf8');
-  } else if (value instanceof URL) {
+  } else if (!types.isProxy(value) && value instanceof URL) { // instanceof throws on a revoked Proxy
     text = fileURLToPath(value); // Node's own errors for a non-file URL or an encoded '/'
     bytes = Buffer.from(text, 'utf8');
   } else {
@@ -249,9 +250,10 @@ function truncated(buf: Uint8Array, offset: number): TypeError {
  * padding; names that are not valid UTF-8 keep their bytes in `rawName`.
  * Throws ERR_INVALID_ARG_VALUE if the bytes end inside a record.
  */
-export function parseInotifyEvents(buffer: Uint8Array, length: number = buffer.byteLength): InotifyRecord[] {
-  if (!(buffer instanceof Uint8Array)) throw invalidArgType('buffer', 'an instance of Buffer or Uint8Array', buffer);
-  validateInt32(length, 'length', 0, buffer.byteLength);
+export function parseInotifyEvents(buffer: Uint8Array, length?: number): InotifyRecord[] {
+  if (!types.isUint8Array(buffer)) throw invalidArgType('buffer', 'an instance of Buffer or Uint8Array', buffer);
+  length = length === undefined ? buffer.byteLength : validateInt32(length, 'length', 0, buffer.byteLength);
+  if (length === 0) return []; // a detached view has no bytes, and no buffer to view them through
   let buf = Buffer.from(buffer.buffer, buffer.byteOffset, length);
   if (buf.byteOffset % 4 !== 0) buf = Buffer.from(buf); // a copy, aligned for the view
   const view = int32View(buf);
@@ -329,9 +331,10 @@ const selectorBits = new Map<string, number>([
  * A mask from event names (`['create', 'close_write']`), or a number passed
  * through as given. Unknown names throw ERR_INVALID_ARG_VALUE.
  */
-export function inotifyMask(events: InotifyEventSelector | readonly InotifyEventSelector[] | number, name = 'events'): number {
+export function inotifyMask(events: InotifyEventSelector | readonly InotifyEventSelector[] | number): number {
+  const name = 'events';
   if (typeof events === 'number') return validateMask(events, name);
-  if (typeof events !== 'string' && !Array.isArray(events)) {
+  if (typeof events !== 'string' && !isArray(events)) {
     throw invalidArgType(name, 'of type string, number or an instance of Array', events);
   }
   const list: readonly unknown[] = typeof events === 'string' ? [events] : events;

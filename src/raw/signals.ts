@@ -8,7 +8,7 @@
 import { constants as osConstants } from 'node:os';
 import { check, invalidArgType, invalidArgValue, outOfRange } from '../core/errors';
 import { native } from '../core/native';
-import { validateFd, validateInt32, validateInteger } from '../core/validate';
+import { isArray, validateFd, validateInt32, validateInteger } from '../core/validate';
 
 export const { SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK, SFD_CLOEXEC, SFD_NONBLOCK, SIGRTMIN, SIGRTMAX } =
   native.signalConstants;
@@ -58,10 +58,10 @@ export function signalNumber(value: unknown, name: string): number {
 
 /** A set of signals as the native mask: bit (n - 1) for signal n. */
 export function signalMask(value: unknown, name: string): bigint {
-  const list = Array.isArray(value) ? value : [value];
+  const list = isArray(value) ? value : [value];
   let mask = 0n;
   list.forEach((s, i) => {
-    mask |= 1n << BigInt(signalNumber(s, Array.isArray(value) ? `${name}[${i}]` : name) - 1);
+    mask |= 1n << BigInt(signalNumber(s, list === value ? `${name}[${i}]` : name) - 1);
   });
   return mask;
 }
