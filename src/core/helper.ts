@@ -90,6 +90,7 @@ export class HelperChannel extends FdSource<HelperReply | null> {
     while (!this.#eof) {
       const n = native.handleRead(this.handle, this.#bytes);
       if (n === -EAGAIN) break;
+      if (n === -ECONNRESET) continue; // reported once, ahead of the replies queued before it
       if (n < 0) return count || n;
       if (n === 0) this.#eof = true;
       // A reply is three int32s; anything else cannot come from the helper.
@@ -238,7 +239,7 @@ async function talk(child: ChildProcess, channel: HelperChannel, requests: Reque
         else if (r < 0) throw sysError(-r, 'sendmsg');
         else sent++;
       }
-      const reply = await channel.read();
+      const reply = await nextReply(channel);
       if (reply === null) {
         // EOF after every request but the exec was answered: the exec closed the socket.
         if (answered === requests.length - 1) return;
@@ -251,6 +252,19 @@ async function talk(child: ChildProcess, channel: HelperChannel, requests: Reque
     }
   } finally {
     channel.close();
+  }
+}
+
+/**
+ * The next reply, or null at EOF. A helper that ends with requests unread
+ * (after a failure, or killed) resets the socket: the wake is an error (libuv
+ * reports the POLLERR as EBADF), but its replies are still queued, then EOF.
+ */
+async function nextReply(channel: HelperChannel): Promise<HelperReply | null> {
+  try {
+    return await channel.read();
+  } catch {
+    return channel.readEvent();
   }
 }
 
