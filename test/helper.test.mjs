@@ -8,11 +8,12 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import path from 'node:path';
-import { accessSync, closeSync, constants as fsConstants, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { accessSync, closeSync, constants as fsConstants, mkdirSync, mkdtempSync, openSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { assertSysError } from './support/errors.mjs';
+import { root } from './support/child.mjs';
 
 const { helperPath, HelperChannel, encodeRequest, spawnHelper } = await import('../dist/cjs/core/helper.js');
 const { native } = await import('../dist/cjs/core/native.js');
@@ -53,6 +54,29 @@ test('the helper is built beside the addon, and is a program', () => {
   const p = helperPath();
   accessSync(p, fsConstants.X_OK);
   accessSync(path.join(path.dirname(p), 'butter.node'));
+});
+
+test('the helper is built and found in an installed package (npm pack, then an offline install that builds it)', { timeout: 240_000 }, () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'butter-helper-pkg-'));
+  try {
+    const npm = (args, cwd) => execFileSync('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], { cwd, encoding: 'utf8', timeout: 200_000 });
+    // --ignore-scripts: packing must not rebuild this checkout's dist/ under the other tests' feet.
+    const [{ filename }] = JSON.parse(npm(['pack', '--ignore-scripts', '--json', '--pack-destination', dir], root));
+    const app = path.join(dir, 'app');
+    mkdirSync(app);
+    writeFileSync(path.join(app, 'package.json'), '{"name":"app","private":true}');
+    npm(['install', '--offline', path.join(dir, filename)], app);
+    const installed = path.join(app, 'node_modules', 'butter');
+    const script = `
+      const { helperPath, spawnHelper } = require(${JSON.stringify(path.join(installed, 'dist/cjs/core/helper.js'))});
+      console.log(helperPath());
+      spawnHelper('echo', ['exec'], { stdio: 'inherit', steps: [{ op: 'chdir', path: '/' }] }).ready.then(() => console.log('ready'));`;
+    const out = execFileSync(process.execPath, ['-e', script], { cwd: app, encoding: 'utf8' }).split('\n');
+    assert.equal(out[0], path.join(installed, 'build', 'Release', 'butter-helper'));
+    assert.deepEqual(out.slice(1).sort(), ['', 'exec', 'ready']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('protocol: hello, requests answered in order with their results, EOF at the exec', async () => {
