@@ -95,6 +95,7 @@ test('protocol: hello, requests answered in order with their results, EOF at the
   assert.deepEqual(await channel.read(), { seq: 4, error: 0, value: 1 });
   channel.send(encodeRequest(P.BUTTER_HELPER_EXEC, 0, Buffer.from('/bin/cat')));
   assert.equal(await channel.read(), null);
+  assert.equal(await channel.read(), null, 'EOF stays');
   channel.close();
   const { out, code } = await done;
   assert.equal(code, 0);
@@ -166,6 +167,9 @@ test('spawnHelper: a failing step rejects with its syscall, path and index; late
 
 test('spawnHelper: steps are validated before anything starts', () => {
   const before = fdCount();
+  assert.throws(() => spawnHelper(1, []), { code: 'ERR_INVALID_ARG_TYPE' });
+  assert.throws(() => spawnHelper('/bin/true', [], { steps: {} }), { code: 'ERR_INVALID_ARG_TYPE' });
+  assert.throws(() => spawnHelper('/bin/true', ['a\0b']), { code: 'ERR_INVALID_ARG_VALUE' });
   assert.throws(() => spawnHelper('/bin/true', [], { steps: [{ op: 'mount' }] }), { code: 'ERR_INVALID_ARG_VALUE' });
   assert.throws(() => spawnHelper('/bin/true', [], { steps: [null] }), { code: 'ERR_INVALID_ARG_TYPE' });
   assert.throws(() => spawnHelper('/bin/true', [], { steps: [{ op: 'unshare', flags: -1 }] }), { code: 'ERR_OUT_OF_RANGE' });

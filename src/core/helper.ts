@@ -10,7 +10,7 @@ import { spawn, type ChildProcess, type SpawnOptions, type StdioOptions } from '
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { invalidArgType, invalidArgValue, outOfRange, sysError, type SystemError } from './errors';
-import { native } from './native';
+import { native, type NativeHandle } from './native';
 import { FdSource } from './source';
 import { validateBigUint, validateBytes, validateFd, validateInt32, validateUint32, UINT64_MAX } from './validate';
 
@@ -45,12 +45,11 @@ export interface HelperReply {
  * the helper exec'd (its end is close-on-exec) or is gone.
  */
 export class HelperChannel extends FdSource<HelperReply | null> {
-  #peer: ReturnType<typeof native.handleNew> | null;
+  #peer: NativeHandle | null;
   /** The helper's end, for `stdio`; -1 once `closePeer()` has closed it here. */
   peerFd: number;
   #buffer = new Int32Array(4);
   #bytes = new Uint8Array(this.#buffer.buffer);
-  #eof = false;
 
   constructor() {
     // The peer's handle only owns its fd (no watch): it closes it even if this constructor never returns.
@@ -87,17 +86,20 @@ export class HelperChannel extends FdSource<HelperReply | null> {
 
   protected readBatch(out: (HelperReply | null)[]): number {
     let count = 0;
-    while (!this.#eof) {
+    for (;;) {
       const n = native.handleRead(this.handle, this.#bytes);
-      if (n === -EAGAIN) break;
+      if (n === -EAGAIN) return count;
       if (n === -ECONNRESET) continue; // reported once, ahead of the replies queued before it
       if (n < 0) return count || n;
-      if (n === 0) this.#eof = true;
-      // A reply is three int32s; anything else cannot come from the helper.
-      out.push(n === 0 ? null : n === 12 ? { seq: this.#buffer[0]!, error: this.#buffer[1]!, value: this.#buffer[2]! >>> 0 } : { seq: -1, error: EPROTO, value: 0 });
       count++;
+      // EOF stays: each read after it gives null again.
+      if (n === 0) {
+        out.push(null);
+        return count;
+      }
+      // A reply is three int32s; anything else cannot come from the helper.
+      out.push(n === 12 ? { seq: this.#buffer[0]!, error: this.#buffer[1]!, value: this.#buffer[2]! >>> 0 } : { seq: -1, error: EPROTO, value: 0 });
     }
-    return count;
   }
 }
 
@@ -197,6 +199,8 @@ function stdioArray(stdio: StdioOptions | undefined): unknown[] {
  */
 export function spawnHelper(file: string, args: readonly string[], options: HelperSpawnOptions = {}): HelperProcess {
   const { steps = [], argv0 = file, shell: _shell, ...spawnOptions } = options;
+  if (typeof file !== 'string') throw invalidArgType('file', 'of type string', file);
+  if (!Array.isArray(steps)) throw invalidArgType('options.steps', 'an instance of Array', steps);
   const execPath = validateBytes(file, 'file');
   const requests: Request[] = [
     { op: P.BUTTER_HELPER_HELLO, value: P.BUTTER_HELPER_VERSION, syscall: 'hello', path: helperPath(), step: -1 },
