@@ -17,7 +17,8 @@
         "src/native/inotify.c",
         "src/native/fanotify.c",
         "src/native/timerfd.c",
-        "src/native/signal.c"
+        "src/native/signal.c",
+        "src/native/helper.c"
       ],
       "defines": [
         "NAPI_VERSION=8",
@@ -29,6 +30,36 @@
         "-Wextra",
         "-Wno-unused-parameter",
         "-fvisibility=hidden"
+      ],
+      "conditions": [
+        [
+          "butter_sanitize==1",
+          {
+            "cflags": [
+              "-fsanitize=address,undefined",
+              "-fno-omit-frame-pointer",
+              "-fno-sanitize-recover=undefined"
+            ],
+            "ldflags": [
+              "-fsanitize=address,undefined"
+            ]
+          }
+        ]
+      ]
+    },
+    {
+      "target_name": "butter-helper",
+      "type": "executable",
+      "sources": [
+        "src/helper/butter-helper.c"
+      ],
+      "defines": [
+        "_GNU_SOURCE"
+      ],
+      "cflags": [
+        "-std=gnu11",
+        "-Wall",
+        "-Wextra"
       ],
       "conditions": [
         [

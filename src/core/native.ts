@@ -125,6 +125,15 @@ export interface Native {
     readonly TFD_IOC_SET_TICKS: number;
   };
 
+  /** butter-helper's protocol socket (src/helper/protocol.h): each end goes to its handle. */
+  helperSocketpair(parent: NativeHandle, child: NativeHandle): [number, number] | number;
+  /** One sendmsg(2) of `message`, with `passFd` as SCM_RIGHTS when >= 0. */
+  helperSend(fd: number, message: Uint8Array, passFd: number): number;
+  readonly helperConstants: Readonly<Record<
+    | 'BUTTER_HELPER_VERSION' | 'BUTTER_HELPER_HELLO' | 'BUTTER_HELPER_UNSHARE' | 'BUTTER_HELPER_SETNS' | 'BUTTER_HELPER_WRITE'
+    | 'BUTTER_HELPER_SETHOSTNAME' | 'BUTTER_HELPER_PRCTL' | 'BUTTER_HELPER_CHDIR' | 'BUTTER_HELPER_EXEC' | 'BUTTER_HELPER_EXEC_SEARCH'
+    | 'BUTTER_HELPER_FAILED_OPEN' | 'BUTTER_HELPER_MAX_REQUEST', number>>;
+
   pthreadSigmask(how: number, mask: bigint | null): bigint | number;
   /** 0, -errno (the broadcast's own refusal), or [-errno, syscall, path?] of a call that failed. */
   sigblock(mask: bigint, acquire: boolean): number | [number, string, string?];

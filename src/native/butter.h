@@ -196,5 +196,6 @@ void butter_init_fanotify(napi_env env, napi_value exports);
 void butter_init_timerfd(napi_env env, napi_value exports);
 void butter_init_signal(napi_env env, napi_value exports);
 void butter_init_drain(napi_env env, napi_value exports);
+void butter_init_helper(napi_env env, napi_value exports);
 
 #endif

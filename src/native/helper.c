@@ -1,0 +1,96 @@
+/*
+ * The parent's side of butter-helper's protocol (src/helper/protocol.h): the
+ * socketpair and a send that can carry an fd. Replies are plain read(2)s of
+ * the handle (one message each on a SOCK_SEQPACKET socket), so they go
+ * through FdSource like any event; src/core/helper.ts encodes and decodes.
+ */
+#include "butter.h"
+#include "../helper/protocol.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/*
+ * helperSocketpair(parent, child) -> [parentFd, childFd] | -errno. Each end
+ * goes to its handle in this call (see butter_new_fd), which closes it from
+ * then on. Both are close-on-exec: child_process.spawn dup2()s the child's
+ * end onto the helper's fd, the only copy that crosses exec. Only the
+ * parent's end is non-blocking; the helper waits for requests.
+ */
+static napi_value js_helper_socketpair(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 2) return NULL;
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) return butter_errno_result(env, errno);
+  int err = fcntl(sv[0], F_SETFL, O_NONBLOCK) < 0 ? errno : 0;
+  int32_t fds[2];
+  napi_get_value_int32(env, butter_new_fd(env, sv[0], argv[0]), &fds[0]);
+  napi_get_value_int32(env, butter_new_fd(env, sv[1], argv[1]), &fds[1]);
+  if (fds[0] < 0 || fds[1] < 0) return butter_errno_result(env, EBADF); /* the one taken closes with its handle */
+  if (err) return butter_errno_result(env, err);
+  napi_value r;
+  napi_create_array_with_length(env, 2, &r);
+  napi_set_element(env, r, 0, butter_int(env, fds[0]));
+  napi_set_element(env, r, 1, butter_int(env, fds[1]));
+  return r;
+}
+
+/* helperSend(fd, message, passFd) -> bytes sent | -errno; passFd (>= 0) rides along with SCM_RIGHTS. */
+static napi_value js_helper_send(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  int32_t fd, pass;
+  const void *data;
+  size_t len;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 3 || !butter_arg_int32(env, argv[0], &fd) || !butter_arg_bytes(env, argv[1], &data, &len) ||
+      !butter_arg_int32(env, argv[2], &pass))
+    return NULL;
+  union {
+    struct cmsghdr align;
+    char space[CMSG_SPACE(sizeof(int))];
+  } control;
+  struct iovec iov = {.iov_base = (void *)data, .iov_len = len};
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+  if (pass >= 0) {
+    memset(&control, 0, sizeof control);
+    msg.msg_control = control.space;
+    msg.msg_controllen = sizeof control.space;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &pass, sizeof pass);
+  }
+  /* No SIGPIPE when the helper is gone: EPIPE, and its EOF tells the rest. */
+  ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+  return butter_int(env, n < 0 ? -errno : n);
+}
+
+void butter_init_helper(napi_env env, napi_value exports) {
+  static const butter_fn fns[] = {
+      {"helperSocketpair", js_helper_socketpair},
+      {"helperSend", js_helper_send},
+  };
+  butter_export(env, exports, fns, BUTTER_COUNT(fns));
+  napi_value c;
+  napi_create_object(env, &c);
+  BUTTER_U32(c, BUTTER_HELPER_VERSION);
+  BUTTER_U32(c, BUTTER_HELPER_HELLO);
+  BUTTER_U32(c, BUTTER_HELPER_UNSHARE);
+  BUTTER_U32(c, BUTTER_HELPER_SETNS);
+  BUTTER_U32(c, BUTTER_HELPER_WRITE);
+  BUTTER_U32(c, BUTTER_HELPER_SETHOSTNAME);
+  BUTTER_U32(c, BUTTER_HELPER_PRCTL);
+  BUTTER_U32(c, BUTTER_HELPER_CHDIR);
+  BUTTER_U32(c, BUTTER_HELPER_EXEC);
+  BUTTER_U32(c, BUTTER_HELPER_EXEC_SEARCH);
+  BUTTER_U32(c, BUTTER_HELPER_FAILED_OPEN);
+  BUTTER_U32(c, BUTTER_HELPER_MAX_REQUEST);
+  napi_set_named_property(env, exports, "helperConstants", c);
+}
