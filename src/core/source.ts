@@ -21,13 +21,15 @@ import { abortError, validateAbortSignal, validateOptions } from './validate';
 
 const EAGAIN = 11;
 const EBADF = 9;
+const EFAULT = 14;
+const EINVAL = 22;
 /**
  * Read errors that say the fd or the buffer is unusable, so reading again
  * would fail the same way. Any other error is one read's (fanotify's EMFILE
  * when it cannot open an event's fd, ENOMEM, EINTR, ...): it is reported and
  * reading goes on.
  */
-const FATAL_READ_ERRORS = new Set([EBADF, 14 /* EFAULT */, 22 /* EINVAL */]);
+const FATAL_READ_ERRORS = new Set([EBADF, EFAULT, EINVAL]);
 /** Reading after a failed read resumes after this long, doubled per failure in a row up to the maximum. */
 const RETRY_MIN_MS = 1;
 const RETRY_MAX_MS = 512;
