@@ -76,9 +76,10 @@ export const ADAPTERS = {
   Inotify: {
     child: 'plain',
     syscalls: ['inotify_init1'],
+    // Read on every wake (the buffered one below coalesces, by default).
     code: `let files = 0;
     const A = {
-      make: () => { const src = new B.Inotify(); src.add(dir, ['create']); return src; },
+      make: () => { const src = new B.Inotify({ coalesce: 0 }); src.add(dir, ['create']); return src; },
       produce: async (src, n) => { for (let i = 0; i < n; i++) fsp.writeFileSync(dir + '/f' + files++, ''); },
       take: () => 1,
     };`,
