@@ -24,8 +24,9 @@ import { BUTTER_ESM, inPrivateTmpfsAsync } from './private-tmpfs.mjs';
 /** Events each case produces. */
 export const N = 5;
 
-// Helpers every case body may use (dynamic imports: a 'tmpfs' child runs the body inside a block). `dir` is a fresh directory (removed at exit)
-// for the adapters that watch files; `mnt` is the private tmpfs in 'tmpfs' children.
+// Helpers every case body may use (imported dynamically: a 'tmpfs' child runs
+// the body inside a block). `dir` is a fresh directory, removed at exit, for
+// the adapters that watch files; `mnt` is the private tmpfs in 'tmpfs' children.
 const COMMON = `
 const fsp = (await import('node:fs')).default;
 const os = await import('node:os');
