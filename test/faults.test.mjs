@@ -37,6 +37,9 @@ const CHECKS = {
   'a stalled loop while events pile up': (r) => {
     assert.equal(r.got, N, 'nothing lost');
   },
+  'a signal storm while events flow': (r) => {
+    assert.deepEqual(r, { got: N, signalled: true });
+  },
   'removeAllListeners(), then a listener': (r) => {
     assert.deepEqual([r.got, r.open], [N, true]);
   },

@@ -1,6 +1,7 @@
 // The fault-injection harness: every event source runs through the same faults
 // (user code that throws or rejects, loops left mid-batch, aborts, close() from
-// a listener, a stalled loop, fd exhaustion, a Worker terminated mid-way).
+// a listener, a stalled loop, a signal storm, fd exhaustion, a Worker
+// terminated mid-way).
 //
 // A source is an adapter: `code`, child-process code that defines `A` with
 //   make()           makes the source (synchronously, so EMFILE can be provoked)
@@ -126,7 +127,7 @@ export const ADAPTERS = {
   },
 };
 
-// Faults: code run after the adapter's, with `src` unmade; each fills `result`.
+// Faults: code run after the adapter's; each makes its own source and fills `result`.
 export const FAULTS = {
   'a listener that throws on the first event': `
     const uncaught = [];
@@ -215,6 +216,25 @@ export const FAULTS = {
     await sleep(20);
     src.close();
     Object.assign(result, { got });`,
+
+  'a signal storm while events flow': `
+    // Each signal interrupts whatever system call a thread is in (EINTR).
+    let signals = 0;
+    process.on('SIGUSR2', () => signals++);
+    const src = A.make();
+    await A.ready?.(src);
+    let got = 0;
+    src.on('event', (ev) => { got += A.take(ev); });
+    const storm = new Promise((resolve) => {
+      spawnChild('sh', ['-c', 'for i in $(seq 1 300); do kill -USR2 ' + process.pid + '; done'], { stdio: 'ignore' }).on('exit', resolve);
+    });
+    await A.produce(src, N);
+    await storm;
+    await until(() => got >= N && signals > 0, 3000);
+    await sleep(20);
+    src.close();
+    process.removeAllListeners('SIGUSR2');
+    Object.assign(result, { got, signalled: signals > 0 });`,
 
   'removeAllListeners(), then a listener': `
     const src = A.make();
