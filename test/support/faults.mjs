@@ -66,11 +66,14 @@ export const ADAPTERS = {
   SignalFd: {
     child: 'plain',
     syscalls: ['signalfd'],
-    // Real-time signals queue one by one. Held blocked for the child's life, so
-    // signals still pending when a SignalFd closes are never delivered (their default action ends the process).
+    known: { 'fd exhaustion (EMFILE) at construction': "issue 10: reaching every thread fails with EMFILE (listing /proc/self/task), reported as pthread_sigmask's" },
+    // Real-time signals queue one by one. The one sent is held blocked for the
+    // child's life, so signals still pending when a SignalFd closes are never
+    // delivered (their default action ends the process); the other is never
+    // sent, and blocking it makes every make() reach every thread.
     code: `const held = B.blockSignals('SIGRTMIN+1');
     const A = {
-      make: () => new B.SignalFd('SIGRTMIN+1'),
+      make: () => new B.SignalFd(['SIGRTMIN+1', 'SIGRTMIN+2']),
       produce: async (src, n) => { for (let i = 0; i < n; i++) process.kill(process.pid, B.constants.SIGRTMIN + 1); },
       take: () => 1,
     };`,
