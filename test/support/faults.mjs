@@ -243,6 +243,8 @@ export const FAULTS = {
     const src = A.make();
     await A.ready?.(src);
     src.on('event', () => {});
+    src.removeAllListeners('newListener');
+    src.removeAllListeners('removeListener');
     src.removeAllListeners();
     let got = 0;
     src.on('event', (ev) => { got += A.take(ev); });
