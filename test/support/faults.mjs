@@ -311,7 +311,7 @@ export const FAULTS = {
  * Runs one fault against one adapter in a child (on `backend`); resolves
  * `{ status, signal, stderr, result }`.
  */
-export async function runCase(adapterName, faultName, { backend, timeout = 8_000 } = {}) {
+export async function runCase(adapterName, faultName, { backend, timeout = 10_000 } = {}) {
   const adapter = ADAPTERS[adapterName];
   const body = `${COMMON}
 const ADAPTER = ${JSON.stringify(adapter.code)};
