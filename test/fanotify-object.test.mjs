@@ -359,6 +359,56 @@ describe('permission events', { skip: noNamespace }, () => {
     assert.equal(r.fdLeak, 0);
   });
 
+  // The kernel opens an fd for every event it reads out; when it cannot (EMFILE),
+  // that read fails and the event is denied. The group must keep reading.
+  for (const backend of ['uv', 'epoll']) {
+    test(`a read that fails with EMFILE under an open storm is reported and reading goes on: later openers are answered [${backend}]`, () => {
+      const r = inPrivateTmpfs(`
+        const { spawn, execFileSync } = await import('node:child_process');
+        const STORM = 40;
+        for (let i = 0; i < STORM; i++) fs.writeFileSync(mnt + '/f' + i, '');
+        fs.writeFileSync(mnt + '/after', '');
+        execFileSync('prlimit', ['--pid', String(process.pid), '--nofile=512:']);
+        const fan = new B.Fanotify({ permission: true, deadline: 400 });
+        fan.mark(mnt, { mount: true, events: ['open_perm'] });
+        const errors = [];
+        fan.on('error', (e) => errors.push(e.code + ' ' + e.syscall));
+        fan.on('event', () => {}); // never answers: the deadline does
+        const within = (p, ms) => new Promise((resolve) => { const t = setTimeout(resolve, ms, 'TIMEOUT'); p.then((v) => { clearTimeout(t); resolve(v); }); });
+        const children = [];
+        const run = (script) => {
+          const c = spawn('sh', ['-c', script, mnt], { stdio: ['pipe', 'pipe', 'ignore'] });
+          children.push(c);
+          let out = '';
+          c.stdout.on('data', (d) => (out += d));
+          return { stdin: c.stdin, exited: new Promise((resolve) => c.on('exit', () => resolve(out))) };
+        };
+        try {
+          // Started now (spawning takes fds), let go once this process has all but a few in use.
+          const storm = run('read go; for i in $(seq 0 ' + (STORM - 1) + '); do (cat "$0/f$i" >/dev/null 2>&1 && echo OK || echo DENIED) & done; wait');
+          const hog = [];
+          try { for (;;) hog.push(fs.openSync('/dev/null', 'r')); } catch (e) { if (e.code !== 'EMFILE') throw e; }
+          for (const fd of hog.splice(0, 4)) fs.closeSync(fd);
+          storm.stdin.end('go\\n');
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          for (const fd of hog) fs.closeSync(fd);
+          const out = await within(storm.exited, 8000);
+          result.storm = out === 'TIMEOUT' ? out : { ok: out.split('OK').length - 1, denied: out.split('DENIED').length - 1 };
+          result.after = await within(run('cat "$0/after" && echo OK').exited, 4000);
+          result.errors = [...new Set(errors)];
+        } finally {
+          fan.close(); // answers whatever is still queued, so no opener is left waiting
+          for (const c of children) c.kill('SIGKILL');
+        }
+      `, { env: { BUTTER_READINESS: backend } });
+      assert.deepEqual(r.errors, ['EMFILE read'], 'the failed reads were reported');
+      assert.notEqual(r.storm, 'TIMEOUT', 'every opener of the storm was answered');
+      assert.equal(r.storm.ok + r.storm.denied, 40);
+      assert.ok(r.storm.denied >= 1, 'the kernel denies an event it could not make an fd for');
+      assert.equal(r.after, 'OK\n', 'an opener after the storm is answered (at the deadline)');
+    });
+  }
+
   test('under churn every event fd and pidfd is closed once: 5,000 answered opens, 200 marked groups made and closed', () => {
     const r = inPrivateTmpfs(`
       const { execFile } = await import('node:child_process');

@@ -113,6 +113,41 @@ for (const backend of ['uv', 'epoll']) {
 }
 
 for (const backend of ['uv', 'epoll']) {
+  // The thread reads as records arrive, a few per read() under a trickle: a
+  // wake that took one such read and then paused for the coalescing crawled.
+  test(`[${backend}] buffering mode with the default coalescing keeps up with a churn from another process`, () => {
+    const FILES = 20_000;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', `
+      import { Inotify } from 'butter';
+      import { spawn } from 'node:child_process';
+      import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+      import { tmpdir } from 'node:os';
+      import { join } from 'node:path';
+      const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'butter-trickle-'));
+      const ino = new Inotify({ buffer: 64 * 1024 * 1024 });
+      ino.add(dir, ['create', 'delete']);
+      let events = 0;
+      ino.on('event', () => events++);
+      const writer = spawn(process.execPath, ['-e', \`
+        const fs = require('node:fs'), p = require('node:path');
+        for (let i = 0; i < ${FILES}; i++) { const f = p.join(process.argv[1], 'f' + i); fs.closeSync(fs.openSync(f, 'w')); fs.unlinkSync(f); }
+      \`, dir], { stdio: 'inherit' });
+      await new Promise((r) => writer.on('exit', r));
+      const atExit = events;
+      // Generous: delivering what is left takes milliseconds; a crawl of one read per wake takes seconds.
+      const until = Date.now() + 3000;
+      while (events < ${2 * FILES} && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      ino.close();
+      rmSync(dir, { recursive: true, force: true });
+      console.log(JSON.stringify({ atExit, events }));
+    `], { cwd: root, encoding: 'utf8', timeout: 60_000, env: { ...process.env, BUTTER_READINESS: backend } });
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop());
+    assert.equal(out.events, 2 * FILES, `delivered within 3 s of the churn's end (${out.atExit} when it ended)`);
+  });
+}
+
+for (const backend of ['uv', 'epoll']) {
   test(`[${backend}] Workers with buffered Inotifys (one reading) that exit or are terminated leave no fd and no thread behind`, async () => {
     const { Worker } = await import('node:worker_threads');
     const { readdirSync } = await import('node:fs');

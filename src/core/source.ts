@@ -21,6 +21,18 @@ import { abortError, validateAbortSignal, validateOptions } from './validate';
 
 const EAGAIN = 11;
 const EBADF = 9;
+const EFAULT = 14;
+const EINVAL = 22;
+/**
+ * Read errors that say the fd or the buffer is unusable, so reading again
+ * would fail the same way. Any other error is one read's (fanotify's EMFILE
+ * when it cannot open an event's fd, ENOMEM, EINTR, ...): it is reported and
+ * reading goes on.
+ */
+const FATAL_READ_ERRORS = new Set([EBADF, EFAULT, EINVAL]);
+/** Reading after a failed read resumes after this long, doubled per failure in a row up to the maximum. */
+const RETRY_MIN_MS = 1;
+const RETRY_MAX_MS = 512;
 const resolved = Promise.resolve();
 /** How many events one `readEvents()` call gathers at most (it may return a batch more). */
 export const READ_EVENTS_MAX = 4096;
@@ -70,6 +82,25 @@ export abstract class FdSource<T> extends EventEmitter {
     this.#updateQueued = false;
     this.#update();
   };
+  /** The pause after the last failed read, 0 after a read that succeeded. */
+  #retryMs = 0;
+  #dispatchQueued = false;
+  readonly #runQueuedDispatch = (): void => {
+    this.#dispatchQueued = false;
+    if (this.#handle !== null) this.#dispatch();
+  };
+  readonly #onNewListener = (name: string | symbol): void => {
+    if (name === 'event') {
+      this.#listeners++;
+      this.#update();
+    }
+  };
+  readonly #onRemoveListener = (name: string | symbol): void => {
+    if (name === 'event') {
+      this.#listeners--;
+      this.#queueUpdate();
+    }
+  };
 
   /** The syscall named in errors from reading (`'read'`). */
   protected readonly readSyscall: string = 'read';
@@ -96,18 +127,8 @@ export abstract class FdSource<T> extends EventEmitter {
     }
     this.#handle = handle;
     this.#fd = fd;
-    this.on('newListener', (name) => {
-      if (name === 'event') {
-        this.#listeners++;
-        this.#update();
-      }
-    });
-    this.on('removeListener', (name) => {
-      if (name === 'event') {
-        this.#listeners--;
-        this.#queueUpdate();
-      }
-    });
+    this.on('newListener', this.#onNewListener);
+    this.on('removeListener', this.#onRemoveListener);
   }
 
   /**
@@ -318,6 +339,17 @@ export abstract class FdSource<T> extends EventEmitter {
     if (result < 0) throw sysError(-result, 'close');
   }
 
+  /** As EventEmitter's, but this object's own bookkeeping of 'event' listeners survives it. */
+  override removeAllListeners(...args: [event?: string | symbol]): this {
+    // Node's takes every 'newListener'/'removeListener' listener, this class's too; its own count comes from them.
+    super.removeAllListeners(...args);
+    if (!this.rawListeners('newListener').includes(this.#onNewListener)) this.on('newListener', this.#onNewListener);
+    if (!this.rawListeners('removeListener').includes(this.#onRemoveListener)) this.on('removeListener', this.#onRemoveListener);
+    this.#listeners = this.listenerCount('event');
+    this.#queueUpdate();
+    return this;
+  }
+
   [Symbol.dispose](): void {
     this.close();
   }
@@ -425,17 +457,31 @@ export abstract class FdSource<T> extends EventEmitter {
     // One drain per wake: the waiters queue is empty whenever someone waits.
     const result = this.readBatch(this.#queue, ready);
     if (result < 0) {
-      if (result !== -EAGAIN) this.#fail(sysError(-result, this.readSyscall));
+      if (result !== -EAGAIN) this.#readFailed(-result);
       return;
     }
+    this.#retryMs = 0;
     this.#dispatch();
-    if (result > 1 && this.#coalesceMs > 0 && this.#handle !== null && this.#pause === null) this.#pauseReading();
+    if (result > 1 && this.#coalesceMs > 0 && this.#handle !== null && this.#pause === null) this.#pauseReading(this.#coalesceMs);
   };
 
-  #pauseReading(): void {
+  /** A failed read on a wake: reported, and unless the fd is unusable, reading resumes after a pause that grows while reads keep failing. */
+  #readFailed(errno: number): void {
+    const err = sysError(errno, this.readSyscall);
+    if (FATAL_READ_ERRORS.has(errno)) {
+      this.#fail(err);
+      return;
+    }
+    this.#retryMs = Math.min(2 * this.#retryMs || RETRY_MIN_MS, RETRY_MAX_MS);
+    this.#pauseReading(this.#retryMs); // first: the report may throw (an 'error' nobody listens to)
+    this.#report(err);
+  }
+
+  #pauseReading(ms: number): void {
     const consumed = this.#waiters.length > 0 || this.#listeners > 0;
     this.#stopWatching();
-    this.#pause = setTimeout(this.#resume, this.#coalesceMs);
+    if (this.#pause !== null) clearTimeout(this.#pause);
+    this.#pause = setTimeout(this.#resume, ms);
     // The timer stands in for the watch: it keeps the process alive only as the watch would have.
     if (!(this.#ref && consumed)) this.#pause.unref();
   }
@@ -447,19 +493,38 @@ export abstract class FdSource<T> extends EventEmitter {
       const event = this.#shift();
       const waiter = this.#waiters.shift();
       if (waiter) waiter.resolve(event);
-      if (listening) this.emitEvent(event);
+      if (listening) {
+        try {
+          this.emitEvent(event);
+        } catch (err) {
+          // The throw is the listener's to surface (uncaughtException); the rest of the batch is still delivered.
+          this.#queueDispatch();
+          throw err;
+        }
+      }
       if (this.#handle === null) return; // a consumer closed us
     }
     // With a listener the watch stays as it is; only the last waiter served can change it.
     if (!listening && this.#waiters.length === 0) this.#queueUpdate();
   }
 
+  #queueDispatch(): void {
+    if (this.#dispatchQueued || this.#head === this.#queue.length) return;
+    this.#dispatchQueued = true;
+    setImmediate(this.#runQueuedDispatch);
+  }
+
   #fail(err: SystemError | AbortError): void {
     this.#stopWatching();
+    this.#report(err);
+  }
+
+  /** Rejects the pending reads with `err`, and emits it to 'error' listeners, or as 'error' if anyone listens for events. */
+  #report(err: SystemError | AbortError): void {
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const w of waiters) w.reject(err);
-    if (this.#listeners > 0) this.emit('error', err);
+    if (this.#listeners > 0 || this.listenerCount('error') > 0) this.emit('error', err);
   }
 }
 

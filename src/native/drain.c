@@ -9,8 +9,9 @@
  * instead of the fd (handleRead), and readiness is watched on an eventfd the
  * thread signals (the handle's poll_fd), so the rest of Butter is unchanged.
  *
- * Each chunk is what one read() returned, so it holds whole records: the JS
- * parsers see exactly what a direct read would have given.
+ * Each chunk is what one read() returned, so it holds whole records, and a read
+ * through the handle takes as many whole chunks as fit its buffer: the JS
+ * parsers see what a direct read would have given.
  */
 #include "butter.h"
 
@@ -38,7 +39,7 @@ typedef struct butter_drain {
   int stopfd; /* wakes the thread to stop */
   pthread_t thread;
   pthread_mutex_t mu;
-  pthread_cond_t room; /* signalled when JS takes a chunk */
+  pthread_cond_t room; /* signalled when JS takes chunks */
   chunk *head, *tail;
   size_t bytes, cap;
   int err; /* a read error the thread hit; reported once the queue is empty */
@@ -165,26 +166,30 @@ int64_t butter_handle_read(butter_handle *h, void *data, size_t len) {
   }
   if (len < CHUNK_READ) return -EINVAL;
   pthread_mutex_lock(&d->mu);
-  chunk *c = d->head;
-  int64_t result;
-  if (c) {
-    d->head = c->next;
-    if (!d->head) d->tail = NULL;
-    d->bytes -= c->len;
-    memcpy(data, c->data, c->len);
-    result = (int64_t)c->len;
-    pthread_cond_signal(&d->room);
-  } else {
-    result = d->err ? -d->err : -EAGAIN;
+  /* Every whole chunk that fits: under a steady trickle the thread queues a
+     record or two per chunk, and a read of one chunk per wake would crawl. */
+  chunk *taken = d->head, *c = taken;
+  size_t n = 0;
+  for (; c && c->len <= len - n; c = c->next) {
+    memcpy((char *)data + n, c->data, c->len);
+    n += c->len;
   }
+  d->head = c;
+  d->bytes -= n;
+  int64_t result = n ? (int64_t)n : d->err ? -d->err : -EAGAIN;
+  if (n) pthread_cond_signal(&d->room);
   if (!d->head) {
+    d->tail = NULL;
     uint64_t count; /* caught up: quiet the eventfd until the thread queues more */
     if (read(d->efd, &count, sizeof count) < 0) {
       /* EAGAIN: already quiet */
     }
   }
   pthread_mutex_unlock(&d->mu);
-  free(c);
+  for (chunk *next; taken != c; taken = next) {
+    next = taken->next;
+    free(taken);
+  }
   return result;
 }
 

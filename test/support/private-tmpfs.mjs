@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 
 export const BUTTER_ESM = import.meta.resolve('butter');
 export const isRoot = process.getuid() === 0;
@@ -48,16 +49,44 @@ const result = {};
 export function inPrivateTmpfs(body, { timeout = 30_000, env = {} } = {}) {
   const mnt = fs.mkdtempSync(path.join(os.tmpdir(), 'butter-fanotify-'));
   try {
-    const code = `${PRELUDE}\ntry {\n${body}\n} finally {\n  process.stdout.write(JSON.stringify(result, (k, v) => typeof v === 'bigint' ? v.toString() : v));\n}\n`;
-    const r = spawnSync('unshare', ['--mount', '--propagation', 'private', process.execPath, '--input-type=module', '-e', code], {
-      env: { ...process.env, ...env, BUTTER_FAN_MNT: mnt, BUTTER_PARENT_MNTNS: fs.readlinkSync('/proc/self/ns/mnt') },
-      encoding: 'utf8',
-      timeout,
-      killSignal: 'SIGKILL',
-    });
+    const r = spawnSync('unshare', childArgs(body), childOptions(mnt, env, timeout));
     assert.equal(r.status, 0, `child failed (${r.signal ?? r.status}): ${r.stderr}`);
     return JSON.parse(r.stdout);
   } finally {
     fs.rmdirSync(mnt);
   }
+}
+
+/**
+ * `inPrivateTmpfs` without blocking this process, for children that run side
+ * by side; resolves spawn's { status, signal, stdout, stderr } (a child still
+ * running at `timeout` is killed: `signal` 'SIGKILL').
+ */
+export async function inPrivateTmpfsAsync(body, { timeout = 30_000, env = {} } = {}) {
+  const mnt = fs.mkdtempSync(path.join(os.tmpdir(), 'butter-fanotify-'));
+  try {
+    const child = spawn('unshare', childArgs(body), childOptions(mnt, env, timeout));
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
+    const [status, signal] = await once(child, 'close');
+    return { status, signal, stdout, stderr };
+  } finally {
+    fs.rmdirSync(mnt);
+  }
+}
+
+function childArgs(body) {
+  const code = `${PRELUDE}\ntry {\n${body}\n} finally {\n  process.stdout.write(JSON.stringify(result, (k, v) => typeof v === 'bigint' ? v.toString() : v));\n}\n`;
+  return ['--mount', '--propagation', 'private', process.execPath, '--input-type=module', '-e', code];
+}
+
+function childOptions(mnt, env, timeout) {
+  return {
+    env: { ...process.env, ...env, BUTTER_FAN_MNT: mnt, BUTTER_PARENT_MNTNS: fs.readlinkSync('/proc/self/ns/mnt') },
+    encoding: 'utf8',
+    timeout,
+    killSignal: 'SIGKILL',
+  };
 }
