@@ -65,8 +65,7 @@ export const ADAPTERS = {
   },
   SignalFd: {
     child: 'plain',
-    syscalls: ['signalfd'],
-    known: { 'fd exhaustion (EMFILE) at construction': "issue 10: reaching every thread fails with EMFILE (listing /proc/self/task), reported as pthread_sigmask's" },
+    syscalls: ['signalfd', 'opendir'],
     // Real-time signals queue one by one. The one sent is held blocked for the
     // child's life, so signals still pending when a SignalFd closes are never
     // delivered (their default action ends the process); the other is never
@@ -92,7 +91,6 @@ export const ADAPTERS = {
   'Inotify({ buffer })': {
     child: 'plain',
     syscalls: ['inotify_init1', 'eventfd'],
-    known: { 'fd exhaustion (EMFILE) at construction': "issue 10: the drain's EMFILE is reported as pthread_create's" },
     code: `let files = 0;
     const A = {
       make: () => { const src = new B.Inotify({ buffer: 1 << 20 }); src.add(dir, ['create']); return src; },
