@@ -17,7 +17,9 @@
         "src/native/inotify.c",
         "src/native/fanotify.c",
         "src/native/timerfd.c",
-        "src/native/signal.c"
+        "src/native/signal.c",
+        "src/native/work.c",
+        "src/native/splice.c"
       ],
       "defines": [
         "NAPI_VERSION=8",
