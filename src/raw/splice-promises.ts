@@ -4,6 +4,7 @@
  * (src/core/work.ts), for blocking fds and regular files. Exported as
  * `promises`, as `node:fs` exports its Promise API beside the synchronous one.
  *
+ * As in `fs.promises`, bad arguments reject (they are async functions).
  * An aborted call that had not started, or was interrupted before it moved
  * anything, rejects with an `AbortError`; one that had moved data settles
  * with what it moved ("too late").
@@ -34,7 +35,7 @@ function signalOf(options: unknown): AbortSignal | undefined {
 const asNumber = (value: unknown): number => value as number;
 
 /** splice(2) off the loop; see the synchronous `splice`. */
-export function splice(fdIn: number, offIn: bigint | number | null, fdOut: number, offOut: bigint | number | null, len: number, flags = 0, options?: WorkOptions): Promise<SpliceResult> {
+export async function splice(fdIn: number, offIn: bigint | number | null, fdOut: number, offOut: bigint | number | null, len: number, flags = 0, options?: WorkOptions): Promise<SpliceResult> {
   validateFd(fdIn, 'fdIn');
   const inOff = validateOffset(offIn, 'offIn');
   validateFd(fdOut, 'fdOut');
@@ -45,7 +46,7 @@ export function splice(fdIn: number, offIn: bigint | number | null, fdOut: numbe
 }
 
 /** tee(2) off the loop; see the synchronous `tee`. */
-export function tee(fdIn: number, fdOut: number, len: number, flags = 0, options?: WorkOptions): Promise<number> {
+export async function tee(fdIn: number, fdOut: number, len: number, flags = 0, options?: WorkOptions): Promise<number> {
   validateFd(fdIn, 'fdIn');
   validateFd(fdOut, 'fdOut');
   const n = validateLength(len, 'len');
@@ -58,7 +59,7 @@ export function tee(fdIn: number, fdOut: number, len: number, flags = 0, options
  * kept alive until the call is over, not until the reader has read them: the
  * pipe still refers to their memory then, so the caller keeps them (unchanged).
  */
-export function vmsplice(fd: number, buffers: ArrayBufferView | readonly ArrayBufferView[], flags = 0, options?: WorkOptions): Promise<number> {
+export async function vmsplice(fd: number, buffers: ArrayBufferView | readonly ArrayBufferView[], flags = 0, options?: WorkOptions): Promise<number> {
   validateFd(fd);
   const views = validateBuffers(buffers, 'buffers');
   const f = validateUint32(flags, 'flags');
@@ -66,7 +67,7 @@ export function vmsplice(fd: number, buffers: ArrayBufferView | readonly ArrayBu
 }
 
 /** sendfile(2) off the loop; see the synchronous `sendfile`. */
-export function sendfile(outFd: number, inFd: number, offset: bigint | number | null, count: number, options?: WorkOptions): Promise<SendfileResult> {
+export async function sendfile(outFd: number, inFd: number, offset: bigint | number | null, count: number, options?: WorkOptions): Promise<SendfileResult> {
   validateFd(outFd, 'outFd');
   validateFd(inFd, 'inFd');
   const off = validateOffset(offset, 'offset');
@@ -75,7 +76,7 @@ export function sendfile(outFd: number, inFd: number, offset: bigint | number | 
 }
 
 /** copy_file_range(2) off the loop; see the synchronous `copyFileRange`. */
-export function copyFileRange(fdIn: number, offIn: bigint | number | null, fdOut: number, offOut: bigint | number | null, len: number, flags = 0, options?: WorkOptions): Promise<SpliceResult> {
+export async function copyFileRange(fdIn: number, offIn: bigint | number | null, fdOut: number, offOut: bigint | number | null, len: number, flags = 0, options?: WorkOptions): Promise<SpliceResult> {
   validateFd(fdIn, 'fdIn');
   const inOff = validateOffset(offIn, 'offIn');
   validateFd(fdOut, 'fdOut');

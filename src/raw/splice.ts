@@ -121,8 +121,12 @@ export function tee(fdIn: number, fdOut: number, len: number, flags = 0): number
  * changes what the reader gets, and its memory must stay alive until then.
  * Keep a reference to each buffer and leave it unchanged until the reader has
  * read everything; a collected buffer's memory may be reused for other data.
+ *
+ * vmsplice alone ignores the pipe's O_NONBLOCK and honours only
+ * `SPLICE_F_NONBLOCK`, so that is the default here: a full pipe throws EAGAIN
+ * instead of blocking the thread. Flags given replace it.
  */
-export function vmsplice(fd: number, buffers: ArrayBufferView | readonly ArrayBufferView[], flags = 0): number {
+export function vmsplice(fd: number, buffers: ArrayBufferView | readonly ArrayBufferView[], flags: number = SPLICE_F_NONBLOCK): number {
   validateFd(fd);
   return check(native.vmsplice(fd, validateBuffers(buffers, 'buffers'), validateUint32(flags, 'flags')), 'vmsplice');
 }
