@@ -23,6 +23,46 @@ export type WorkDone = (result: unknown, aborted: boolean) => void;
 /** An interrupt can be lost if it lands just before the syscall starts: repeat it this often until the call is over. */
 const ABORT_RETRY_MS = 10;
 
+/** One call's Promise and abort wiring. Built apart from `start` so that no closure keeps the call's arguments: the native side holds what the call uses, for as long as it runs. */
+class PendingWork<T> {
+  readonly promise: Promise<T>;
+  private resolve!: (value: T) => void;
+  private reject!: (reason: unknown) => void;
+  private retry: NodeJS.Timeout | undefined;
+  private onAbort: (() => void) | undefined;
+
+  constructor(
+    private readonly syscall: string,
+    private readonly signal: AbortSignal | undefined,
+    private readonly convert: (value: unknown) => T,
+  ) {
+    this.promise = new Promise<T>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+
+  readonly done: WorkDone = (result, aborted) => {
+    if (this.onAbort) this.signal!.removeEventListener('abort', this.onAbort);
+    if (this.retry) clearInterval(this.retry);
+    if (aborted) this.reject(abortError(this.signal!));
+    else if (typeof result === 'number' && result < 0) this.reject(sysError(-result, this.syscall));
+    else this.resolve(this.convert(result));
+  };
+
+  started(token: NativeWork | number): void {
+    if (typeof token === 'number') {
+      this.reject(sysError(-token, this.syscall)); // not queued: an fd would not duplicate
+    } else if (this.signal) {
+      this.onAbort = () => {
+        // 1: running, and interrupted if the kernel lets it; repeat until done comes.
+        if (native.workAbort(token) === 1) this.retry = setInterval(() => native.workAbort(token), ABORT_RETRY_MS).unref();
+      };
+      this.signal.addEventListener('abort', this.onAbort, { once: true });
+    }
+  }
+}
+
 /**
  * Runs `start(done)` (a native `…Start` call with its arguments bound) and
  * settles the Promise from its `done`. `syscall` names the errors; `convert`
@@ -35,26 +75,7 @@ export function runWork<T>(
   convert: (value: unknown) => T,
 ): Promise<T> {
   if (signal?.aborted) return Promise.reject(abortError(signal));
-  return new Promise<T>((resolve, reject) => {
-    let retry: NodeJS.Timeout | undefined;
-    let onAbort: (() => void) | undefined;
-    const token = start((result, aborted) => {
-      if (onAbort) signal!.removeEventListener('abort', onAbort);
-      if (retry) clearInterval(retry);
-      if (aborted) reject(abortError(signal!));
-      else if (typeof result === 'number' && result < 0) reject(sysError(-result, syscall));
-      else resolve(convert(result));
-    });
-    if (typeof token === 'number') {
-      reject(sysError(-token, syscall)); // the call could not be queued (an fd would not duplicate)
-      return;
-    }
-    if (signal) {
-      onAbort = () => {
-        // 1: running and interrupted, if the kernel lets it; keep interrupting until done comes.
-        if (native.workAbort(token) === 1) retry = setInterval(() => native.workAbort(token), ABORT_RETRY_MS).unref();
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-    }
-  });
+  const work = new PendingWork(syscall, signal, convert);
+  work.started(start(work.done));
+  return work.promise;
 }
