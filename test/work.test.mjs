@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Worker } from 'node:worker_threads';
-import { pipe2, setPipeSize, promises, constants as C, AbortError } from 'butter';
+import { pipe2, setPipeSize, promises, blockSignals, constants as C, AbortError } from 'butter';
 import { assertSysError } from './support/errors.mjs';
 import { runChild } from './support/child.mjs';
 
@@ -105,6 +105,32 @@ test('abort during a blocking call interrupts it: AbortError, and nothing was co
   await sleep(50);
   ac2.abort();
   for (const p of waits) await assert.rejects(p, AbortError);
+});
+
+test('blockSignals() reaches a work thread blocked in a call, and the call goes on undisturbed', async () => {
+  const [r, w] = blockingPipe();
+  const out = file();
+  const p = promises.splice(r, null, out.fd, 0n, 10);
+  await sleep(30); // a work thread now sleeps in splice
+  const started = Date.now();
+  const block = blockSignals('SIGUSR2');
+  try {
+    assert.ok(Date.now() - started < 1500, 'every thread acknowledged, ours included');
+    const sigusr2 = 1n << 11n;
+    for (const tid of fs.readdirSync('/proc/self/task')) {
+      let status;
+      try {
+        status = fs.readFileSync(`/proc/self/task/${tid}/status`, 'utf8');
+      } catch {
+        continue; // ended meanwhile
+      }
+      assert.ok(BigInt(`0x${/^SigBlk:\s*([0-9a-f]+)/m.exec(status)[1]}`) & sigusr2, `thread ${tid} blocks SIGUSR2`);
+    }
+  } finally {
+    block.release();
+  }
+  fs.writeSync(w, 'on');
+  assert.deepEqual(await p, { bytes: 2, offIn: null, offOut: 2n });
 });
 
 test('an abort once the call has moved data is too late: it settles with what moved', async () => {
