@@ -130,8 +130,6 @@ export interface Native {
 
   /** 0: cancelled before it ran; 1: running, interrupted if the kernel lets it; 2: over. */
   workAbort(work: NativeWork): number;
-  /** Whether a running call can be interrupted (Butter's handler holds SIGRTMAX-1). */
-  workInterruptible(): boolean;
 
   /** The moving calls: [bytes, offIn | null, offOut | null] (sendfile: its offset is offIn) or -errno. */
   splice(fdIn: number, offIn: bigint | null, fdOut: number, offOut: bigint | null, len: number, flags: number): Moved | number;

@@ -437,18 +437,9 @@ static napi_value js_work_abort(napi_env env, napi_callback_info info) {
   return butter_int(env, r);
 }
 
-/* workInterruptible() -> whether a running call can be interrupted (WORK_SIGNAL's handler is ours). */
-static napi_value js_work_interruptible(napi_env env, napi_callback_info info) {
-  pthread_once(&interrupt_once, install_interrupt);
-  napi_value r;
-  napi_get_boolean(env, interrupt_ok, &r);
-  return r;
-}
-
 void butter_init_work(napi_env env, napi_value exports) {
   static const butter_fn fns[] = {
       {"workAbort", js_work_abort},
-      {"workInterruptible", js_work_interruptible},
   };
   butter_export(env, exports, fns, BUTTER_COUNT(fns));
 }
