@@ -18,7 +18,9 @@
         "src/native/fanotify.c",
         "src/native/timerfd.c",
         "src/native/signal.c",
-        "src/native/helper.c"
+        "src/native/helper.c",
+        "src/native/work.c",
+        "src/native/splice.c"
       ],
       "defines": [
         "NAPI_VERSION=8",

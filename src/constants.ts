@@ -10,4 +10,5 @@ export const constants = Object.freeze({
   ...native.signalConstants,
   ...native.inotifyConstants,
   ...native.fanotifyConstants,
+  ...native.spliceConstants,
 });

@@ -34,3 +34,6 @@ export type { Signal, SignalInfo } from './raw/signals';
 export { SignalFd, SignalBlock, blockSignals } from './high/signals';
 export { watch, Watcher, globToRegExp } from './high/watch';
 export type { WatchOptions, WatchEvent, WatchEventType, WatchEntryEvent, WatchRenameEvent, WatchOverflowEvent, WatchErrorEvent, WatchChanges, WatchIgnore, WatcherEvents } from './high/watch';
+export { splice, tee, vmsplice, sendfile, copyFileRange, pipe2, getPipeSize, setPipeSize } from './raw/splice';
+export type { SpliceResult, SendfileResult } from './raw/splice';
+export * as promises from './promises';

@@ -4,12 +4,16 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { NativeWork, WorkDone } from './work';
 
 declare const handleBrand: unique symbol;
 /** An fd owned by the native core, with its readiness watch (src/native/handle.c). */
 export type NativeHandle = { readonly [handleBrand]: true };
 
 export type ReadinessBackend = 'uv' | 'epoll';
+
+/** What a moving zero-copy call returns natively: bytes moved and the offsets as the kernel left them. */
+export type Moved = [bytes: number, offIn: bigint | null, offOut: bigint | null];
 
 /** The addon's functions. Failing calls return `-errno`; see src/native/butter.h. */
 export interface Native {
@@ -133,6 +137,26 @@ export interface Native {
     | 'BUTTER_HELPER_VERSION' | 'BUTTER_HELPER_HELLO' | 'BUTTER_HELPER_UNSHARE' | 'BUTTER_HELPER_SETNS' | 'BUTTER_HELPER_WRITE'
     | 'BUTTER_HELPER_SETHOSTNAME' | 'BUTTER_HELPER_PRCTL' | 'BUTTER_HELPER_CHDIR' | 'BUTTER_HELPER_EXEC' | 'BUTTER_HELPER_EXEC_SEARCH'
     | 'BUTTER_HELPER_FAILED_OPEN' | 'BUTTER_HELPER_MAX_REQUEST', number>>;
+  /** 0: cancelled before it ran; 1: running, interrupted if the kernel lets it; 2: over. */
+  workAbort(work: NativeWork): number;
+
+  /** The moving calls: [bytes, offIn | null, offOut | null] (sendfile: its offset is offIn) or -errno. */
+  splice(fdIn: number, offIn: bigint | null, fdOut: number, offOut: bigint | null, len: number, flags: number): Moved | number;
+  spliceStart(fdIn: number, offIn: bigint | null, fdOut: number, offOut: bigint | null, len: number, flags: number, done: WorkDone): NativeWork | number;
+  tee(fdIn: number, fdOut: number, len: number, flags: number): number;
+  teeStart(fdIn: number, fdOut: number, len: number, flags: number, done: WorkDone): NativeWork | number;
+  sendfile(outFd: number, inFd: number, offset: bigint | null, count: number): Moved | number;
+  sendfileStart(outFd: number, inFd: number, offset: bigint | null, count: number, done: WorkDone): NativeWork | number;
+  copyFileRange(fdIn: number, offIn: bigint | null, fdOut: number, offOut: bigint | null, len: number, flags: number): Moved | number;
+  copyFileRangeStart(fdIn: number, offIn: bigint | null, fdOut: number, offOut: bigint | null, len: number, flags: number, done: WorkDone): NativeWork | number;
+  vmsplice(fd: number, buffers: Uint8Array[], flags: number): number;
+  vmspliceStart(fd: number, buffers: Uint8Array[], flags: number, done: WorkDone): NativeWork | number;
+  pipe2(flags: number): [number, number] | number;
+  /** F_SETPIPE_SZ for size >= 0, F_GETPIPE_SZ for -1. */
+  pipeSize(fd: number, size: number): number;
+  readonly spliceConstants: Readonly<Record<
+    | 'SPLICE_F_MOVE' | 'SPLICE_F_NONBLOCK' | 'SPLICE_F_MORE' | 'SPLICE_F_GIFT' | 'F_SETPIPE_SZ' | 'F_GETPIPE_SZ'
+    | 'O_CLOEXEC' | 'O_NONBLOCK' | 'O_DIRECT' | 'O_NOTIFICATION_PIPE', number>>;
 
   pthreadSigmask(how: number, mask: bigint | null): bigint | number;
   /** 0, -errno (the broadcast's own refusal), or [-errno, syscall, path?] of a call that failed. */

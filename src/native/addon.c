@@ -207,6 +207,8 @@ static napi_value init(napi_env env, napi_value exports) {
   butter_init_signal(env, exports);
   butter_init_drain(env, exports);
   butter_init_helper(env, exports);
+  butter_init_work(env, exports);
+  butter_init_splice(env, exports);
   return exports;
 }
 

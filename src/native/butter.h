@@ -84,6 +84,7 @@ typedef struct butter_env {
   uint32_t signal_holds[65]; /* signal.c: this environment's process-wide blocks, per signal */
   bool signal_hook;          /* signal.c: its cleanup hook is registered */
   bool signals_gone;         /* signal.c: that hook has run; no block may be taken any more */
+  struct butter_work_pool *work; /* work.c: the threads blocking calls run on, once used */
 } butter_env;
 
 /*
@@ -171,6 +172,30 @@ butter_handle *butter_arg_handle(napi_env env, napi_value v);
  */
 napi_value butter_new_fd(napi_env env, int fd_or_neg_errno, napi_value handle);
 
+/*
+ * work.c: blocking work off the loop. A call is `run(arg)` on a thread of
+ * Butter's own; JS gets `done(value | -errno, abortedWithNoEffect)` on its
+ * thread (src/core/work.ts makes that a Promise). `arg` is a malloc'd struct
+ * the call owns (freed once the call is over); the int fds at `fd_offsets`
+ * in it are replaced by close-on-exec duplicates for the call's duration.
+ */
+#define BUTTER_WORK_MAX_FDS 2
+typedef struct butter_work_call {
+  /* Any thread, no napi: one syscall; returns >= 0 or -errno. The sync form calls it too. */
+  int64_t (*run)(void *arg);
+  /* JS thread: the value a result >= 0 gives JS, or NULL for the number itself. */
+  napi_value (*result)(napi_env env, const void *arg, int64_t r);
+  size_t fd_offsets[BUTTER_WORK_MAX_FDS];
+  size_t nfds;
+} butter_work_call;
+/*
+ * Queues a call, taking `arg` in every case. `keep` (or NULL) is held until the
+ * call is over: the JS buffers `arg` points into. Returns a token for
+ * workAbort, -errno as a number (an fd could not be duplicated), or NULL after
+ * throwing.
+ */
+napi_value butter_work_submit(napi_env env, const butter_work_call *call, void *arg, napi_value keep, napi_value done);
+
 typedef struct butter_fn {
   const char *name;
   napi_callback cb;
@@ -197,5 +222,7 @@ void butter_init_timerfd(napi_env env, napi_value exports);
 void butter_init_signal(napi_env env, napi_value exports);
 void butter_init_drain(napi_env env, napi_value exports);
 void butter_init_helper(napi_env env, napi_value exports);
+void butter_init_work(napi_env env, napi_value exports);
+void butter_init_splice(napi_env env, napi_value exports);
 
 #endif

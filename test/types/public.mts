@@ -233,3 +233,17 @@ export async function fanotifyChecks(): Promise<void> {
   const pending: number = fan.pendingAnswers;
   void pending;
 }
+
+import { splice, sendfile, pipe2, vmsplice, promises as zeroCopy, type SpliceResult, type SendfileResult } from 'butter';
+
+export async function zeroCopyChecks(signal: AbortSignal): Promise<void> {
+  const [r, w]: [number, number] = pipe2();
+  const moved: SpliceResult = splice(r, null, w, 0n, 10);
+  const next: bigint | null = moved.offOut;
+  const sent: SendfileResult = await zeroCopy.sendfile(w, r, next, 10, { signal });
+  const bytes: number = sent.bytes + vmsplice(w, [Buffer.alloc(1), new Uint16Array(1)]);
+  const viaPromise: SpliceResult = await zeroCopy.splice(r, 1, w, null, bytes, 0, { signal });
+  // @ts-expect-error offsets are bigint, number or null
+  splice(r, '0', w, null, 1);
+  void [sendfile, viaPromise];
+}

@@ -1,0 +1,301 @@
+/*
+ * Zero-copy I/O, 1:1: splice, tee, vmsplice, sendfile, copy_file_range, pipe2
+ * and the pipe-size fcntls.
+ *
+ * Each moving call is one butter_work_call (work.c) exported twice: `name`
+ * runs it on the JS thread (for non-blocking fds, where it returns what moved
+ * or EAGAIN), `nameStart` queues it on a work thread with a completion
+ * callback. Both parse the arguments into the same struct, so the two forms
+ * cannot drift. Offsets are passed to the kernel by address, and the kernel
+ * advances the copy it was given, not the file position: both forms return
+ * that copy, which is the only place the new offset exists.
+ */
+#include "butter.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/sendfile.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#ifndef O_NOTIFICATION_PIPE
+#define O_NOTIFICATION_PIPE O_EXCL /* <linux/watch_queue.h>, which clashes with glibc's fcntl.h */
+#endif
+
+/* splice, tee, sendfile and copy_file_range: two fds, their offsets, a length, flags. */
+typedef struct {
+  int fd_in, fd_out;
+  bool has_off_in, has_off_out; /* null offset: use and move the file position */
+  int64_t off_in, off_out;
+  size_t len;
+  uint32_t flags;
+} move_args;
+
+typedef struct {
+  int fd;
+  uint32_t flags;
+  size_t n;
+  struct iovec iov[];
+} vmsplice_args;
+
+static int64_t result_of(ssize_t r) {
+  return r < 0 ? -errno : r;
+}
+
+static int64_t run_splice(void *p) {
+  move_args *a = p;
+  return result_of(splice(a->fd_in, a->has_off_in ? &a->off_in : NULL, a->fd_out,
+                          a->has_off_out ? &a->off_out : NULL, a->len, a->flags));
+}
+
+static int64_t run_tee(void *p) {
+  move_args *a = p;
+  return result_of(tee(a->fd_in, a->fd_out, a->len, a->flags));
+}
+
+static int64_t run_sendfile(void *p) {
+  move_args *a = p;
+  off_t off = a->off_in;
+  ssize_t r = sendfile(a->fd_out, a->fd_in, a->has_off_in ? &off : NULL, a->len);
+  a->off_in = off;
+  return result_of(r);
+}
+
+static int64_t run_copy_file_range(void *p) {
+  move_args *a = p;
+  return result_of(copy_file_range(a->fd_in, a->has_off_in ? &a->off_in : NULL, a->fd_out,
+                                   a->has_off_out ? &a->off_out : NULL, a->len, a->flags));
+}
+
+static int64_t run_vmsplice(void *p) {
+  vmsplice_args *a = p;
+  return result_of(vmsplice(a->fd, a->iov, a->n, a->flags));
+}
+
+static napi_value offset_value(napi_env env, bool has, int64_t off) {
+  napi_value v;
+  if (has) napi_create_bigint_int64(env, off, &v);
+  else napi_get_null(env, &v);
+  return v;
+}
+
+/* [bytes, offIn | null, offOut | null]: the offsets as the kernel left them. */
+static napi_value moved_result(napi_env env, const void *p, int64_t r) {
+  const move_args *a = p;
+  napi_value arr;
+  napi_create_array_with_length(env, 3, &arr);
+  napi_set_element(env, arr, 0, butter_int(env, r));
+  napi_set_element(env, arr, 1, offset_value(env, a->has_off_in, a->off_in));
+  napi_set_element(env, arr, 2, offset_value(env, a->has_off_out, a->off_out));
+  return arr;
+}
+
+#define MOVE_FDS {offsetof(move_args, fd_in), offsetof(move_args, fd_out)}, 2
+
+static const butter_work_call splice_call = {run_splice, moved_result, MOVE_FDS};
+static const butter_work_call tee_call = {run_tee, NULL, MOVE_FDS};
+static const butter_work_call sendfile_call = {run_sendfile, moved_result, MOVE_FDS};
+static const butter_work_call copy_file_range_call = {run_copy_file_range, moved_result, MOVE_FDS};
+static const butter_work_call vmsplice_call = {run_vmsplice, NULL, {offsetof(vmsplice_args, fd)}, 1};
+
+/* ---- arguments ---- */
+
+/* An offset: null, or a bigint the TS layer has checked is within 0..2^63-1. */
+static bool arg_offset(napi_env env, napi_value v, bool *has, int64_t *off) {
+  napi_valuetype t;
+  bool lossless;
+  *has = false;
+  *off = 0;
+  if (napi_typeof(env, v, &t) == napi_ok && t == napi_null) return true;
+  if (napi_get_value_bigint_int64(env, v, off, &lossless) != napi_ok) {
+    napi_throw_type_error(env, "ERR_BUTTER_INTERNAL", "expected a bigint or null");
+    return false;
+  }
+  *has = true;
+  return true;
+}
+
+static bool arg_size(napi_env env, napi_value v, size_t *out) {
+  int64_t n;
+  if (napi_get_value_int64(env, v, &n) != napi_ok || n < 0) {
+    napi_throw_type_error(env, "ERR_BUTTER_INTERNAL", "expected a length");
+    return false;
+  }
+  *out = (size_t)n;
+  return true;
+}
+
+/* Each parser reads the call's JS arguments into a malloc'd struct, or throws and returns NULL. */
+typedef void *(*parse_fn)(napi_env env, napi_value *argv);
+
+static move_args *new_move(napi_env env) {
+  move_args *a = calloc(1, sizeof *a);
+  if (!a) napi_throw_error(env, "ENOMEM", "ENOMEM: out of memory, butter");
+  return a;
+}
+
+/* (fdIn, offIn, fdOut, offOut, len, flags): splice and copy_file_range */
+static void *parse_splice(napi_env env, napi_value *argv) {
+  move_args *a = new_move(env);
+  if (a && butter_arg_int32(env, argv[0], &a->fd_in) && arg_offset(env, argv[1], &a->has_off_in, &a->off_in) &&
+      butter_arg_int32(env, argv[2], &a->fd_out) && arg_offset(env, argv[3], &a->has_off_out, &a->off_out) &&
+      arg_size(env, argv[4], &a->len) && butter_arg_uint32(env, argv[5], &a->flags))
+    return a;
+  free(a);
+  return NULL;
+}
+
+/* (fdIn, fdOut, len, flags) */
+static void *parse_tee(napi_env env, napi_value *argv) {
+  move_args *a = new_move(env);
+  if (a && butter_arg_int32(env, argv[0], &a->fd_in) && butter_arg_int32(env, argv[1], &a->fd_out) &&
+      arg_size(env, argv[2], &a->len) && butter_arg_uint32(env, argv[3], &a->flags))
+    return a;
+  free(a);
+  return NULL;
+}
+
+/* (outFd, inFd, offset, count): the offset is the input's */
+static void *parse_sendfile(napi_env env, napi_value *argv) {
+  move_args *a = new_move(env);
+  if (a && butter_arg_int32(env, argv[0], &a->fd_out) && butter_arg_int32(env, argv[1], &a->fd_in) &&
+      arg_offset(env, argv[2], &a->has_off_in, &a->off_in) && arg_size(env, argv[3], &a->len))
+    return a;
+  free(a);
+  return NULL;
+}
+
+/* (fd, buffers: Uint8Array[], flags). The iovec points into the buffers: the caller keeps them alive. */
+static void *parse_vmsplice(napi_env env, napi_value *argv) {
+  uint32_t n;
+  int32_t fd;
+  uint32_t flags;
+  if (!butter_arg_int32(env, argv[0], &fd) || !butter_arg_uint32(env, argv[2], &flags)) return NULL;
+  if (napi_get_array_length(env, argv[1], &n) != napi_ok) {
+    napi_throw_type_error(env, "ERR_BUTTER_INTERNAL", "expected an array");
+    return NULL;
+  }
+  vmsplice_args *a = malloc(sizeof *a + n * sizeof a->iov[0]);
+  if (!a) {
+    napi_throw_error(env, "ENOMEM", "ENOMEM: out of memory, butter");
+    return NULL;
+  }
+  a->fd = fd;
+  a->flags = flags;
+  a->n = n;
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value b;
+    const void *data;
+    if (napi_get_element(env, argv[1], i, &b) != napi_ok || !butter_arg_bytes(env, b, &data, &a->iov[i].iov_len)) {
+      free(a);
+      return NULL;
+    }
+    a->iov[i].iov_base = (void *)data;
+  }
+  return a;
+}
+
+typedef struct {
+  const char *name;
+  size_t argc;
+  parse_fn parse;
+  const butter_work_call *call;
+  int keep; /* the argument the call's memory points into (held until it is over), or -1 */
+} move_fn;
+
+static const move_fn move_fns[] = {
+    {"splice", 6, parse_splice, &splice_call, -1},
+    {"tee", 4, parse_tee, &tee_call, -1},
+    {"sendfile", 4, parse_sendfile, &sendfile_call, -1},
+    {"copyFileRange", 6, parse_splice, &copy_file_range_call, -1},
+    {"vmsplice", 3, parse_vmsplice, &vmsplice_call, 1},
+};
+
+/* name(...args) -> the call's result | -errno, run here. */
+static napi_value js_move_sync(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  size_t argc = 6;
+  void *data;
+  napi_get_cb_info(env, info, &argc, argv, NULL, &data);
+  const move_fn *fn = data;
+  if (argc < fn->argc) return NULL;
+  void *arg = fn->parse(env, argv);
+  if (!arg) return NULL;
+  int64_t r = fn->call->run(arg);
+  napi_value v = r >= 0 && fn->call->result ? fn->call->result(env, arg, r) : butter_int(env, r);
+  free(arg);
+  return v;
+}
+
+/* nameStart(...args, done) -> work token | -errno: run on a work thread, done(result | -errno, aborted). */
+static napi_value js_move_start(napi_env env, napi_callback_info info) {
+  napi_value argv[7];
+  size_t argc = 7;
+  void *data;
+  napi_get_cb_info(env, info, &argc, argv, NULL, &data);
+  const move_fn *fn = data;
+  if (argc < fn->argc + 1) return NULL;
+  void *arg = fn->parse(env, argv);
+  if (!arg) return NULL;
+  return butter_work_submit(env, fn->call, arg, fn->keep >= 0 ? argv[fn->keep] : NULL, argv[fn->argc]);
+}
+
+/* ---- pipes ---- */
+
+/* pipe2(flags) -> [readFd, writeFd] | -errno. The caller owns both fds. */
+static napi_value js_pipe2(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], r;
+  int32_t flags;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1 || !butter_arg_int32(env, argv[0], &flags)) return NULL;
+  int fds[2];
+  if (pipe2(fds, flags) < 0) return butter_errno_result(env, errno);
+  napi_create_array_with_length(env, 2, &r);
+  napi_set_element(env, r, 0, butter_int(env, fds[0]));
+  napi_set_element(env, r, 1, butter_int(env, fds[1]));
+  return r;
+}
+
+/* pipeSize(fd, size) -> fcntl(F_SETPIPE_SZ) for size >= 0, else F_GETPIPE_SZ: the capacity | -errno */
+static napi_value js_pipe_size(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t fd, size;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 2 || !butter_arg_int32(env, argv[0], &fd) || !butter_arg_int32(env, argv[1], &size)) return NULL;
+  int r = size >= 0 ? fcntl(fd, F_SETPIPE_SZ, size) : fcntl(fd, F_GETPIPE_SZ);
+  return butter_int(env, r < 0 ? -errno : r);
+}
+
+void butter_init_splice(napi_env env, napi_value exports) {
+  for (size_t i = 0; i < BUTTER_COUNT(move_fns); i++) {
+    napi_value fn;
+    char start[32];
+    napi_create_function(env, move_fns[i].name, NAPI_AUTO_LENGTH, js_move_sync, (void *)&move_fns[i], &fn);
+    napi_set_named_property(env, exports, move_fns[i].name, fn);
+    snprintf(start, sizeof start, "%sStart", move_fns[i].name);
+    napi_create_function(env, start, NAPI_AUTO_LENGTH, js_move_start, (void *)&move_fns[i], &fn);
+    napi_set_named_property(env, exports, start, fn);
+  }
+  static const butter_fn fns[] = {
+      {"pipe2", js_pipe2},
+      {"pipeSize", js_pipe_size},
+  };
+  butter_export(env, exports, fns, BUTTER_COUNT(fns));
+  napi_value c;
+  napi_create_object(env, &c);
+  BUTTER_U32(c, SPLICE_F_MOVE);     /* 2.6.17, like every SPLICE_F_* */
+  BUTTER_U32(c, SPLICE_F_NONBLOCK);
+  BUTTER_U32(c, SPLICE_F_MORE);
+  BUTTER_U32(c, SPLICE_F_GIFT);
+  BUTTER_INT(c, F_SETPIPE_SZ);      /* 2.6.35 */
+  BUTTER_INT(c, F_GETPIPE_SZ);      /* 2.6.35 */
+  BUTTER_U32(c, O_CLOEXEC);         /* pipe2: 2.6.27 */
+  BUTTER_U32(c, O_NONBLOCK);        /* pipe2: 2.6.27 */
+  BUTTER_U32(c, O_DIRECT);          /* pipe2: packet mode, 3.4 */
+  BUTTER_U32(c, O_NOTIFICATION_PIPE); /* pipe2: 5.8, needs CONFIG_WATCH_QUEUE */
+  napi_set_named_property(env, exports, "spliceConstants", c);
+}

@@ -1,0 +1,87 @@
+/**
+ * Zero-copy I/O, the Promise forms: the same calls, names and arguments as
+ * ./splice.ts, plus `{ signal }`, run on Butter's work threads
+ * (src/core/work.ts), for blocking fds and regular files. Exported as
+ * `promises`, as `node:fs` exports its Promise API beside the synchronous one.
+ *
+ * As in `fs.promises`, bad arguments reject (they are async functions).
+ * An aborted call that had not started, or was interrupted before it moved
+ * anything, rejects with an `AbortError`; one that had moved data settles
+ * with what it moved ("too late").
+ */
+import { native } from '../core/native';
+import { runWork } from '../core/work';
+import { validateAbortSignal, validateFd, validateOptions, validateUint32 } from '../core/validate';
+import {
+  toSendfileResult,
+  toSpliceResult,
+  validateBuffers,
+  validateLength,
+  validateOffset,
+  type SendfileResult,
+  type SpliceResult,
+} from './splice';
+
+/** Options of every Promise form. */
+export interface WorkOptions {
+  /** Aborts the call if it has not started, or interrupts it if it blocks (see `promises`). */
+  signal?: AbortSignal;
+}
+
+function signalOf(options: unknown): AbortSignal | undefined {
+  return validateAbortSignal(validateOptions<WorkOptions>(options).signal, 'options.signal');
+}
+
+const asNumber = (value: unknown): number => value as number;
+
+/** splice(2) off the loop; see the synchronous `splice`. */
+export async function splice(fdIn: number, offIn: bigint | number | null, fdOut: number, offOut: bigint | number | null, len: number, flags = 0, options?: WorkOptions): Promise<SpliceResult> {
+  validateFd(fdIn, 'fdIn');
+  const inOff = validateOffset(offIn, 'offIn');
+  validateFd(fdOut, 'fdOut');
+  const outOff = validateOffset(offOut, 'offOut');
+  const n = validateLength(len, 'len');
+  const f = validateUint32(flags, 'flags');
+  return runWork((done) => native.spliceStart(fdIn, inOff, fdOut, outOff, n, f, done), 'splice', signalOf(options), toSpliceResult);
+}
+
+/** tee(2) off the loop; see the synchronous `tee`. */
+export async function tee(fdIn: number, fdOut: number, len: number, flags = 0, options?: WorkOptions): Promise<number> {
+  validateFd(fdIn, 'fdIn');
+  validateFd(fdOut, 'fdOut');
+  const n = validateLength(len, 'len');
+  const f = validateUint32(flags, 'flags');
+  return runWork((done) => native.teeStart(fdIn, fdOut, n, f, done), 'tee', signalOf(options), asNumber);
+}
+
+/**
+ * vmsplice(2) off the loop; see the synchronous `vmsplice`. The buffers are
+ * kept alive until the call is over, not until the reader has read them: the
+ * pipe still refers to their memory then, so the caller keeps them (unchanged).
+ */
+export async function vmsplice(fd: number, buffers: ArrayBufferView | readonly ArrayBufferView[], flags = 0, options?: WorkOptions): Promise<number> {
+  validateFd(fd);
+  const views = validateBuffers(buffers, 'buffers');
+  const f = validateUint32(flags, 'flags');
+  return runWork((done) => native.vmspliceStart(fd, views, f, done), 'vmsplice', signalOf(options), asNumber);
+}
+
+/** sendfile(2) off the loop; see the synchronous `sendfile`. */
+export async function sendfile(outFd: number, inFd: number, offset: bigint | number | null, count: number, options?: WorkOptions): Promise<SendfileResult> {
+  validateFd(outFd, 'outFd');
+  validateFd(inFd, 'inFd');
+  const off = validateOffset(offset, 'offset');
+  const n = validateLength(count, 'count');
+  return runWork((done) => native.sendfileStart(outFd, inFd, off, n, done), 'sendfile', signalOf(options), toSendfileResult);
+}
+
+/** copy_file_range(2) off the loop; see the synchronous `copyFileRange`. */
+export async function copyFileRange(fdIn: number, offIn: bigint | number | null, fdOut: number, offOut: bigint | number | null, len: number, flags = 0, options?: WorkOptions): Promise<SpliceResult> {
+  validateFd(fdIn, 'fdIn');
+  const inOff = validateOffset(offIn, 'offIn');
+  validateFd(fdOut, 'fdOut');
+  const outOff = validateOffset(offOut, 'offOut');
+  const n = validateLength(len, 'len');
+  const f = validateUint32(flags, 'flags');
+  return runWork((done) => native.copyFileRangeStart(fdIn, inOff, fdOut, outOff, n, f, done), 'copy_file_range', signalOf(options), toSpliceResult);
+}
