@@ -359,6 +359,42 @@ describe('permission events', { skip: noNamespace }, () => {
     assert.equal(r.fdLeak, 0);
   });
 
+  // The event fds (and pidfds) of events read but not answered belong to the
+  // group's native handle: a Worker ending with them closes them with its group
+  // (whose release has the kernel allow the waiting openers).
+  for (const backend of ['uv', 'epoll']) {
+    test(`a Worker terminated with unanswered permission events leaves none of their fds open, and the openers are answered [${backend}]`, () => {
+      const r = inPrivateTmpfs(`${OPENER}
+        const { Worker } = await import('node:worker_threads');
+        const B_URL = ${JSON.stringify(BUTTER_ESM)};
+        fs.writeFileSync(mnt + '/f', '');
+        const fds = () => fs.readdirSync('/proc/self/fd');
+        const targets = (list) => list.map((fd) => { try { return fs.readlinkSync('/proc/self/fd/' + fd); } catch { return fd; } });
+        await opener(mnt + '/f'); // the first child spawned opens libuv's signal pipe for good
+        const before = new Set(fds());
+        const code = 'import { parentPort, workerData } from "node:worker_threads";'
+          + 'import * as B from ' + JSON.stringify(B_URL) + ';'
+          + 'const fan = new B.Fanotify({ permission: true, report: ["pidfd"], deadline: Infinity });'
+          + 'fan.mark(workerData, { mount: true, events: ["open_perm"] });'
+          + 'fan.on("event", () => parentPort.postMessage(fan.pendingAnswers));' // and never answers
+          + 'parentPort.postMessage("ready");';
+        const w = new Worker(new URL('data:text/javascript,' + encodeURIComponent(code)), { workerData: mnt });
+        await new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject); });
+        const read = new Promise((resolve) => w.on('message', (n) => n === 3 && resolve()));
+        const opens = [opener(mnt + '/f'), opener(mnt + '/f'), opener(mnt + '/f')];
+        await read;
+        const during = targets(fds().filter((fd) => !before.has(fd)));
+        result.during = { eventFds: during.filter((t) => t === mnt + '/f').length, pidfds: during.filter((t) => t === 'anon_inode:[pidfd]').length };
+        await w.terminate();
+        result.codes = (await Promise.all(opens)).map((o) => o.code);
+        result.left = targets(fds().filter((fd) => !before.has(fd)));
+      `, { env: { BUTTER_READINESS: backend } });
+      assert.deepEqual(r.during, { eventFds: 3, pidfds: 3 }, 'read and unanswered: their fds are open');
+      assert.deepEqual(r.codes, ['OK', 'OK', 'OK'], 'the group went with the Worker, and the kernel allowed what waited');
+      assert.deepEqual(r.left, [], 'no fd of the Worker left open');
+    });
+  }
+
   // The kernel opens an fd for every event it reads out; when it cannot (EMFILE),
   // that read fails and the event is denied. The group must keep reading.
   for (const backend of ['uv', 'epoll']) {
