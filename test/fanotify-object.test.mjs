@@ -359,6 +359,33 @@ describe('permission events', { skip: noNamespace }, () => {
     assert.equal(r.fdLeak, 0);
   });
 
+  test('an fd the group released (answered, or a notification\'s) is never closed again: files that reuse the numbers stay open after close()', () => {
+    const r = inPrivateTmpfs(`${OPENER}
+      fs.writeFileSync(mnt + '/f', '');
+      const fan = new B.Fanotify({ permission: true, report: ['pidfd'], deadline: 60_000 });
+      fan.mark(mnt, { mount: true, events: ['open_perm', 'close_nowrite'] });
+      const released = [];
+      let closes = 0;
+      fan.on('event', (e) => {
+        if (e.permission) {
+          released.push(e.fd, e.pidfd);
+          e.allow();
+        } else closes++;
+      });
+      result.code = (await opener(mnt + '/f')).code;
+      while (closes === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      // The lowest free numbers: the ones the answer (and the notification's path read) just closed.
+      const reusers = Array.from({ length: 4 }, () => fs.openSync('/dev/null', 'r'));
+      result.reused = released.every((fd) => reusers.includes(fd));
+      fan.close();
+      result.open = reusers.map((fd) => { try { fs.fstatSync(fd); return true; } catch (e) { return e.code; } });
+      for (const fd of reusers) fs.closeSync(fd);
+    `);
+    assert.equal(r.code, 'OK');
+    assert.equal(r.reused, true, 'the new files got the released numbers');
+    assert.deepEqual(r.open, [true, true, true, true]);
+  });
+
   // The event fds (and pidfds) of events read but not answered belong to the
   // group's native handle: a Worker ending with them closes them with its group
   // (whose release has the kernel allow the waiting openers).
