@@ -420,6 +420,39 @@ describe('permission events', { skip: noNamespace }, () => {
       assert.deepEqual(r.codes, ['OK', 'OK', 'OK'], 'the group went with the Worker, and the kernel allowed what waited');
       assert.deepEqual(r.left, [], 'no fd of the Worker left open');
     });
+
+    test(`Workers terminated in the middle of batches of notification events leave none of their fds open [${backend}]`, () => {
+      const r = inPrivateTmpfs(`
+        const { spawn } = await import('node:child_process');
+        const { Worker } = await import('node:worker_threads');
+        const B_URL = ${JSON.stringify(BUTTER_ESM)};
+        fs.writeFileSync(mnt + '/f', '');
+        const fds = () => fs.readdirSync('/proc/self/fd');
+        const churn = spawn(process.execPath, ['-e', 'const fs = require("fs"); for (;;) fs.closeSync(fs.openSync(process.argv[1]));', mnt + '/f'], { stdio: 'ignore' });
+        const before = new Set(fds());
+        // Each read brings hundreds of events, whose fds the batch then closes one by one in JS.
+        const code = 'import { parentPort, workerData } from "node:worker_threads";'
+          + 'import * as B from ' + JSON.stringify(B_URL) + ';'
+          + 'const fan = new B.Fanotify({ unlimitedQueue: true });'
+          + 'fan.mark(workerData, { mount: true, events: ["open", "close_nowrite"] });'
+          + 'let n = 0;'
+          + 'fan.on("event", () => { if (++n === 1000) parentPort.postMessage("busy"); });';
+        result.left = [];
+        try {
+          for (let round = 0; round < 8; round++) {
+            const w = new Worker(new URL('data:text/javascript,' + encodeURIComponent(code)), { workerData: mnt });
+            await new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject); });
+            await new Promise((resolve) => setTimeout(resolve, Math.random() * 20));
+            await w.terminate();
+            const left = fds().filter((fd) => !before.has(fd)).map((fd) => { try { return fs.readlinkSync('/proc/self/fd/' + fd); } catch { return fd; } });
+            result.left.push(left.length);
+          }
+        } finally {
+          churn.kill('SIGKILL');
+        }
+      `, { env: { BUTTER_READINESS: backend } });
+      assert.deepEqual(r.left, [0, 0, 0, 0, 0, 0, 0, 0], 'fds left open after each termination');
+    });
   }
 
   // The kernel opens an fd for every event it reads out; when it cannot (EMFILE),
