@@ -394,8 +394,8 @@ export class Fanotify extends FdSource<FanotifyEvent> {
     try {
       parseInto(this.#buffer, n, records);
     } finally {
-      // Even if the parse stops part way, every record it got has its fds closed once: here or at its answer
-    // (the handle closes the rest's at close()).
+      // Even if the parse stops part way, every record it got has its fds closed once: here or at its
+      // answer (the handle closes the others' at close()).
       for (const rec of records) out.push(this.#event(rec));
     }
     return records.length;
