@@ -359,6 +359,102 @@ describe('permission events', { skip: noNamespace }, () => {
     assert.equal(r.fdLeak, 0);
   });
 
+  test('an fd the group released (answered, or a notification\'s) is never closed again: files that reuse the numbers stay open after close()', () => {
+    const r = inPrivateTmpfs(`${OPENER}
+      fs.writeFileSync(mnt + '/f', '');
+      const fan = new B.Fanotify({ permission: true, report: ['pidfd'], deadline: 60_000 });
+      fan.mark(mnt, { mount: true, events: ['open_perm', 'close_nowrite'] });
+      const released = [];
+      let closes = 0;
+      fan.on('event', (e) => {
+        if (e.permission) {
+          released.push(e.fd, e.pidfd);
+          e.allow();
+        } else closes++;
+      });
+      result.code = (await opener(mnt + '/f')).code;
+      while (closes === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      // The lowest free numbers: the ones the answer (and the notification's path read) just closed.
+      const reusers = Array.from({ length: 4 }, () => fs.openSync('/dev/null', 'r'));
+      result.reused = released.every((fd) => reusers.includes(fd));
+      fan.close();
+      result.open = reusers.map((fd) => { try { fs.fstatSync(fd); return true; } catch (e) { return e.code; } });
+      for (const fd of reusers) fs.closeSync(fd);
+    `);
+    assert.equal(r.code, 'OK');
+    assert.equal(r.reused, true, 'the new files got the released numbers');
+    assert.deepEqual(r.open, [true, true, true, true]);
+  });
+
+  // The event fds (and pidfds) of events read but not answered belong to the
+  // group's native handle: a Worker ending with them closes them with its group
+  // (whose release has the kernel allow the waiting openers).
+  for (const backend of ['uv', 'epoll']) {
+    test(`a Worker terminated with unanswered permission events leaves none of their fds open, and the openers are answered [${backend}]`, () => {
+      const r = inPrivateTmpfs(`${OPENER}
+        const { Worker } = await import('node:worker_threads');
+        const B_URL = ${JSON.stringify(BUTTER_ESM)};
+        fs.writeFileSync(mnt + '/f', '');
+        const fds = () => fs.readdirSync('/proc/self/fd');
+        const targets = (list) => list.map((fd) => { try { return fs.readlinkSync('/proc/self/fd/' + fd); } catch { return fd; } });
+        await opener(mnt + '/f'); // the first child spawned opens libuv's signal pipe for good
+        const before = new Set(fds());
+        const code = 'import { parentPort, workerData } from "node:worker_threads";'
+          + 'import * as B from ' + JSON.stringify(B_URL) + ';'
+          + 'const fan = new B.Fanotify({ permission: true, report: ["pidfd"], deadline: Infinity });'
+          + 'fan.mark(workerData, { mount: true, events: ["open_perm"] });'
+          + 'fan.on("event", () => parentPort.postMessage(fan.pendingAnswers));' // and never answers
+          + 'parentPort.postMessage("ready");';
+        const w = new Worker(new URL('data:text/javascript,' + encodeURIComponent(code)), { workerData: mnt });
+        await new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject); });
+        const read = new Promise((resolve) => w.on('message', (n) => n === 3 && resolve()));
+        const opens = [opener(mnt + '/f'), opener(mnt + '/f'), opener(mnt + '/f')];
+        await read;
+        const during = targets(fds().filter((fd) => !before.has(fd)));
+        result.during = { eventFds: during.filter((t) => t === mnt + '/f').length, pidfds: during.filter((t) => t === 'anon_inode:[pidfd]').length };
+        await w.terminate();
+        result.codes = (await Promise.all(opens)).map((o) => o.code);
+        result.left = targets(fds().filter((fd) => !before.has(fd)));
+      `, { env: { BUTTER_READINESS: backend } });
+      assert.deepEqual(r.during, { eventFds: 3, pidfds: 3 }, 'read and unanswered: their fds are open');
+      assert.deepEqual(r.codes, ['OK', 'OK', 'OK'], 'the group went with the Worker, and the kernel allowed what waited');
+      assert.deepEqual(r.left, [], 'no fd of the Worker left open');
+    });
+
+    test(`Workers terminated in the middle of batches of notification events leave none of their fds open [${backend}]`, () => {
+      const r = inPrivateTmpfs(`
+        const { spawn } = await import('node:child_process');
+        const { Worker } = await import('node:worker_threads');
+        const B_URL = ${JSON.stringify(BUTTER_ESM)};
+        fs.writeFileSync(mnt + '/f', '');
+        const fds = () => fs.readdirSync('/proc/self/fd');
+        const churn = spawn(process.execPath, ['-e', 'const fs = require("fs"); for (;;) fs.closeSync(fs.openSync(process.argv[1]));', mnt + '/f'], { stdio: 'ignore' });
+        const before = new Set(fds());
+        // Each read brings hundreds of events, whose fds the batch then closes one by one in JS.
+        const code = 'import { parentPort, workerData } from "node:worker_threads";'
+          + 'import * as B from ' + JSON.stringify(B_URL) + ';'
+          + 'const fan = new B.Fanotify({ unlimitedQueue: true });'
+          + 'fan.mark(workerData, { mount: true, events: ["open", "close_nowrite"] });'
+          + 'let n = 0;'
+          + 'fan.on("event", () => { if (++n === 1000) parentPort.postMessage("busy"); });';
+        result.left = [];
+        try {
+          for (let round = 0; round < 8; round++) {
+            const w = new Worker(new URL('data:text/javascript,' + encodeURIComponent(code)), { workerData: mnt });
+            await new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject); });
+            await new Promise((resolve) => setTimeout(resolve, Math.random() * 20));
+            await w.terminate();
+            const left = fds().filter((fd) => !before.has(fd)).map((fd) => { try { return fs.readlinkSync('/proc/self/fd/' + fd); } catch { return fd; } });
+            result.left.push(left.length);
+          }
+        } finally {
+          churn.kill('SIGKILL');
+        }
+      `, { env: { BUTTER_READINESS: backend } });
+      assert.deepEqual(r.left, [0, 0, 0, 0, 0, 0, 0, 0], 'fds left open after each termination');
+    });
+  }
+
   // The kernel opens an fd for every event it reads out; when it cannot (EMFILE),
   // that read fails and the event is denied. The group must keep reading.
   for (const backend of ['uv', 'epoll']) {

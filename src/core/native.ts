@@ -25,6 +25,8 @@ export interface Native {
   handleNew(onReady: (status: number, events: number, bytes?: number) => void): NativeHandle;
   handleSet(handle: NativeHandle, events: number, flags: number): number;
   handleClose(handle: NativeHandle): number;
+  /** Closes `fd` if the handle holds it (fanotify's event fds and pidfds): 0, else -EBADF and nothing closed. */
+  handleCloseHeld(handle: NativeHandle, fd: number): number;
   /**
    * Makes every readable wake of a consumed handle (KEEP_CALLBACK, no drain)
    * read(2) into `buffer` before the callback, which gets the bytes read or
@@ -79,15 +81,17 @@ export interface Native {
   fanotifyInit(flags: number, eventFFlags: number, handle?: NativeHandle): number;
   /** A null path marks dirfd itself. */
   fanotifyMark(fd: number, flags: number, mask: bigint, dirfd: number, path: Uint8Array | null): number;
-  fanotifyRead(fd: number, buffer: Uint8Array): number;
+  /** With the group's `handle`, the handle holds every event fd and pidfd read until released through it. */
+  fanotifyRead(fd: number, buffer: Uint8Array, handle?: NativeHandle): number;
   fanotifyQueued(fd: number): number;
   /**
    * One write(2) of a `struct fanotify_response` and `info`'s records; with
-   * `release`, once the answer is taken, closes eventFd and pidfd (>= 0).
+   * `release`, once the answer is taken, closes eventFd and pidfd (>= 0): with
+   * `handle`, only those it holds.
    */
-  fanotifyRespond(fd: number, eventFd: number, response: number, info: Uint8Array | null, release: boolean, pidfd: number): number;
-  /** readlink of /proc/self/fd/<fd> (a Buffer when not UTF-8); closes fd after when `close`. */
-  fanotifyFdPath(fd: number, close: boolean): string | Buffer | number;
+  fanotifyRespond(fd: number, eventFd: number, response: number, info: Uint8Array | null, release: boolean, pidfd: number, handle?: NativeHandle): number;
+  /** readlink of /proc/self/fd/<fd> (a Buffer when not UTF-8); closes fd after when `close`. With `handle`, EBADF unless it holds fd. */
+  fanotifyFdPath(fd: number, close: boolean, handle?: NativeHandle): string | Buffer | number;
   /** A directory fd for path, or the directory holding it (dirfd itself when null), owned by handle. */
   fanotifyOpenMount(dirfd: number, path: Uint8Array | null, handle: NativeHandle): number;
   /** statfs f_fsid of fd's filesystem, as two uint32 words. */

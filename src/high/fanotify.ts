@@ -3,14 +3,15 @@
  * pid and a resolved path, and permission events answered through the event.
  *
  * Fd ownership: the group fd is the object's (FdSource). Every event fd the
- * kernel opens in this process is closed exactly once by this object: a
- * notification event's right after its path is read (in the same native call),
- * a permission event's when it is answered (by `allow()`/`deny()`, by the
- * deadline, after a listener throws, or at `close()`). pidfds go with their
+ * kernel opens in this process is held by the group's native handle from
+ * inside the read that made it, and closed exactly once, through that handle:
+ * a notification event's right after its path is read (in the same native
+ * call), a permission event's when it is answered (by `allow()`/`deny()`, by
+ * the deadline, after a listener throws, or at `close()`), and whatever is
+ * left when the handle closes (a Worker ending mid-way). pidfds go with their
  * event fd. Mount fds kept for resolving file handles are native handles, so a
  * forgotten object's are closed by their finalizers.
  */
-import { closeSync } from 'node:fs';
 import { invalidArgType, invalidArgValue, outOfRange, sysError } from '../core/errors';
 import { native, type NativeHandle } from '../core/native';
 import { FdSource } from '../core/source';
@@ -32,7 +33,6 @@ import {
 import { toPath } from '../raw/inotify';
 
 const EAGAIN = 11;
-const EBADF = 9;
 const READ_SIZE = 16 * 1024;
 /** The events that wait for an answer. */
 const PERM_BITS = (K.FAN_OPEN_PERM | K.FAN_ACCESS_PERM | K.FAN_OPEN_EXEC_PERM | K.FAN_PRE_ACCESS) >>> 0;
@@ -388,13 +388,14 @@ export class Fanotify extends FdSource<FanotifyEvent> {
   }
 
   protected readBatch(out: FanotifyEvent[]): number {
-    const n = native.fanotifyRead(this.fd, this.#buffer);
+    const n = native.fanotifyRead(this.fd, this.#buffer, this.handle);
     if (n < 0) return n === -EAGAIN ? 0 : n;
     const records: FanotifyRecord[] = [];
     try {
       parseInto(this.#buffer, n, records);
     } finally {
-      // Even if the parse stops part way, every record it got has its fds closed once: here or at its answer.
+      // Even if the parse stops part way, every record it got has its fds closed once: here or at its
+      // answer (the handle closes the others' at close()).
       for (const rec of records) out.push(this.#event(rec));
     }
     return records.length;
@@ -421,7 +422,7 @@ export class Fanotify extends FdSource<FanotifyEvent> {
     if (!event.permission) throw invalidArgValue('event', event.names.join('|'), 'is not a permission event');
     if (event._answer !== null) return false;
     this.assertOpen('write');
-    const r = native.fanotifyRespond(this.fd, event._fd, response >>> 0, info, true, event._pidfd);
+    const r = native.fanotifyRespond(this.fd, event._fd, response >>> 0, info, true, event._pidfd, this.handle);
     if (r < 0) throw sysError(-r, 'write');
     this.#answered(event, answer);
     return true;
@@ -434,6 +435,7 @@ export class Fanotify extends FdSource<FanotifyEvent> {
   }
 
   #event(rec: FanotifyRecord): FanotifyEvent {
+    const handle = this.handle;
     const permission = (rec.mask & PERM_BITS) !== 0;
     let fd = rec.fd;
     let path: PathValue = null;
@@ -441,7 +443,7 @@ export class Fanotify extends FdSource<FanotifyEvent> {
     let name: string | null = null;
     if (fd >= 0) {
       // One native call reads the path and, unless the event waits for an answer, closes the fd.
-      const p = native.fanotifyFdPath(fd, !permission);
+      const p = native.fanotifyFdPath(fd, !permission, handle);
       path = typeof p === 'number' ? null : p;
       if (!permission) fd = -1;
     } else if (this.#fid) {
@@ -462,7 +464,7 @@ export class Fanotify extends FdSource<FanotifyEvent> {
     for (const info of rec.info) {
       if (info.type === 'pidfd' && info.pidfd >= 0) {
         if (permission) pidfd = info.pidfd;
-        else closeQuietly(info.pidfd);
+        else native.handleCloseHeld(handle, info.pidfd);
         info.pidfd = K.FAN_NOFD;
       }
     }
@@ -492,7 +494,7 @@ export class Fanotify extends FdSource<FanotifyEvent> {
       // FAN_REPORT_FD_ERROR: no fd to answer with; the kernel denied it when it could not open one.
       event._answer = 'deny';
       if (event._pidfd >= 0) {
-        closeQuietly(event._pidfd);
+        native.handleCloseHeld(this.handle, event._pidfd);
         event._pidfd = -1;
       }
       return;
@@ -532,12 +534,17 @@ export class Fanotify extends FdSource<FanotifyEvent> {
     }
   }
 
-  /** A default answer: its errors are nobody's to handle, and the fds are released either way. */
+  /**
+   * A default answer: its errors are nobody's to handle, and the fds are
+   * released either way (once closed, the handle has closed them).
+   */
   #answer(event: FanotifyEvent, answer: 'allow' | 'deny', response: number): void {
-    const r = this.closed ? -EBADF : native.fanotifyRespond(this.fd, event._fd, response, null, true, event._pidfd);
-    if (r < 0) {
-      closeQuietly(event._fd);
-      if (event._pidfd >= 0) closeQuietly(event._pidfd);
+    if (!this.closed) {
+      const handle = this.handle;
+      if (native.fanotifyRespond(this.fd, event._fd, response, null, true, event._pidfd, handle) < 0) {
+        native.handleCloseHeld(handle, event._fd);
+        if (event._pidfd >= 0) native.handleCloseHeld(handle, event._pidfd);
+      }
     }
     this.#answered(event, answer);
   }
@@ -630,12 +637,4 @@ function validateDeadline(value: unknown): number {
   if (typeof value !== 'number') throw invalidArgType('options.deadline', 'of type number', value);
   if (!(value > 0)) throw outOfRange('options.deadline', '> 0', value);
   return value;
-}
-
-function closeQuietly(fd: number): void {
-  try {
-    closeSync(fd);
-  } catch {
-    // EBADF/EIO: released either way.
-  }
 }

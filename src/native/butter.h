@@ -53,6 +53,8 @@ typedef struct butter_handle {
   size_t read_len;
   uint8_t wake_format; /* handleSetBuffer: what each read through the handle also decodes (BUTTER_WAKE_*) */
   napi_ref decoded;    /* handleSetBuffer: the JS array that decoding fills, or NULL */
+  uint64_t *held;      /* fds held for JS besides fd (fanotify's event fds and pidfds): a bit per fd number, or NULL */
+  uint32_t held_words;
   void *backend_data; /* uv_poll_t for the uv backend */
   bool epoll_added;   /* epoll backend: fd is in the epoll set */
   bool armed;         /* epoll backend: a one-shot interest is pending */
@@ -109,6 +111,17 @@ butter_env *butter_get_env(napi_env env);
 
 /* Delivers readiness to a handle's JS callback: status 0 or -errno, events bitmask. */
 void butter_handle_deliver(butter_handle *h, int status, uint32_t events);
+/*
+ * Fds a handle holds on JS's behalf besides its own (fanotify's event fds and
+ * pidfds, from the read that made them until JS releases them): the handle's
+ * shutdown closes whatever is still held. Only the environment's thread uses
+ * them. hold: false, holding nothing, when the handle is shut or out of memory
+ * (the caller closes the fd). close_held: closes fd only if the handle holds
+ * it, so a number released already (and perhaps reused) is never closed again.
+ */
+bool butter_handle_hold(butter_handle *h, int fd);
+bool butter_handle_holds(const butter_handle *h, int fd);
+bool butter_handle_close_held(butter_handle *h, int fd);
 /* Drops one owner; frees the handle when none is left. */
 void butter_handle_release(butter_handle *h);
 /* Looks up a live handle by id (slot | gen << 32); NULL if it is gone. */

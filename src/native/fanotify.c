@@ -2,8 +2,11 @@
  * fanotify: mount-, filesystem- and inode-wide file events, with the acting pid.
  *
  * As for inotify, records are parsed in TypeScript (src/raw/fanotify.ts); the
- * read here only fills a Buffer the caller reuses. The event fds a read hands
- * out are the caller's: nothing here closes them.
+ * read here only fills a Buffer the caller reuses. The event fds and pidfds a
+ * read hands out are the caller's, or, when the read is given the group's
+ * handle, that handle's (butter_handle_hold) from inside the read until they
+ * are released through it: then no JS, and so no Worker's termination, runs
+ * while they have no owner.
  */
 #include "butter.h"
 
@@ -97,9 +100,69 @@ static napi_value js_fanotify_mark(napi_env env, napi_callback_info info) {
   return butter_int(env, r < 0 ? -err : 0);
 }
 
-/* fanotifyRead(fd, buffer) -> bytes read | -errno: whole events only, as many as fit. */
+/*
+ * The group's handle from an optional argument, or NULL when absent: then the
+ * fds are the caller's. False after throwing (not a handle).
+ */
+static bool optional_handle(napi_env env, size_t argc, napi_value *argv, size_t i, butter_handle **h) {
+  *h = NULL;
+  return argc <= i || (*h = butter_arg_handle(env, argv[i])) != NULL;
+}
+
+/* A released event fd or pidfd: the handle's if one holds them (closed only if it still does), else the caller's. */
+static void release_fd(butter_handle *h, int fd) {
+  if (h) butter_handle_close_held(h, fd);
+  else close(fd);
+}
+
+/*
+ * Has h hold every fd the events in buf[0..n) carry: the event fd and the
+ * pidfd of a PIDFD record, when >= 0 (not FAN_NOFD, FAN_EPIDFD or, with
+ * FAN_REPORT_FD_ERROR, an errno). One that cannot be held is closed. The walk
+ * stops where the bytes stop making sense, as the parser in JS does.
+ */
+static void hold_event_fds(butter_handle *h, const unsigned char *buf, size_t n) {
+  struct fanotify_event_metadata m;
+  for (size_t o = 0; n - o >= sizeof m; o += m.event_len) {
+    memcpy(&m, buf + o, sizeof m); /* records sit at any alignment in a JS buffer */
+    if (m.vers != FANOTIFY_METADATA_VERSION || m.metadata_len < sizeof m || m.event_len < m.metadata_len ||
+        m.event_len > n - o)
+      return;
+    if (m.fd >= 0 && !butter_handle_hold(h, m.fd)) close(m.fd);
+    struct fanotify_event_info_header hdr;
+    for (size_t r = o + m.metadata_len, end = o + m.event_len; end - r >= sizeof hdr; r += hdr.len) {
+      memcpy(&hdr, buf + r, sizeof hdr);
+      if (hdr.len < sizeof hdr || hdr.len > end - r) break;
+      struct fanotify_event_info_pidfd p;
+      if (hdr.info_type != FAN_EVENT_INFO_TYPE_PIDFD || hdr.len < sizeof p) continue;
+      memcpy(&p, buf + r, sizeof p);
+      if (p.pidfd >= 0 && !butter_handle_hold(h, p.pidfd)) close(p.pidfd);
+    }
+  }
+}
+
+/*
+ * fanotifyRead(fd, buffer[, handle]) -> bytes read | -errno: whole events
+ * only, as many as fit. With `handle` (the group's own), it holds every event
+ * fd and pidfd read, in this same call; a handle that no longer owns fd reads
+ * nothing (EBADF), since the number may have been reused.
+ */
 static napi_value js_fanotify_read(napi_env env, napi_callback_info info) {
-  return butter_read_into(env, info);
+  size_t argc = 3;
+  napi_value argv[3];
+  int32_t fd;
+  const void *data;
+  size_t len;
+  butter_handle *h;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 2 || !butter_arg_int32(env, argv[0], &fd) || !butter_arg_bytes(env, argv[1], &data, &len) ||
+      !optional_handle(env, argc, argv, 2, &h))
+    return NULL;
+  if (h && (h->shut || h->fd != fd)) return butter_errno_result(env, EBADF);
+  ssize_t n = read(fd, (void *)data, len);
+  if (n < 0) return butter_errno_result(env, errno);
+  if (h) hold_event_fds(h, data, (size_t)n);
+  return butter_int(env, n);
 }
 
 /* fanotifyQueued(fd) -> bytes of events waiting | -errno (FIONREAD) */
@@ -108,26 +171,30 @@ static napi_value js_fanotify_queued(napi_env env, napi_callback_info info) {
 }
 
 /*
- * fanotifyRespond(fd, eventFd, response, info: Uint8Array | null, release, pidfd)
+ * fanotifyRespond(fd, eventFd, response, info: Uint8Array | null, release, pidfd[, handle])
  * -> 0 | -errno: one write(2) of a `struct fanotify_response` and `info`'s
  * records. With `release`, once the kernel has taken the answer, the event fd
- * and the pidfd (when >= 0) are closed in the same call; a refused answer
- * closes nothing (the event still waits, and its fd is still the one to answer with).
+ * and the pidfd (when >= 0) are closed in the same call (with `handle`, the
+ * group's, only those it still holds); a refused answer closes nothing (the
+ * event still waits, and its fd is still the one to answer with). A handle
+ * that no longer owns fd writes nothing (EBADF).
  */
 static napi_value js_fanotify_respond(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
+  size_t argc = 7;
+  napi_value argv[7];
   int32_t fd, event_fd, pidfd;
   uint32_t response;
   bool release;
   const void *extra = NULL;
   size_t extra_len = 0;
   napi_valuetype t;
+  butter_handle *h;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc < 6 || !butter_arg_int32(env, argv[0], &fd) || !butter_arg_int32(env, argv[1], &event_fd) ||
       !butter_arg_uint32(env, argv[2], &response) || !butter_arg_bool(env, argv[4], &release) ||
-      !butter_arg_int32(env, argv[5], &pidfd))
+      !butter_arg_int32(env, argv[5], &pidfd) || !optional_handle(env, argc, argv, 6, &h))
     return NULL;
+  if (h && (h->shut || h->fd != fd)) return butter_errno_result(env, EBADF);
   napi_typeof(env, argv[3], &t);
   if (t != napi_null && !butter_arg_bytes(env, argv[3], &extra, &extra_len)) return NULL;
   unsigned char buf[sizeof(struct fanotify_response) + 64];
@@ -137,8 +204,8 @@ static napi_value js_fanotify_respond(napi_env env, napi_callback_info info) {
   if (extra_len) memcpy(buf + sizeof r, extra, extra_len);
   if (write(fd, buf, sizeof r + extra_len) < 0) return butter_errno_result(env, errno);
   if (release) {
-    close(event_fd);
-    if (pidfd >= 0) close(pidfd);
+    release_fd(h, event_fd);
+    if (pidfd >= 0) release_fd(h, pidfd);
   }
   return butter_int(env, 0);
 }
@@ -184,19 +251,24 @@ static napi_value fd_path(napi_env env, int fd) {
 }
 
 /*
- * fanotifyFdPath(fd, close: boolean) -> path (string, or Buffer when not UTF-8) | -errno. With close, the fd
- * (an event fd the caller owns) is closed after, in the same call, whatever
- * readlink gave: the number is released either way.
+ * fanotifyFdPath(fd, close: boolean[, handle]) -> path (string, or Buffer when not UTF-8) | -errno. With close, the fd
+ * (an event fd the caller owns, or with `handle` one that handle holds) is
+ * closed after, in the same call, whatever readlink gave: the number is
+ * released either way. With `handle`, an fd it does not hold is left alone (EBADF).
  */
 static napi_value js_fanotify_fd_path(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 3;
+  napi_value argv[3];
   int32_t fd;
   bool close_after;
+  butter_handle *h;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 2 || !butter_arg_int32(env, argv[0], &fd) || !butter_arg_bool(env, argv[1], &close_after)) return NULL;
+  if (argc < 2 || !butter_arg_int32(env, argv[0], &fd) || !butter_arg_bool(env, argv[1], &close_after) ||
+      !optional_handle(env, argc, argv, 2, &h))
+    return NULL;
+  if (h && !butter_handle_holds(h, fd)) return butter_errno_result(env, EBADF);
   napi_value r = fd_path(env, fd);
-  if (close_after) close(fd);
+  if (close_after) release_fd(h, fd);
   return r;
 }
 

@@ -58,6 +58,44 @@ butter_handle *butter_handle_lookup(butter_env *benv, uint64_t id) {
   return h && h->gen == (uint32_t)(id >> 32) ? h : NULL;
 }
 
+/* ---- fds held for JS ---- */
+
+bool butter_handle_hold(butter_handle *h, int fd) {
+  if (h->shut || fd < 0) return false;
+  uint32_t word = (uint32_t)fd / 64;
+  if (word >= h->held_words) {
+    /* fd numbers are the lowest free ones, so the bitmap stays about as long as the fd table. */
+    uint32_t words = h->held_words ? h->held_words : 4;
+    while (words <= word) words *= 2;
+    uint64_t *held = realloc(h->held, words * sizeof *held);
+    if (!held) return false;
+    memset(held + h->held_words, 0, (words - h->held_words) * sizeof *held);
+    h->held = held;
+    h->held_words = words;
+  }
+  h->held[word] |= 1ull << (fd % 64);
+  return true;
+}
+
+bool butter_handle_holds(const butter_handle *h, int fd) {
+  return fd >= 0 && (uint32_t)fd / 64 < h->held_words && (h->held[fd / 64] >> (fd % 64) & 1);
+}
+
+bool butter_handle_close_held(butter_handle *h, int fd) {
+  if (!butter_handle_holds(h, fd)) return false;
+  h->held[fd / 64] &= ~(1ull << (fd % 64));
+  close(fd);
+  return true;
+}
+
+static void close_all_held(butter_handle *h) {
+  for (uint32_t i = 0; i < h->held_words; i++)
+    for (uint64_t w = h->held[i]; w; w &= w - 1) close((int)(i * 64 + (uint32_t)__builtin_ctzll(w)));
+  free(h->held);
+  h->held = NULL;
+  h->held_words = 0;
+}
+
 /* ---- lifetime ---- */
 
 void butter_handle_release(butter_handle *h) {
@@ -79,9 +117,12 @@ static int handle_shutdown(butter_handle *h) {
   table_remove(benv, h);
   int fd = h->fd;
   h->fd = -1;
-  if (fd < 0) return 0;
   /* Linux closes the fd even when close() reports EINTR, so never retry. */
-  return close(fd) < 0 && errno != EINTR ? -errno : 0;
+  int r = fd < 0 || close(fd) == 0 || errno == EINTR ? 0 : -errno;
+  /* After the group's fd: its release has the kernel allow the permission
+     events still waiting, and their fds only pin their files now. */
+  close_all_held(h);
+  return r;
 }
 
 static void handle_finalize(napi_env env, void *data, void *hint) {
@@ -251,6 +292,17 @@ static napi_value js_handle_set_buffer(napi_env env, napi_callback_info info) {
   return butter_int(env, 0);
 }
 
+/* handleCloseHeld(handle, fd) -> 0 | -EBADF: closes fd if the handle holds it (butter_handle_close_held). */
+static napi_value js_handle_close_held(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t fd;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  butter_handle *h = argc == 2 ? butter_arg_handle(env, argv[0]) : NULL;
+  if (!h || !butter_arg_int32(env, argv[1], &fd)) return NULL;
+  return butter_int(env, butter_handle_close_held(h, fd) ? 0 : -EBADF);
+}
+
 /* handleClose(handle) -> 0 | -errno (from close(2)) */
 static napi_value js_handle_close(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -319,6 +371,7 @@ void butter_init_handle(napi_env env, napi_value exports) {
       {"handleNew", js_handle_new},
       {"handleSet", js_handle_set},
       {"handleClose", js_handle_close},
+      {"handleCloseHeld", js_handle_close_held},
       {"handleSetBuffer", js_handle_set_buffer},
       {"pollBackend", js_poll_backend},
   };

@@ -101,7 +101,6 @@ export const ADAPTERS = {
   Fanotify: {
     child: 'tmpfs',
     syscalls: ['fanotify_init'],
-    known: { 'a Worker terminated at a random step': 'the fds of permission events read and unanswered when the Worker ends stay open (the group closes; its events\' fds are nobody\'s)' },
     // A permission group: every event is answered (by take(), else by the short
     // deadline), and each of the n events is an opener in a process of its own.
     code: `fsp.writeFileSync(mnt + '/f', '');
