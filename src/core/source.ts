@@ -15,12 +15,10 @@
  * two epoll_ctl calls per event; the loop is released at once all the same.
  */
 import { EventEmitter } from 'node:events';
-import { AbortError, sysError, type SystemError } from './errors';
+import { AbortError, sysError, type SystemError, EAGAIN, EBADF } from './errors';
 import { native, type NativeHandle } from './native';
 import { abortError, validateAbortSignal, validateOptions } from './validate';
 
-const EAGAIN = 11;
-const EBADF = 9;
 const resolved = Promise.resolve();
 /** How many events one `readEvents()` call gathers at most (it may return a batch more). */
 export const READ_EVENTS_MAX = 4096;

@@ -2,13 +2,12 @@
  * EventFd: a kernel counter as an event source. The simplest way to wake one
  * thread (or process) from another: writers add, the reader gets the sum.
  */
-import { check, sysError } from '../core/errors';
+import { check, sysError, EAGAIN } from '../core/errors';
 import { native } from '../core/native';
 import { FdSource } from '../core/source';
 import { validateBigUint, validateBoolean, validateOptions, validateUint32, UINT64_MAX } from '../core/validate';
 import { EFD_CLOEXEC, EFD_NONBLOCK, EFD_SEMAPHORE } from '../raw/eventfd';
 
-const EAGAIN = 11;
 
 export interface EventFdOptions {
   /** The counter's initial value (0 to 2^32 - 1). Default 0. */

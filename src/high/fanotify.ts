@@ -10,8 +10,8 @@
  * event fd. Mount fds kept for resolving file handles are native handles, so a
  * forgotten object's are closed by their finalizers.
  */
-import { closeSync } from 'node:fs';
-import { invalidArgType, invalidArgValue, outOfRange, sysError } from '../core/errors';
+import { invalidArgType, invalidArgValue, outOfRange, sysError, EAGAIN, EBADF } from '../core/errors';
+import { closeQuietly, toPath } from '../core/fs';
 import { native, type NativeHandle } from '../core/native';
 import { FdSource } from '../core/source';
 import { validateBoolean, validateInt32, validateOptions } from '../core/validate';
@@ -29,10 +29,7 @@ import {
   type FanotifyPath,
   type FanotifyRecord,
 } from '../raw/fanotify';
-import { toPath } from '../raw/inotify';
 
-const EAGAIN = 11;
-const EBADF = 9;
 const READ_SIZE = 16 * 1024;
 /** The events that wait for an answer. */
 const PERM_BITS = (K.FAN_OPEN_PERM | K.FAN_ACCESS_PERM | K.FAN_OPEN_EXEC_PERM | K.FAN_PRE_ACCESS) >>> 0;
@@ -630,12 +627,4 @@ function validateDeadline(value: unknown): number {
   if (typeof value !== 'number') throw invalidArgType('options.deadline', 'of type number', value);
   if (!(value > 0)) throw outOfRange('options.deadline', '> 0', value);
   return value;
-}
-
-function closeQuietly(fd: number): void {
-  try {
-    closeSync(fd);
-  } catch {
-    // EBADF/EIO: released either way.
-  }
 }

@@ -3,7 +3,8 @@
  * that belong to their instance, renames joined into one event, and queue
  * overflow as an event of its own. The base a recursive watcher builds on.
  */
-import { invalidArgType, outOfRange, sysError } from '../core/errors';
+import { invalidArgType, outOfRange, sysError, EAGAIN, EEXIST, EINVAL } from '../core/errors';
+import { toPath } from '../core/fs';
 import { native } from '../core/native';
 import { FdSource } from '../core/source';
 import { validateBoolean, validateInteger, validateOptions } from '../core/validate';
@@ -32,16 +33,12 @@ import {
   int32View,
   nameEnd,
   rawNameOf,
-  toPath,
   type InotifyEventName,
   type InotifyEventSelector,
   type InotifyMaskName,
   type InotifyPath,
 } from '../raw/inotify';
 
-const EAGAIN = 11;
-const EEXIST = 17;
-const EINVAL = 22;
 
 const READ_SIZE = 64 * 1024;
 /** `options.coalesce`'s default, in ms. */

@@ -8,7 +8,7 @@
  * first blocked it had it blocked already. See docs/guide.md#signals.
  */
 import { constants as osConstants } from 'node:os';
-import { invalidArgValue, sysError } from '../core/errors';
+import { invalidArgValue, sysError, EAGAIN } from '../core/errors';
 import { native } from '../core/native';
 import { FdSource } from '../core/source';
 import {
@@ -23,7 +23,6 @@ import {
   type SignalInfo,
 } from '../raw/signals';
 
-const EAGAIN = 11;
 const S = osConstants.signals;
 
 /** Signals that cannot usefully be blocked process-wide, and why. */

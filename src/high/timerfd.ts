@@ -4,8 +4,7 @@
  * event loop missed instead of losing them, offers absolute deadlines on any
  * clock, and can tell when the wall clock was set.
  */
-import { constants as os } from 'node:os';
-import { check, invalidArgType, invalidArgValue, outOfRange } from '../core/errors';
+import { check, invalidArgType, invalidArgValue, outOfRange, EAGAIN, ECANCELED } from '../core/errors';
 import { native } from '../core/native';
 import { FdSource } from '../core/source';
 import { validateBoolean, validateOptions } from '../core/validate';
@@ -24,7 +23,6 @@ import {
   type TimerSpec,
 } from '../raw/timerfd';
 
-const { EAGAIN, ECANCELED } = os.errno;
 
 const CLOCKS = {
   monotonic: CLOCK_MONOTONIC,

@@ -13,12 +13,11 @@
  * closed. `parseFanotifyEvents()` only decodes bytes: the numbers it returns are
  * owned by whoever read those bytes from the kernel.
  */
-import { closeSync } from 'node:fs';
 import { constants as osConstants, endianness } from 'node:os';
 import { check, invalidArgType, invalidArgValue, outOfRange, sysError } from '../core/errors';
+import { closeQuietly, toPath, type PathLike } from '../core/fs';
 import { native } from '../core/native';
 import { validateFd, validateInt32, validateInteger } from '../core/validate';
-import { toPath, type InotifyPath } from './inotify';
 
 /** Every FAN_* constant of <linux/fanotify.h> (with the newer kernels' ones), and O_CLOEXEC. */
 export const fanotifyConstants = native.fanotifyConstants;
@@ -51,7 +50,7 @@ const {
 export const AT_FDCWD = -100;
 
 /** A path as `node:fs` takes one. */
-export type FanotifyPath = InotifyPath;
+export type FanotifyPath = PathLike;
 
 /** A file identifier record: `FID`, `DFID`, `DFID_NAME`, `OLD_DFID_NAME` or `NEW_DFID_NAME`. */
 export interface FanotifyFidInfo {
@@ -238,14 +237,6 @@ export function fanotifyCloseEvents(events: readonly FanotifyRecord[]): void {
         closeQuietly(fd);
       }
     }
-  }
-}
-
-function closeQuietly(fd: number): void {
-  try {
-    closeSync(fd);
-  } catch {
-    // EBADF/EIO: the fd is gone either way.
   }
 }
 

@@ -4,8 +4,8 @@
  * the two ioctls of inotify(7) (FIONREAD, INOTIFY_IOC_SETNEXTWD).
  */
 import { openSync, closeSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { check, invalidArgType, invalidArgValue, sysError, type SystemError } from '../core/errors';
+import { check, invalidArgType, invalidArgValue, sysError, type SystemError, EMFILE, ENOSPC } from '../core/errors';
+import { toPath, type PathLike } from '../core/fs';
 import { native } from '../core/native';
 import { validateFd, validateInt32, validateInteger } from '../core/validate';
 
@@ -43,11 +43,9 @@ export const {
   INOTIFY_IOC_SETNEXTWD,
 } = inotifyConstants;
 
-const EMFILE = 24;
-const ENOSPC = 28;
 
 /** A path as `node:fs` takes one. */
-export type InotifyPath = string | Uint8Array | URL;
+export type InotifyPath = PathLike;
 
 /** One `struct inotify_event`, as the kernel wrote it. */
 export interface InotifyRecord {
@@ -75,29 +73,6 @@ export interface InotifyRecord {
 export const INOTIFY_EVENT_SIZE = 16;
 /** The longest record: a header and a 255-byte name with its NUL, padded. */
 export const INOTIFY_RECORD_MAX = INOTIFY_EVENT_SIZE + 256;
-
-// ---- paths ----
-
-/** Path bytes for the kernel (no NUL) and the text errors carry, checked as `node:fs` checks paths. */
-export function toPath(value: unknown, name = 'path'): { bytes: Buffer; text: string } {
-  let text: string;
-  let bytes: Buffer;
-  if (typeof value === 'string') {
-    text = value;
-    bytes = Buffer.from(value, 'utf8');
-  } else if (value instanceof Uint8Array) {
-    // A detached view reads as empty, as in node:fs.
-    bytes = value.byteLength === 0 ? Buffer.alloc(0) : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-    text = bytes.toString('utf8');
-  } else if (value instanceof URL) {
-    text = fileURLToPath(value); // Node's own errors for a non-file URL or an encoded '/'
-    bytes = Buffer.from(text, 'utf8');
-  } else {
-    throw invalidArgType(name, 'of type string or an instance of Buffer or URL', value);
-  }
-  if (bytes.includes(0)) throw invalidArgValue(name, value, 'must be a string, Uint8Array, or URL without null bytes');
-  return { bytes, text };
-}
 
 /**
  * A mask as a uint32. Negative int32s are taken as their bits: `IN_ONESHOT` is
