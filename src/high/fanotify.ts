@@ -300,7 +300,7 @@ export class Fanotify extends FdSource<FanotifyEvent> {
     if (defaultAnswer !== 'allow' && defaultAnswer !== 'deny') {
       throw invalidArgValue('options.defaultAnswer', defaultAnswer, "must be 'allow' or 'deny'");
     }
-    super((handle) => native.fanotifyInit(flags >>> 0, eventFlags >>> 0, handle), 'fanotify_init', { captureRejections: true });
+    super((handle) => native.fanotify.fanotifyInit(flags >>> 0, eventFlags >>> 0, handle), 'fanotify_init', { captureRejections: true });
     this.class = cls;
     this.deadline = deadline;
     this.defaultAnswer = defaultAnswer;
@@ -328,7 +328,7 @@ export class Fanotify extends FdSource<FanotifyEvent> {
   flush(options?: Pick<FanotifyMarkOptions, 'mount' | 'filesystem' | 'inode' | 'mntns'>): void {
     const type = markType(validateOptions<FanotifyMarkOptions>(options));
     this.assertOpen('fanotify_mark');
-    const r = native.fanotifyMark(this.fd, (K.FAN_MARK_FLUSH | type) >>> 0, 0n, AT_FDCWD, null);
+    const r = native.fanotify.fanotifyMark(this.fd, (K.FAN_MARK_FLUSH | type) >>> 0, 0n, AT_FDCWD, null);
     if (r < 0) throw sysError(-r, 'fanotify_mark');
   }
 
@@ -385,7 +385,7 @@ export class Fanotify extends FdSource<FanotifyEvent> {
   }
 
   protected readBatch(out: FanotifyEvent[]): number {
-    const n = native.fanotifyRead(this.fd, this.#buffer);
+    const n = native.fanotify.fanotifyRead(this.fd, this.#buffer);
     if (n < 0) return n === -EAGAIN ? 0 : n;
     const records: FanotifyRecord[] = [];
     try {
@@ -418,7 +418,7 @@ export class Fanotify extends FdSource<FanotifyEvent> {
     if (!event.permission) throw invalidArgValue('event', event.names.join('|'), 'is not a permission event');
     if (event._answer !== null) return false;
     this.assertOpen('write');
-    const r = native.fanotifyRespond(this.fd, event._fd, response >>> 0, info, true, event._pidfd);
+    const r = native.fanotify.fanotifyRespond(this.fd, event._fd, response >>> 0, info, true, event._pidfd);
     if (r < 0) throw sysError(-r, 'write');
     this.#answered(event, answer);
     return true;
@@ -438,7 +438,7 @@ export class Fanotify extends FdSource<FanotifyEvent> {
     let name: string | null = null;
     if (fd >= 0) {
       // One native call reads the path and, unless the event waits for an answer, closes the fd.
-      const p = native.fanotifyFdPath(fd, !permission);
+      const p = native.fanotify.fanotifyFdPath(fd, !permission);
       path = typeof p === 'number' ? null : p;
       if (!permission) fd = -1;
     } else if (this.#fid) {
@@ -476,7 +476,7 @@ export class Fanotify extends FdSource<FanotifyEvent> {
   #resolve(info: FanotifyFidInfo): PathValue {
     const mount = this.#mounts.get(`${info.fsid[0]}:${info.fsid[1]}`);
     if (mount === undefined) return null;
-    const dir = native.fanotifyHandlePath(mount.fd, info.fileHandle);
+    const dir = native.fanotify.fanotifyHandlePath(mount.fd, info.fileHandle);
     if (typeof dir === 'number') return null;
     if (info.name === null || info.type === 'fid' || info.type === 'dfid') return dir;
     if (typeof dir === 'string' && info.rawName === undefined) return dir === '/' ? `/${info.name}` : `${dir}/${info.name}`;
@@ -531,7 +531,7 @@ export class Fanotify extends FdSource<FanotifyEvent> {
 
   /** A default answer: its errors are nobody's to handle, and the fds are released either way. */
   #answer(event: FanotifyEvent, answer: 'allow' | 'deny', response: number): void {
-    const r = this.closed ? -EBADF : native.fanotifyRespond(this.fd, event._fd, response, null, true, event._pidfd);
+    const r = this.closed ? -EBADF : native.fanotify.fanotifyRespond(this.fd, event._fd, response, null, true, event._pidfd);
     if (r < 0) {
       closeQuietly(event._fd);
       if (event._pidfd >= 0) closeQuietly(event._pidfd);
@@ -553,8 +553,8 @@ export class Fanotify extends FdSource<FanotifyEvent> {
   /** Keeps a directory fd on the filesystem of a marked object, to resolve FID events' handles. */
   #keepMount(dirfd: number, bytes: Buffer | null): void {
     const handle = native.handleNew(() => {});
-    const fd = native.fanotifyOpenMount(dirfd, bytes, handle);
-    const fsid = fd < 0 ? fd : native.fanotifyFsid(fd);
+    const fd = native.fanotify.fanotifyOpenMount(dirfd, bytes, handle);
+    const fsid = fd < 0 ? fd : native.fanotify.fanotifyFsid(fd);
     if (typeof fsid === 'number' || this.#mounts.has(`${fsid[0]}:${fsid[1]}`)) {
       native.handleClose(handle); // not resolvable, or this filesystem has one already
       return;
@@ -582,7 +582,7 @@ export class Fanotify extends FdSource<FanotifyEvent> {
     const dirfd = options.dirfd === undefined ? AT_FDCWD : validateInt32(options.dirfd, 'options.dirfd');
     if (p === null && options.dirfd === undefined) throw invalidArgType('path', 'of type string or an instance of Buffer or URL', path);
     this.assertOpen('fanotify_mark');
-    const r = native.fanotifyMark(this.fd, flags >>> 0, mask, dirfd, p === null ? null : p.bytes);
+    const r = native.fanotify.fanotifyMark(this.fd, flags >>> 0, mask, dirfd, p === null ? null : p.bytes);
     if (r < 0) throw sysError(-r, 'fanotify_mark', p === null ? undefined : p.text);
     if (this.#fid && action === K.FAN_MARK_ADD) this.#keepMount(dirfd, p === null ? null : p.bytes);
   }

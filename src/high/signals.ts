@@ -52,12 +52,12 @@ function processWideMask(signals: unknown): { mask: bigint; list: number[] } {
 }
 
 function acquire(mask: bigint): void {
-  const r = native.sigblock(mask, true);
+  const r = native.signal.sigblock(mask, true);
   if (r < 0) throw sysError(-r, 'pthread_sigmask');
 }
 
 function release(mask: bigint): void {
-  native.sigblock(mask, false);
+  native.signal.sigblock(mask, false);
 }
 
 // A SignalFd or SignalBlock that is collected without being closed lets go here.
@@ -130,7 +130,7 @@ export class SignalFd extends FdSource<SignalInfo> {
     const { mask, list } = processWideMask(signals);
     acquire(mask);
     try {
-      super((handle) => native.signalfd(-1, mask, SFD_CLOEXEC | SFD_NONBLOCK, handle), 'signalfd');
+      super((handle) => native.signal.signalfd(-1, mask, SFD_CLOEXEC | SFD_NONBLOCK, handle), 'signalfd');
     } catch (err) {
       release(mask);
       throw err;
@@ -152,7 +152,7 @@ export class SignalFd extends FdSource<SignalInfo> {
   }
 
   protected readBatch(out: SignalInfo[]): number {
-    const n = native.signalfdRead(this.fd, this.#buf);
+    const n = native.signal.signalfdRead(this.fd, this.#buf);
     if (n < 0) return n === -EAGAIN ? 0 : n;
     return parseSignalfdSiginfo(this.#buf, n, out);
   }

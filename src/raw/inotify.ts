@@ -6,11 +6,32 @@
 import { openSync, closeSync, readFileSync } from 'node:fs';
 import { check, invalidArgType, invalidArgValue, sysError, type SystemError, EMFILE, ENOSPC } from '../core/errors';
 import { toPath, type PathLike } from '../core/fs';
-import { native } from '../core/native';
+import { native, type NativeHandle } from '../core/native';
 import { validateFd, validateInt32, validateInteger } from '../core/validate';
 
+/** The inotify family's binding (src/native/inotify.c); failing calls return -errno. */
+export interface InotifyNative {
+  inotifyInit(flags: number, handle?: NativeHandle): number;
+  inotifyAddWatch(fd: number, path: Uint8Array, mask: number): number;
+  inotifyRmWatch(fd: number, wd: number): number;
+  inotifyRead(fd: number, buffer: Uint8Array): number;
+  inotifySetNextWd(fd: number, wd: number): number;
+  inotifyQueued(fd: number): number;
+  readonly constants: Readonly<Record<
+    | 'IN_ACCESS' | 'IN_MODIFY' | 'IN_ATTRIB' | 'IN_CLOSE_WRITE' | 'IN_CLOSE_NOWRITE' | 'IN_OPEN' | 'IN_MOVED_FROM' | 'IN_MOVED_TO'
+    | 'IN_CREATE' | 'IN_DELETE' | 'IN_DELETE_SELF' | 'IN_MOVE_SELF' | 'IN_UNMOUNT' | 'IN_Q_OVERFLOW' | 'IN_IGNORED' | 'IN_CLOSE' | 'IN_MOVE'
+    | 'IN_ONLYDIR' | 'IN_DONT_FOLLOW' | 'IN_EXCL_UNLINK' | 'IN_MASK_CREATE' | 'IN_MASK_ADD' | 'IN_ISDIR' | 'IN_ONESHOT' | 'IN_ALL_EVENTS'
+    | 'IN_CLOEXEC' | 'IN_NONBLOCK' | 'INOTIFY_IOC_SETNEXTWD', number>>;
+}
+
+declare module '../core/native' {
+  interface Families {
+    inotify: InotifyNative;
+  }
+}
+
 /** Every IN_* constant of <linux/inotify.h>, and INOTIFY_IOC_SETNEXTWD. */
-export const inotifyConstants = native.inotifyConstants;
+export const inotifyConstants = native.inotify.constants;
 
 export const {
   IN_ACCESS,
@@ -140,7 +161,7 @@ export function initError(errno: number): SystemError {
  * The caller owns the fd (close it with `fs.closeSync`).
  */
 export function inotifyInit(flags: number = IN_CLOEXEC | IN_NONBLOCK): number {
-  const fd = native.inotifyInit(validateInt32(flags, 'flags'));
+  const fd = native.inotify.inotifyInit(validateInt32(flags, 'flags'));
   if (fd < 0) throw initError(-fd);
   return fd;
 }
@@ -155,14 +176,14 @@ export function inotifyInit(flags: number = IN_CLOEXEC | IN_NONBLOCK): number {
 export function inotifyAddWatch(fd: number, path: InotifyPath, mask: number): number {
   validateFd(fd);
   const { bytes, text } = toPath(path);
-  const wd = native.inotifyAddWatch(fd, bytes, validateMask(mask, 'mask'));
+  const wd = native.inotify.inotifyAddWatch(fd, bytes, validateMask(mask, 'mask'));
   if (wd < 0) throw addWatchError(-wd, text);
   return wd;
 }
 
 /** inotify_rm_watch(2): removes a watch; the kernel then queues its `IN_IGNORED`. EINVAL for an unknown wd. */
 export function inotifyRmWatch(fd: number, wd: number): void {
-  check(native.inotifyRmWatch(validateFd(fd), validateInt32(wd, 'wd')), 'inotify_rm_watch');
+  check(native.inotify.inotifyRmWatch(validateFd(fd), validateInt32(wd, 'wd')), 'inotify_rm_watch');
 }
 
 const readBuffer = Buffer.alloc(64 * 1024);
@@ -173,13 +194,13 @@ const readBuffer = Buffer.alloc(64 * 1024);
  * blocking fd it blocks the thread until one is.
  */
 export function inotifyRead(fd: number): InotifyRecord[] {
-  const n = check(native.inotifyRead(validateFd(fd), readBuffer), 'read');
+  const n = check(native.inotify.inotifyRead(validateFd(fd), readBuffer), 'read');
   return parseInotifyEvents(readBuffer, n);
 }
 
 /** FIONREAD: how many bytes of events the kernel holds for this instance. */
 export function inotifyQueued(fd: number): number {
-  return check(native.inotifyQueued(validateFd(fd)), 'ioctl');
+  return check(native.inotify.inotifyQueued(validateFd(fd)), 'ioctl');
 }
 
 /**
@@ -188,7 +209,7 @@ export function inotifyQueued(fd: number): number {
  * against a descriptor being reused; ENOTTY without CONFIG_CHECKPOINT_RESTORE.
  */
 export function inotifySetNextWd(fd: number, wd: number): void {
-  check(native.inotifySetNextWd(validateFd(fd), validateInt32(wd, 'wd', 1)), 'ioctl');
+  check(native.inotify.inotifySetNextWd(validateFd(fd), validateInt32(wd, 'wd', 1)), 'ioctl');
 }
 
 // ---- the parser ----
