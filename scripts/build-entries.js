@@ -3,9 +3,11 @@
 // loading Butter costs only the families a program uses:
 //
 // - dist/cjs/index.js: every name src/index.ts exports is a getter that
-//   requires the name's module the first time one of its names is read
-//   (tsc's own output requires every module at once). Only the modules in
-//   `eager` load with the package.
+//   requires the name's module (a family's, src/families/<name>.ts) the first
+//   time one of its names is read (tsc's own output requires every module at
+//   once). Only the modules in `eager` load with the package.
+// - dist/cjs/families.json: the families' names in the registry's order (the
+//   `export * from './families/<name>'` lines of src/index.ts).
 // - dist/esm/index.mjs: the ESM face of that same CommonJS module, so that
 //   `import` and `require` share one instance of Butter's state (no
 //   dual-package hazard). An ES module cannot export a getter, so a name of
@@ -24,17 +26,29 @@ const ts = require('typescript');
 const root = path.join(__dirname, '..');
 // Modules that load nothing beyond the addon. getpid() and the like must also be
 // the native functions themselves: a stand-in that a program kept would cost every call.
-const eager = new Set(['./constants', './raw/process']);
+const eager = new Set(['./constants', './families/process']);
 
-/** The value exports of src/index.ts, in order, grouped by module: [[module, [names]]]. */
+/**
+ * The value exports of src/index.ts, in order, grouped by module: [[module, [names]]].
+ * A family's line, `export * from './families/<name>'`, is one group: its names
+ * are read from its built module.
+ */
 function valueExports(file) {
   const source = ts.createSourceFile(file, fs.readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022);
   const groups = [];
   for (const node of source.statements) {
     if (!ts.isExportDeclaration(node) || node.isTypeOnly || !node.moduleSpecifier) continue;
-    if (!node.exportClause || !ts.isNamedExports(node.exportClause)) throw new Error(`${file}: export * cannot be made lazy; name the exports`);
-    const names = node.exportClause.elements.filter((e) => !e.isTypeOnly).map((e) => e.name.text);
-    if (names.length) groups.push([node.moduleSpecifier.text, names]);
+    const from = node.moduleSpecifier.text;
+    let names;
+    if (!node.exportClause) {
+      const mod = require(path.join(root, 'dist/cjs', from));
+      names = Object.keys(mod).filter((n) => n !== '__esModule' && n !== 'default');
+    } else if (ts.isNamedExports(node.exportClause)) {
+      names = node.exportClause.elements.filter((e) => !e.isTypeOnly).map((e) => e.name.text);
+    } else {
+      throw new Error(`${file}: export * as ${node.exportClause.name.text} is not supported`);
+    }
+    if (names.length) groups.push([from, names]);
   }
   return groups;
 }
@@ -121,6 +135,9 @@ for (const [from, names] of groups) {
 }
 writeLazyCjs(groups);
 writeLazyEsm(groups);
+// The registry's order, for `butter doctor`, which must not load the library to know it.
+const families = groups.map(([from]) => /^\.\/families\/(.+)$/.exec(from)?.[1]).filter(Boolean);
+fs.writeFileSync(path.join(root, 'dist/cjs/families.json'), `${JSON.stringify(families)}\n`);
 writeTypes('index', 'dist/cjs/index.js');
 for (const [name, cjs] of [['timers', 'dist/cjs/timers.js'], ['timers-promises', 'dist/cjs/timers/promises.js']]) {
   writeEagerEsm(name, cjs);
