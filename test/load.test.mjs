@@ -5,9 +5,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runChild } from './support/child.mjs';
 
-/** The package's modules the snippet's process has loaded (paths under dist/cjs, and the addon). */
+/** The package's modules the snippet's process has loaded (paths under dist/cjs, and the addon, Release or Debug). */
 const loaded = `const loaded = () => Object.keys(createRequire(import.meta.url).cache)
-  .map((p) => p.replace(/^.*\\/(dist\\/cjs|build)\\//, '')).filter((p) => !p.startsWith('/')).sort();`;
+  .map((p) => p.replace(/^.*\\/(dist\\/cjs|build\\/(Release|Debug))\\//, '')).filter((p) => !p.startsWith('/')).sort();`;
 
 function child(source) {
   const r = runChild(`import { createRequire } from 'node:module';\n${loaded}\n${source}`);
@@ -15,7 +15,7 @@ function child(source) {
   return JSON.parse(r.stdout);
 }
 
-const core = ['Release/butter.node', 'constants.js', 'core/native.js', 'families/process.js', 'index.js', 'raw/process.js'];
+const core = ['butter.node', 'constants.js', 'core/native.js', 'families/process.js', 'index.js', 'raw/process.js'];
 
 test('require() loads only the core and the process family until a family is used', () => {
   const steps = child(`
