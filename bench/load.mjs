@@ -3,7 +3,7 @@
 // and its ESM equivalent) and against loading the npm peers `posix` and
 // `@parcel/watcher`, in the same run.
 //
-//   node bench/load.mjs [--rounds 60] [--cases bare,butter-require,...]
+//   node bench/load.mjs [--rounds 60] [--cases bare,butter-require,butter-import,butter-inotify,resolve,esm-file,posix,parcel]
 //
 // Target (issue 11): importing Butter and calling getpid() costs at most 3 ms
 // over bare Node.
@@ -31,6 +31,8 @@ const cases = [
     args: ['--input-type=module', '-e', "import { getpid } from 'butter'; getpid()"],
     base: 'bare-esm',
   },
+  // The first use of the largest family: what loading it on first use costs then.
+  { key: 'butter-inotify', name: "(context) require('butter').Inotify", args: ['-e', "require('butter').Inotify"], base: 'bare' },
   // What every package pays before its own code runs: Node resolving package.json's "exports"
   // (`require('butter')` here is a self-reference, resolved as an installed package is), and
   // the ESM loader reading a module file, which `-e 0` never does.
