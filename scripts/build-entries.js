@@ -78,7 +78,8 @@ function writeLazyEsm(groups) {
     "import { createRequire } from 'node:module';",
     "const cjs = createRequire(import.meta.url)('../cjs/index.js');",
     '// A stand-in forwards every operation to its real export; a bound function is callable and',
-    '// constructible and has no own `prototype` to contradict the real one.',
+    '// constructible and has no own `prototype` to contradict the real one. It has its export\'s',
+    '// name for util.inspect, which shows a Proxy\'s target.',
     'const standIns = new WeakMap(); // target -> { real, proxy }',
     'const traps = {};',
     'for (const trap of Object.getOwnPropertyNames(Reflect)) traps[trap] = (target, ...args) => Reflect[trap](standIns.get(target).real(), ...args);',
@@ -86,8 +87,8 @@ function writeLazyEsm(groups) {
     '    const { real, proxy } = standIns.get(target);',
     '    return Reflect.construct(real(), args, newTarget === proxy ? real() : newTarget);',
     '};',
-    'function standIn(real) {',
-    '    const target = function () {}.bind();',
+    'function standIn(name, real) {',
+    '    const target = Object.defineProperty(function () {}.bind(), \'name\', { value: name });',
     '    const proxy = new Proxy(target, traps);',
     '    standIns.set(target, { real, proxy });',
     '    return proxy;',
@@ -99,7 +100,7 @@ function writeLazyEsm(groups) {
       return;
     }
     lines.push(`const load${i} = () => ({ ${names.join(', ')} } = cjs); // ${from}`);
-    for (const name of names) lines.push(`export let ${name} = standIn(() => (load${i}(), ${name}));`);
+    for (const name of names) lines.push(`export let ${name} = standIn('${name}', () => (load${i}(), ${name}));`);
   });
   lines.push('export default cjs;', '');
   fs.writeFileSync(path.join(root, 'dist/esm/index.mjs'), lines.join('\n'));

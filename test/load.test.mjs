@@ -67,6 +67,8 @@ test('an imported class used before its family loads constructs, is extended and
       plainIsEventFd: plain instanceof cjs.EventFd,
       // Every operation of a stand-in reaches the real export, static and reflective ones too.
       name: TimerFd.name,
+      // util.inspect shows a Proxy's target, which carries the export's name.
+      inspected: createRequire(import.meta.url)('node:util').inspect(TimerFd).includes('TimerFd'),
       timerLength: TimerFd.length === cjs.TimerFd.length,
       keys: JSON.stringify(Reflect.ownKeys(AbortError)) === JSON.stringify(Reflect.ownKeys(cjs.AbortError)),
       abortIsError: new AbortError() instanceof Error,
@@ -83,6 +85,7 @@ test('an imported class used before its family loads constructs, is extended and
     read: '3',
     plainIsEventFd: true,
     name: 'TimerFd',
+    inspected: true,
     timerLength: true,
     keys: true,
     abortIsError: true,
