@@ -5,13 +5,14 @@
 // - dist/cjs/index.js: every name src/index.ts exports is a getter that
 //   requires the name's module (a family's, src/families/<name>.ts) the first
 //   time one of its names is read (tsc's own output requires every module at
-//   once). Only the modules in `eager` load with the package.
+//   once): `require('butter')` alone loads nothing more.
 // - dist/cjs/families.json: the families' names in the registry's order (the
 //   `export * from './families/<name>'` lines of src/index.ts).
 // - dist/esm/index.mjs: the ESM face of that same CommonJS module, so that
 //   `import` and `require` share one instance of Butter's state (no
-//   dual-package hazard). An ES module cannot export a getter, so a name of
-//   a lazy module is first bound to a stand-in (a Proxy that forwards every
+//   dual-package hazard). The names of the modules in `eager` are read when
+//   it loads. An ES module cannot export a getter, so a name of any other
+//   module is first bound to a stand-in (a Proxy that forwards every
 //   operation, `new` and `instanceof` included, to the real export) and is
 //   rebound to the real export, with the rest of its module's names, the
 //   first time the stand-in is used.
@@ -24,8 +25,10 @@ const path = require('node:path');
 const ts = require('typescript');
 
 const root = path.join(__dirname, '..');
-// Modules that load nothing beyond the addon. getpid() and the like must also be
-// the native functions themselves: a stand-in that a program kept would cost every call.
+// What the ESM face loads with the package: modules that load nothing beyond the addon,
+// and whose names cannot have a stand-in (`constants` is an object) or should not:
+// getpid() and the like must be the native functions themselves, as a stand-in that a
+// program kept would cost every call.
 const eager = new Set(['./constants', './families/process']);
 
 /**
@@ -62,9 +65,7 @@ function writeLazyCjs(groups) {
     '    let module;',
     '    for (const name of names) Object.defineProperty(exports, name, { enumerable: true, get: () => (module ??= load())[name] });',
     '}',
-    ...groups.map(([from, names]) => eager.has(from)
-      ? `define(((module) => () => module)(require(${JSON.stringify(from)})), ${JSON.stringify(names)});`
-      : `define(() => require(${JSON.stringify(from)}), ${JSON.stringify(names)});`),
+    ...groups.map(([from, names]) => `define(() => require(${JSON.stringify(from)}), ${JSON.stringify(names)});`),
     '',
   ].join('\n');
   fs.writeFileSync(path.join(root, 'dist/cjs/index.js'), js);
