@@ -3,7 +3,11 @@
 // then an imported name is a stand-in that behaves as the real export.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runChild } from './support/child.mjs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { root, runChild } from './support/child.mjs';
 
 /** The package's modules the snippet's process has loaded (paths under dist/cjs, and the addon, Release or Debug). */
 const loaded = `const loaded = () => Object.keys(createRequire(import.meta.url).cache)
@@ -17,7 +21,7 @@ function child(source) {
 
 const core = ['butter.node', 'constants.js', 'core/native.js', 'families/process.js', 'index.js', 'raw/process.js'];
 
-test('require() loads nothing until a name is used, then only that name\'s family', () => {
+test('require() loads only the addon until a name is used, then only that name\'s family', () => {
   const steps = child(`
     const butter = createRequire(import.meta.url)('butter');
     const steps = [loaded()];
@@ -27,7 +31,7 @@ test('require() loads nothing until a name is used, then only that name\'s famil
     steps.push(loaded());
     console.log(JSON.stringify(steps));
   `);
-  assert.deepEqual(steps[0], ['index.js']);
+  assert.deepEqual(steps[0], ['butter.node', 'core/native.js', 'index.js']);
   assert.deepEqual(steps[1], core.filter((p) => p !== 'constants.js'));
   assert.ok(['families/inotify.js', 'raw/inotify.js', 'high/inotify.js', 'high/watch.js'].every((p) => steps[2].includes(p)), steps[2].join(' '));
   assert.ok(!steps[2].some((p) => /fanotify|eventfd|timerfd|signals|host/.test(p)), steps[2].join(' '));
@@ -111,4 +115,19 @@ test('an imported function used before its family loads calls the real one, erro
   `);
   // The binding is the real export once its family has loaded; a copy taken before stays a working stand-in.
   assert.deepEqual(result, { error: { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' }, before: false, after: true, stale: true, sysname: 'Linux' });
+});
+
+test('without the addon, require() and import fail at once, not at first use', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'butter-load-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  // A copy of the package with no build/ at all: what a failed install leaves.
+  for (const part of ['dist', 'package.json']) cpSync(join(root, part), join(dir, part), { recursive: true });
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', `
+    import { createRequire } from 'node:module';
+    const out = {};
+    try { createRequire(${JSON.stringify(join(dir, 'x.js'))})(${JSON.stringify(dir)}); } catch (e) { out.require = e.code; }
+    try { await import(${JSON.stringify(join(dir, 'dist', 'esm', 'index.mjs'))}); } catch (e) { out.import = e.code; }
+    console.log(JSON.stringify(out));`], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), { require: 'MODULE_NOT_FOUND', import: 'MODULE_NOT_FOUND' });
 });
