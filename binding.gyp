@@ -11,16 +11,9 @@
         "src/native/drain.c",
         "src/native/poll_uv.c",
         "src/native/poll_epoll.c",
-        "src/native/process.c",
-        "src/native/host.c",
-        "src/native/eventfd.c",
-        "src/native/inotify.c",
-        "src/native/fanotify.c",
-        "src/native/timerfd.c",
-        "src/native/signal.c",
         "src/native/helper.c",
         "src/native/work.c",
-        "src/native/splice.c"
+        "<!@(node scripts/native-families.js)"
       ],
       "defines": [
         "NAPI_VERSION=8",

@@ -11,29 +11,15 @@ export type { ReadOptions, FdSourceEvents, FdSource } from './core/source';
 export type { ReadinessBackend } from './core/native';
 export { readinessBackend } from './core/native';
 
-export { getpid, getppid, gettid } from './raw/process';
-export { uname, gethostname, sethostname, getdomainname, setdomainname } from './raw/host';
-export type { UtsName, NameOptions } from './raw/host';
-export { eventfd, eventfdRead, eventfdWrite } from './raw/eventfd';
-export { EventFd } from './high/eventfd';
-export type { EventFdOptions } from './high/eventfd';
-export { inotifyInit, inotifyAddWatch, inotifyRmWatch, inotifyRead, inotifyQueued, inotifySetNextWd, parseInotifyEvents, inotifyMask, inotifyMaskNames } from './raw/inotify';
-export type { InotifyPath, InotifyRecord, InotifyEventName, InotifyEventSelector, InotifyMaskName } from './raw/inotify';
-export { Inotify } from './high/inotify';
-export type { InotifyOptions, InotifyWatchOptions, InotifyWatch, InotifyEvent, InotifyEventType, InotifyWatchEvent, InotifyRenameEvent, InotifyOverflowEvent } from './high/inotify';
-export { fanotifyInit, fanotifyMark, fanotifyRead, fanotifyQueued, fanotifyRespond, fanotifyDenyErrno, fanotifyCloseEvents, parseFanotifyEvents, fanotifyMaskNames } from './raw/fanotify';
-export type { FanotifyPath, FanotifyRecord, FanotifyInfo, FanotifyFidInfo, FanotifyPidfdInfo, FanotifyErrorInfo, FanotifyRangeInfo, FanotifyMntInfo, FanotifyAuditRule } from './raw/fanotify';
-export { Fanotify, FanotifyEvent } from './high/fanotify';
-export type { FanotifyOptions, FanotifyMarkOptions, FanotifyAnswerOptions, FanotifyDenyOptions, FanotifyEventName, FanotifyReportName } from './high/fanotify';
-export { timerfdCreate, timerfdSettime, timerfdGettime, timerfdSetTicks, timerfdRead } from './raw/timerfd';
-export type { TimerSpec, TimerSpecInit } from './raw/timerfd';
-export { TimerFd } from './high/timerfd';
-export type { TimerClock, TimerFdOptions, TimerSetOptions, TimerFdEvent, TimerExpireEvent, TimerClocksetEvent } from './high/timerfd';
-export { pthreadSigmask, signalfd, signalfdRead, sigqueue, signalName } from './raw/signals';
-export type { Signal, SignalInfo } from './raw/signals';
-export { SignalFd, SignalBlock, blockSignals } from './high/signals';
-export { watch, Watcher, globToRegExp } from './high/watch';
-export type { WatchOptions, WatchEvent, WatchEventType, WatchEntryEvent, WatchRenameEvent, WatchOverflowEvent, WatchErrorEvent, WatchChanges, WatchIgnore, WatcherEvents } from './high/watch';
-export { splice, tee, vmsplice, sendfile, copyFileRange, pipe2, getPipeSize, setPipeSize } from './raw/splice';
-export type { SpliceResult, SendfileResult } from './raw/splice';
+// The families, one line each, in the order `butter doctor` reports them. A
+// family's names load on first use (scripts/build-entries.js); its doctor check
+// is src/cli/doctor/<name>.ts. See docs/architecture.md, "How a family plugs in".
+export * from './families/process';
+export * from './families/host';
+export * from './families/eventfd';
+export * from './families/timerfd';
+export * from './families/signals';
+export * from './families/inotify';
+export * from './families/fanotify';
+export * from './families/splice';
 export * as promises from './promises';

@@ -593,6 +593,8 @@ describe('errors, with their full shape', () => {
     const script = `
       import { inotifyInit, Inotify } from ${JSON.stringify(BUTTER_ESM)};
       const copy = ${copySysErrorSource};
+      // A family loads on first use, reading its files: load it while fds are left.
+      void Inotify.prototype;
       const out = {};
       try { for (;;) inotifyInit(); } catch (e) { out.raw = copy(e); }
       try { new Inotify(); } catch (e) { out.high = copy(e); }

@@ -6,6 +6,9 @@ const assert = require('node:assert/strict');
 test('require and import share one module instance', async () => {
   const cjs = require('butter');
   const esm = await import('butter');
+  // An imported name is the CommonJS export itself once its family has been used through it.
+  const e = new esm.EventFd();
+  e.close();
   assert.equal(esm.EventFd, cjs.EventFd);
   assert.equal(esm.getpid, cjs.getpid);
   assert.equal(esm.default, cjs);

@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { NativeWork, WorkDone } from './work';
+import type { NativeWork } from './work';
 
 declare const handleBrand: unique symbol;
 /** An fd owned by the native core, with its readiness watch (src/native/handle.c). */
@@ -12,11 +12,17 @@ export type NativeHandle = { readonly [handleBrand]: true };
 
 export type ReadinessBackend = 'uv' | 'epoll';
 
-/** What a moving zero-copy call returns natively: bytes moved and the offsets as the kernel left them. */
-export type Moved = [bytes: number, offIn: bigint | null, offOut: bigint | null];
+/**
+ * The families' bindings, by their name in the C registry (BUTTER_FAMILIES in
+ * src/native/butter.h). Each family adds its own, typed beside it:
+ * `declare module '../core/native' { interface Families { inotify: InotifyNative } }`.
+ */
+export interface Families {}
 
 /** The addon's functions. Failing calls return `-errno`; see src/native/butter.h. */
-export interface Native {
+export interface Native extends Families {
+  /** The families' names, in the registry's order. */
+  readonly families: readonly (keyof Families)[];
   strerror(errno: number): string;
   strerrorname(errno: number): string | undefined;
 
@@ -51,88 +57,6 @@ export interface Native {
   readonly WAKE_BYTES: number;
   readonly WAKE_INOTIFY: number;
 
-  getpid(): number;
-  getppid(): number;
-  gettid(): number;
-
-  uname(): Buffer[] | number;
-  gethostname(): Buffer | number;
-  sethostname(name: Uint8Array): number;
-  getdomainname(): Buffer | number;
-  setdomainname(name: Uint8Array): number;
-
-  eventfd(initval: number, flags: number, handle?: NativeHandle): number;
-  eventfdRead(fd: number): bigint | number;
-  eventfdWrite(fd: number, value: bigint): number;
-  readonly eventfdConstants: { readonly EFD_CLOEXEC: number; readonly EFD_NONBLOCK: number; readonly EFD_SEMAPHORE: number };
-
-  inotifyInit(flags: number, handle?: NativeHandle): number;
-  inotifyAddWatch(fd: number, path: Uint8Array, mask: number): number;
-  inotifyRmWatch(fd: number, wd: number): number;
-  inotifyRead(fd: number, buffer: Uint8Array): number;
-  inotifySetNextWd(fd: number, wd: number): number;
-  inotifyQueued(fd: number): number;
-  readonly inotifyConstants: Readonly<Record<
-    | 'IN_ACCESS' | 'IN_MODIFY' | 'IN_ATTRIB' | 'IN_CLOSE_WRITE' | 'IN_CLOSE_NOWRITE' | 'IN_OPEN' | 'IN_MOVED_FROM' | 'IN_MOVED_TO'
-    | 'IN_CREATE' | 'IN_DELETE' | 'IN_DELETE_SELF' | 'IN_MOVE_SELF' | 'IN_UNMOUNT' | 'IN_Q_OVERFLOW' | 'IN_IGNORED' | 'IN_CLOSE' | 'IN_MOVE'
-    | 'IN_ONLYDIR' | 'IN_DONT_FOLLOW' | 'IN_EXCL_UNLINK' | 'IN_MASK_CREATE' | 'IN_MASK_ADD' | 'IN_ISDIR' | 'IN_ONESHOT' | 'IN_ALL_EVENTS'
-    | 'IN_CLOEXEC' | 'IN_NONBLOCK' | 'INOTIFY_IOC_SETNEXTWD', number>>;
-
-  fanotifyInit(flags: number, eventFFlags: number, handle?: NativeHandle): number;
-  /** A null path marks dirfd itself. */
-  fanotifyMark(fd: number, flags: number, mask: bigint, dirfd: number, path: Uint8Array | null): number;
-  /** With the group's `handle`, the handle holds every event fd and pidfd read until released through it. */
-  fanotifyRead(fd: number, buffer: Uint8Array, handle?: NativeHandle): number;
-  fanotifyQueued(fd: number): number;
-  /**
-   * One write(2) of a `struct fanotify_response` and `info`'s records; with
-   * `release`, once the answer is taken, closes eventFd and pidfd (>= 0): with
-   * `handle`, only those it holds.
-   */
-  fanotifyRespond(fd: number, eventFd: number, response: number, info: Uint8Array | null, release: boolean, pidfd: number, handle?: NativeHandle): number;
-  /** readlink of /proc/self/fd/<fd> (a Buffer when not UTF-8); closes fd after when `close`. With `handle`, EBADF unless it holds fd. */
-  fanotifyFdPath(fd: number, close: boolean, handle?: NativeHandle): string | Buffer | number;
-  /** A directory fd for path, or the directory holding it (dirfd itself when null), owned by handle. */
-  fanotifyOpenMount(dirfd: number, path: Uint8Array | null, handle: NativeHandle): number;
-  /** statfs f_fsid of fd's filesystem, as two uint32 words. */
-  fanotifyFsid(fd: number): [number, number] | number;
-  /** The path of a `struct file_handle` through open_by_handle_at(mountFd, O_PATH). */
-  fanotifyHandlePath(mountFd: number, fileHandle: Uint8Array): string | Buffer | number;
-  readonly fanotifyConstants: Readonly<Record<
-    'FAN_ACCESS' | 'FAN_MODIFY' | 'FAN_ATTRIB' | 'FAN_CLOSE_WRITE' | 'FAN_CLOSE_NOWRITE' | 'FAN_OPEN' | 'FAN_MOVED_FROM'
-    | 'FAN_MOVED_TO' | 'FAN_CREATE' | 'FAN_DELETE' | 'FAN_DELETE_SELF' | 'FAN_MOVE_SELF' | 'FAN_OPEN_EXEC' | 'FAN_Q_OVERFLOW'
-    | 'FAN_FS_ERROR' | 'FAN_OPEN_PERM' | 'FAN_ACCESS_PERM' | 'FAN_OPEN_EXEC_PERM' | 'FAN_PRE_ACCESS' | 'FAN_MNT_ATTACH' | 'FAN_MNT_DETACH'
-    | 'FAN_EVENT_ON_CHILD' | 'FAN_RENAME' | 'FAN_ONDIR' | 'FAN_CLOSE' | 'FAN_MOVE' | 'FAN_CLOEXEC' | 'FAN_NONBLOCK'
-    | 'FAN_CLASS_NOTIF' | 'FAN_CLASS_CONTENT' | 'FAN_CLASS_PRE_CONTENT' | 'FAN_ALL_CLASS_BITS' | 'FAN_UNLIMITED_QUEUE' | 'FAN_UNLIMITED_MARKS' | 'FAN_ENABLE_AUDIT'
-    | 'FAN_REPORT_PIDFD' | 'FAN_REPORT_TID' | 'FAN_REPORT_FID' | 'FAN_REPORT_DIR_FID' | 'FAN_REPORT_NAME' | 'FAN_REPORT_TARGET_FID' | 'FAN_REPORT_FD_ERROR'
-    | 'FAN_REPORT_MNT' | 'FAN_REPORT_DFID_NAME' | 'FAN_REPORT_DFID_NAME_TARGET' | 'FAN_ALL_INIT_FLAGS' | 'FAN_MARK_ADD' | 'FAN_MARK_REMOVE' | 'FAN_MARK_DONT_FOLLOW'
-    | 'FAN_MARK_ONLYDIR' | 'FAN_MARK_IGNORED_MASK' | 'FAN_MARK_IGNORED_SURV_MODIFY' | 'FAN_MARK_FLUSH' | 'FAN_MARK_EVICTABLE' | 'FAN_MARK_IGNORE' | 'FAN_MARK_INODE'
-    | 'FAN_MARK_MOUNT' | 'FAN_MARK_FILESYSTEM' | 'FAN_MARK_MNTNS' | 'FAN_MARK_IGNORE_SURV' | 'FAN_ALL_MARK_FLAGS' | 'FAN_ALL_EVENTS' | 'FAN_ALL_PERM_EVENTS'
-    | 'FAN_ALL_OUTGOING_EVENTS' | 'FANOTIFY_METADATA_VERSION' | 'FAN_EVENT_METADATA_LEN' | 'FAN_EVENT_INFO_TYPE_FID' | 'FAN_EVENT_INFO_TYPE_DFID_NAME' | 'FAN_EVENT_INFO_TYPE_DFID' | 'FAN_EVENT_INFO_TYPE_PIDFD'
-    | 'FAN_EVENT_INFO_TYPE_ERROR' | 'FAN_EVENT_INFO_TYPE_RANGE' | 'FAN_EVENT_INFO_TYPE_MNT' | 'FAN_EVENT_INFO_TYPE_OLD_DFID_NAME' | 'FAN_EVENT_INFO_TYPE_NEW_DFID_NAME' | 'FAN_ALLOW' | 'FAN_DENY'
-    | 'FAN_AUDIT' | 'FAN_INFO' | 'FAN_RESPONSE_INFO_NONE' | 'FAN_RESPONSE_INFO_AUDIT_RULE' | 'FAN_ERRNO_BITS' | 'FAN_ERRNO_SHIFT' | 'FAN_ERRNO_MASK'
-    | 'FAN_NOFD' | 'FAN_NOPIDFD' | 'FAN_EPIDFD' | 'O_CLOEXEC', number>>;
-
-  timerfdCreate(clockid: number, flags: number, handle?: NativeHandle): number;
-  /** Times are nanoseconds; the result is the old `[interval, value]`. */
-  timerfdSettime(fd: number, flags: number, interval: bigint, value: bigint): [bigint, bigint] | number;
-  timerfdGettime(fd: number): [bigint, bigint] | number;
-  timerfdSetTicks(fd: number, ticks: bigint): number;
-  timerfdRead(fd: number): bigint | number;
-  clockGettime(clockid: number): bigint | number;
-  readonly timerfdConstants: {
-    readonly CLOCK_REALTIME: number;
-    readonly CLOCK_MONOTONIC: number;
-    readonly CLOCK_BOOTTIME: number;
-    readonly CLOCK_REALTIME_ALARM: number;
-    readonly CLOCK_BOOTTIME_ALARM: number;
-    readonly TFD_CLOEXEC: number;
-    readonly TFD_NONBLOCK: number;
-    readonly TFD_TIMER_ABSTIME: number;
-    readonly TFD_TIMER_CANCEL_ON_SET: number;
-    readonly TFD_IOC_SET_TICKS: number;
-  };
-
   /** butter-helper's protocol socket (src/helper/protocol.h): each end goes to its handle. */
   helperSocketpair(parent: NativeHandle, child: NativeHandle): [number, number] | number;
   /** One sendmsg(2) of `message`, with `passFd` as SCM_RIGHTS when >= 0. */
@@ -143,40 +67,6 @@ export interface Native {
     | 'BUTTER_HELPER_FAILED_OPEN' | 'BUTTER_HELPER_MAX_REQUEST', number>>;
   /** 0: cancelled before it ran; 1: running, interrupted if the kernel lets it; 2: over. */
   workAbort(work: NativeWork): number;
-
-  /** The moving calls: [bytes, offIn | null, offOut | null] (sendfile: its offset is offIn) or -errno. */
-  splice(fdIn: number, offIn: bigint | null, fdOut: number, offOut: bigint | null, len: number, flags: number): Moved | number;
-  spliceStart(fdIn: number, offIn: bigint | null, fdOut: number, offOut: bigint | null, len: number, flags: number, done: WorkDone): NativeWork | number;
-  tee(fdIn: number, fdOut: number, len: number, flags: number): number;
-  teeStart(fdIn: number, fdOut: number, len: number, flags: number, done: WorkDone): NativeWork | number;
-  sendfile(outFd: number, inFd: number, offset: bigint | null, count: number): Moved | number;
-  sendfileStart(outFd: number, inFd: number, offset: bigint | null, count: number, done: WorkDone): NativeWork | number;
-  copyFileRange(fdIn: number, offIn: bigint | null, fdOut: number, offOut: bigint | null, len: number, flags: number): Moved | number;
-  copyFileRangeStart(fdIn: number, offIn: bigint | null, fdOut: number, offOut: bigint | null, len: number, flags: number, done: WorkDone): NativeWork | number;
-  vmsplice(fd: number, buffers: Uint8Array[], flags: number): number;
-  vmspliceStart(fd: number, buffers: Uint8Array[], flags: number, done: WorkDone): NativeWork | number;
-  pipe2(flags: number): [number, number] | number;
-  /** F_SETPIPE_SZ for size >= 0, F_GETPIPE_SZ for -1. */
-  pipeSize(fd: number, size: number): number;
-  readonly spliceConstants: Readonly<Record<
-    | 'SPLICE_F_MOVE' | 'SPLICE_F_NONBLOCK' | 'SPLICE_F_MORE' | 'SPLICE_F_GIFT' | 'F_SETPIPE_SZ' | 'F_GETPIPE_SZ'
-    | 'O_CLOEXEC' | 'O_NONBLOCK' | 'O_DIRECT' | 'O_NOTIFICATION_PIPE', number>>;
-
-  pthreadSigmask(how: number, mask: bigint | null): bigint | number;
-  /** 0, -errno (the broadcast's own refusal), or [-errno, syscall, path?] of a call that failed. */
-  sigblock(mask: bigint, acquire: boolean): number | [number, string, string?];
-  signalfd(fd: number, mask: bigint, flags: number, handle?: NativeHandle): number;
-  signalfdRead(fd: number, buffer: Buffer): number;
-  sigqueue(pid: number, signal: number, value: number): number;
-  readonly signalConstants: {
-    readonly SIG_BLOCK: number;
-    readonly SIG_UNBLOCK: number;
-    readonly SIG_SETMASK: number;
-    readonly SFD_CLOEXEC: number;
-    readonly SFD_NONBLOCK: number;
-    readonly SIGRTMIN: number;
-    readonly SIGRTMAX: number;
-  };
 }
 
 function load(): Native {

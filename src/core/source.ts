@@ -15,14 +15,10 @@
  * two epoll_ctl calls per event; the loop is released at once all the same.
  */
 import { EventEmitter } from 'node:events';
-import { AbortError, sysError, type SystemError } from './errors';
+import { AbortError, sysError, type SystemError, EAGAIN, EBADF, EFAULT, EINVAL } from './errors';
 import { native, type NativeHandle } from './native';
 import { abortError, validateAbortSignal, validateOptions } from './validate';
 
-const EAGAIN = 11;
-const EBADF = 9;
-const EFAULT = 14;
-const EINVAL = 22;
 /**
  * Read errors that say the fd or the buffer is unusable, so reading again
  * would fail the same way. Any other error is one read's (fanotify's EMFILE

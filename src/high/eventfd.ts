@@ -2,13 +2,12 @@
  * EventFd: a kernel counter as an event source. The simplest way to wake one
  * thread (or process) from another: writers add, the reader gets the sum.
  */
-import { check, sysError } from '../core/errors';
+import { check, sysError, EAGAIN } from '../core/errors';
 import { native } from '../core/native';
 import { FdSource } from '../core/source';
 import { validateBigUint, validateBoolean, validateOptions, validateUint32, UINT64_MAX } from '../core/validate';
 import { EFD_CLOEXEC, EFD_NONBLOCK, EFD_SEMAPHORE } from '../raw/eventfd';
 
-const EAGAIN = 11;
 
 export interface EventFdOptions {
   /** The counter's initial value (0 to 2^32 - 1). Default 0. */
@@ -39,7 +38,7 @@ export class EventFd extends FdSource<bigint> {
     const initval = opts.initval === undefined ? 0 : validateUint32(opts.initval, 'options.initval');
     const semaphore = opts.semaphore === undefined ? false : validateBoolean(opts.semaphore, 'options.semaphore');
     const flags = EFD_CLOEXEC | EFD_NONBLOCK | (semaphore ? EFD_SEMAPHORE : 0);
-    super((handle) => native.eventfd(initval, flags, handle), 'eventfd');
+    super((handle) => native.eventfd.eventfd(initval, flags, handle), 'eventfd');
     this.semaphore = semaphore;
   }
 
@@ -50,21 +49,21 @@ export class EventFd extends FdSource<bigint> {
   write(value: bigint | number = 1n): void {
     const v = validateBigUint(value, 'value', UINT64_MAX);
     this.assertOpen('write');
-    check(native.eventfdWrite(this.fd, v), 'write');
+    check(native.eventfd.eventfdWrite(this.fd, v), 'write');
   }
 
   /** Like `write()`, but returns false instead of throwing EAGAIN when the counter is full. */
   tryWrite(value: bigint | number = 1n): boolean {
     const v = validateBigUint(value, 'value', UINT64_MAX);
     this.assertOpen('write');
-    const r = native.eventfdWrite(this.fd, v);
+    const r = native.eventfd.eventfdWrite(this.fd, v);
     if (r === -EAGAIN) return false;
     if (r < 0) throw sysError(-r, 'write');
     return true;
   }
 
   protected readBatch(out: bigint[]): number {
-    const r = native.eventfdRead(this.fd);
+    const r = native.eventfd.eventfdRead(this.fd);
     if (typeof r === 'number') return r === -EAGAIN ? 0 : r;
     out.push(r);
     return 1;

@@ -12,7 +12,8 @@
  * event fd. Mount fds kept for resolving file handles are native handles, so a
  * forgotten object's are closed by their finalizers.
  */
-import { invalidArgType, invalidArgValue, outOfRange, sysError } from '../core/errors';
+import { invalidArgType, invalidArgValue, outOfRange, sysError, EAGAIN } from '../core/errors';
+import { toPath } from '../core/fs';
 import { native, type NativeHandle } from '../core/native';
 import { FdSource } from '../core/source';
 import { validateBoolean, validateInt32, validateOptions } from '../core/validate';
@@ -30,9 +31,7 @@ import {
   type FanotifyPath,
   type FanotifyRecord,
 } from '../raw/fanotify';
-import { toPath } from '../raw/inotify';
 
-const EAGAIN = 11;
 const READ_SIZE = 16 * 1024;
 /** The events that wait for an answer. */
 const PERM_BITS = (K.FAN_OPEN_PERM | K.FAN_ACCESS_PERM | K.FAN_OPEN_EXEC_PERM | K.FAN_PRE_ACCESS) >>> 0;
@@ -303,7 +302,7 @@ export class Fanotify extends FdSource<FanotifyEvent> {
     if (defaultAnswer !== 'allow' && defaultAnswer !== 'deny') {
       throw invalidArgValue('options.defaultAnswer', defaultAnswer, "must be 'allow' or 'deny'");
     }
-    super((handle) => native.fanotifyInit(flags >>> 0, eventFlags >>> 0, handle), 'fanotify_init', { captureRejections: true });
+    super((handle) => native.fanotify.fanotifyInit(flags >>> 0, eventFlags >>> 0, handle), 'fanotify_init', { captureRejections: true });
     this.class = cls;
     this.deadline = deadline;
     this.defaultAnswer = defaultAnswer;
@@ -331,7 +330,7 @@ export class Fanotify extends FdSource<FanotifyEvent> {
   flush(options?: Pick<FanotifyMarkOptions, 'mount' | 'filesystem' | 'inode' | 'mntns'>): void {
     const type = markType(validateOptions<FanotifyMarkOptions>(options));
     this.assertOpen('fanotify_mark');
-    const r = native.fanotifyMark(this.fd, (K.FAN_MARK_FLUSH | type) >>> 0, 0n, AT_FDCWD, null);
+    const r = native.fanotify.fanotifyMark(this.fd, (K.FAN_MARK_FLUSH | type) >>> 0, 0n, AT_FDCWD, null);
     if (r < 0) throw sysError(-r, 'fanotify_mark');
   }
 
@@ -388,7 +387,7 @@ export class Fanotify extends FdSource<FanotifyEvent> {
   }
 
   protected readBatch(out: FanotifyEvent[]): number {
-    const n = native.fanotifyRead(this.fd, this.#buffer, this.handle);
+    const n = native.fanotify.fanotifyRead(this.fd, this.#buffer, this.handle);
     if (n < 0) return n === -EAGAIN ? 0 : n;
     const records: FanotifyRecord[] = [];
     try {
@@ -422,7 +421,7 @@ export class Fanotify extends FdSource<FanotifyEvent> {
     if (!event.permission) throw invalidArgValue('event', event.names.join('|'), 'is not a permission event');
     if (event._answer !== null) return false;
     this.assertOpen('write');
-    const r = native.fanotifyRespond(this.fd, event._fd, response >>> 0, info, true, event._pidfd, this.handle);
+    const r = native.fanotify.fanotifyRespond(this.fd, event._fd, response >>> 0, info, true, event._pidfd, this.handle);
     if (r < 0) throw sysError(-r, 'write');
     this.#answered(event, answer);
     return true;
@@ -443,7 +442,7 @@ export class Fanotify extends FdSource<FanotifyEvent> {
     let name: string | null = null;
     if (fd >= 0) {
       // One native call reads the path and, unless the event waits for an answer, closes the fd.
-      const p = native.fanotifyFdPath(fd, !permission, handle);
+      const p = native.fanotify.fanotifyFdPath(fd, !permission, handle);
       path = typeof p === 'number' ? null : p;
       if (!permission) fd = -1;
     } else if (this.#fid) {
@@ -481,7 +480,7 @@ export class Fanotify extends FdSource<FanotifyEvent> {
   #resolve(info: FanotifyFidInfo): PathValue {
     const mount = this.#mounts.get(`${info.fsid[0]}:${info.fsid[1]}`);
     if (mount === undefined) return null;
-    const dir = native.fanotifyHandlePath(mount.fd, info.fileHandle);
+    const dir = native.fanotify.fanotifyHandlePath(mount.fd, info.fileHandle);
     if (typeof dir === 'number') return null;
     if (info.name === null || info.type === 'fid' || info.type === 'dfid') return dir;
     if (typeof dir === 'string' && info.rawName === undefined) return dir === '/' ? `/${info.name}` : `${dir}/${info.name}`;
@@ -541,7 +540,7 @@ export class Fanotify extends FdSource<FanotifyEvent> {
   #answer(event: FanotifyEvent, answer: 'allow' | 'deny', response: number): void {
     if (!this.closed) {
       const handle = this.handle;
-      if (native.fanotifyRespond(this.fd, event._fd, response, null, true, event._pidfd, handle) < 0) {
+      if (native.fanotify.fanotifyRespond(this.fd, event._fd, response, null, true, event._pidfd, handle) < 0) {
         native.handleCloseHeld(handle, event._fd);
         if (event._pidfd >= 0) native.handleCloseHeld(handle, event._pidfd);
       }
@@ -563,8 +562,8 @@ export class Fanotify extends FdSource<FanotifyEvent> {
   /** Keeps a directory fd on the filesystem of a marked object, to resolve FID events' handles. */
   #keepMount(dirfd: number, bytes: Buffer | null): void {
     const handle = native.handleNew(() => {});
-    const fd = native.fanotifyOpenMount(dirfd, bytes, handle);
-    const fsid = fd < 0 ? fd : native.fanotifyFsid(fd);
+    const fd = native.fanotify.fanotifyOpenMount(dirfd, bytes, handle);
+    const fsid = fd < 0 ? fd : native.fanotify.fanotifyFsid(fd);
     if (typeof fsid === 'number' || this.#mounts.has(`${fsid[0]}:${fsid[1]}`)) {
       native.handleClose(handle); // not resolvable, or this filesystem has one already
       return;
@@ -592,7 +591,7 @@ export class Fanotify extends FdSource<FanotifyEvent> {
     const dirfd = options.dirfd === undefined ? AT_FDCWD : validateInt32(options.dirfd, 'options.dirfd');
     if (p === null && options.dirfd === undefined) throw invalidArgType('path', 'of type string or an instance of Buffer or URL', path);
     this.assertOpen('fanotify_mark');
-    const r = native.fanotifyMark(this.fd, flags >>> 0, mask, dirfd, p === null ? null : p.bytes);
+    const r = native.fanotify.fanotifyMark(this.fd, flags >>> 0, mask, dirfd, p === null ? null : p.bytes);
     if (r < 0) throw sysError(-r, 'fanotify_mark', p === null ? undefined : p.text);
     if (this.#fid && action === K.FAN_MARK_ADD) this.#keepMount(dirfd, p === null ? null : p.bytes);
   }

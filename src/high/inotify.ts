@@ -3,7 +3,8 @@
  * that belong to their instance, renames joined into one event, and queue
  * overflow as an event of its own. The base a recursive watcher builds on.
  */
-import { invalidArgType, outOfRange, sysError } from '../core/errors';
+import { invalidArgType, outOfRange, sysError, EAGAIN, EEXIST, EINVAL } from '../core/errors';
+import { toPath } from '../core/fs';
 import { native } from '../core/native';
 import { FdSource } from '../core/source';
 import { validateBoolean, validateInteger, validateOptions } from '../core/validate';
@@ -32,16 +33,12 @@ import {
   int32View,
   nameEnd,
   rawNameOf,
-  toPath,
   type InotifyEventName,
   type InotifyEventSelector,
   type InotifyMaskName,
   type InotifyPath,
 } from '../raw/inotify';
 
-const EAGAIN = 11;
-const EEXIST = 17;
-const EINVAL = 22;
 
 const READ_SIZE = 64 * 1024;
 /** `options.coalesce`'s default, in ms. */
@@ -245,7 +242,7 @@ class Watch implements InotifyWatch {
     if (this.state !== ACTIVE) return;
     // With a successor, the kernel's wd is that watch's now: this one is gone already.
     if (this.next === null) {
-      const r = native.inotifyRmWatch(this.inotify.fd, this.wd);
+      const r = native.inotify.inotifyRmWatch(this.inotify.fd, this.wd);
       // EINVAL: the kernel retired it already and its IN_IGNORED is on the way.
       if (r < 0 && r !== -EINVAL) throw sysError(-r, 'inotify_rm_watch', this.#path);
     }
@@ -361,7 +358,7 @@ export class Inotify extends FdSource<InotifyEvent> {
     const window = opts.renameWindow === undefined ? 0.1 : validateNumber(opts.renameWindow, 'options.renameWindow', 0, 10);
     const bufferBytes = opts.buffer === undefined ? 0 : validateNumber(opts.buffer, 'options.buffer', 0, Number.MAX_SAFE_INTEGER);
     const coalesce = opts.coalesce === undefined ? COALESCE_DEFAULT : validateInteger(opts.coalesce, 'options.coalesce', 0, 1000);
-    super((handle) => native.inotifyInit(IN_CLOEXEC | IN_NONBLOCK, handle), initError);
+    super((handle) => native.inotify.inotifyInit(IN_CLOEXEC | IN_NONBLOCK, handle), initError);
     this.coalesce(coalesce);
     if (bufferBytes > 0) {
       const r = native.drainStart(this.handle, bufferBytes);
@@ -403,14 +400,14 @@ export class Inotify extends FdSource<InotifyEvent> {
     let created = true;
     let wd: number;
     if (mask & IN_MASK_CREATE || !(mask & ALL_INOTIFY_BITS)) {
-      wd = native.inotifyAddWatch(this.fd, bytes, mask);
+      wd = native.inotify.inotifyAddWatch(this.fd, bytes, mask);
     } else {
       // Ask for a new watch first: only a watch known to be new may take a wd
       // the kernel gave out again; EEXIST means the inode is one we watch.
-      wd = native.inotifyAddWatch(this.fd, bytes, ((mask & ~IN_MASK_ADD) | IN_MASK_CREATE) >>> 0);
+      wd = native.inotify.inotifyAddWatch(this.fd, bytes, ((mask & ~IN_MASK_ADD) | IN_MASK_CREATE) >>> 0);
       if (wd === -EEXIST) {
         created = false;
-        wd = native.inotifyAddWatch(this.fd, bytes, mask);
+        wd = native.inotify.inotifyAddWatch(this.fd, bytes, mask);
       }
     }
     if (wd < 0) throw addWatchError(-wd, text);

@@ -8,7 +8,7 @@
  * first blocked it had it blocked already. See docs/guide.md#signals.
  */
 import { constants as osConstants } from 'node:os';
-import { invalidArgValue, sysError } from '../core/errors';
+import { invalidArgValue, sysError, EAGAIN } from '../core/errors';
 import { native } from '../core/native';
 import { isArray } from '../core/validate';
 import { FdSource } from '../core/source';
@@ -24,7 +24,6 @@ import {
   type SignalInfo,
 } from '../raw/signals';
 
-const EAGAIN = 11;
 const S = osConstants.signals;
 
 /** Signals that cannot usefully be blocked process-wide, and why. */
@@ -54,7 +53,7 @@ function processWideMask(signals: unknown): { mask: bigint; list: number[] } {
 }
 
 function acquire(mask: bigint): void {
-  const r = native.sigblock(mask, true);
+  const r = native.signal.sigblock(mask, true);
   // A failed call (opening /proc/self/task, say, when out of fds) is named as
   // itself; the broadcast's own refusals (EBUSY, EDEADLK, ETIMEDOUT) as the mask change.
   if (typeof r !== 'number') throw sysError(-r[0], r[1], r[2]);
@@ -62,7 +61,7 @@ function acquire(mask: bigint): void {
 }
 
 function release(mask: bigint): void {
-  native.sigblock(mask, false);
+  native.signal.sigblock(mask, false);
 }
 
 // A SignalFd or SignalBlock that is collected without being closed lets go here.
@@ -135,7 +134,7 @@ export class SignalFd extends FdSource<SignalInfo> {
     const { mask, list } = processWideMask(signals);
     acquire(mask);
     try {
-      super((handle) => native.signalfd(-1, mask, SFD_CLOEXEC | SFD_NONBLOCK, handle), 'signalfd');
+      super((handle) => native.signal.signalfd(-1, mask, SFD_CLOEXEC | SFD_NONBLOCK, handle), 'signalfd');
     } catch (err) {
       release(mask);
       throw err;
@@ -157,7 +156,7 @@ export class SignalFd extends FdSource<SignalInfo> {
   }
 
   protected readBatch(out: SignalInfo[]): number {
-    const n = native.signalfdRead(this.fd, this.#buf);
+    const n = native.signal.signalfdRead(this.fd, this.#buf);
     if (n < 0) return n === -EAGAIN ? 0 : n;
     return parseSignalfdSiginfo(this.#buf, n, out);
   }

@@ -4,8 +4,7 @@
  * event loop missed instead of losing them, offers absolute deadlines on any
  * clock, and can tell when the wall clock was set.
  */
-import { constants as os } from 'node:os';
-import { check, invalidArgType, invalidArgValue, outOfRange } from '../core/errors';
+import { check, invalidArgType, invalidArgValue, outOfRange, EAGAIN, ECANCELED } from '../core/errors';
 import { native } from '../core/native';
 import { FdSource } from '../core/source';
 import { validateBoolean, validateOptions } from '../core/validate';
@@ -24,7 +23,6 @@ import {
   type TimerSpec,
 } from '../raw/timerfd';
 
-const { EAGAIN, ECANCELED } = os.errno;
 
 const CLOCKS = {
   monotonic: CLOCK_MONOTONIC,
@@ -121,7 +119,7 @@ export class TimerFd extends FdSource<TimerFdEvent> {
     const opts = validateOptions<TimerFdOptions>(options);
     const clock = opts.clock === undefined ? 'monotonic' : validateClock(opts.clock, 'options.clock');
     const clockid = CLOCKS[clock];
-    super((handle) => native.timerfdCreate(clockid, TFD_CLOEXEC | TFD_NONBLOCK, handle), 'timerfd_create');
+    super((handle) => native.timerfd.timerfdCreate(clockid, TFD_CLOEXEC | TFD_NONBLOCK, handle), 'timerfd_create');
     this.clock = clock;
     this.#clockid = clockid;
   }
@@ -144,7 +142,7 @@ export class TimerFd extends FdSource<TimerFdEvent> {
     }
     const flags = (absolute ? TFD_TIMER_ABSTIME : 0) | (cancelOnSet ? TFD_TIMER_CANCEL_ON_SET : 0);
     this.assertOpen('timerfd_settime');
-    const r = native.timerfdSettime(this.fd, flags, interval, first === 0n ? 1n : first);
+    const r = native.timerfd.timerfdSettime(this.fd, flags, interval, first === 0n ? 1n : first);
     if (typeof r === 'number') check(r, 'timerfd_settime');
     return this;
   }
@@ -152,7 +150,7 @@ export class TimerFd extends FdSource<TimerFdEvent> {
   /** Stops the timer; expirations not yet read are discarded. */
   disarm(): this {
     this.assertOpen('timerfd_settime');
-    const r = native.timerfdSettime(this.fd, 0, 0n, 0n);
+    const r = native.timerfd.timerfdSettime(this.fd, 0, 0n, 0n);
     if (typeof r === 'number') check(r, 'timerfd_settime');
     return this;
   }
@@ -169,13 +167,13 @@ export class TimerFd extends FdSource<TimerFdEvent> {
   /** This timer's clock now, in nanoseconds: the base for absolute deadlines. */
   now(): bigint {
     this.assertOpen('clock_gettime');
-    const r = native.clockGettime(this.#clockid);
+    const r = native.timerfd.clockGettime(this.#clockid);
     if (typeof r === 'number') check(r, 'clock_gettime');
     return r as bigint;
   }
 
   protected readBatch(out: TimerFdEvent[]): number {
-    const r = native.timerfdRead(this.fd);
+    const r = native.timerfd.timerfdRead(this.fd);
     if (typeof r === 'bigint') {
       out.push({ type: 'expire', expirations: r });
       return 1;

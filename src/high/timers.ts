@@ -55,7 +55,7 @@ export function timerDuration(delay: unknown): number {
 
 /** CLOCK_MONOTONIC in nanoseconds: the clock of every grid here, and of the kernel's deadlines. */
 function monotonicNow(): bigint {
-  const r = native.clockGettime(CLOCK_MONOTONIC);
+  const r = native.timerfd.clockGettime(CLOCK_MONOTONIC);
   if (typeof r === 'number') check(r, 'clock_gettime');
   return r as bigint;
 }

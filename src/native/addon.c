@@ -198,17 +198,29 @@ static napi_value init(napi_env env, napi_value exports) {
   };
   butter_export(env, exports, fns, BUTTER_COUNT(fns));
   butter_init_handle(env, exports);
-  butter_init_process(env, exports);
-  butter_init_host(env, exports);
-  butter_init_eventfd(env, exports);
-  butter_init_inotify(env, exports);
-  butter_init_fanotify(env, exports);
-  butter_init_timerfd(env, exports);
-  butter_init_signal(env, exports);
   butter_init_drain(env, exports);
   butter_init_helper(env, exports);
   butter_init_work(env, exports);
-  butter_init_splice(env, exports);
+
+  static const struct {
+    const char *name;
+    void (*init)(napi_env env, napi_value exports);
+  } families[] = {
+#define BUTTER_FAMILY_ENTRY(name) {#name, butter_init_##name},
+      BUTTER_FAMILIES(BUTTER_FAMILY_ENTRY)
+#undef BUTTER_FAMILY_ENTRY
+  };
+  napi_value names;
+  napi_create_array_with_length(env, BUTTER_COUNT(families), &names);
+  for (size_t i = 0; i < BUTTER_COUNT(families); i++) {
+    napi_value binding, name;
+    napi_create_object(env, &binding);
+    families[i].init(env, binding);
+    napi_set_named_property(env, exports, families[i].name, binding);
+    napi_create_string_utf8(env, families[i].name, NAPI_AUTO_LENGTH, &name);
+    napi_set_element(env, names, (uint32_t)i, name);
+  }
+  napi_set_named_property(env, exports, "families", names);
   return exports;
 }
 

@@ -224,18 +224,30 @@ void butter_export_int(napi_env env, napi_value obj, const char *name, int64_t v
 #define BUTTER_INT(obj, name) butter_export_int(env, (obj), #name, (int64_t)(name))
 #define BUTTER_COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Family registration: each family's file defines one. */
+/* The core's own exports. */
 void butter_init_handle(napi_env env, napi_value exports);
-void butter_init_process(napi_env env, napi_value exports);
-void butter_init_host(napi_env env, napi_value exports);
-void butter_init_eventfd(napi_env env, napi_value exports);
-void butter_init_inotify(napi_env env, napi_value exports);
-void butter_init_fanotify(napi_env env, napi_value exports);
-void butter_init_timerfd(napi_env env, napi_value exports);
-void butter_init_signal(napi_env env, napi_value exports);
 void butter_init_drain(napi_env env, napi_value exports);
 void butter_init_helper(napi_env env, napi_value exports);
 void butter_init_work(napi_env env, napi_value exports);
-void butter_init_splice(napi_env env, napi_value exports);
+
+/*
+ * The registry of families, one line each. Family `name` is src/native/name.c,
+ * which defines butter_init_name(env, exports): it puts its functions and its
+ * `constants` on `exports`, the family's own object, which the addon exports
+ * as its property `name` (docs/architecture.md, "How a family plugs in").
+ * binding.gyp compiles the files listed here (scripts/native-families.js).
+ */
+#define BUTTER_FAMILIES(X) \
+  X(process)               \
+  X(host)                  \
+  X(eventfd)               \
+  X(inotify)               \
+  X(fanotify)              \
+  X(timerfd)               \
+  X(signal)                \
+  X(splice)
+
+#define BUTTER_DECLARE_FAMILY(name) void butter_init_##name(napi_env env, napi_value exports);
+BUTTER_FAMILIES(BUTTER_DECLARE_FAMILY)
 
 #endif

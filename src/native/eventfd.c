@@ -51,5 +51,5 @@ void butter_init_eventfd(napi_env env, napi_value exports) {
   BUTTER_U32(c, EFD_CLOEXEC);
   BUTTER_U32(c, EFD_NONBLOCK);
   BUTTER_U32(c, EFD_SEMAPHORE);
-  napi_set_named_property(env, exports, "eventfdConstants", c);
+  napi_set_named_property(env, exports, "constants", c);
 }

@@ -464,5 +464,5 @@ void butter_init_fanotify(napi_env env, napi_value exports) {
   BUTTER_INT(c, FAN_NOFD);
   BUTTER_INT(c, FAN_NOPIDFD);
   BUTTER_INT(c, FAN_EPIDFD);
-  napi_set_named_property(env, exports, "fanotifyConstants", c);
+  napi_set_named_property(env, exports, "constants", c);
 }

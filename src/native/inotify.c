@@ -180,5 +180,5 @@ void butter_init_inotify(napi_env env, napi_value exports) {
   BUTTER_U32(c, IN_CLOEXEC);
   BUTTER_U32(c, IN_NONBLOCK);
   BUTTER_U32(c, INOTIFY_IOC_SETNEXTWD);
-  napi_set_named_property(env, exports, "inotifyConstants", c);
+  napi_set_named_property(env, exports, "constants", c);
 }

@@ -396,5 +396,5 @@ void butter_init_signal(napi_env env, napi_value exports) {
   BUTTER_INT(c, SFD_NONBLOCK);
   BUTTER_INT(c, SIGRTMIN);
   BUTTER_INT(c, SIGRTMAX);
-  napi_set_named_property(env, exports, "signalConstants", c);
+  napi_set_named_property(env, exports, "constants", c);
 }

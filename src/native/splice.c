@@ -297,5 +297,5 @@ void butter_init_splice(napi_env env, napi_value exports) {
   BUTTER_U32(c, O_NONBLOCK);        /* pipe2: 2.6.27 */
   BUTTER_U32(c, O_DIRECT);          /* pipe2: packet mode, 3.4 */
   BUTTER_U32(c, O_NOTIFICATION_PIPE); /* pipe2: 5.8, needs CONFIG_WATCH_QUEUE */
-  napi_set_named_property(env, exports, "spliceConstants", c);
+  napi_set_named_property(env, exports, "constants", c);
 }

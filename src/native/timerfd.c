@@ -134,5 +134,5 @@ void butter_init_timerfd(napi_env env, napi_value exports) {
   BUTTER_U32(c, TFD_TIMER_ABSTIME);
   BUTTER_U32(c, TFD_TIMER_CANCEL_ON_SET);
   BUTTER_INT(c, TFD_IOC_SET_TICKS);
-  napi_set_named_property(env, exports, "timerfdConstants", c);
+  napi_set_named_property(env, exports, "constants", c);
 }

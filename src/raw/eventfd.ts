@@ -2,10 +2,24 @@
  * eventfd, 1:1: eventfd(2) and the 8-byte reads and writes that drive it.
  */
 import { check } from '../core/errors';
-import { native } from '../core/native';
+import { native, type NativeHandle } from '../core/native';
 import { validateBigUint, validateFd, validateInt32, validateUint32, UINT64_MAX } from '../core/validate';
 
-export const { EFD_CLOEXEC, EFD_NONBLOCK, EFD_SEMAPHORE } = native.eventfdConstants;
+/** The eventfd family's binding (src/native/eventfd.c); failing calls return -errno. */
+export interface EventfdNative {
+  eventfd(initval: number, flags: number, handle?: NativeHandle): number;
+  eventfdRead(fd: number): bigint | number;
+  eventfdWrite(fd: number, value: bigint): number;
+  readonly constants: { readonly EFD_CLOEXEC: number; readonly EFD_NONBLOCK: number; readonly EFD_SEMAPHORE: number };
+}
+
+declare module '../core/native' {
+  interface Families {
+    eventfd: EventfdNative;
+  }
+}
+
+export const { EFD_CLOEXEC, EFD_NONBLOCK, EFD_SEMAPHORE } = native.eventfd.constants;
 
 /**
  * eventfd(2): a new eventfd with counter `initval`. `flags` defaults to
@@ -13,7 +27,7 @@ export const { EFD_CLOEXEC, EFD_NONBLOCK, EFD_SEMAPHORE } = native.eventfdConsta
  * The caller owns the fd (close it with `fs.closeSync`).
  */
 export function eventfd(initval = 0, flags: number = EFD_CLOEXEC | EFD_NONBLOCK): number {
-  return check(native.eventfd(validateUint32(initval, 'initval'), validateInt32(flags, 'flags')), 'eventfd');
+  return check(native.eventfd.eventfd(validateUint32(initval, 'initval'), validateInt32(flags, 'flags')), 'eventfd');
 }
 
 /**
@@ -21,7 +35,7 @@ export function eventfd(initval = 0, flags: number = EFD_CLOEXEC | EFD_NONBLOCK)
  * when it is zero on a non-blocking fd; on a blocking fd it blocks the thread.
  */
 export function eventfdRead(fd: number): bigint {
-  const r = native.eventfdRead(validateFd(fd));
+  const r = native.eventfd.eventfdRead(validateFd(fd));
   if (typeof r === 'number') check(r, 'read');
   return r as bigint;
 }
@@ -32,5 +46,5 @@ export function eventfdRead(fd: number): bigint {
  */
 export function eventfdWrite(fd: number, value: bigint | number): void {
   validateFd(fd);
-  check(native.eventfdWrite(fd, validateBigUint(value, 'value', UINT64_MAX)), 'write');
+  check(native.eventfd.eventfdWrite(fd, validateBigUint(value, 'value', UINT64_MAX)), 'write');
 }

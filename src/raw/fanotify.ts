@@ -13,16 +13,59 @@
  * closed. `parseFanotifyEvents()` only decodes bytes: the numbers it returns are
  * owned by whoever read those bytes from the kernel.
  */
-import { closeSync } from 'node:fs';
 import { types } from 'node:util';
 import { constants as osConstants, endianness } from 'node:os';
 import { check, invalidArgType, invalidArgValue, outOfRange, sysError } from '../core/errors';
-import { native } from '../core/native';
+import { closeQuietly, toPath, type PathLike } from '../core/fs';
+import { native, type NativeHandle } from '../core/native';
 import { isArray, validateFd, validateInt32, validateInteger } from '../core/validate';
-import { toPath, type InotifyPath } from './inotify';
+
+/** The fanotify family's binding (src/native/fanotify.c); failing calls return -errno. */
+export interface FanotifyNative {
+  fanotifyInit(flags: number, eventFFlags: number, handle?: NativeHandle): number;
+  /** A null path marks dirfd itself. */
+  fanotifyMark(fd: number, flags: number, mask: bigint, dirfd: number, path: Uint8Array | null): number;
+  /** With the group's `handle`, the handle holds every event fd and pidfd read until released through it. */
+  fanotifyRead(fd: number, buffer: Uint8Array, handle?: NativeHandle): number;
+  fanotifyQueued(fd: number): number;
+  /**
+   * One write(2) of a `struct fanotify_response` and `info`'s records; with
+   * `release`, once the answer is taken, closes eventFd and pidfd (>= 0): with
+   * `handle`, only those it holds.
+   */
+  fanotifyRespond(fd: number, eventFd: number, response: number, info: Uint8Array | null, release: boolean, pidfd: number, handle?: NativeHandle): number;
+  /** readlink of /proc/self/fd/<fd> (a Buffer when not UTF-8); closes fd after when `close`. With `handle`, EBADF unless it holds fd. */
+  fanotifyFdPath(fd: number, close: boolean, handle?: NativeHandle): string | Buffer | number;
+  /** A directory fd for path, or the directory holding it (dirfd itself when null), owned by handle. */
+  fanotifyOpenMount(dirfd: number, path: Uint8Array | null, handle: NativeHandle): number;
+  /** statfs f_fsid of fd's filesystem, as two uint32 words. */
+  fanotifyFsid(fd: number): [number, number] | number;
+  /** The path of a `struct file_handle` through open_by_handle_at(mountFd, O_PATH). */
+  fanotifyHandlePath(mountFd: number, fileHandle: Uint8Array): string | Buffer | number;
+  readonly constants: Readonly<Record<
+    'FAN_ACCESS' | 'FAN_MODIFY' | 'FAN_ATTRIB' | 'FAN_CLOSE_WRITE' | 'FAN_CLOSE_NOWRITE' | 'FAN_OPEN' | 'FAN_MOVED_FROM'
+    | 'FAN_MOVED_TO' | 'FAN_CREATE' | 'FAN_DELETE' | 'FAN_DELETE_SELF' | 'FAN_MOVE_SELF' | 'FAN_OPEN_EXEC' | 'FAN_Q_OVERFLOW'
+    | 'FAN_FS_ERROR' | 'FAN_OPEN_PERM' | 'FAN_ACCESS_PERM' | 'FAN_OPEN_EXEC_PERM' | 'FAN_PRE_ACCESS' | 'FAN_MNT_ATTACH' | 'FAN_MNT_DETACH'
+    | 'FAN_EVENT_ON_CHILD' | 'FAN_RENAME' | 'FAN_ONDIR' | 'FAN_CLOSE' | 'FAN_MOVE' | 'FAN_CLOEXEC' | 'FAN_NONBLOCK'
+    | 'FAN_CLASS_NOTIF' | 'FAN_CLASS_CONTENT' | 'FAN_CLASS_PRE_CONTENT' | 'FAN_ALL_CLASS_BITS' | 'FAN_UNLIMITED_QUEUE' | 'FAN_UNLIMITED_MARKS' | 'FAN_ENABLE_AUDIT'
+    | 'FAN_REPORT_PIDFD' | 'FAN_REPORT_TID' | 'FAN_REPORT_FID' | 'FAN_REPORT_DIR_FID' | 'FAN_REPORT_NAME' | 'FAN_REPORT_TARGET_FID' | 'FAN_REPORT_FD_ERROR'
+    | 'FAN_REPORT_MNT' | 'FAN_REPORT_DFID_NAME' | 'FAN_REPORT_DFID_NAME_TARGET' | 'FAN_ALL_INIT_FLAGS' | 'FAN_MARK_ADD' | 'FAN_MARK_REMOVE' | 'FAN_MARK_DONT_FOLLOW'
+    | 'FAN_MARK_ONLYDIR' | 'FAN_MARK_IGNORED_MASK' | 'FAN_MARK_IGNORED_SURV_MODIFY' | 'FAN_MARK_FLUSH' | 'FAN_MARK_EVICTABLE' | 'FAN_MARK_IGNORE' | 'FAN_MARK_INODE'
+    | 'FAN_MARK_MOUNT' | 'FAN_MARK_FILESYSTEM' | 'FAN_MARK_MNTNS' | 'FAN_MARK_IGNORE_SURV' | 'FAN_ALL_MARK_FLAGS' | 'FAN_ALL_EVENTS' | 'FAN_ALL_PERM_EVENTS'
+    | 'FAN_ALL_OUTGOING_EVENTS' | 'FANOTIFY_METADATA_VERSION' | 'FAN_EVENT_METADATA_LEN' | 'FAN_EVENT_INFO_TYPE_FID' | 'FAN_EVENT_INFO_TYPE_DFID_NAME' | 'FAN_EVENT_INFO_TYPE_DFID' | 'FAN_EVENT_INFO_TYPE_PIDFD'
+    | 'FAN_EVENT_INFO_TYPE_ERROR' | 'FAN_EVENT_INFO_TYPE_RANGE' | 'FAN_EVENT_INFO_TYPE_MNT' | 'FAN_EVENT_INFO_TYPE_OLD_DFID_NAME' | 'FAN_EVENT_INFO_TYPE_NEW_DFID_NAME' | 'FAN_ALLOW' | 'FAN_DENY'
+    | 'FAN_AUDIT' | 'FAN_INFO' | 'FAN_RESPONSE_INFO_NONE' | 'FAN_RESPONSE_INFO_AUDIT_RULE' | 'FAN_ERRNO_BITS' | 'FAN_ERRNO_SHIFT' | 'FAN_ERRNO_MASK'
+    | 'FAN_NOFD' | 'FAN_NOPIDFD' | 'FAN_EPIDFD' | 'O_CLOEXEC', number>>;
+}
+
+declare module '../core/native' {
+  interface Families {
+    fanotify: FanotifyNative;
+  }
+}
 
 /** Every FAN_* constant of <linux/fanotify.h> (with the newer kernels' ones), and O_CLOEXEC. */
-export const fanotifyConstants = native.fanotifyConstants;
+export const fanotifyConstants = native.fanotify.constants;
 
 const {
   FAN_CLOEXEC,
@@ -52,7 +95,7 @@ const {
 export const AT_FDCWD = -100;
 
 /** A path as `node:fs` takes one. */
-export type FanotifyPath = InotifyPath;
+export type FanotifyPath = PathLike;
 
 /** A file identifier record: `FID`, `DFID`, `DFID_NAME`, `OLD_DFID_NAME` or `NEW_DFID_NAME`. */
 export interface FanotifyFidInfo {
@@ -167,7 +210,7 @@ export const FANOTIFY_DEFAULT_EVENT_F_FLAGS = O_CLOEXEC; // O_RDONLY is 0
  * audit flags. The caller owns the fd (close it with `fs.closeSync`).
  */
 export function fanotifyInit(flags: number = FANOTIFY_DEFAULT_FLAGS, eventFFlags: number = FANOTIFY_DEFAULT_EVENT_F_FLAGS): number {
-  const fd = native.fanotifyInit(validateFlags(flags, 'flags'), validateFlags(eventFFlags, 'eventFFlags'));
+  const fd = native.fanotify.fanotifyInit(validateFlags(flags, 'flags'), validateFlags(eventFFlags, 'eventFFlags'));
   if (fd < 0) throw sysError(-fd, 'fanotify_init');
   return fd;
 }
@@ -186,12 +229,12 @@ export function fanotifyMark(fd: number, flags: number, mask: bigint | number, d
   const m = validateMask64(mask, 'mask');
   validateInt32(dirfd, 'dirfd');
   const p = path === undefined || path === null ? null : toPath(path);
-  check(native.fanotifyMark(fd, f, m, dirfd, p === null ? null : p.bytes), 'fanotify_mark', p === null ? undefined : p.text);
+  check(native.fanotify.fanotifyMark(fd, f, m, dirfd, p === null ? null : p.bytes), 'fanotify_mark', p === null ? undefined : p.text);
 }
 
 /** FIONREAD: how many bytes of events the group has queued. */
 export function fanotifyQueued(fd: number): number {
-  return check(native.fanotifyQueued(validateFd(fd)), 'ioctl');
+  return check(native.fanotify.fanotifyQueued(validateFd(fd)), 'ioctl');
 }
 
 let readBuffer = Buffer.alloc(16 * 1024);
@@ -207,7 +250,7 @@ export function fanotifyRead(fd: number, size = 16 * 1024): FanotifyRecord[] {
   validateFd(fd);
   validateInt32(size, 'size', FAN_EVENT_METADATA_LEN, 1 << 20);
   if (readBuffer.byteLength < size) readBuffer = Buffer.alloc(size);
-  const n = check(native.fanotifyRead(fd, readBuffer.subarray(0, size)), 'read');
+  const n = check(native.fanotify.fanotifyRead(fd, readBuffer.subarray(0, size)), 'read');
   const out: FanotifyRecord[] = [];
   try {
     parseInto(readBuffer, n, out);
@@ -244,14 +287,6 @@ export function fanotifyCloseEvents(events: readonly FanotifyRecord[]): void {
   for (const [holder, key, fd] of open) {
     holder[key] = FAN_NOFD;
     closeQuietly(fd);
-  }
-}
-
-function closeQuietly(fd: number): void {
-  try {
-    closeSync(fd);
-  } catch {
-    // EBADF/EIO: the fd is gone either way.
   }
 }
 
@@ -313,7 +348,7 @@ export function fanotifyRespond(fd: number, eventFd: number, response_: number, 
     info = auditRuleRecord(auditRule);
     r = (r | FAN_INFO) >>> 0;
   }
-  check(native.fanotifyRespond(fd, eventFd, r, info, false, -1), 'write');
+  check(native.fanotify.fanotifyRespond(fd, eventFd, r, info, false, -1), 'write');
 }
 
 /**

@@ -10,6 +10,21 @@ import { check } from '../core/errors';
 import { native } from '../core/native';
 import { validateBytes, validateEncoding, validateOptions, type Encoding } from '../core/validate';
 
+/** The host family's binding (src/native/host.c); failing calls return -errno. */
+export interface HostNative {
+  uname(): Buffer[] | number;
+  gethostname(): Buffer | number;
+  sethostname(name: Uint8Array): number;
+  getdomainname(): Buffer | number;
+  setdomainname(name: Uint8Array): number;
+}
+
+declare module '../core/native' {
+  interface Families {
+    host: HostNative;
+  }
+}
+
 /** The fields of `struct utsname`. */
 export interface UtsName {
   /** Operating system name: `'Linux'`. */
@@ -41,7 +56,7 @@ function decode(bytes: Buffer | number, syscall: string, options: unknown): stri
 
 /** uname(2): every field of `struct utsname`, decoded as UTF-8. */
 export function uname(): UtsName {
-  const r = native.uname();
+  const r = native.host.uname();
   if (typeof r === 'number') check(r, 'uname');
   const [sysname, nodename, release, version, machine, domainname] = (r as Buffer[]).map((b) => b.toString('utf8'));
   return { sysname, nodename, release, version, machine, domainname } as UtsName;
@@ -52,7 +67,7 @@ export function gethostname(options?: { encoding?: BufferEncoding }): string;
 export function gethostname(options: { encoding: 'buffer' }): Buffer;
 export function gethostname(options?: NameOptions): string | Buffer;
 export function gethostname(options?: NameOptions): string | Buffer {
-  return decode(native.gethostname(), 'gethostname', options);
+  return decode(native.host.gethostname(), 'gethostname', options);
 }
 
 /**
@@ -60,7 +75,7 @@ export function gethostname(options?: NameOptions): string | Buffer {
  * CAP_SYS_ADMIN there (EPERM otherwise); more than 64 bytes gives EINVAL.
  */
 export function sethostname(name: string | Uint8Array): void {
-  check(native.sethostname(validateBytes(name, 'name')), 'sethostname');
+  check(native.host.sethostname(validateBytes(name, 'name')), 'sethostname');
 }
 
 /** getdomainname(2): the NIS domain name of this UTS namespace (`'(none)'` when unset). */
@@ -68,10 +83,10 @@ export function getdomainname(options?: { encoding?: BufferEncoding }): string;
 export function getdomainname(options: { encoding: 'buffer' }): Buffer;
 export function getdomainname(options?: NameOptions): string | Buffer;
 export function getdomainname(options?: NameOptions): string | Buffer {
-  return decode(native.getdomainname(), 'getdomainname', options);
+  return decode(native.host.getdomainname(), 'getdomainname', options);
 }
 
 /** setdomainname(2): as `sethostname()`, for the NIS domain name. */
 export function setdomainname(name: string | Uint8Array): void {
-  check(native.setdomainname(validateBytes(name, 'name')), 'setdomainname');
+  check(native.host.setdomainname(validateBytes(name, 'name')), 'setdomainname');
 }

@@ -4,14 +4,35 @@
  * the two ioctls of inotify(7) (FIONREAD, INOTIFY_IOC_SETNEXTWD).
  */
 import { openSync, closeSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { types } from 'node:util';
-import { check, invalidArgType, invalidArgValue, sysError, type SystemError } from '../core/errors';
-import { native } from '../core/native';
+import { check, invalidArgType, invalidArgValue, sysError, type SystemError, EMFILE, ENOSPC } from '../core/errors';
+import { toPath, type PathLike } from '../core/fs';
+import { native, type NativeHandle } from '../core/native';
 import { isArray, validateFd, validateInt32, validateInteger } from '../core/validate';
 
+/** The inotify family's binding (src/native/inotify.c); failing calls return -errno. */
+export interface InotifyNative {
+  inotifyInit(flags: number, handle?: NativeHandle): number;
+  inotifyAddWatch(fd: number, path: Uint8Array, mask: number): number;
+  inotifyRmWatch(fd: number, wd: number): number;
+  inotifyRead(fd: number, buffer: Uint8Array): number;
+  inotifySetNextWd(fd: number, wd: number): number;
+  inotifyQueued(fd: number): number;
+  readonly constants: Readonly<Record<
+    | 'IN_ACCESS' | 'IN_MODIFY' | 'IN_ATTRIB' | 'IN_CLOSE_WRITE' | 'IN_CLOSE_NOWRITE' | 'IN_OPEN' | 'IN_MOVED_FROM' | 'IN_MOVED_TO'
+    | 'IN_CREATE' | 'IN_DELETE' | 'IN_DELETE_SELF' | 'IN_MOVE_SELF' | 'IN_UNMOUNT' | 'IN_Q_OVERFLOW' | 'IN_IGNORED' | 'IN_CLOSE' | 'IN_MOVE'
+    | 'IN_ONLYDIR' | 'IN_DONT_FOLLOW' | 'IN_EXCL_UNLINK' | 'IN_MASK_CREATE' | 'IN_MASK_ADD' | 'IN_ISDIR' | 'IN_ONESHOT' | 'IN_ALL_EVENTS'
+    | 'IN_CLOEXEC' | 'IN_NONBLOCK' | 'INOTIFY_IOC_SETNEXTWD', number>>;
+}
+
+declare module '../core/native' {
+  interface Families {
+    inotify: InotifyNative;
+  }
+}
+
 /** Every IN_* constant of <linux/inotify.h>, and INOTIFY_IOC_SETNEXTWD. */
-export const inotifyConstants = native.inotifyConstants;
+export const inotifyConstants = native.inotify.constants;
 
 export const {
   IN_ACCESS,
@@ -44,11 +65,9 @@ export const {
   INOTIFY_IOC_SETNEXTWD,
 } = inotifyConstants;
 
-const EMFILE = 24;
-const ENOSPC = 28;
 
 /** A path as `node:fs` takes one. */
-export type InotifyPath = string | Uint8Array | URL;
+export type InotifyPath = PathLike;
 
 /** One `struct inotify_event`, as the kernel wrote it. */
 export interface InotifyRecord {
@@ -76,29 +95,6 @@ export interface InotifyRecord {
 export const INOTIFY_EVENT_SIZE = 16;
 /** The longest record: a header and a 255-byte name with its NUL, padded. */
 export const INOTIFY_RECORD_MAX = INOTIFY_EVENT_SIZE + 256;
-
-// ---- paths ----
-
-/** Path bytes for the kernel (no NUL) and the text errors carry, checked as `node:fs` checks paths. */
-export function toPath(value: unknown, name = 'path'): { bytes: Buffer; text: string } {
-  let text: string;
-  let bytes: Buffer;
-  if (typeof value === 'string') {
-    text = value;
-    bytes = Buffer.from(value, 'utf8');
-  } else if (types.isUint8Array(value)) {
-    // A detached view reads as empty, as in node:fs.
-    bytes = value.byteLength === 0 ? Buffer.alloc(0) : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-    text = bytes.toString('utf8');
-  } else if (!types.isProxy(value) && value instanceof URL) { // instanceof throws on a revoked Proxy
-    text = fileURLToPath(value); // Node's own errors for a non-file URL or an encoded '/'
-    bytes = Buffer.from(text, 'utf8');
-  } else {
-    throw invalidArgType(name, 'of type string or an instance of Buffer or URL', value);
-  }
-  if (bytes.includes(0)) throw invalidArgValue(name, value, 'must be a string, Uint8Array, or URL without null bytes');
-  return { bytes, text };
-}
 
 /**
  * A mask as a uint32. Negative int32s are taken as their bits: `IN_ONESHOT` is
@@ -166,7 +162,7 @@ export function initError(errno: number): SystemError {
  * The caller owns the fd (close it with `fs.closeSync`).
  */
 export function inotifyInit(flags: number = IN_CLOEXEC | IN_NONBLOCK): number {
-  const fd = native.inotifyInit(validateInt32(flags, 'flags'));
+  const fd = native.inotify.inotifyInit(validateInt32(flags, 'flags'));
   if (fd < 0) throw initError(-fd);
   return fd;
 }
@@ -181,14 +177,14 @@ export function inotifyInit(flags: number = IN_CLOEXEC | IN_NONBLOCK): number {
 export function inotifyAddWatch(fd: number, path: InotifyPath, mask: number): number {
   validateFd(fd);
   const { bytes, text } = toPath(path);
-  const wd = native.inotifyAddWatch(fd, bytes, validateMask(mask, 'mask'));
+  const wd = native.inotify.inotifyAddWatch(fd, bytes, validateMask(mask, 'mask'));
   if (wd < 0) throw addWatchError(-wd, text);
   return wd;
 }
 
 /** inotify_rm_watch(2): removes a watch; the kernel then queues its `IN_IGNORED`. EINVAL for an unknown wd. */
 export function inotifyRmWatch(fd: number, wd: number): void {
-  check(native.inotifyRmWatch(validateFd(fd), validateInt32(wd, 'wd')), 'inotify_rm_watch');
+  check(native.inotify.inotifyRmWatch(validateFd(fd), validateInt32(wd, 'wd')), 'inotify_rm_watch');
 }
 
 const readBuffer = Buffer.alloc(64 * 1024);
@@ -199,13 +195,13 @@ const readBuffer = Buffer.alloc(64 * 1024);
  * blocking fd it blocks the thread until one is.
  */
 export function inotifyRead(fd: number): InotifyRecord[] {
-  const n = check(native.inotifyRead(validateFd(fd), readBuffer), 'read');
+  const n = check(native.inotify.inotifyRead(validateFd(fd), readBuffer), 'read');
   return parseInotifyEvents(readBuffer, n);
 }
 
 /** FIONREAD: how many bytes of events the kernel holds for this instance. */
 export function inotifyQueued(fd: number): number {
-  return check(native.inotifyQueued(validateFd(fd)), 'ioctl');
+  return check(native.inotify.inotifyQueued(validateFd(fd)), 'ioctl');
 }
 
 /**
@@ -214,7 +210,7 @@ export function inotifyQueued(fd: number): number {
  * against a descriptor being reused; ENOTTY without CONFIG_CHECKPOINT_RESTORE.
  */
 export function inotifySetNextWd(fd: number, wd: number): void {
-  check(native.inotifySetNextWd(validateFd(fd), validateInt32(wd, 'wd', 1)), 'ioctl');
+  check(native.inotify.inotifySetNextWd(validateFd(fd), validateInt32(wd, 'wd', 1)), 'ioctl');
 }
 
 // ---- the parser ----

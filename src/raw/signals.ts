@@ -7,11 +7,35 @@
  */
 import { constants as osConstants } from 'node:os';
 import { check, invalidArgType, invalidArgValue, outOfRange } from '../core/errors';
-import { native } from '../core/native';
+import { native, type NativeHandle } from '../core/native';
 import { isArray, validateFd, validateInt32, validateInteger } from '../core/validate';
 
+/** The signal family's binding (src/native/signal.c); failing calls return -errno. */
+export interface SignalNative {
+  pthreadSigmask(how: number, mask: bigint | null): bigint | number;
+  sigblock(mask: bigint, acquire: boolean): number;
+  signalfd(fd: number, mask: bigint, flags: number, handle?: NativeHandle): number;
+  signalfdRead(fd: number, buffer: Buffer): number;
+  sigqueue(pid: number, signal: number, value: number): number;
+  readonly constants: {
+    readonly SIG_BLOCK: number;
+    readonly SIG_UNBLOCK: number;
+    readonly SIG_SETMASK: number;
+    readonly SFD_CLOEXEC: number;
+    readonly SFD_NONBLOCK: number;
+    readonly SIGRTMIN: number;
+    readonly SIGRTMAX: number;
+  };
+}
+
+declare module '../core/native' {
+  interface Families {
+    signal: SignalNative;
+  }
+}
+
 export const { SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK, SFD_CLOEXEC, SFD_NONBLOCK, SIGRTMIN, SIGRTMAX } =
-  native.signalConstants;
+  native.signal.constants;
 
 /** A signal: its number, or its name (`'SIGTERM'`, `'SIGRTMIN'`, `'SIGRTMIN+3'`, `'SIGRTMAX-1'`). */
 export type Signal = number | NodeJS.Signals | `SIGRTMIN${'' | `+${number}`}` | `SIGRTMAX${'' | `-${number}`}`;
@@ -82,7 +106,7 @@ function maskToList(mask: bigint): number[] {
 export function pthreadSigmask(how: number, set: Signal | readonly Signal[] | null): number[] {
   validateInt32(how, 'how');
   const mask = set === null ? null : signalMask(set, 'set');
-  const r = native.pthreadSigmask(how, mask);
+  const r = native.signal.pthreadSigmask(how, mask);
   if (typeof r === 'number') check(r, 'pthread_sigmask');
   return maskToList(r as bigint);
 }
@@ -95,7 +119,7 @@ export function pthreadSigmask(how: number, set: Signal | readonly Signal[] | nu
  */
 export function signalfd(fd: number, mask: Signal | readonly Signal[], flags: number = SFD_CLOEXEC | SFD_NONBLOCK): number {
   validateInteger(fd, 'fd', -1, 2 ** 31 - 1);
-  return check(native.signalfd(fd, signalMask(mask, 'mask'), validateInt32(flags, 'flags')), 'signalfd');
+  return check(native.signal.signalfd(fd, signalMask(mask, 'mask'), validateInt32(flags, 'flags')), 'signalfd');
 }
 
 /** One `struct signalfd_siginfo`, fields under their C names without `ssi_`. */
@@ -199,7 +223,7 @@ const readBuffer = Buffer.alloc(SIGNALFD_SIGINFO_SIZE * 32);
 
 /** Reads the signals pending on a signalfd (up to 32). EAGAIN when none, on a non-blocking fd. */
 export function signalfdRead(fd: number): SignalInfo[] {
-  const n = check(native.signalfdRead(validateFd(fd), readBuffer), 'read');
+  const n = check(native.signal.signalfdRead(validateFd(fd), readBuffer), 'read');
   const out: SignalInfo[] = [];
   parseSignalfdSiginfo(readBuffer, n, out);
   return out;
@@ -209,5 +233,5 @@ export function signalfdRead(fd: number): SignalInfo[] {
 export function sigqueue(pid: number, signal: Signal, value = 0): void {
   validateInt32(pid, 'pid');
   const sig = signal === 0 ? 0 : signalNumber(signal, 'signal');
-  check(native.sigqueue(pid, sig, validateInt32(value, 'value')), 'sigqueue');
+  check(native.signal.sigqueue(pid, sig, validateInt32(value, 'value')), 'sigqueue');
 }

@@ -42,7 +42,7 @@ export async function splice(fdIn: number, offIn: bigint | number | null, fdOut:
   const outOff = validateOffset(offOut, 'offOut');
   const n = validateLength(len, 'len');
   const f = validateUint32(flags, 'flags');
-  return runWork((done) => native.spliceStart(fdIn, inOff, fdOut, outOff, n, f, done), 'splice', signalOf(options), toSpliceResult);
+  return runWork((done) => native.splice.spliceStart(fdIn, inOff, fdOut, outOff, n, f, done), 'splice', signalOf(options), toSpliceResult);
 }
 
 /** tee(2) off the loop; see the synchronous `tee`. */
@@ -51,7 +51,7 @@ export async function tee(fdIn: number, fdOut: number, len: number, flags = 0, o
   validateFd(fdOut, 'fdOut');
   const n = validateLength(len, 'len');
   const f = validateUint32(flags, 'flags');
-  return runWork((done) => native.teeStart(fdIn, fdOut, n, f, done), 'tee', signalOf(options), asNumber);
+  return runWork((done) => native.splice.teeStart(fdIn, fdOut, n, f, done), 'tee', signalOf(options), asNumber);
 }
 
 /**
@@ -63,7 +63,7 @@ export async function vmsplice(fd: number, buffers: ArrayBufferView | readonly A
   validateFd(fd);
   const views = validateBuffers(buffers, 'buffers');
   const f = validateUint32(flags, 'flags');
-  return runWork((done) => native.vmspliceStart(fd, views, f, done), 'vmsplice', signalOf(options), asNumber);
+  return runWork((done) => native.splice.vmspliceStart(fd, views, f, done), 'vmsplice', signalOf(options), asNumber);
 }
 
 /** sendfile(2) off the loop; see the synchronous `sendfile`. */
@@ -72,7 +72,7 @@ export async function sendfile(outFd: number, inFd: number, offset: bigint | num
   validateFd(inFd, 'inFd');
   const off = validateOffset(offset, 'offset');
   const n = validateLength(count, 'count');
-  return runWork((done) => native.sendfileStart(outFd, inFd, off, n, done), 'sendfile', signalOf(options), toSendfileResult);
+  return runWork((done) => native.splice.sendfileStart(outFd, inFd, off, n, done), 'sendfile', signalOf(options), toSendfileResult);
 }
 
 /** copy_file_range(2) off the loop; see the synchronous `copyFileRange`. */
@@ -83,5 +83,5 @@ export async function copyFileRange(fdIn: number, offIn: bigint | number | null,
   const outOff = validateOffset(offOut, 'offOut');
   const n = validateLength(len, 'len');
   const f = validateUint32(flags, 'flags');
-  return runWork((done) => native.copyFileRangeStart(fdIn, inOff, fdOut, outOff, n, f, done), 'copy_file_range', signalOf(options), toSpliceResult);
+  return runWork((done) => native.splice.copyFileRangeStart(fdIn, inOff, fdOut, outOff, n, f, done), 'copy_file_range', signalOf(options), toSpliceResult);
 }

@@ -13,7 +13,38 @@
  * stays where it was; the calls return that advanced offset.
  */
 import { check, invalidArgType } from '../core/errors';
-import { native, type Moved } from '../core/native';
+import { native } from '../core/native';
+import type { NativeWork, WorkDone } from '../core/work';
+
+/** What a moving call returns natively: bytes moved and the offsets as the kernel left them. */
+type Moved = [bytes: number, offIn: bigint | null, offOut: bigint | null];
+
+/** The family's binding (src/native/splice.c). */
+export interface SpliceNative {
+  /** The moving calls: [bytes, offIn | null, offOut | null] (sendfile: its offset is offIn) or -errno. */
+  splice(fdIn: number, offIn: bigint | null, fdOut: number, offOut: bigint | null, len: number, flags: number): Moved | number;
+  spliceStart(fdIn: number, offIn: bigint | null, fdOut: number, offOut: bigint | null, len: number, flags: number, done: WorkDone): NativeWork | number;
+  tee(fdIn: number, fdOut: number, len: number, flags: number): number;
+  teeStart(fdIn: number, fdOut: number, len: number, flags: number, done: WorkDone): NativeWork | number;
+  sendfile(outFd: number, inFd: number, offset: bigint | null, count: number): Moved | number;
+  sendfileStart(outFd: number, inFd: number, offset: bigint | null, count: number, done: WorkDone): NativeWork | number;
+  copyFileRange(fdIn: number, offIn: bigint | null, fdOut: number, offOut: bigint | null, len: number, flags: number): Moved | number;
+  copyFileRangeStart(fdIn: number, offIn: bigint | null, fdOut: number, offOut: bigint | null, len: number, flags: number, done: WorkDone): NativeWork | number;
+  vmsplice(fd: number, buffers: Uint8Array[], flags: number): number;
+  vmspliceStart(fd: number, buffers: Uint8Array[], flags: number, done: WorkDone): NativeWork | number;
+  pipe2(flags: number): [number, number] | number;
+  /** F_SETPIPE_SZ for size >= 0, F_GETPIPE_SZ for -1. */
+  pipeSize(fd: number, size: number): number;
+  readonly constants: Readonly<Record<
+    | 'SPLICE_F_MOVE' | 'SPLICE_F_NONBLOCK' | 'SPLICE_F_MORE' | 'SPLICE_F_GIFT' | 'F_SETPIPE_SZ' | 'F_GETPIPE_SZ'
+    | 'O_CLOEXEC' | 'O_NONBLOCK' | 'O_DIRECT' | 'O_NOTIFICATION_PIPE', number>>;
+}
+
+declare module '../core/native' {
+  interface Families {
+    splice: SpliceNative;
+  }
+}
 import { validateBigUint, validateFd, validateInt32, validateInteger, validateUint32 } from '../core/validate';
 
 /**
@@ -36,7 +67,7 @@ export const {
   O_NONBLOCK,
   O_DIRECT,
   O_NOTIFICATION_PIPE,
-} = native.spliceConstants;
+} = native.splice.constants;
 
 const INT64_MAX = 2n ** 63n - 1n;
 
@@ -101,7 +132,7 @@ export function splice(fdIn: number, offIn: bigint | number | null, fdOut: numbe
   const inOff = validateOffset(offIn, 'offIn');
   validateFd(fdOut, 'fdOut');
   const outOff = validateOffset(offOut, 'offOut');
-  return toSpliceResult(moved(native.splice(fdIn, inOff, fdOut, outOff, validateLength(len, 'len'), validateUint32(flags, 'flags')), 'splice'));
+  return toSpliceResult(moved(native.splice.splice(fdIn, inOff, fdOut, outOff, validateLength(len, 'len'), validateUint32(flags, 'flags')), 'splice'));
 }
 
 /**
@@ -111,7 +142,7 @@ export function splice(fdIn: number, offIn: bigint | number | null, fdOut: numbe
 export function tee(fdIn: number, fdOut: number, len: number, flags = 0): number {
   validateFd(fdIn, 'fdIn');
   validateFd(fdOut, 'fdOut');
-  return check(native.tee(fdIn, fdOut, validateLength(len, 'len'), validateUint32(flags, 'flags')), 'tee');
+  return check(native.splice.tee(fdIn, fdOut, validateLength(len, 'len'), validateUint32(flags, 'flags')), 'tee');
 }
 
 /**
@@ -128,7 +159,7 @@ export function tee(fdIn: number, fdOut: number, len: number, flags = 0): number
  */
 export function vmsplice(fd: number, buffers: ArrayBufferView | readonly ArrayBufferView[], flags: number = SPLICE_F_NONBLOCK): number {
   validateFd(fd);
-  return check(native.vmsplice(fd, validateBuffers(buffers, 'buffers'), validateUint32(flags, 'flags')), 'vmsplice');
+  return check(native.splice.vmsplice(fd, validateBuffers(buffers, 'buffers'), validateUint32(flags, 'flags')), 'vmsplice');
 }
 
 /**
@@ -140,7 +171,7 @@ export function sendfile(outFd: number, inFd: number, offset: bigint | number | 
   validateFd(outFd, 'outFd');
   validateFd(inFd, 'inFd');
   const off = validateOffset(offset, 'offset');
-  return toSendfileResult(moved(native.sendfile(outFd, inFd, off, validateLength(count, 'count')), 'sendfile'));
+  return toSendfileResult(moved(native.splice.sendfile(outFd, inFd, off, validateLength(count, 'count')), 'sendfile'));
 }
 
 /**
@@ -153,7 +184,7 @@ export function copyFileRange(fdIn: number, offIn: bigint | number | null, fdOut
   const inOff = validateOffset(offIn, 'offIn');
   validateFd(fdOut, 'fdOut');
   const outOff = validateOffset(offOut, 'offOut');
-  return toSpliceResult(moved(native.copyFileRange(fdIn, inOff, fdOut, outOff, validateLength(len, 'len'), validateUint32(flags, 'flags')), 'copy_file_range'));
+  return toSpliceResult(moved(native.splice.copyFileRange(fdIn, inOff, fdOut, outOff, validateLength(len, 'len'), validateUint32(flags, 'flags')), 'copy_file_range'));
 }
 
 /**
@@ -162,14 +193,14 @@ export function copyFileRange(fdIn: number, offIn: bigint | number | null, fdOut
  * pipe (each write is one read). The caller owns both fds.
  */
 export function pipe2(flags: number = O_CLOEXEC | O_NONBLOCK): [number, number] {
-  const r = native.pipe2(validateInt32(flags, 'flags'));
+  const r = native.splice.pipe2(validateInt32(flags, 'flags'));
   if (typeof r === 'number') check(r, 'pipe2');
   return r as [number, number];
 }
 
 /** fcntl(fd, F_GETPIPE_SZ): a pipe's capacity in bytes. */
 export function getPipeSize(fd: number): number {
-  return check(native.pipeSize(validateFd(fd), -1), 'fcntl');
+  return check(native.splice.pipeSize(validateFd(fd), -1), 'fcntl');
 }
 
 /**
@@ -179,5 +210,5 @@ export function getPipeSize(fd: number): number {
  */
 export function setPipeSize(fd: number, size: number): number {
   validateFd(fd);
-  return check(native.pipeSize(fd, validateInt32(size, 'size', 0)), 'fcntl');
+  return check(native.splice.pipeSize(fd, validateInt32(size, 'size', 0)), 'fcntl');
 }

@@ -8,8 +8,37 @@
  * ktime_t, signed 64-bit nanoseconds, and would silently clamp anything longer.
  */
 import { check, invalidArgType, outOfRange } from '../core/errors';
-import { native } from '../core/native';
+import { native, type NativeHandle } from '../core/native';
 import { validateBigUint, validateFd, validateInt32, UINT64_MAX } from '../core/validate';
+
+/** The timerfd family's binding (src/native/timerfd.c); failing calls return -errno. */
+export interface TimerfdNative {
+  timerfdCreate(clockid: number, flags: number, handle?: NativeHandle): number;
+  /** Times are nanoseconds; the result is the old `[interval, value]`. */
+  timerfdSettime(fd: number, flags: number, interval: bigint, value: bigint): [bigint, bigint] | number;
+  timerfdGettime(fd: number): [bigint, bigint] | number;
+  timerfdSetTicks(fd: number, ticks: bigint): number;
+  timerfdRead(fd: number): bigint | number;
+  clockGettime(clockid: number): bigint | number;
+  readonly constants: {
+    readonly CLOCK_REALTIME: number;
+    readonly CLOCK_MONOTONIC: number;
+    readonly CLOCK_BOOTTIME: number;
+    readonly CLOCK_REALTIME_ALARM: number;
+    readonly CLOCK_BOOTTIME_ALARM: number;
+    readonly TFD_CLOEXEC: number;
+    readonly TFD_NONBLOCK: number;
+    readonly TFD_TIMER_ABSTIME: number;
+    readonly TFD_TIMER_CANCEL_ON_SET: number;
+    readonly TFD_IOC_SET_TICKS: number;
+  };
+}
+
+declare module '../core/native' {
+  interface Families {
+    timerfd: TimerfdNative;
+  }
+}
 
 export const {
   CLOCK_REALTIME,
@@ -22,7 +51,7 @@ export const {
   TFD_TIMER_ABSTIME,
   TFD_TIMER_CANCEL_ON_SET,
   TFD_IOC_SET_TICKS,
-} = native.timerfdConstants;
+} = native.timerfd.constants;
 
 /** The longest time the kernel represents (KTIME_MAX): 2^63 - 1 ns, about 292 years. */
 export const KTIME_MAX = 2n ** 63n - 1n;
@@ -64,7 +93,7 @@ function toSpec(result: [bigint, bigint] | number, syscall: string): TimerSpec {
  * blocking fd. The caller owns the fd (close it with `fs.closeSync`).
  */
 export function timerfdCreate(clockid: number, flags: number = TFD_CLOEXEC | TFD_NONBLOCK): number {
-  return check(native.timerfdCreate(validateInt32(clockid, 'clockid'), validateInt32(flags, 'flags')), 'timerfd_create');
+  return check(native.timerfd.timerfdCreate(validateInt32(clockid, 'clockid'), validateInt32(flags, 'flags')), 'timerfd_create');
 }
 
 /**
@@ -82,12 +111,12 @@ export function timerfdSettime(fd: number, flags: number, newValue: TimerSpecIni
   }
   const interval = newValue.interval === undefined ? 0n : validateNanoseconds(newValue.interval, 'newValue.interval');
   const value = validateNanoseconds(newValue.value, 'newValue.value');
-  return toSpec(native.timerfdSettime(fd, flags, interval, value), 'timerfd_settime');
+  return toSpec(native.timerfd.timerfdSettime(fd, flags, interval, value), 'timerfd_settime');
 }
 
 /** timerfd_gettime(2): the time to the next expiration and the interval. */
 export function timerfdGettime(fd: number): TimerSpec {
-  return toSpec(native.timerfdGettime(validateFd(fd)), 'timerfd_gettime');
+  return toSpec(native.timerfd.timerfdGettime(validateFd(fd)), 'timerfd_gettime');
 }
 
 /**
@@ -98,7 +127,7 @@ export function timerfdGettime(fd: number): TimerSpec {
  */
 export function timerfdSetTicks(fd: number, ticks: bigint | number): void {
   validateFd(fd);
-  check(native.timerfdSetTicks(fd, validateBigUint(ticks, 'ticks', UINT64_MAX)), 'ioctl');
+  check(native.timerfd.timerfdSetTicks(fd, validateBigUint(ticks, 'ticks', UINT64_MAX)), 'ioctl');
 }
 
 /**
@@ -107,7 +136,7 @@ export function timerfdSetTicks(fd: number, ticks: bigint | number): void {
  * and ECANCELED once after the clock of a cancel-on-set timer was set.
  */
 export function timerfdRead(fd: number): bigint {
-  const r = native.timerfdRead(validateFd(fd));
+  const r = native.timerfd.timerfdRead(validateFd(fd));
   if (typeof r === 'number') check(r, 'read');
   return r as bigint;
 }
