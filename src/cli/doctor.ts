@@ -18,6 +18,7 @@ import { closeSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlink
 import * as os from 'node:os';
 import { delimiter, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { runtime, signalBlockingRefusal } from '../core/runtime';
 import type { Command, Io } from './main';
 
 type Butter = typeof import('../index');
@@ -521,6 +522,10 @@ async function checkTimerfd(env: Environment): Promise<FamilyReport> {
 
 async function checkSignals(env: Environment): Promise<FamilyReport> {
   const { butter } = env;
+  if (signalBlockingRefusal !== null) {
+    const calls = [call(['blockSignals', 'SignalFd'], 'unavailable', `refused on ${runtime}: ${signalBlockingRefusal}`)];
+    return report('signals', calls, `process-wide signal blocking cannot work on ${runtime}`, 'run under Node.js or Deno');
+  }
   const calls: CallCheck[] = [];
   // SIGRTMAX carries the broadcast that blocks a signal in every thread; a
   // handler someone else installed there makes process-wide blocking refuse (EBUSY).
@@ -615,7 +620,7 @@ function checkFanotify(env: Environment): FamilyReport {
   }
   const facts: Record<string, Fact> = { CAP_SYS_ADMIN: env.hasCap('CAP_SYS_ADMIN') };
   const bad = calls.filter((c) => c.status !== 'ok');
-  if (bad.length === 0) return report('fanotify', calls, 'every group class can be created (the 1:1 layer; the Fanotify object is still to come)', null, facts);
+  if (bad.length === 0) return report('fanotify', calls, 'every group class can be created', null, facts);
   return bad.some((c) => c.status === 'unavailable')
     ? report('fanotify', calls, 'fanotify does not work here', 'a kernel with CONFIG_FANOTIFY (and CONFIG_FANOTIFY_ACCESS_PERMISSIONS for permission events)', facts)
     : report('fanotify', calls, 'only unprivileged FID groups are allowed without CAP_SYS_ADMIN', 'run as root, or grant CAP_SYS_ADMIN', facts);

@@ -10,6 +10,7 @@
 import { constants as osConstants } from 'node:os';
 import { invalidArgValue, sysError } from '../core/errors';
 import { native } from '../core/native';
+import { checkSignalBlocking } from '../core/runtime';
 import { FdSource } from '../core/source';
 import {
   parseSignalfdSiginfo,
@@ -53,6 +54,7 @@ function processWideMask(signals: unknown): { mask: bigint; list: number[] } {
 }
 
 function acquire(mask: bigint): void {
+  checkSignalBlocking();
   const r = native.sigblock(mask, true);
   if (r < 0) throw sysError(-r, 'pthread_sigmask');
 }
