@@ -22,8 +22,11 @@ const examples = {
   host: ['hostname-in-namespace.mjs', /^host name here: butter-sandbox \| uname: butter-sandbox\n$/],
 };
 
+// The suite also runs on Bun and Deno (scripts/runtimes.sh): the examples run on the runtime running it.
+const runtimeArgs = 'deno' in process.versions ? ['run', '-A'] : [];
+
 function run(file, prefix = []) {
-  const [cmd, ...args] = [...prefix, process.execPath, join(root, 'examples', file)];
+  const [cmd, ...args] = [...prefix, process.execPath, ...runtimeArgs, join(root, 'examples', file)];
   return spawnSync(cmd, args, { cwd: root, encoding: 'utf8', timeout: 30_000 });
 }
 
@@ -36,6 +39,14 @@ test('every example is one family\'s, and every family has one', () => {
 
 for (const [family, [file, expected]] of Object.entries(examples)) {
   if (family === 'host') continue;
+  if (family === 'signals' && 'bun' in process.versions) {
+    test(`signals: examples/${file} says why it cannot run on Bun`, () => {
+      const r = run(file);
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, /^ERR_FEATURE_UNAVAILABLE_ON_PLATFORM: SignalFd and blockSignals are unavailable on bun: .*epoll_pwait2/);
+    });
+    continue;
+  }
   test(`${family}: examples/${file} runs`, () => {
     const r = run(file);
     assert.equal(r.stderr, '');
@@ -54,7 +65,7 @@ test('host: the example sets the name inside `unshare --uts`', { skip: !canUnsha
 test('host: the example refuses in a UTS namespace it shares with its parent, and leaves the name alone', { skip: !canUnshareUts && 'unshare --uts is not permitted here' }, () => {
   // The shell is the parent and shares the fresh namespace: it stands for the machine.
   const example = join(root, 'examples', examples.host[0]);
-  const r = spawnSync('unshare', ['--uts', 'sh', '-c', 'hostname before; "$0" "$1"; echo "exit $?"; hostname', process.execPath, example], { encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync('unshare', ['--uts', 'sh', '-c', 'hostname before; "$@"; echo "exit $?"; hostname', 'sh', process.execPath, ...runtimeArgs, example], { encoding: 'utf8', timeout: 30_000 });
   assert.match(r.stderr, /^refusing: .*\nrun it as: unshare --uts /);
   assert.equal(r.stdout, 'exit 2\nbefore\n');
 });
