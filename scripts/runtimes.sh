@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Runs Butter's tests on each runtime it supports, every runtime installed from
+# the npm registry into .runtimes/ (one binary package each; nothing outside
+# the checkout changes). The addon must be built first (npm run build): one
+# Node-API binary serves them all.
+#
+#   scripts/runtimes.sh                  installs what is missing, runs on all
+#   scripts/runtimes.sh node22 bun       only those (node20 node22 node24 bun deno)
+#
+# Node runs the whole suite. Bun (`bun test`) and Deno (`deno test`) run the
+# test files listed below: the others assert Node's own behaviour (libuv's
+# backend, node:timers side by side, child processes given node's flags) or,
+# on Bun, signal blocking, which is refused there (README.md, "Runtimes").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+case "$(uname -m)" in
+  x86_64) arch=x64 bunarch=x64 ;;
+  aarch64) arch=arm64 bunarch=aarch64 ;;
+  *) echo "runtimes.sh: no runtime packages for $(uname -m)" >&2; exit 1 ;;
+esac
+
+declare -A package=(
+  [node20]="node-linux-$arch@20.20.2"
+  [node22]="node-linux-$arch@22.23.5"
+  [node24]="node-linux-$arch@24.22.3"
+  [bun]="@oven/bun-linux-$bunarch@1.4.5"
+  [deno]="@deno/linux-$arch-glibc@2.9.6"
+)
+declare -A binary=(
+  [node20]="node_modules/node-linux-$arch/bin/node"
+  [node22]="node_modules/node-linux-$arch/bin/node"
+  [node24]="node_modules/node-linux-$arch/bin/node"
+  [bun]="node_modules/@oven/bun-linux-$bunarch/bin/bun"
+  [deno]="node_modules/@deno/linux-$arch-glibc/deno"
+)
+# The files that run unchanged on Bun and Deno.
+portable=(
+  test/examples.test.mjs test/package.test.cjs test/process.test.mjs test/errors.test.mjs
+  test/fuzz.test.mjs test/fanotify.test.mjs
+)
+
+runtimes=("$@")
+[ ${#runtimes[@]} -gt 0 ] || runtimes=(node20 node22 node24 bun deno)
+
+install() { # name -> path of its binary, installed if missing
+  local dir=".runtimes/$1" bin=".runtimes/$1/${binary[$1]}"
+  if [ ! -x "$bin" ]; then
+    npm install --prefix "$dir" --no-save --no-package-lock --no-audit --no-fund --ignore-scripts "${package[$1]}" >&2
+    chmod +x "$bin"
+  fi
+  echo "$PWD/$bin"
+}
+
+passed=0 failed=0
+for name in "${runtimes[@]}"; do
+  [ -n "${package[$name]:-}" ] || { echo "runtimes.sh: unknown runtime $name" >&2; exit 2; }
+  bin=$(install "$name")
+  echo "== $name: $("$bin" --version | head -1)"
+  start=$(date +%s)
+  case "$name" in
+    # Tests spawn `process.execPath` and sometimes `node`: both are this Node.
+    node*) cmd=(env "PATH=$(dirname "$bin"):$PATH" "$bin" --test test/*.test.mjs test/*.test.cjs) ;;
+    bun) cmd=("$bin" test --timeout 60000 "${portable[@]/#/./}") ;;
+    deno) cmd=(env NO_COLOR=1 "$bin" test -A --no-check "${portable[@]}") ;;
+  esac
+  if "${cmd[@]}"; then
+    passed=$((passed + 1)); verdict=passed
+  else
+    failed=$((failed + 1)); verdict=FAILED
+  fi
+  echo "== $name: $verdict in $(($(date +%s) - start)) s"
+done
+echo "runtimes: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
