@@ -10,9 +10,9 @@ runs=${1:-3}
 work=$(mktemp -d)
 trap 'rm -rf "$work"; [ -d "$work.prebuilds" ] && mv "$work.prebuilds" prebuilds' EXIT
 
-with=$(npm pack --silent --pack-destination "$work")
+with=$(npm pack --silent --ignore-scripts --pack-destination "$work")
 mv prebuilds "$work.prebuilds"
-mkdir "$work/bare" && bare=$(npm pack --silent --pack-destination "$work/bare")
+mkdir "$work/bare" && bare=$(npm pack --silent --ignore-scripts --pack-destination "$work/bare")
 mv "$work.prebuilds" prebuilds
 
 install() { # label tarball [npm flags...] -> one line per run

@@ -55,7 +55,7 @@ test('npm install --ignore-scripts of the packed package loads the prebuild, wit
   const dir = mkdtempSync(join(tmpdir(), 'butter-install-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const npm = (...args) => execFileSync('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir, encoding: 'utf8' });
-  const tarball = join(dir, npm('pack', root, '--pack-destination', dir, '--silent').trim().split('\n').at(-1));
+  const tarball = join(dir, npm('pack', root, '--pack-destination', dir, '--silent', '--ignore-scripts').trim().split('\n').at(-1));
   writeFileSync(join(dir, 'package.json'), '{"private":true}');
   npm('install', '--ignore-scripts', '--prefer-offline', tarball);
   const installed = join(dir, 'node_modules', 'butter');
