@@ -18,7 +18,9 @@ sysroot=.sysroots/aarch64-linux-musl
 if [ "${1:-}" = --toolchains ]; then
   dpkg --add-architecture arm64
   apt-get update
-  apt-get install -y --no-install-recommends gcc gcc-aarch64-linux-gnu libc6-dev-arm64-cross musl-dev libnode-dev
+  # qemu-user and the arm64 libstdc++: test/prebuilds.test.mjs runs an arm64 Node with them.
+  apt-get install -y --no-install-recommends gcc gcc-aarch64-linux-gnu libc6-dev-arm64-cross musl-dev \
+    qemu-user libstdc++6-arm64-cross
   # musl for arm64 only as files for this build, not installed on the machine.
   tmp=$(mktemp -d)
   (cd "$tmp" && apt-get download musl:arm64 musl-dev:arm64)
@@ -32,7 +34,7 @@ sources=($(node -p "JSON.parse(require('fs').readFileSync('binding.gyp', 'utf8')
 defines=(-DNAPI_VERSION=8 -D_GNU_SOURCE)
 cflags=(-std=gnu11 -O2 -fPIC -Wall -Wextra -Wno-unused-parameter -fvisibility=hidden)
 headers=$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")/include/node
-[ -f "$headers/node_api.h" ] || { echo "prebuild.sh: no node_api.h in $headers (Debian: libnode-dev)" >&2; exit 1; }
+[ -f "$headers/node_api.h" ] || { echo "prebuild.sh: no node_api.h in $headers (Debian: nodejs)" >&2; exit 1; }
 
 build() { # out cc [extra flags...]
   local out=$1 cc=$2
