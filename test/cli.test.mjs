@@ -227,8 +227,8 @@ test('doctor in a user namespace of its own (unshare -Uru): not the initial one,
 test('doctor without the native addon: every family unavailable, says how to build, exit 1', (t) => {
   const dir = mkdtempSync(join(os.tmpdir(), 'butter-cli-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  // A copy of the package with no build/ at all: what a failed install leaves.
-  for (const part of ['bin', 'dist', 'package.json']) cpSync(join(root, part), join(dir, part), { recursive: true });
+  // A copy of the package (with its loader) with no build/ and no prebuild: what a failed install leaves.
+  for (const part of ['bin', 'dist', 'package.json', 'node_modules/node-gyp-build']) cpSync(join(root, part), join(dir, part), { recursive: true });
   const r = spawnSync(process.execPath, [join(dir, 'bin', 'butter.js'), 'doctor', '--json'], { encoding: 'utf8', timeout: 60_000 });
   assert.equal(r.status, 1);
   const report = JSON.parse(r.stdout);

@@ -110,7 +110,7 @@ function loadFailure(err: Error): { why: string; fix: string } {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'MODULE_NOT_FOUND' && err.message.includes('butter.node')) {
     return {
-      why: 'not built (no build/Release/butter.node)',
+      why: 'not built (no build/Release/butter.node), and no prebuilt one fits this platform',
       fix: 'build it: `npm run build:native` in the package (node-gyp needs python3, make and a C compiler), or `npm rebuild butter` where it is installed',
     };
   }

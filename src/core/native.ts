@@ -2,7 +2,6 @@
  * Loads the native core and picks the readiness backend for this environment
  * (main thread or Worker: each has its own instance of the addon's state).
  */
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NativeWork } from './work';
 
@@ -70,15 +69,20 @@ export interface Native extends Families {
 }
 
 function load(): Native {
-  // dist/cjs/core -> package root. A Debug build (sanitizers) is used when it is the only one.
+  // dist/cjs/core -> package root. node-gyp-build takes a build of the package's
+  // own (build/Release, else build/Debug with sanitizers) over the prebuilt one
+  // for this platform and C library (prebuilds/, scripts/prebuild.sh).
   const root = join(__dirname, '..', '..', '..');
-  const release = join(root, 'build', 'Release', 'butter.node');
-  const debug = join(root, 'build', 'Debug', 'butter.node');
-  if (!existsSync(release) && !existsSync(debug)) {
-    const err = new Error(`butter: the native addon is not built (no ${release}); run \`npm rebuild butter\` (in a checkout: \`npm run build:native\`)`);
+  const { resolve } = require('node-gyp-build') as { resolve(dir: string): string };
+  let file: string;
+  try {
+    file = resolve(root);
+  } catch {
+    const release = join(root, 'build', 'Release', 'butter.node');
+    const err = new Error(`butter: the native addon is not built (no ${release}) and no prebuilt one fits ${process.platform}-${process.arch}; run \`npm rebuild butter\` (in a checkout: \`npm run build:native\`)`);
     throw Object.assign(err, { code: 'MODULE_NOT_FOUND' });
   }
-  return require(existsSync(release) ? release : debug) as Native;
+  return require(file) as Native;
 }
 
 export const native: Native = load();

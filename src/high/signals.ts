@@ -11,6 +11,7 @@ import { constants as osConstants } from 'node:os';
 import { invalidArgValue, sysError, EAGAIN } from '../core/errors';
 import { native } from '../core/native';
 import { isArray } from '../core/validate';
+import { checkSignalBlocking } from '../core/runtime';
 import { FdSource } from '../core/source';
 import {
   parseSignalfdSiginfo,
@@ -53,6 +54,7 @@ function processWideMask(signals: unknown): { mask: bigint; list: number[] } {
 }
 
 function acquire(mask: bigint): void {
+  checkSignalBlocking();
   const r = native.signal.sigblock(mask, true);
   // A failed call (opening /proc/self/task, say, when out of fds) is named as
   // itself; the broadcast's own refusals (EBUSY, EDEADLK, ETIMEDOUT) as the mask change.

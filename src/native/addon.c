@@ -156,16 +156,54 @@ void butter_export_int(napi_env env, napi_value obj, const char *name, int64_t v
   napi_set_named_property(env, obj, name, butter_int(env, value));
 }
 
+/*
+ * Linux's errno names, by number. glibc's strerrorname_np would do, but it
+ * needs glibc 2.32 and musl has none; aliases (EWOULDBLOCK, EDEADLOCK,
+ * ENOTSUP) give way to the first name, as there.
+ */
+#define E(name) [name] = #name,
+static const char *const errno_names[] = {
+    E(EPERM) E(ENOENT) E(ESRCH) E(EINTR) E(EIO) E(ENXIO) E(E2BIG) E(ENOEXEC) E(EBADF) E(ECHILD)
+    E(EAGAIN) E(ENOMEM) E(EACCES) E(EFAULT) E(ENOTBLK) E(EBUSY) E(EEXIST) E(EXDEV) E(ENODEV)
+    E(ENOTDIR) E(EISDIR) E(EINVAL) E(ENFILE) E(EMFILE) E(ENOTTY) E(ETXTBSY) E(EFBIG) E(ENOSPC)
+    E(ESPIPE) E(EROFS) E(EMLINK) E(EPIPE) E(EDOM) E(ERANGE) E(EDEADLK) E(ENAMETOOLONG) E(ENOLCK)
+    E(ENOSYS) E(ENOTEMPTY) E(ELOOP) E(ENOMSG) E(EIDRM) E(ECHRNG) E(EL2NSYNC) E(EL3HLT) E(EL3RST)
+    E(ELNRNG) E(EUNATCH) E(ENOCSI) E(EL2HLT) E(EBADE) E(EBADR) E(EXFULL) E(ENOANO) E(EBADRQC)
+    E(EBADSLT) E(EBFONT) E(ENOSTR) E(ENODATA) E(ETIME) E(ENOSR) E(ENONET) E(ENOPKG) E(EREMOTE)
+    E(ENOLINK) E(EADV) E(ESRMNT) E(ECOMM) E(EPROTO) E(EMULTIHOP) E(EDOTDOT) E(EBADMSG) E(EOVERFLOW)
+    E(ENOTUNIQ) E(EBADFD) E(EREMCHG) E(ELIBACC) E(ELIBBAD) E(ELIBSCN) E(ELIBMAX) E(ELIBEXEC)
+    E(EILSEQ) E(ERESTART) E(ESTRPIPE) E(EUSERS) E(ENOTSOCK) E(EDESTADDRREQ) E(EMSGSIZE)
+    E(EPROTOTYPE) E(ENOPROTOOPT) E(EPROTONOSUPPORT) E(ESOCKTNOSUPPORT) E(EOPNOTSUPP) E(EPFNOSUPPORT)
+    E(EAFNOSUPPORT) E(EADDRINUSE) E(EADDRNOTAVAIL) E(ENETDOWN) E(ENETUNREACH) E(ENETRESET)
+    E(ECONNABORTED) E(ECONNRESET) E(ENOBUFS) E(EISCONN) E(ENOTCONN) E(ESHUTDOWN) E(ETOOMANYREFS)
+    E(ETIMEDOUT) E(ECONNREFUSED) E(EHOSTDOWN) E(EHOSTUNREACH) E(EALREADY) E(EINPROGRESS) E(ESTALE)
+    E(EUCLEAN) E(ENOTNAM) E(ENAVAIL) E(EISNAM) E(EREMOTEIO) E(EDQUOT) E(ENOMEDIUM) E(EMEDIUMTYPE)
+    E(ECANCELED) E(ENOKEY) E(EKEYEXPIRED) E(EKEYREVOKED) E(EKEYREJECTED) E(EOWNERDEAD)
+    E(ENOTRECOVERABLE) E(ERFKILL) E(EHWPOISON)
+};
+#undef E
+
+static const char *errno_name(int32_t err) {
+  return err > 0 && (size_t)err < BUTTER_COUNT(errno_names) ? errno_names[err] : NULL;
+}
+
 /* strerror for errnos Node's own table does not name (used by src/core/errors.ts). */
 static napi_value js_strerror(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   int32_t err;
+  char buf[256] = "Unknown error";
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc < 1 || !butter_arg_int32(env, argv[0], &err)) return NULL;
-  const char *msg = strerrordesc_np(err);
+  const char *msg = buf;
+  /* glibc's strerror_r is the GNU one (returns the text), musl's the XSI one (fills buf). */
+#ifdef __GLIBC__
+  if (errno_name(err)) msg = strerror_r(err, buf, sizeof buf);
+#else
+  if (errno_name(err)) strerror_r(err, buf, sizeof buf);
+#endif
   napi_value r;
-  napi_create_string_utf8(env, msg ? msg : "Unknown error", NAPI_AUTO_LENGTH, &r);
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &r);
   return r;
 }
 
@@ -175,7 +213,7 @@ static napi_value js_strerrorname(napi_env env, napi_callback_info info) {
   int32_t err;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc < 1 || !butter_arg_int32(env, argv[0], &err)) return NULL;
-  const char *name = strerrorname_np(err);
+  const char *name = errno_name(err);
   if (!name) return butter_undefined(env);
   napi_value r;
   napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &r);

@@ -16,7 +16,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+/* musl's <sys/fanotify.h> is a copy of an old UAPI header: take the kernel's own. */
+#ifdef __GLIBC__
 #include <sys/fanotify.h>
+#else
+#include <linux/fanotify.h>
+int fanotify_init(unsigned flags, unsigned event_f_flags);
+int fanotify_mark(int fd, unsigned flags, unsigned long long mask, int dirfd, const char *path);
+#endif
 #include <sys/statfs.h>
 #include <unistd.h>
 

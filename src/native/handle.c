@@ -328,13 +328,18 @@ void butter_env_maybe_done(butter_env *benv) {
 }
 
 /* A Worker or the process is going away with objects still open: close their fds. */
-static void env_cleanup(napi_async_cleanup_hook_handle hook, void *arg) {
+static void env_cleanup(void *arg) {
   butter_env *benv = arg;
   benv->tearing_down = true;
   for (uint32_t i = 0; i < benv->cap; i++)
     if (benv->handles[i]) handle_shutdown(benv->handles[i]);
   if (benv->ops) benv->ops->teardown(benv);
-  butter_env_maybe_done(benv);
+}
+
+/* libuv's uv_close completes on a later loop turn, so the uv backend's teardown is asynchronous. */
+static void env_cleanup_async(napi_async_cleanup_hook_handle hook, void *arg) {
+  env_cleanup(arg);
+  butter_env_maybe_done(arg);
 }
 
 /* pollBackend(name) -> name in force. name: "uv" | "epoll" | "" (best available) */
@@ -355,8 +360,15 @@ static napi_value js_poll_backend(napi_env env, napi_callback_info info) {
       benv->ops = &butter_epoll_ops;
     }
     /* Registered after the backend's threadsafe function exists: cleanup hooks run
-       in reverse order, so ours stops the epoll thread before Node frees that. */
-    if (benv->ops) napi_add_async_cleanup_hook(env, env_cleanup, benv, &benv->cleanup);
+       in reverse order, so ours stops the epoll thread before Node frees that.
+       The epoll backend tears down synchronously and takes the plain hook: it is
+       the one the other runtimes (Deno, Bun) get, and Deno frees an async hook's
+       handle when the hook returns, so removing it there or later (Node's
+       contract) frees it twice. */
+    if (benv->backend == BUTTER_BACKEND_UV)
+      napi_add_async_cleanup_hook(env, env_cleanup_async, benv, &benv->cleanup);
+    else if (benv->ops)
+      napi_add_env_cleanup_hook(env, env_cleanup, benv);
   }
   const char *name = benv->backend == BUTTER_BACKEND_UV      ? "uv"
                      : benv->backend == BUTTER_BACKEND_EPOLL ? "epoll"

@@ -23,7 +23,7 @@ export function check(env: Environment): FamilyReport {
   }
   const facts: Record<string, Fact> = { CAP_SYS_ADMIN: env.hasCap('CAP_SYS_ADMIN') };
   const bad = calls.filter((c) => c.status !== 'ok');
-  if (bad.length === 0) return report('fanotify', calls, 'every group class can be created (the 1:1 layer; the Fanotify object is still to come)', null, facts);
+  if (bad.length === 0) return report('fanotify', calls, 'every group class can be created', null, facts);
   return bad.some((c) => c.status === 'unavailable')
     ? report('fanotify', calls, 'fanotify does not work here', 'a kernel with CONFIG_FANOTIFY (and CONFIG_FANOTIFY_ACCESS_PERMISSIONS for permission events)', facts)
     : report('fanotify', calls, 'only unprivileged FID groups are allowed without CAP_SYS_ADMIN', 'run as root, or grant CAP_SYS_ADMIN', facts);

@@ -1,9 +1,14 @@
 /** `butter doctor`'s check of the signals family: a signal blocked in every thread and read with its sender. */
 import { readdirSync } from 'node:fs';
 import { report, call, errorText, readText, WAKE_TIMEOUT_MS, type Butter, type CallCheck, type Environment, type FamilyReport } from './check';
+import { runtime, signalBlockingRefusal } from '../../core/runtime';
 
 export async function check(env: Environment): Promise<FamilyReport> {
   const { butter } = env;
+  if (signalBlockingRefusal !== null) {
+    const calls = [call(['blockSignals', 'SignalFd'], 'unavailable', `refused on ${runtime}: ${signalBlockingRefusal}`)];
+    return report('signals', calls, `process-wide signal blocking cannot work on ${runtime}`, 'run under Node.js or Deno');
+  }
   const calls: CallCheck[] = [];
   // SIGRTMAX carries the broadcast that blocks a signal in every thread; a
   // handler someone else installed there makes process-wide blocking refuse (EBUSY).
