@@ -77,7 +77,8 @@ interface Waiter<T> {
 /**
  * What `setInterval()` returns: an async iterator that yields `value` once per
  * step, with the kernel's tick counts alongside. Ends only through `return()`
- * (a `break` out of `for await`), `throw()`, or the signal (an `AbortError`).
+ * (a `break` out of `for await`), `throw()`, or the signal (an `AbortError`,
+ * after one more step when ticks fired since the last one).
  */
 export class IntervalIterator<T = void> implements AsyncIteratorObject<T, undefined, unknown> {
   readonly #delay: unknown;
@@ -147,6 +148,9 @@ export class IntervalIterator<T = void> implements AsyncIteratorObject<T, undefi
       }
     }
     if (this.#state === 'done') {
+      // The ticks that fired before an abort are still a step, as Node's
+      // iterator still yields them before its AbortError.
+      if (this.#unstepped > 0) return Promise.resolve(this.#step());
       const err = this.#abortError;
       if (err === null) return Promise.resolve({ value: undefined, done: true });
       this.#abortError = null;
@@ -212,6 +216,7 @@ export class IntervalIterator<T = void> implements AsyncIteratorObject<T, undefi
   #end(): void {
     const waiters = this.#waiters;
     this.#finish();
+    this.#unstepped = 0;
     this.#abortError = null;
     for (const w of waiters) w.resolve({ value: undefined, done: true });
   }
@@ -219,7 +224,6 @@ export class IntervalIterator<T = void> implements AsyncIteratorObject<T, undefi
   #finish(): void {
     this.#state = 'done';
     this.#waiters = [];
-    this.#unstepped = 0;
     this.#timeout?.close();
     this.#timeout = null;
     this.#signal?.removeEventListener('abort', this.#onAbort);
