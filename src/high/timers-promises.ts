@@ -14,7 +14,7 @@
  * slow for in the first place, with no way to tell a fresh tick from a stale one.
  */
 import { setImmediate as nodeSetImmediate } from 'node:timers/promises';
-import { invalidArgType } from '../core/errors';
+import { illegalConstructor, invalidArgType, invalidThis } from '../core/errors';
 import { abortError, validateAbortSignal, validateBoolean } from '../core/validate';
 import { Timeout, timerDuration } from './timers';
 
@@ -240,19 +240,31 @@ export function setInterval<T = void>(delay?: number, value?: T, options?: Timer
   return new IntervalIterator<T>(delay, value as T, options);
 }
 
-/** As Node's `timers/promises` `scheduler` (experimental there): `wait()` on the timers here, `yield()` is Node's. */
-export interface Scheduler {
+let makingScheduler = false;
+
+/**
+ * As Node's `timers/promises` `scheduler` (experimental there) and its class:
+ * `wait()` on the timers here, `yield()` is Node's. As Node's, the class makes
+ * no other instance, and its methods need the scheduler as `this`.
+ */
+export class Scheduler {
+  constructor() {
+    if (!makingScheduler) throw illegalConstructor();
+  }
+
   /** `setTimeout(delay, undefined, options)`. */
-  wait(delay: number, options?: TimerOptions): Promise<void>;
+  wait(delay: number, options?: TimerOptions): Promise<void> {
+    if (this !== scheduler) throw invalidThis('Scheduler');
+    return setTimeout(delay, undefined, options);
+  }
+
   /** Resolves after the I/O phase of this loop turn (Node's `setImmediate()`). */
-  yield(): Promise<void>;
+  yield(): Promise<void> {
+    if (this !== scheduler) throw invalidThis('Scheduler');
+    return nodeSetImmediate();
+  }
 }
 
-export const scheduler: Scheduler = Object.freeze({
-  wait(delay: number, options?: TimerOptions): Promise<void> {
-    return setTimeout(delay, undefined, options);
-  },
-  yield(): Promise<void> {
-    return nodeSetImmediate();
-  },
-});
+makingScheduler = true;
+export const scheduler = new Scheduler();
+makingScheduler = false;

@@ -75,7 +75,6 @@ const knownTimersById = new Map<string, Timeout>();
 // Set by Timeout's static block: what the functions below do to one of our
 // Timeouts (false when `value` is not one).
 let clearOwn: (value: unknown) => boolean;
-let clearOwnById: (value: Timeout) => void;
 let enrollOwn: (value: unknown, msecs: number) => boolean;
 let unenrollOwn: (value: unknown) => boolean;
 let activateOwn: (value: unknown, ref: boolean) => boolean;
@@ -228,11 +227,6 @@ export class Timeout implements NodeJS.Timeout {
       if (!Timeout.#isOwn(value)) return false;
       value.#clear();
       return true;
-    };
-    clearOwnById = (value) => {
-      // As Node's clearTimeout(id): the timer is unenrolled, its callback kept.
-      value.#idleTimeout = -1;
-      value.#unenroll();
     };
     enrollOwn = (value, msecs) => {
       if (!Timeout.#isOwn(value)) return false;
@@ -608,7 +602,7 @@ export function clearTimeout(timeout: NodeJS.Timeout | string | number | undefin
   if (typeof timeout === 'number' || typeof timeout === 'string') {
     const own = knownTimersById.get(String(timeout));
     if (own !== undefined) {
-      clearOwnById(own);
+      clearOwn(own);
       return;
     }
   }
