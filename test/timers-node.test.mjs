@@ -152,7 +152,7 @@ describe('clearing', () => {
       assert.deepEqual(log, ['third']);
     });
 
-    test(`${impl.name}: inside an interval's callback, clearTimeout, close(), unenroll(), _idleTimeout = -1 and _onTimeout = null each end it`, async () => {
+    test(`${impl.name}: inside an interval's callback, clearTimeout, close(), unenroll(), _idleTimeout = -1, _onTimeout = null and _repeat = null each end it`, async () => {
       const { timers } = impl;
       const stops = {
         clearTimeout: (i) => timers.clearTimeout(i),
@@ -160,6 +160,7 @@ describe('clearing', () => {
         unenroll: (i) => timers.unenroll(i),
         idleTimeout: (i) => (i._idleTimeout = -1),
         onTimeout: (i) => (i._onTimeout = null),
+        repeat: (i) => (i._repeat = null),
       };
       const calls = {};
       for (const [name, stop] of Object.entries(stops)) {
@@ -170,7 +171,7 @@ describe('clearing', () => {
         }, 1).unref();
       }
       await after(impl, 30);
-      assert.deepEqual(calls, { clearTimeout: 1, close: 1, unenroll: 1, idleTimeout: 1, onTimeout: 1 });
+      assert.deepEqual(calls, { clearTimeout: 1, close: 1, unenroll: 1, idleTimeout: 1, onTimeout: 1, repeat: 1 });
     });
   }
 });
