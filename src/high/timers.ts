@@ -199,6 +199,8 @@ export class Timeout implements NodeJS.Timeout {
   #repeatDelay: number | null;
   /** The period of the grid armed now; 0n for a one-shot. */
   #period = 0n;
+  /** The `_repeat` the grid was armed with: a callback that changes `_repeat` gets a new grid. */
+  #armedRepeat: number | null = null;
   #resource: AsyncResource;
   #timer: TimerFd | null = null;
   #ref = true;
@@ -440,6 +442,7 @@ export class Timeout implements NodeJS.Timeout {
       timer.set(t0 + period, { absolute: true, interval: repeat ? period : 0n });
       this.#t0 = t0;
       this.#period = repeat ? period : 0n;
+      this.#armedRepeat = this.#repeatDelay;
     } catch (err) {
       this.#destroy();
       throw err;
@@ -519,24 +522,28 @@ export class Timeout implements NodeJS.Timeout {
       this.#resource.runInAsyncScope(callback, this, ...this.#args);
     } finally {
       // Unless the callback refreshed or cleared the timer, Node's fields say
-      // what comes next (the callback may have set them).
-      if (this.#entry === (period > 0n ? e : null) && !this.#destroyed) outsideDomain(() => this.#next(period));
+      // what comes next (the callback may have set them); an interval they
+      // leave as it was goes on with the tick scheduled above.
+      const repeat = this.#repeatDelay;
+      if (this.#entry === (period > 0n ? e : null) && !this.#destroyed && (repeat === null || repeat !== this.#armedRepeat || this.#idleTimeout === -1)) {
+        outsideDomain(this.#next);
+      }
     }
   }
 
-  /** After a call: goes on as `_repeat` and `_idleTimeout` say, as Node's timers do. */
-  #next(period: bigint): void {
+  /** After a call that ended the timer or changed `_repeat`: as Node's timers go on. */
+  readonly #next = (): void => {
     const repeat = this.#repeatDelay;
     if (repeat === null || this.#idleTimeout === -1) {
       // Done: free the fd at once (a process may make thousands of timeouts
       // before a GC would close them).
       this.#destroy();
-    } else if (BigInt(Math.round(repeat * 1e6)) !== period) {
+    } else {
       // Made to repeat, or with another delay: a new grid from now.
       this.#idleTimeout = repeat;
       this.#arm();
     }
-  }
+  };
 
   #clear(): void {
     if (this.#callback === null) return;
