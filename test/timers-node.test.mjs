@@ -370,25 +370,63 @@ describe('the deprecated enroll(), unenroll(), active() and _unrefActive()', () 
 
 describe('delays', () => {
   for (const impl of IMPLS) {
-    test(`${impl.name}: every delay Node's tests use fires (bad ones as 1 ms), and a 1.1 ms interval ticks on`, async () => {
-      const delays = [undefined, null, true, false, '', [], {}, NaN, '+Infinity', '-Infinity', 'foo', -10, -1, -0.1, 0.1, 0, 1, 1.5, '1', 2 ** 31 - 1 + 1];
-      let fired = 0;
+    test(`${impl.name}: every delay Node's tests use that coerces to 1 ms runs before a 2 ms timeout set after them`, async () => {
+      const { setTimeout, setInterval, clearInterval } = impl.timers;
+      const delays = [undefined, null, true, false, '', [], {}, NaN, +Infinity, -Infinity, parseFloat('x'), -10, -1, -0.5, -0.1, -0.0, 0, 0.1, 0.5, 1, 1.0, 2 ** 31, 12345678901234];
+      const ran = new Set();
       const warn = process.emitWarning;
-      process.emitWarning = () => {}; // the TimeoutOverflowWarning of the last delay
+      process.emitWarning = () => {}; // the TimeoutOverflowWarnings of the last two
       try {
-        for (const d of delays) impl.timers.setTimeout(() => fired++, d);
+        delays.forEach((d, i) => {
+          setTimeout(() => ran.add(`timeout ${i}`), d);
+          const h = setInterval(() => {
+            clearInterval(h);
+            ran.add(`interval ${i}`);
+          }, d);
+        });
       } finally {
         process.emitWarning = warn;
       }
+      const before = await new Promise((resolve) => setTimeout(() => resolve(ran.size), 2));
+      assert.equal(before, 2 * delays.length);
       let ticks = 0;
-      const i = impl.timers.setInterval(() => {
-        if (++ticks === 10) impl.timers.clearInterval(i);
+      const i = setInterval(() => {
+        if (++ticks === 10) clearInterval(i);
       }, 1.1);
-      await after(impl, 50);
-      assert.equal(fired, delays.length);
+      await after(impl, 30);
       assert.equal(ticks, 10);
     });
   }
+
+  test("a delay above 2^31 - 1 warns with Node's TimeoutOverflowWarning, from setTimeout, setInterval and enroll", () => {
+    const out = sameInChildren(`
+      import * as timers from 'TIMERS';
+      process.on('warning', (w) => {
+        if (w.name !== 'DeprecationWarning') console.log(w.name, JSON.stringify(w.message));
+      });
+      timers.clearTimeout(timers.setTimeout(() => {}, 2 ** 31));
+      timers.clearInterval(timers.setInterval(() => {}, 2 ** 31));
+      const plain = { _onTimeout() {} };
+      timers.enroll(plain, 2 ** 31);
+      console.log(plain._idleTimeout);
+      const t = timers.setTimeout(() => {}, 5);
+      timers.enroll(t, 2 ** 31);
+      console.log(t._idleTimeout);
+      timers.unenroll(t);
+    `);
+    assert.equal(
+      out,
+      [
+        '2147483647',
+        '2147483647',
+        'TimeoutOverflowWarning "2147483648 does not fit into a 32-bit signed integer.\\nTimeout duration was set to 1."',
+        'TimeoutOverflowWarning "2147483648 does not fit into a 32-bit signed integer.\\nTimeout duration was set to 1."',
+        'TimeoutOverflowWarning "2147483648 does not fit into a 32-bit signed integer.\\nTimer duration was truncated to 2147483647."',
+        'TimeoutOverflowWarning "2147483648 does not fit into a 32-bit signed integer.\\nTimer duration was truncated to 2147483647."',
+        '',
+      ].join('\n'),
+    );
+  });
 
   test('on purpose: fractions are kept, so 1, 1.8, 1.1, 1 run in deadline order (Node runs them as set: one 1 ms list)', async () => {
     const order = async (impl) => {
@@ -475,6 +513,19 @@ describe('liveness, exceptions and domains, in child processes', () => {
     assert.equal(out, 'handled\nsame delay null\nlater null\n');
   });
 
+  test("an unref()ed timeout set in 'beforeExit' does not bring the loop back: one 'beforeExit'", () => {
+    const out = sameInChildren(`
+      import { setTimeout } from 'TIMERS';
+      let n = 0;
+      process.on('beforeExit', () => {
+        setTimeout(() => {}, 1).unref();
+        n++;
+      });
+      process.on('exit', () => console.log('beforeExit', n));
+    `);
+    assert.equal(out, 'beforeExit 1\n');
+  });
+
   test('the modules do not rely on the global timer functions', () => {
     const out = sameInChildren(`
       import * as timers from 'TIMERS';
@@ -493,6 +544,26 @@ describe('timers/promises', () => {
     assert.deepEqual(require('node:timers').promises, require('node:timers/promises'));
     assert.deepEqual(require('butter/timers').promises, require('butter/timers/promises'));
   });
+
+  for (const impl of IMPLS) {
+    test(`${impl.name}: util.promisify(setTimeout) is the promise setTimeout; an abort after it resolved changes nothing; no listener is left`, async () => {
+      const { promisify } = await import('node:util');
+      const sleep = promisify(impl.timers.setTimeout);
+      assert.equal(sleep, impl.promises.setTimeout);
+      assert.equal(await sleep(1), undefined);
+      assert.equal(await sleep(1, 'foobar'), 'foobar');
+      const ac = new AbortController();
+      await sleep(1, undefined, { signal: ac.signal });
+      ac.abort();
+      await sleep(0, null, { signal: ac.signal }).catch(() => {});
+      const live = new AbortController();
+      await sleep(0, null, { signal: live.signal });
+      assert.equal(getEventListeners(live.signal, 'abort').length, 0);
+      const pending = sleep(10, undefined, { signal: live.signal });
+      live.abort('boom');
+      await assert.rejects(pending, { name: 'AbortError', cause: 'boom' });
+    });
+  }
 
   test("scheduler: Node's class, which makes no instance and whose methods need the scheduler as this", () => {
     const table = ({ promises: { scheduler } }) => [

@@ -633,7 +633,11 @@ export const enroll = deprecate(
   function enroll(item: unknown, msecs: unknown): void {
     if (typeof msecs !== 'number') throw invalidArgType('msecs', 'of type number', msecs);
     if (msecs < 0 || !Number.isFinite(msecs)) throw outOfRange('msecs', 'a non-negative finite number', msecs);
-    if (!enrollOwn(item, Math.min(msecs, TIMEOUT_MAX))) (nodeTimers as unknown as NodeDeprecated).enroll(item, msecs);
+    if (!enrollOwn(item, Math.min(msecs, TIMEOUT_MAX))) {
+      (nodeTimers as unknown as NodeDeprecated).enroll(item, msecs);
+    } else if (msecs > TIMEOUT_MAX) {
+      process.emitWarning(`${msecs} does not fit into a 32-bit signed integer.\nTimer duration was truncated to ${TIMEOUT_MAX}.`, 'TimeoutOverflowWarning');
+    }
   },
   'timers.enroll() is deprecated. Please use setTimeout instead.',
   'DEP0095',
