@@ -92,6 +92,50 @@ describe('callbacks', () => {
       assert.equal(calls, 10);
     });
 
+    test(`${impl.name}: a nextTick of one due timer can clear the next due ones; they never run`, async () => {
+      const { setTimeout, clearTimeout } = impl.timers;
+      const ran = [];
+      setTimeout(() => {
+        ran.push(1);
+        process.nextTick(() => {
+          clearTimeout(t2);
+          clearTimeout(t3);
+        });
+      }, 1);
+      const t2 = setTimeout(() => ran.push(2), 1);
+      const t3 = setTimeout(() => ran.push(3), 1);
+      setTimeout(() => ran.push(4), 1);
+      const until = process.hrtime.bigint() + 5_000_000n;
+      while (process.hrtime.bigint() < until); // all four are due at the next wake
+      await after(impl, 10);
+      assert.deepEqual(ran, [1, 4]);
+    });
+
+    test(`${impl.name}: a 0 ms interval with arguments runs until cleared; a chain of 1 ms timeouts runs in order, each at least 1 ms after the last`, async () => {
+      const { setTimeout, setInterval, clearTimeout } = impl.timers;
+      let calls = 0;
+      const iv = setInterval((a, b, c) => {
+        assert.deepEqual([a, b, c], ['foo', 'bar', 'baz']);
+        if (++calls === 3) clearTimeout(iv);
+      }, 0, 'foo', 'bar', 'baz');
+      const order = [];
+      await new Promise((done) => {
+        let last = 0n;
+        const f = (i) => {
+          const now = process.hrtime.bigint();
+          // Node's guarantee is on libuv's cached millisecond clock; Butter's deadlines are on this one.
+          if (impl.name === 'butter') assert.ok(now - last >= 1_000_000n);
+          last = now;
+          order.push(i);
+          if (i < 20) setTimeout(f, 1, i + 1);
+          else done();
+        };
+        f(1);
+      });
+      assert.deepEqual(order, Array.from({ length: 20 }, (_, i) => i + 1));
+      assert.equal(calls, 3);
+    });
+
     test(`${impl.name}: a timer set in a callback with the same delay runs on a later turn, after the callback's nextTicks`, async () => {
       const log = [];
       for (const delay of [0, 20]) {
@@ -464,6 +508,20 @@ describe('liveness, exceptions and domains, in child processes', () => {
       process.on('exit', () => console.log(unrefTimer, unrefInterval, calls));
     `);
     assert.equal(out, 'true true 1\n');
+  });
+
+  test('an unref()ed interval fires while a ref()ed one holds the loop, and the process ends when both are cleared', () => {
+    const out = sameInChildren(`
+      import { setInterval, clearInterval } from 'TIMERS';
+      const keepOpen = setInterval(() => {}, 9999);
+      let n = 0;
+      const timer = setInterval(() => {
+        if (++n === 3) { clearInterval(timer); clearInterval(keepOpen); }
+      }, 1);
+      timer.unref();
+      process.on('exit', () => console.log('fired', n));
+    `);
+    assert.equal(out, 'fired 3\n');
   });
 
   test('an interval unref()ed in its callback goes on while something holds the loop; clearInterval stops it', () => {
