@@ -55,7 +55,7 @@ describe('callbacks', () => {
     test(`${impl.name}: get their arguments, and the timer as this, with any count of arguments and a 0 or absent delay`, async () => {
       const { setTimeout, setInterval, clearInterval } = impl.timers;
       const seen = [];
-      const argLists = [[], ['a'], ['a', 'b'], ['a', 'b', 'c'], ['a', 'b', 'c', 'd', 'e']];
+      const argLists = [[], ['a'], ['a', 'b'], ['a', 'b', 'c'], ['a', 'b', 'c', 'd', 'e'], Array.from({ length: 128 }, (_, i) => i)];
       for (const args of argLists) {
         for (const delay of [undefined, 0, 1]) {
           const t = setTimeout(function (...got) { seen.push(['timeout', this === t, got]); }, delay, ...args);
@@ -307,6 +307,18 @@ describe("Node's fields and methods", () => {
       await after(impl, 40);
       assert.deepEqual(log.filter((s) => !s.startsWith('interval')), ['later', 'refreshed']);
       assert.deepEqual(log.filter((s) => s.startsWith('interval')), ['interval 1', 'interval 2']);
+    });
+
+    test(`${impl.name}: refresh() after _idleTimeout was set to anything arms with it, never throws`, async () => {
+      let calls = 0;
+      for (const v of [Infinity, 2 ** 40, NaN, 'x', -5, 2]) {
+        const t = impl.timers.setTimeout(() => calls++, 1000);
+        t._idleTimeout = v;
+        assert.equal(t.refresh(), t);
+        if (v !== 2) impl.timers.clearTimeout(t);
+      }
+      await after(impl, 20);
+      assert.equal(calls, 1);
     });
 
     test(`${impl.name}: _repeat set in a timeout's callback makes it repeat`, async () => {
@@ -588,12 +600,15 @@ describe('liveness, exceptions and domains, in child processes', () => {
     const out = sameInChildren(`
       import * as timers from 'TIMERS';
       for (const name of ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate']) delete globalThis[name];
-      const t = timers.setTimeout(() => { timers.clearTimeout(t); console.log('timeout'); }, 1);
-      const i = timers.setInterval(() => { timers.clearInterval(i); console.log('interval'); }, 1);
-      const im = timers.setImmediate(() => { timers.clearImmediate(im); console.log('immediate'); });
-      timers.setTimeout(() => timers.clearTimeout(timers.setTimeout(() => console.log('never'), 1)), 5);
+      // Whether the immediate or the 1 ms timers run first depends on how long the start took: print in one order.
+      const ran = [];
+      const t = timers.setTimeout(() => { timers.clearTimeout(t); ran.push('timeout'); }, 1);
+      const i = timers.setInterval(() => { timers.clearInterval(i); ran.push('interval'); }, 1);
+      const im = timers.setImmediate(() => { timers.clearImmediate(im); ran.push('immediate'); });
+      timers.setTimeout(() => timers.clearTimeout(timers.setTimeout(() => ran.push('never'), 1)), 5);
+      process.on('exit', () => console.log(ran.sort().join(' ')));
     `);
-    assert.equal(out, 'immediate\ntimeout\ninterval\n');
+    assert.equal(out, 'immediate interval timeout\n');
   });
 });
 

@@ -436,7 +436,8 @@ export class Timeout implements NodeJS.Timeout {
     }
     if (this.#entry !== null) Timeout.#unscheduled(this.#entry);
     const repeat = this.#repeatDelay !== null;
-    const period = BigInt(Math.round((this.#repeatDelay ?? this.#idleTimeout) * 1e6));
+    // `_idleTimeout` may have been set to anything: as Node's lists, no longer than TIMEOUT_MAX.
+    const period = BigInt(Math.round(Math.min(this.#repeatDelay ?? this.#idleTimeout, TIMEOUT_MAX) * 1e6));
     try {
       const t0 = monotonicNow();
       timer.set(t0 + period, { absolute: true, interval: repeat ? period : 0n });
@@ -628,13 +629,21 @@ export function clearInterval(timeout: NodeJS.Timeout | string | number | undefi
 // schedules its own objects, and a kernel timer has nothing to add there.
 // util.deprecate() with Node's codes warns once per code, shared with Node's.
 
+/** The deprecated functions of `node:timers`, which its type declarations leave out. */
+const nodeDeprecated = nodeTimers as unknown as {
+  enroll(item: unknown, msecs: unknown): void;
+  unenroll(item: unknown): void;
+  active(item: unknown): void;
+  _unrefActive(item: unknown): void;
+};
+
 /** `timers.enroll(item, msecs)`: sets the delay the next `active(item)` arms (Node's `_idleTimeout`). */
 export const enroll = deprecate(
   function enroll(item: unknown, msecs: unknown): void {
     if (typeof msecs !== 'number') throw invalidArgType('msecs', 'of type number', msecs);
     if (msecs < 0 || !Number.isFinite(msecs)) throw outOfRange('msecs', 'a non-negative finite number', msecs);
     if (!enrollOwn(item, Math.min(msecs, TIMEOUT_MAX))) {
-      (nodeTimers as unknown as NodeDeprecated).enroll(item, msecs);
+      nodeDeprecated.enroll(item, msecs);
     } else if (msecs > TIMEOUT_MAX) {
       process.emitWarning(`${msecs} does not fit into a 32-bit signed integer.\nTimer duration was truncated to ${TIMEOUT_MAX}.`, 'TimeoutOverflowWarning');
     }
@@ -646,7 +655,7 @@ export const enroll = deprecate(
 /** `timers.unenroll(item)`: stops the timer (its callback is kept; `_idleTimeout` becomes -1). */
 export const unenroll = deprecate(
   function unenroll(item: unknown): void {
-    if (!unenrollOwn(item)) (nodeTimers as unknown as NodeDeprecated).unenroll(item);
+    if (!unenrollOwn(item)) nodeDeprecated.unenroll(item);
   },
   'timers.unenroll() is deprecated. Please use clearTimeout instead.',
   'DEP0096',
@@ -655,7 +664,7 @@ export const unenroll = deprecate(
 /** `timers.active(item)`: (re)starts the timer from now with its `_idleTimeout`, ref'ed. */
 export const active = deprecate(
   function active(item: unknown): void {
-    if (!activateOwn(item, true)) (nodeTimers as unknown as NodeDeprecated).active(item);
+    if (!activateOwn(item, true)) nodeDeprecated.active(item);
   },
   'timers.active() is deprecated. Please use timeout.refresh() instead.',
   'DEP0126',
@@ -664,16 +673,9 @@ export const active = deprecate(
 /** `timers._unrefActive(item)`: as `active()`, unref'ed. */
 export const _unrefActive = deprecate(
   function _unrefActive(item: unknown): void {
-    if (!activateOwn(item, false)) (nodeTimers as unknown as NodeDeprecated)._unrefActive(item);
+    if (!activateOwn(item, false)) nodeDeprecated._unrefActive(item);
   },
   'timers._unrefActive() is deprecated. Please use timeout.refresh() instead.',
   'DEP0127',
 );
 
-/** The deprecated functions of `node:timers`, which its type declarations leave out. */
-interface NodeDeprecated {
-  enroll(item: unknown, msecs: unknown): void;
-  unenroll(item: unknown): void;
-  active(item: unknown): void;
-  _unrefActive(item: unknown): void;
-}
