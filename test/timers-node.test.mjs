@@ -393,6 +393,25 @@ describe('the deprecated enroll(), unenroll(), active() and _unrefActive()', () 
     });
   }
 
+  test("node:timers' own unenroll() and active() given a Butter timer do not throw; Node's unenroll() stops it", async () => {
+    const warn = process.emitWarning;
+    process.emitWarning = () => {}; // the deprecation warnings, once per process
+    try {
+      let calls = 0;
+      const t = butterTimers.setTimeout(() => calls++, 5);
+      nodeTimers.unenroll(t);
+      assert.equal(t._destroyed, true);
+      const t2 = butterTimers.setTimeout(() => {}, 5);
+      nodeTimers.active(t2);
+      butterTimers.clearTimeout(t2);
+      nodeTimers.clearTimeout(t2);
+      await after(IMPLS[1], 20);
+      assert.equal(calls, 0);
+    } finally {
+      process.emitWarning = warn;
+    }
+  });
+
   test('each warns once, with Node\'s code and text, shared with Node\'s own functions', () => {
     const out = sameInChildren(`
       import * as timers from 'TIMERS';

@@ -342,6 +342,11 @@ export class Timeout implements NodeJS.Timeout {
     return this.#destroyed;
   }
 
+  /** Written by Node's own timer functions given this timer: `true` is Node's `unenroll()`, so it stops the timer. */
+  set _destroyed(value: unknown) {
+    if (value === true) this.#unenroll();
+  }
+
   /**
    * Starts the timer again from now with the same delay (an interval's grid
    * restarts at now). Re-arms a one-shot that already fired, as in Node; does
