@@ -31,7 +31,9 @@
 //   due when the previous call ended (before the read) and when this one began.
 //
 // Context (idle runs only): the same measurement in C, a timerfd read after
-// epoll_wait(2): what this machine's kernel and virtualisation allow at all.
+// epoll_wait(2): what this machine's kernel and virtualisation allow at all;
+// and a bare Butter TimerFd with an 'event' listener: what Node's loop adds to
+// that, before the drop-in timers' own work.
 //
 // Targets (issue 3): idle p99 lateness <= 0.1 ms at 1 ms (and below
 // setInterval's); drift over 5 s <= 0.1 ms; under load, the expirations Butter
@@ -50,6 +52,7 @@ const hr = () => process.hrtime.bigint();
 const CASES = {
   'butter-interval': { label: 'Butter setInterval (butter/timers)', butter: true },
   'butter-promises': { label: 'Butter setInterval (butter/timers/promises)', butter: true },
+  'butter-timerfd': { label: "(context) Butter TimerFd 'event' listener", butter: true, context: true },
   'node-interval': { label: 'Node setInterval' },
   'node-chain': { label: 'Node setTimeout chain' },
   'node-promises': { label: 'Node setInterval (timers/promises)' },
@@ -149,6 +152,7 @@ function blockUntil(t) {
 async function measure(kind, periodMs, busy, durationMs) {
   const timers = await import(CASES[kind].butter ? 'butter/timers' : 'node:timers');
   const promises = await import(CASES[kind].butter ? 'butter/timers/promises' : 'node:timers/promises');
+  const { TimerFd } = kind === 'butter-timerfd' ? await import('butter') : {};
   const p = BigInt(Math.round(periodMs * 1e6));
   const work = 3_000_000n;
   const end = BigInt(Math.round(durationMs * 1e6));
@@ -196,6 +200,23 @@ async function measure(kind, periodMs, busy, durationMs) {
           }
         }, periodMs);
         t0 = t0After = iv.start;
+        break;
+      }
+      case 'butter-timerfd': {
+        // The floor of every Butter timer in Node: the same timerfd read on
+        // Node's loop, without the timers' schedule, async context or promises.
+        const timer = new TimerFd();
+        let k = 0;
+        start();
+        t0 = t0After = timer.now();
+        timer.set(t0 + p, { absolute: true, interval: p });
+        timer.on('event', (ev) => {
+          k += Number(ev.expirations);
+          if (onCall(k)) {
+            timer.close();
+            done();
+          }
+        });
         break;
       }
       case 'node-interval': {
@@ -305,7 +326,7 @@ async function parentMain() {
     for (const period of periods) {
       const rows = [];
       for (const c of cases) {
-        if (CASES[c].context && (load !== 'idle' || !floor)) continue;
+        if (CASES[c].context && (load !== 'idle' || (c === 'c-floor' && !floor))) continue;
         const r = runCase(c, period, load, floor);
         results[`${c}/${period}/${load}`] = r;
         rows.push([
@@ -339,6 +360,14 @@ async function parentMain() {
     verdicts.push(
       `idle p99 lateness at 1 ms <= 0.1 ms and below Node setInterval's, ${CASES[c].label}: ${met ? 'met' : 'NOT met'} ` +
         `(${fmt(r.p99, 3)} ms${ni ? `; Node setInterval ${fmt(ni.p99, 3)} ms` : ''})`,
+    );
+  }
+  const cFloor = get('c-floor', 1, 'idle');
+  const bp = get('butter-promises', 1, 'idle');
+  if (cFloor && bp) {
+    verdicts.push(
+      `idle p99 lateness at 1 ms of butter/timers/promises <= 1.5 x the C floor's: ${bp.p99 <= 1.5 * cFloor.p99 ? 'met' : 'NOT met'} ` +
+        `(${fmt(bp.p99, 3)} ms against ${fmt(cFloor.p99, 3)} ms)`,
     );
   }
   const drifts = Object.entries(results).filter(([k]) => CASES[k.split('/')[0]].butter && k.endsWith('/idle'));

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { setTimeout } from './high/timers';
 import * as promises from './timers/promises';
 
-export { setTimeout, setInterval, clearTimeout, clearInterval } from './high/timers';
+export { setTimeout, setInterval, clearTimeout, clearInterval, enroll, unenroll, active, _unrefActive } from './high/timers';
 export type { Timeout, TimerCallback } from './high/timers';
 export { setImmediate, clearImmediate } from 'node:timers';
 export { promises };

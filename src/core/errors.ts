@@ -37,7 +37,7 @@ export interface SystemError extends Error {
 
 /** An argument error, as Node's own validators throw. */
 export interface ArgumentError extends Error {
-  code: 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE' | 'ERR_OUT_OF_RANGE';
+  code: 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE' | 'ERR_OUT_OF_RANGE' | 'ERR_INVALID_THIS' | 'ERR_ILLEGAL_CONSTRUCTOR';
 }
 
 const systemErrors = getSystemErrorMap();
@@ -191,6 +191,16 @@ export function outOfRange(name: string, range: string, value: unknown): RangeEr
     shown = inspect(value);
   }
   return argError(new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${shown}`), 'ERR_OUT_OF_RANGE', outOfRange);
+}
+
+/** `ERR_INVALID_THIS`: a method called on something that is not a `type`. */
+export function invalidThis(type: string): TypeError {
+  return argError(new TypeError(`Value of "this" must be of type ${type}`), 'ERR_INVALID_THIS', invalidThis);
+}
+
+/** `ERR_ILLEGAL_CONSTRUCTOR`: `new` on a class only the library makes instances of. */
+export function illegalConstructor(): TypeError {
+  return argError(new TypeError('Illegal constructor'), 'ERR_ILLEGAL_CONSTRUCTOR', illegalConstructor);
 }
 
 /** The error an aborted operation rejects with, as Node's own `AbortError`. */

@@ -14,7 +14,7 @@
  * slow for in the first place, with no way to tell a fresh tick from a stale one.
  */
 import { setImmediate as nodeSetImmediate } from 'node:timers/promises';
-import { invalidArgType } from '../core/errors';
+import { illegalConstructor, invalidArgType, invalidThis } from '../core/errors';
 import { abortError, validateAbortSignal, validateBoolean } from '../core/validate';
 import { Timeout, timerDuration } from './timers';
 
@@ -77,7 +77,8 @@ interface Waiter<T> {
 /**
  * What `setInterval()` returns: an async iterator that yields `value` once per
  * step, with the kernel's tick counts alongside. Ends only through `return()`
- * (a `break` out of `for await`), `throw()`, or the signal (an `AbortError`).
+ * (a `break` out of `for await`), `throw()`, or the signal (an `AbortError`,
+ * after one more step when ticks fired since the last one).
  */
 export class IntervalIterator<T = void> implements AsyncIteratorObject<T, undefined, unknown> {
   readonly #delay: unknown;
@@ -147,6 +148,9 @@ export class IntervalIterator<T = void> implements AsyncIteratorObject<T, undefi
       }
     }
     if (this.#state === 'done') {
+      // The ticks that fired before an abort are still a step, as Node's
+      // iterator still yields them before its AbortError.
+      if (this.#unstepped > 0) return Promise.resolve(this.#step());
       const err = this.#abortError;
       if (err === null) return Promise.resolve({ value: undefined, done: true });
       this.#abortError = null;
@@ -212,6 +216,7 @@ export class IntervalIterator<T = void> implements AsyncIteratorObject<T, undefi
   #end(): void {
     const waiters = this.#waiters;
     this.#finish();
+    this.#unstepped = 0;
     this.#abortError = null;
     for (const w of waiters) w.resolve({ value: undefined, done: true });
   }
@@ -219,7 +224,6 @@ export class IntervalIterator<T = void> implements AsyncIteratorObject<T, undefi
   #finish(): void {
     this.#state = 'done';
     this.#waiters = [];
-    this.#unstepped = 0;
     this.#timeout?.close();
     this.#timeout = null;
     this.#signal?.removeEventListener('abort', this.#onAbort);
@@ -236,19 +240,31 @@ export function setInterval<T = void>(delay?: number, value?: T, options?: Timer
   return new IntervalIterator<T>(delay, value as T, options);
 }
 
-/** As Node's `timers/promises` `scheduler` (experimental there): `wait()` on the timers here, `yield()` is Node's. */
-export interface Scheduler {
+let makingScheduler = false;
+
+/**
+ * As Node's `timers/promises` `scheduler` (experimental there) and its class:
+ * `wait()` on the timers here, `yield()` is Node's. As Node's, the class makes
+ * no other instance, and its methods need the scheduler as `this`.
+ */
+export class Scheduler {
+  constructor() {
+    if (!makingScheduler) throw illegalConstructor();
+  }
+
   /** `setTimeout(delay, undefined, options)`. */
-  wait(delay: number, options?: TimerOptions): Promise<void>;
+  wait(delay: number, options?: TimerOptions): Promise<void> {
+    if (this !== scheduler) throw invalidThis('Scheduler');
+    return setTimeout(delay, undefined, options);
+  }
+
   /** Resolves after the I/O phase of this loop turn (Node's `setImmediate()`). */
-  yield(): Promise<void>;
+  yield(): Promise<void> {
+    if (this !== scheduler) throw invalidThis('Scheduler');
+    return nodeSetImmediate();
+  }
 }
 
-export const scheduler: Scheduler = Object.freeze({
-  wait(delay: number, options?: TimerOptions): Promise<void> {
-    return setTimeout(delay, undefined, options);
-  },
-  yield(): Promise<void> {
-    return nodeSetImmediate();
-  },
-});
+makingScheduler = true;
+export const scheduler = new Scheduler();
+makingScheduler = false;

@@ -26,9 +26,9 @@
  * Node; when more are due and their wakes were already used, an immediate goes on.
  */
 import { AsyncResource } from 'node:async_hooks';
-import { clearTimeout as nodeClearTimeout, setImmediate as nodeSetImmediate } from 'node:timers';
-import { inspect } from 'node:util';
-import { check, invalidArgType } from '../core/errors';
+import * as nodeTimers from 'node:timers';
+import { deprecate, inspect } from 'node:util';
+import { check, invalidArgType, outOfRange } from '../core/errors';
 import { native } from '../core/native';
 import { CLOCK_MONOTONIC } from '../raw/timerfd';
 import { TimerFd, type TimerFdEvent } from './timerfd';
@@ -72,8 +72,48 @@ type AnyCallback = (this: Timeout, ...args: unknown[]) => unknown;
  */
 const knownTimersById = new Map<string, Timeout>();
 
-/** Clears `value` if it is one of our Timeouts; false otherwise. Set by Timeout's static block. */
+// Set by Timeout's static block: what the functions below do to one of our
+// Timeouts (false when `value` is not one).
 let clearOwn: (value: unknown) => boolean;
+let enrollOwn: (value: unknown, msecs: number) => boolean;
+let unenrollOwn: (value: unknown) => boolean;
+let activateOwn: (value: unknown, ref: boolean) => boolean;
+
+/**
+ * Node's own `Timeout.prototype`, taken from a timer made and cleared at the
+ * first need: a Timeout method called with a `this` that is not one of ours
+ * is Node's method, so it does exactly what Node's does with that `this`
+ * (`t.unref.call({})` returns the object, `t.hasRef.call(1)` undefined, ...).
+ */
+let nodeTimeoutPrototype: Record<PropertyKey, (...args: unknown[]) => unknown> | undefined;
+
+function callNodeMethod(name: PropertyKey, self: unknown, args: unknown[] = []): unknown {
+  if (nodeTimeoutPrototype === undefined) {
+    const t = nodeTimers.setTimeout(() => {}, 0);
+    nodeTimers.clearTimeout(t);
+    nodeTimeoutPrototype = Object.getPrototypeOf(t) as Record<PropertyKey, (...args: unknown[]) => unknown>;
+  }
+  return Reflect.apply(nodeTimeoutPrototype[name] as (...args: unknown[]) => unknown, self, args);
+}
+
+/**
+ * Runs `fn` outside any domain. What the timers make after a callback threw
+ * (the nextTick of a TimerFd's close, an immediate that goes on serving) is
+ * made while the callback's domain is still entered: such a resource would
+ * re-enter that domain when it runs, and its exit would leave `process.domain`
+ * `undefined` where Node's error handling left it `null`.
+ */
+function outsideDomain(fn: () => void): void {
+  const proc = process as { domain?: unknown };
+  const domain = proc.domain;
+  if (domain === null || domain === undefined) return fn();
+  proc.domain = null;
+  try {
+    fn();
+  } finally {
+    proc.domain = domain;
+  }
+}
 
 // ---- the schedule: every armed timer's next unserved tick, earliest first ----
 
@@ -153,9 +193,14 @@ let continuing = false;
 export class Timeout implements NodeJS.Timeout {
   #callback: AnyCallback | null;
   readonly #args: unknown[];
-  readonly #delay: number;
-  readonly #period: bigint;
-  readonly #repeat: boolean;
+  /** Node's `_idleTimeout`: the delay of the next arming; -1 once cleared or unenrolled. */
+  #idleTimeout: number;
+  /** Node's `_repeat`: an interval's delay, null for a timeout. Read after each call, as Node does. */
+  #repeatDelay: number | null;
+  /** The period of the grid armed now; 0n for a one-shot. */
+  #period = 0n;
+  /** The `_repeat` the grid was armed with: a callback that changes `_repeat` gets a new grid. */
+  #armedRepeat: number | null = null;
   #resource: AsyncResource;
   #timer: TimerFd | null = null;
   #ref = true;
@@ -181,10 +226,30 @@ export class Timeout implements NodeJS.Timeout {
 
   static {
     clearOwn = (value) => {
-      if (typeof value !== 'object' || value === null || !(#callback in value)) return false;
+      if (!Timeout.#isOwn(value)) return false;
       value.#clear();
       return true;
     };
+    enrollOwn = (value, msecs) => {
+      if (!Timeout.#isOwn(value)) return false;
+      if (value.#entry !== null) value.#unenroll();
+      value.#idleTimeout = msecs;
+      return true;
+    };
+    unenrollOwn = (value) => {
+      if (!Timeout.#isOwn(value)) return false;
+      value.#unenroll();
+      return true;
+    };
+    activateOwn = (value, ref) => {
+      if (!Timeout.#isOwn(value)) return false;
+      value.#activate(ref);
+      return true;
+    };
+  }
+
+  static #isOwn(value: unknown): value is Timeout {
+    return typeof value === 'object' && value !== null && #callback in value;
   }
 
   /** Not for users: the `setTimeout()`s and `setInterval()`s make these (`delay` already coerced). */
@@ -192,9 +257,8 @@ export class Timeout implements NodeJS.Timeout {
     this.#callback = callback;
     this.#ref = ref;
     this.#args = args;
-    this.#delay = delay;
-    this.#period = BigInt(Math.round(delay * 1e6));
-    this.#repeat = repeat;
+    this.#idleTimeout = delay;
+    this.#repeatDelay = repeat ? delay : null;
     this.#resource = new AsyncResource('Timeout', { requireManualDestroy: true });
     this.#arm();
   }
@@ -249,24 +313,54 @@ export class Timeout implements NodeJS.Timeout {
   }
 
   /**
+   * Node's field: the delay in ms (as coerced), -1 once cleared. Set to -1
+   * inside the callback, it ends an interval after this call, as in Node.
+   */
+  get _idleTimeout(): number {
+    return this.#idleTimeout;
+  }
+
+  set _idleTimeout(value: number) {
+    this.#idleTimeout = value;
+  }
+
+  /**
+   * Node's field: an interval's delay, null for a timeout. Set inside the
+   * callback, it makes a timeout repeat (on a new grid from then) or, null,
+   * ends an interval after this call, as in Node.
+   */
+  get _repeat(): number | null {
+    return this.#repeatDelay;
+  }
+
+  set _repeat(value: unknown) {
+    this.#repeatDelay = value ? timerDuration(value) : null;
+  }
+
+  /** Node's field: true once the timer fired (a timeout) or was cleared. */
+  get _destroyed(): boolean {
+    return this.#destroyed;
+  }
+
+  /** Written by Node's own timer functions given this timer: `true` is Node's `unenroll()`, so it stops the timer. */
+  set _destroyed(value: unknown) {
+    if (value === true) this.#unenroll();
+  }
+
+  /**
    * Starts the timer again from now with the same delay (an interval's grid
    * restarts at now). Re-arms a one-shot that already fired, as in Node; does
    * nothing once cleared.
    */
   refresh(): this {
-    if (this.#callback === null) return this;
-    if (this.#destroyed) {
-      // As Node: a timer brought back from the dead is a new async resource.
-      this.#destroyed = false;
-      this.#resource = new AsyncResource('Timeout', { requireManualDestroy: true });
-      if (this.#primitive) knownTimersById.set(String(this.#resource.asyncId()), this);
-    }
-    this.#arm();
+    if (!Timeout.#isOwn(this)) return callNodeMethod('refresh', this) as this;
+    this.#activate(this.#ref);
     return this;
   }
 
   /** Lets the process exit while only this timer is pending. */
   unref(): this {
+    if (!Timeout.#isOwn(this)) return callNodeMethod('unref', this) as this;
     this.#ref = false;
     this.#timer?.unref();
     return this;
@@ -274,27 +368,35 @@ export class Timeout implements NodeJS.Timeout {
 
   /** Undoes `unref()`: the pending timer keeps the process alive (the default). */
   ref(): this {
+    if (!Timeout.#isOwn(this)) return callNodeMethod('ref', this) as this;
     this.#ref = true;
     this.#timer?.ref();
     return this;
   }
 
   hasRef(): boolean {
+    if (!Timeout.#isOwn(this)) return callNodeMethod('hasRef', this) as boolean;
     return this.#ref;
   }
 
   /** Cancels the timer, as `clearTimeout(this)`. */
   close(): this {
+    if (!Timeout.#isOwn(this)) return callNodeMethod('close', this) as this;
     this.#clear();
     return this;
   }
 
   [Symbol.dispose](): void {
+    if (!Timeout.#isOwn(this)) {
+      callNodeMethod(Symbol.dispose, this);
+      return;
+    }
     this.#clear();
   }
 
   /** The timer's id, which `clearTimeout()` also accepts (as a number or a string). */
   [Symbol.toPrimitive](): number {
+    if (!Timeout.#isOwn(this)) return callNodeMethod(Symbol.toPrimitive, this) as number;
     const id = this.#resource.asyncId();
     if (!this.#primitive) {
       this.#primitive = true;
@@ -305,13 +407,30 @@ export class Timeout implements NodeJS.Timeout {
 
   [inspect.custom](): string {
     const state = this.#callback === null ? 'cleared' : this.#destroyed ? 'done' : 'active';
-    const kind = this.#repeat ? 'interval' : 'timeout';
-    return `Timeout { ${kind}: ${this.#delay} ms, ${state}, expirations: ${this.#expirations}, overrun: ${this.#overrun}, missed: ${this.#missed}${this.#ref ? '' : ', unref'} }`;
+    const kind = this.#repeatDelay !== null ? 'interval' : 'timeout';
+    return `Timeout { ${kind}: ${this.#repeatDelay ?? this.#idleTimeout} ms, ${state}, expirations: ${this.#expirations}, overrun: ${this.#overrun}, missed: ${this.#missed}${this.#ref ? '' : ', unref'} }`;
   }
 
   // ---- internals ----
 
-  /** Sets the first deadline `delay` from now, and the grid from there for an interval. */
+  /**
+   * Arms the timer from now, with `ref` (as Node's `active()`/`_unrefActive()`,
+   * which `refresh()` is): nothing once cleared or unenrolled.
+   */
+  #activate(ref: boolean): void {
+    if (this.#callback === null || !(this.#idleTimeout >= 0)) return;
+    if (this.#destroyed) {
+      // As Node: a timer brought back from the dead is a new async resource.
+      this.#destroyed = false;
+      this.#resource = new AsyncResource('Timeout', { requireManualDestroy: true });
+      if (this.#primitive) knownTimersById.set(String(this.#resource.asyncId()), this);
+    }
+    if (ref) this.ref();
+    else this.unref();
+    this.#arm();
+  }
+
+  /** Sets the first deadline a delay from now, and the grid from there for an interval. */
   #arm(): void {
     let timer = this.#timer;
     if (timer === null) {
@@ -321,17 +440,22 @@ export class Timeout implements NodeJS.Timeout {
       this.#timer = timer;
     }
     if (this.#entry !== null) Timeout.#unscheduled(this.#entry);
+    const repeat = this.#repeatDelay !== null;
+    // `_idleTimeout` may have been set to anything: as Node's lists, no longer than TIMEOUT_MAX.
+    const period = BigInt(Math.round(Math.min(this.#repeatDelay ?? this.#idleTimeout, TIMEOUT_MAX) * 1e6));
     try {
       const t0 = monotonicNow();
-      timer.set(t0 + this.#period, { absolute: true, interval: this.#repeat ? this.#period : 0n });
+      timer.set(t0 + period, { absolute: true, interval: repeat ? period : 0n });
       this.#t0 = t0;
+      this.#period = repeat ? period : 0n;
+      this.#armedRepeat = this.#repeatDelay;
     } catch (err) {
       this.#destroy();
       throw err;
     }
     this.#ticks = 0;
     this.#unserved = 0; // set() discarded whatever the kernel held
-    this.#entry = { due: this.#t0 + this.#period, seq: 0, index: -1, timeout: this };
+    this.#entry = { due: this.#t0 + period, seq: 0, index: -1, timeout: this };
     schedule(this.#entry);
   }
 
@@ -365,9 +489,11 @@ export class Timeout implements NodeJS.Timeout {
   static #continueSoon(): void {
     if (continuing) return;
     continuing = true;
-    nodeSetImmediate(() => {
-      continuing = false;
-      Timeout.#runDue();
+    outsideDomain(() => {
+      nodeTimers.setImmediate(() => {
+        continuing = false;
+        Timeout.#runDue();
+      });
     });
   }
 
@@ -385,32 +511,57 @@ export class Timeout implements NodeJS.Timeout {
   /** Runs the callback for `n` expirations of the tick `e`. */
   #serve(e: Entry, n: number): void {
     const callback = this.#callback as AnyCallback;
+    const period = this.#period;
     this.#expirations += n;
     this.#overrun = n - 1;
     this.#missed += n - 1;
     this.#ticks += n;
-    if (this.#repeat) {
+    if (period > 0n) {
       // The next tick is scheduled before the callback, which may clear or refresh it.
-      e.due = this.#t0 + BigInt(this.#ticks + 1) * this.#period;
+      e.due = this.#t0 + BigInt(this.#ticks + 1) * period;
       schedule(e);
-      // A throw goes to 'uncaughtException' and the interval goes on, as in Node.
-      this.#resource.runInAsyncScope(callback, this, ...this.#args);
-      return;
+    } else {
+      this.#entry = null;
     }
-    this.#entry = null;
     try {
+      // A throw goes to 'uncaughtException' and an interval goes on, as in Node.
       this.#resource.runInAsyncScope(callback, this, ...this.#args);
     } finally {
-      // Free the fd at once (a process may make thousands of timeouts before a GC
-      // would close them), unless the callback refreshed or cleared the timer.
-      if (this.#entry === null && !this.#destroyed) this.#destroy();
+      // Unless the callback refreshed or cleared the timer, Node's fields say
+      // what comes next (the callback may have set them); an interval they
+      // leave as it was goes on with the tick scheduled above.
+      const repeat = this.#repeatDelay;
+      if (this.#entry === (period > 0n ? e : null) && !this.#destroyed && (repeat === null || repeat !== this.#armedRepeat || this.#idleTimeout === -1)) {
+        outsideDomain(this.#next);
+      }
     }
   }
+
+  /** After a call that ended the timer or changed `_repeat`: as Node's timers go on. */
+  readonly #next = (): void => {
+    const repeat = this.#repeatDelay;
+    if (repeat === null || this.#idleTimeout === -1) {
+      // Done: free the fd at once (a process may make thousands of timeouts
+      // before a GC would close them).
+      this.#destroy();
+    } else {
+      // Made to repeat, or with another delay: a new grid from now.
+      this.#idleTimeout = repeat;
+      this.#arm();
+    }
+  };
 
   #clear(): void {
     if (this.#callback === null) return;
     this.#callback = null;
-    if (!this.#destroyed) this.#destroy();
+    this.#unenroll();
+  }
+
+  /** Node's `unenroll()`: stops the timer, unless it is already done. */
+  #unenroll(): void {
+    if (this.#destroyed) return;
+    this.#destroy();
+    this.#idleTimeout = -1;
   }
 
   #destroy(): void {
@@ -468,10 +619,68 @@ export function clearTimeout(timeout: NodeJS.Timeout | string | number | undefin
       return;
     }
   }
-  nodeClearTimeout(timeout as NodeJS.Timeout | string | number | undefined);
+  nodeTimers.clearTimeout(timeout as NodeJS.Timeout | string | number | undefined);
 }
 
 /** The same as `clearTimeout()`. */
 export function clearInterval(timeout: NodeJS.Timeout | string | number | undefined | null): void {
   clearTimeout(timeout);
 }
+
+// ---- Node's deprecated timer functions (still in Node 20 and 22) ----
+//
+// On one of our Timeouts they act on it; on any other object they are Node's
+// own, which time it with Node's timer lists: these exist for code that
+// schedules its own objects, and a kernel timer has nothing to add there.
+// util.deprecate() with Node's codes warns once per code, shared with Node's.
+
+/** The deprecated functions of `node:timers`, which its type declarations leave out. */
+const nodeDeprecated = nodeTimers as unknown as {
+  enroll(item: unknown, msecs: unknown): void;
+  unenroll(item: unknown): void;
+  active(item: unknown): void;
+  _unrefActive(item: unknown): void;
+};
+
+/** `timers.enroll(item, msecs)`: sets the delay the next `active(item)` arms (Node's `_idleTimeout`). */
+export const enroll = deprecate(
+  function enroll(item: unknown, msecs: unknown): void {
+    if (typeof msecs !== 'number') throw invalidArgType('msecs', 'of type number', msecs);
+    if (msecs < 0 || !Number.isFinite(msecs)) throw outOfRange('msecs', 'a non-negative finite number', msecs);
+    if (!enrollOwn(item, Math.min(msecs, TIMEOUT_MAX))) {
+      nodeDeprecated.enroll(item, msecs);
+    } else if (msecs > TIMEOUT_MAX) {
+      process.emitWarning(`${msecs} does not fit into a 32-bit signed integer.\nTimer duration was truncated to ${TIMEOUT_MAX}.`, 'TimeoutOverflowWarning');
+    }
+  },
+  'timers.enroll() is deprecated. Please use setTimeout instead.',
+  'DEP0095',
+);
+
+/** `timers.unenroll(item)`: stops the timer (its callback is kept; `_idleTimeout` becomes -1). */
+export const unenroll = deprecate(
+  function unenroll(item: unknown): void {
+    if (!unenrollOwn(item)) nodeDeprecated.unenroll(item);
+  },
+  'timers.unenroll() is deprecated. Please use clearTimeout instead.',
+  'DEP0096',
+);
+
+/** `timers.active(item)`: (re)starts the timer from now with its `_idleTimeout`, ref'ed. */
+export const active = deprecate(
+  function active(item: unknown): void {
+    if (!activateOwn(item, true)) nodeDeprecated.active(item);
+  },
+  'timers.active() is deprecated. Please use timeout.refresh() instead.',
+  'DEP0126',
+);
+
+/** `timers._unrefActive(item)`: as `active()`, unref'ed. */
+export const _unrefActive = deprecate(
+  function _unrefActive(item: unknown): void {
+    if (!activateOwn(item, false)) nodeDeprecated._unrefActive(item);
+  },
+  'timers._unrefActive() is deprecated. Please use timeout.refresh() instead.',
+  'DEP0127',
+);
+
