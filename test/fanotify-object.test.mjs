@@ -619,6 +619,7 @@ describe('bad arguments are refused before any syscall', { skip: !isRoot && 'nee
     code(() => new Fanotify({ class: 'content2' }), 'ERR_INVALID_ARG_VALUE');
     code(() => new Fanotify({ report: 'fid' }), 'ERR_INVALID_ARG_TYPE');
     code(() => new Fanotify({ report: ['fid', 'nope'] }), 'ERR_INVALID_ARG_VALUE');
+    code(() => new Fanotify({ report: ['fid', { x: 1n }] }), 'ERR_INVALID_ARG_VALUE');
     code(() => new Fanotify({ deadline: 0 }), 'ERR_OUT_OF_RANGE');
     code(() => new Fanotify({ deadline: NaN }), 'ERR_OUT_OF_RANGE');
     code(() => new Fanotify({ deadline: '1' }), 'ERR_INVALID_ARG_TYPE');
@@ -634,6 +635,8 @@ describe('bad arguments are refused before any syscall', { skip: !isRoot && 'nee
       code(() => fan.mark('/nonexistent', { events: 'open' }), 'ERR_INVALID_ARG_TYPE');
       code(() => fan.mark('/nonexistent', { events: ['open', 'opened'] }), 'ERR_INVALID_ARG_VALUE');
       code(() => fan.mark('/nonexistent', { events: ['q_overflow'] }), 'ERR_INVALID_ARG_VALUE');
+      // A name that is no string, even one JSON cannot write (a BigInt inside), is named in the message.
+      code(() => fan.mark('/nonexistent', { events: [{ '': 0n }] }), 'ERR_INVALID_ARG_VALUE');
       code(() => fan.mark('/nonexistent', { events: -1 }), 'ERR_OUT_OF_RANGE');
       code(() => fan.mark('/nonexistent', { events: 2n ** 64n }), 'ERR_OUT_OF_RANGE');
       code(() => fan.mark('/nonexistent', { events: ['open'], mount: true, filesystem: true }), 'ERR_INVALID_ARG_VALUE');

@@ -12,6 +12,7 @@
  * event fd. Mount fds kept for resolving file handles are native handles, so a
  * forgotten object's are closed by their finalizers.
  */
+import { inspect } from 'node:util';
 import { invalidArgType, invalidArgValue, outOfRange, sysError, EAGAIN } from '../core/errors';
 import { toPath } from '../core/fs';
 import { native, type NativeHandle } from '../core/native';
@@ -288,7 +289,7 @@ export class Fanotify extends FdSource<FanotifyEvent> {
       if (!Array.isArray(opts.report)) throw invalidArgType('options.report', 'an instance of Array', opts.report);
       for (const name of opts.report as unknown[]) {
         if (typeof name !== 'string' || !Object.hasOwn(reportBits, name)) {
-          throw invalidArgValue('options.report', opts.report, `has an unknown report flag ${JSON.stringify(name)}`);
+          throw invalidArgValue('options.report', opts.report, `has an unknown report flag ${inspect(name)}`);
         }
         flags |= reportBits[name as FanotifyReportName];
       }
@@ -620,7 +621,7 @@ function eventsMask(events: unknown): bigint {
   let mask = 0;
   for (const name of events as unknown[]) {
     const bit = typeof name === 'string' ? eventBits.get(name) : undefined;
-    if (bit === undefined) throw invalidArgValue('options.events', events, `has an unknown event ${JSON.stringify(name)}`);
+    if (bit === undefined) throw invalidArgValue('options.events', events, `has an unknown event ${inspect(name)}`);
     mask = (mask | bit) >>> 0;
   }
   return BigInt(mask);
