@@ -10,6 +10,7 @@ const entries = [
   ['index', 'dist/cjs/index.js'],
   ['timers', 'dist/cjs/timers.js'],
   ['timers-promises', 'dist/cjs/timers/promises.js'],
+  ['watcher', 'dist/cjs/watcher.js'],
 ];
 fs.mkdirSync(path.join(root, 'dist/esm'), { recursive: true });
 for (const [name, cjs] of entries) {

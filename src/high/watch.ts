@@ -95,8 +95,16 @@ export interface WatchOptions {
   signal?: AbortSignal;
 }
 
-/** Compiles a glob to a RegExp: `**` crosses `/`, `*` and `?` do not; a leading `**\/` may match nothing. */
+/**
+ * Compiles a glob to a RegExp: `**` crosses `/`, `*` and `?` do not; a leading
+ * `**\/` may match nothing; `{a,b}` is either, `[abc]` / `[a-z]` / `[!a]` a
+ * character class, as in picomatch.
+ */
 export function globToRegExp(glob: string): RegExp {
+  return new RegExp(`^${globSource(glob)}$`);
+}
+
+function globSource(glob: string): string {
   let re = '';
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i]!;
@@ -114,11 +122,49 @@ export function globToRegExp(glob: string): RegExp {
       }
     } else if (c === '?') {
       re += '[^/]';
+    } else if (c === '[' && glob.indexOf(']', i + 2) > 0) {
+      const end = glob.indexOf(']', i + 2);
+      let body = glob.slice(i + 1, end);
+      const negated = body[0] === '!' || body[0] === '^';
+      if (negated) body = body.slice(1);
+      re += `[${negated ? '^/' : ''}${body.replace(/[\\\]^]/g, '\\$&')}]`;
+      i = end;
+    } else if (c === '{' && closingBrace(glob, i) > 0) {
+      const end = closingBrace(glob, i);
+      re += `(?:${splitTopLevel(glob.slice(i + 1, end)).map(globSource).join('|')})`;
+      i = end;
     } else {
       re += c.replace(/[\\^$.|+()[\]{}]/g, '\\$&');
     }
   }
-  return new RegExp(`^${re}$`);
+  return re;
+}
+
+/** The index of the `}` closing the `{` at `open`, or -1. */
+function closingBrace(glob: string, open: number): number {
+  let depth = 0;
+  for (let i = open; i < glob.length; i++) {
+    if (glob[i] === '{') depth++;
+    else if (glob[i] === '}' && --depth === 0) return i;
+  }
+  return -1;
+}
+
+/** `a,{b,c},d` -> `a`, `{b,c}`, `d`. */
+function splitTopLevel(body: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < body.length; i++) {
+    if (body[i] === '{') depth++;
+    else if (body[i] === '}') depth--;
+    else if (body[i] === ',' && depth === 0) {
+      parts.push(body.slice(start, i));
+      start = i + 1;
+    }
+  }
+  parts.push(body.slice(start));
+  return parts;
 }
 
 function ignoreFn(ignore: unknown): ((path: string) => boolean) | null {
