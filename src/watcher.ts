@@ -34,8 +34,8 @@ export interface AsyncSubscription {
 /** @parcel/watcher's batching: a batch closes after 50 ms without events, or 500 ms after the last one was delivered. */
 const QUIET_MS = 50;
 const MAX_WAIT_MS = 500;
-/** Timestamps of files can lag the clock by a tick; a file changed this close to an overflow counts as changed. */
-const CTIME_SLACK_MS = 1000;
+/** File timestamps come from the kernel's coarse clock, up to a tick (10 ms at HZ=100) behind: margin for it. */
+const CTIME_SLACK_MS = 100;
 
 /** What happened to one path within a batch (@parcel/watcher's rules: create + delete is nothing, delete + create an update). */
 interface Change {

@@ -96,9 +96,9 @@ export interface WatchOptions {
 }
 
 /**
- * Compiles a glob to a RegExp: `**` crosses `/`, `*` and `?` do not; a leading
- * `**\/` may match nothing; `{a,b}` is either, `[abc]` / `[a-z]` / `[!a]` a
- * character class, as in picomatch.
+ * Compiles a glob to a RegExp: `**` crosses `/`, `*` and `?` do not; a
+ * leading `**\/` may match nothing, a trailing `/**` too; `{a,b}` is either,
+ * `[abc]` / `[a-z]` / `[!a]` a character class, as in picomatch.
  */
 export function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${globSource(glob)}$`);
@@ -108,7 +108,11 @@ function globSource(glob: string): string {
   let re = '';
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i]!;
-    if (c === '*') {
+    if (c === '/' && glob.length - i === 3 && glob.endsWith('/**')) {
+      // `dir/**` covers `dir` too, as in picomatch.
+      re += '(?:/.*)?';
+      break;
+    } else if (c === '*') {
       if (glob[i + 1] === '*') {
         i++;
         if (glob[i + 1] === '/') {
