@@ -163,16 +163,24 @@ function onEvent(s: Shared, ev: WatchEvent): void {
   schedule(s);
 }
 
-/** As @parcel/watcher's debouncer: the first change after a quiet spell goes out at once, later ones wait for 50 ms of calm. */
+/**
+ * As @parcel/watcher's debouncer: the first change after a quiet spell goes
+ * out at once (with the rest of its read), later ones when 50 ms pass without
+ * a change or 500 ms after the last delivery. One timer per batch: it checks
+ * for calm when it fires rather than being re-armed by every event.
+ */
 function schedule(s: Shared): void {
-  const since = performance.now() - s.lastDelivery;
-  if (since > MAX_WAIT_MS) {
-    // At once, but after the rest of this read's events.
-    if (s.timer === null) s.timer = setImmediate(deliver, s);
-    return;
-  }
-  if (s.timer !== null) clearTimeout(s.timer as NodeJS.Timeout);
-  s.timer = setTimeout(deliver, Math.min(QUIET_MS, MAX_WAIT_MS - since + 1), s);
+  if (s.timer !== null) return;
+  if (s.lastEvent - s.lastDelivery > MAX_WAIT_MS) s.timer = setImmediate(deliver, s);
+  else s.timer = setTimeout(settle, QUIET_MS, s);
+}
+
+function settle(s: Shared): void {
+  const t = performance.now();
+  const calm = t - s.lastEvent;
+  const waited = t - s.lastDelivery;
+  if (calm >= QUIET_MS || waited >= MAX_WAIT_MS) deliver(s);
+  else s.timer = setTimeout(settle, Math.min(QUIET_MS - calm, MAX_WAIT_MS - waited), s);
 }
 
 function deliver(s: Shared): void {
@@ -189,9 +197,11 @@ function deliver(s: Shared): void {
   if (events.length === 0 && error === null) return;
   // @parcel/watcher's order: by path.
   events.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  for (const fn of [...s.callbacks]) {
+  const callbacks = [...s.callbacks];
+  for (const fn of callbacks) {
     try {
-      fn(error, events.map((e) => ({ ...e })));
+      // Each callback its own objects, as from @parcel/watcher.
+      fn(error, callbacks.length === 1 ? events : events.map((e) => ({ ...e })));
     } catch (err) {
       // As @parcel/watcher: a callback's throw is the process's uncaught exception.
       process.nextTick(() => {
