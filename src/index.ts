@@ -33,4 +33,4 @@ export { pthreadSigmask, signalfd, signalfdRead, sigqueue, signalName } from './
 export type { Signal, SignalInfo } from './raw/signals';
 export { SignalFd, SignalBlock, blockSignals } from './high/signals';
 export { watch, Watcher, globToRegExp } from './high/watch';
-export type { WatchOptions, WatchEvent, WatchEventType, WatchEntryEvent, WatchRenameEvent, WatchOverflowEvent, WatchErrorEvent, WatchChanges, WatchIgnore, WatcherEvents } from './high/watch';
+export type { WatchOptions, WatchEvent, WatchEventType, WatchListener, WatchEntryEvent, WatchRenameEvent, WatchOverflowEvent, WatchErrorEvent, WatchChanges, WatchIgnore, WatcherEvents } from './high/watch';

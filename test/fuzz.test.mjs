@@ -376,6 +376,9 @@ test('new EventFd(options): an EventFd as asked, or an argument error naming the
       }
       const op = optionsProblem(opts);
       if (op) return assertArgError(o, op, 'options');
+      // An option it does not know (here: any key with a value but these) is refused, not ignored.
+      const unknown = opts == null ? undefined : Object.keys(opts).find((k) => opts[k] !== undefined && !['initval', 'semaphore', 'signal'].includes(k));
+      if (unknown !== undefined) return assertArgError(o, 'ERR_INVALID_ARG_VALUE', `options.${unknown}`);
       const initval = opts?.initval === undefined ? 0 : opts.initval; // null is not 'unset': a type error
       const ip = opts?.initval === undefined ? null : uint32Problem(initval);
       if (ip) return assertArgError(o, ip, 'options.initval');
