@@ -4,13 +4,14 @@
 // in another.
 //
 //   node bench/watcher.mjs [--parts churn,tree] [--churn 10000,100000] [--rounds 3]
-//                          [--gap-ms 200]
+//                          [--gap-ms 300]
 //
 // Parts:
 //   churn  N files spread over 10 directories: create all (empty), append one
-//          byte to each, delete all, --gap-ms between phases (both report the
-//          net change per batch: without a gap a file created and deleted in
-//          one batch is rightly nothing). Expected per file: create, update,
+//          byte to each, delete all. Before each next phase the watcher has
+//          been quiet for --gap-ms (both report the net change per batch: a
+//          file created and appended to in one batch is rightly one create, so
+//          phases must not share a batch). Expected per file: create, update,
 //          delete. Lost = expected - delivered (each path counted once per kind).
 //   tree   1,111 directories (10x10x10 + 100 + 10 + root) with 10,000 files:
 //          time from subscribe() to its promise, RSS delta over it, then 100 new
@@ -56,6 +57,11 @@ async function consumer({ impl, dir, part }) {
     if (m.type === 'start') {
       cpu0 = process.cpuUsage();
       events = 0;
+    } else if (m.type === 'settle') {
+      const since = now();
+      // Until the phase's changes came in and then m.quietMs passed without a batch.
+      while (last < since || now() - last < m.quietMs * 1e6) await new Promise((r) => setTimeout(r, 20));
+      send({ type: 'settled' });
     } else if (m.type === 'collect') {
       // Until 1 s without a batch.
       while (now() - last < 1e9) await new Promise((r) => setTimeout(r, 100));
@@ -74,18 +80,15 @@ async function consumer({ impl, dir, part }) {
   });
 }
 
-async function writer({ dir, part, n, gapMs }) {
-  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+async function writer({ dir, part, n }) {
   process.on('message', async (m) => {
     if (m.type !== 'go') return;
     const t0 = now();
     if (part === 'churn') {
       const files = Array.from({ length: n }, (_, i) => join(dir, `d${i % DIRS}`, `f${i}`));
-      for (const f of files) fs.closeSync(fs.openSync(f, 'wx'));
-      await sleep(gapMs);
-      for (const f of files) fs.appendFileSync(f, 'x');
-      await sleep(gapMs);
-      for (const f of files) fs.unlinkSync(f);
+      if (m.phase === 0) for (const f of files) fs.closeSync(fs.openSync(f, 'wx'));
+      else if (m.phase === 1) for (const f of files) fs.appendFileSync(f, 'x');
+      else for (const f of files) fs.unlinkSync(f);
     } else {
       for (const f of treeNewFiles(dir)) {
         fs.mkdirSync(join(f, '..'), { recursive: true });
@@ -128,11 +131,19 @@ async function run(impl, part, opts) {
     else buildTree(dir);
     const c = forkRole(SELF, { role: 'consumer', impl, dir, part }, IMPLS[impl], ['--expose-gc']);
     const ready = await msg(c, 'ready');
-    const w = forkRole(SELF, { role: 'writer', dir, part, n: opts.n, gapMs: opts.gapMs }, 'writer');
+    const w = forkRole(SELF, { role: 'writer', dir, part, n: opts.n }, 'writer');
     await msg(w, 'listening');
     c.send({ type: 'start' });
-    w.send({ type: 'go' });
-    const done = await msg(w, 'done', 300_000);
+    let writerMs = 0;
+    for (let phase = 0; phase < (part === 'churn' ? 3 : 1); phase++) {
+      if (phase > 0) {
+        c.send({ type: 'settle', quietMs: opts.gapMs });
+        await msg(c, 'settled', 300_000);
+      }
+      w.send({ type: 'go', phase });
+      writerMs += (await msg(w, 'done', 300_000)).writerMs;
+    }
+    const done = { writerMs };
     w.kill();
     c.send({ type: 'collect' });
     const result = await msg(c, 'result', 300_000);
@@ -149,7 +160,7 @@ async function main() {
       parts: { type: 'string', default: 'churn,tree' },
       churn: { type: 'string', default: '10000,100000' },
       rounds: { type: 'string', default: '3' },
-      'gap-ms': { type: 'string', default: '200' },
+      'gap-ms': { type: 'string', default: '300' },
     },
   });
   const base = fs.mkdtempSync('/dev/shm/butter-bench-watcher-');
@@ -183,7 +194,7 @@ async function main() {
           fmt(r.peakRssMiB, 1),
         ]);
       }
-      console.log(`**churn: ${fmt(n, 0)} files in ${DIRS} directories (create all, append to all, delete all; ${values['gap-ms']} ms between phases)**\n`);
+      console.log(`**churn: ${fmt(n, 0)} files in ${DIRS} directories (create all, append to all, delete all; each phase once the watcher was quiet for ${values['gap-ms']} ms)**\n`);
       console.log(table(['watcher', 'delivered/expected', 'lost', 'lost %', 'by kind', 'CPU µs/event', 'CPU ms', 'peak RSS MiB'], rows, ['l', 'r', 'r', 'r', 'l', 'r', 'r', 'r']));
       console.log(`\nbutter/watcher CPU/event vs @parcel/watcher: ${ratio(cpu.butter, cpu.parcel)}\n`);
     }
@@ -193,7 +204,7 @@ async function main() {
     const per = { parcel: [], butter: [] };
     for (let i = 0; i < rounds; i++) {
       for (const impl of i % 2 ? ['butter', 'parcel'] : ['parcel', 'butter']) {
-        const r = await run(impl, 'tree', { base });
+        const r = await run(impl, 'tree', { base, gapMs: 0 });
         const expected = new Set(treeNewFiles(r.dir));
         per[impl].push({ ...r, seen: r.created.filter((p) => expected.has(p)).length });
       }

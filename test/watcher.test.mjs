@@ -383,6 +383,22 @@ describe('butter/watcher only', () => {
     }
   });
 
+  test('a directory moved in is reported with its contents; the root deleted is a delete of the root', async () => {
+    const d = tree();
+    const outside = tree({ 'm/x': '', 'm/y/z': '' });
+    const r = await record(butter, d);
+    try {
+      fs.renameSync(path.join(outside, 'm'), path.join(d, 'm'));
+      const want = ['create:m', 'create:m/x', 'create:m/y', 'create:m/y/z'];
+      assert.deepEqual(brief(await r.until((e) => e.length >= want.length), d).sort(), want);
+      fs.rmSync(d, { recursive: true });
+      const events = await r.until((e) => e.some((ev) => ev.path === d));
+      assert.deepEqual(events.find((ev) => ev.path === d), { path: d, type: 'delete' });
+    } finally {
+      await r.sub.unsubscribe();
+    }
+  });
+
   test("a callback's throw is an uncaught exception, after the other callbacks ran", async () => {
     const d = tree();
     const thrown = new Error('from the callback');
