@@ -268,8 +268,8 @@ export async function subscribe(dir: string, fn: SubscribeCallback, opts?: Optio
   const key = keyOf(root, options);
   let s = subscriptions.get(key);
   if (s === undefined) {
-    // As @parcel/watcher: a file is refused (watch() would watch it alone).
-    if (!statSync(root).isDirectory()) throw sysError(20, 'subscribe', root);
+    // As @parcel/watcher: a file is refused (watch() would watch it alone), as IN_ONLYDIR would.
+    if (!statSync(root).isDirectory()) throw sysError(20, 'inotify_add_watch', root);
     const w = watch(root, {
       recursive: true,
       events: ['create', 'modify', 'attrib', 'delete', 'rename', 'moved_in', 'moved_out'],

@@ -9,8 +9,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import parcel from '@parcel/watcher';
 import butter, { subscribe as butterSubscribe } from 'butter/watcher';
+import { nobodyUnavailable, NOBODY } from './support/nobody.mjs';
 
 const require = createRequire(import.meta.url);
 const impls = [
@@ -397,6 +400,26 @@ describe('butter/watcher only', () => {
     } finally {
       await r.sub.unsubscribe();
     }
+  });
+
+  test('a subdirectory that cannot be read is the batch\'s err; the rest is watched (@parcel/watcher rejects subscribe)', { skip: nobodyUnavailable }, () => {
+    const d = tree({ 'open/x': '', 'secret/y': '' });
+    fs.chmodSync(tmp, 0o755);
+    fs.chmodSync(d, 0o777);
+    fs.chmodSync(path.join(d, 'open'), 0o777);
+    fs.chmodSync(path.join(d, 'secret'), 0o700);
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', `
+      import fs from 'node:fs';
+      import { subscribe } from 'butter/watcher';
+      const dir = process.argv[1];
+      const batches = [];
+      const sub = await subscribe(dir, (err, events) => {
+        batches.push({ err: err && err.code, events: events.map((e) => e.type + ':' + e.path.slice(dir.length + 1)) });
+        if (batches.length === 1) fs.writeFileSync(dir + '/open/z', '');
+        else sub.unsubscribe().then(() => console.log(JSON.stringify(batches)));
+      });`, d], { cwd: fileURLToPath(new URL('..', import.meta.url)), uid: NOBODY, gid: NOBODY, encoding: 'utf8', timeout: 10_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), [{ err: 'EACCES', events: [] }, { err: null, events: ['create:open/z'] }]);
   });
 
   test("a callback's throw is an uncaught exception, after the other callbacks ran", async () => {
