@@ -289,6 +289,8 @@ export async function subscribe(dir: string, fn: SubscribeCallback, opts?: Optio
   } else {
     await s.watcher.ready;
   }
+  // Ended while its tree was walked (its last callback unsubscribed, or the watch failed): start afresh.
+  if (subscriptions.get(key) !== s) return subscribe(dir, fn, opts);
   s.callbacks.add(callback);
   return { unsubscribe: () => unsubscribe(root, callback, opts) };
 }

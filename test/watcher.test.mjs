@@ -358,6 +358,25 @@ describe('butter/watcher only', () => {
     assert.deepEqual(brief(await butter.getEventsSince(d, snap), d), ['update:a']);
   });
 
+  test('a subscribe that joins a subscription while its last callback unsubscribes gets a live one', async () => {
+    const d = tree();
+    const r = await record(butter, d);
+    const batches = [];
+    // Joins the shared watch and waits for its walk; the unsubscribe ends that watch meanwhile.
+    const pending = butter.subscribe(d, (err, events) => batches.push(events));
+    const gone = r.sub.unsubscribe();
+    const sub = await pending;
+    await gone;
+    try {
+      fs.writeFileSync(path.join(d, 'a'), '');
+      const deadline = Date.now() + 5000;
+      while (batches.length === 0 && Date.now() < deadline) await sleep(10);
+      assert.deepEqual(brief(batches.flat(), d), ['create:a']);
+    } finally {
+      await sub.unsubscribe();
+    }
+  });
+
   test('a corrupt snapshot is refused', async () => {
     const d = tree();
     const snap = path.join(tmp, `snap${n++}`);
