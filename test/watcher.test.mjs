@@ -16,6 +16,7 @@ import butter, { subscribe as butterSubscribe } from 'butter/watcher';
 import { nobodyUnavailable, NOBODY } from './support/nobody.mjs';
 
 const require = createRequire(import.meta.url);
+const repo = fileURLToPath(new URL('..', import.meta.url));
 const impls = [
   ['@parcel/watcher', parcel],
   ['butter/watcher', butter],
@@ -238,6 +239,16 @@ for (const [name, impl] of impls) {
       }
     });
 
+    test('a subscription keeps the process alive until it is unsubscribed', () => {
+      const d = tree();
+      const run = (code, timeout) => spawnSync(process.execPath, ['--input-type=module', '-e', code, d], { cwd: repo, encoding: 'utf8', timeout });
+      const kept = run(`import w from '${name}'; await w.subscribe(process.argv[1], () => {}); console.log('subscribed');`, 2000);
+      assert.equal(kept.stdout, 'subscribed\n', kept.stderr);
+      assert.equal(kept.signal, 'SIGTERM', 'still running when the timeout killed it');
+      const ended = run(`import w from '${name}'; const s = await w.subscribe(process.argv[1], () => {}); await s.unsubscribe();`, 10_000);
+      assert.equal(ended.status, 0, ended.stderr);
+    });
+
     test('a RegExp with flags is refused', async () => {
       const d = tree();
       await assert.rejects(impl.subscribe(d, () => {}, { ignore: [/x/i] }), /must not have flags/);
@@ -436,7 +447,7 @@ describe('butter/watcher only', () => {
         batches.push({ err: err && err.code, events: events.map((e) => e.type + ':' + e.path.slice(dir.length + 1)) });
         if (batches.length === 1) fs.writeFileSync(dir + '/open/z', '');
         else sub.unsubscribe().then(() => console.log(JSON.stringify(batches)));
-      });`, d], { cwd: fileURLToPath(new URL('..', import.meta.url)), uid: NOBODY, gid: NOBODY, encoding: 'utf8', timeout: 10_000 });
+      });`, d], { cwd: repo, uid: NOBODY, gid: NOBODY, encoding: 'utf8', timeout: 10_000 });
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout), [{ err: 'EACCES', events: [] }, { err: null, events: ['create:open/z'] }]);
   });
