@@ -170,6 +170,53 @@ for (const [name, impl] of impls) {
       }
     });
 
+    test('created then renamed (twice) is a create of the last name; updated then deleted is a delete', async () => {
+      const d = tree({ old: 'x' });
+      const r = await record(impl, d);
+      try {
+        await r.warm();
+        fs.writeFileSync(path.join(d, 'a'), 'x');
+        fs.renameSync(path.join(d, 'a'), path.join(d, 'b'));
+        fs.renameSync(path.join(d, 'b'), path.join(d, 'c'));
+        fs.writeFileSync(path.join(d, 'old'), 'y');
+        fs.unlinkSync(path.join(d, 'old'));
+        assert.deepEqual(brief((await r.next()).events, d), ['create:c', 'delete:old']);
+      } finally {
+        await r.sub.unsubscribe();
+      }
+    });
+
+    test('symlinks: created, renamed and deleted as entries; a write through one updates its target', async () => {
+      const d = tree({ target: 'x' });
+      const r = await record(impl, d);
+      try {
+        fs.symlinkSync(path.join(d, 'target'), path.join(d, 'link'));
+        assert.deepEqual(brief((await r.next()).events, d), ['create:link']);
+        fs.writeFileSync(path.join(d, 'link'), 'through');
+        assert.deepEqual(brief((await r.next()).events, d), ['update:target']);
+        fs.renameSync(path.join(d, 'link'), path.join(d, 'link2'));
+        assert.deepEqual(brief((await r.next()).events, d), ['delete:link', 'create:link2']);
+        fs.unlinkSync(path.join(d, 'link2'));
+        assert.deepEqual(brief((await r.next()).events, d), ['delete:link2']);
+      } finally {
+        await r.sub.unsubscribe();
+      }
+    });
+
+    test('the watched directory deleted is a delete of it, and nothing after it is made again', async () => {
+      const d = tree();
+      const r = await record(impl, d);
+      try {
+        fs.rmdirSync(d);
+        assert.deepEqual(brief((await r.next()).events, d), ['delete:']);
+        fs.mkdirSync(d);
+        fs.writeFileSync(path.join(d, 'a'), '');
+        assert.equal(await r.next(300), null);
+      } finally {
+        await r.sub.unsubscribe();
+      }
+    });
+
     test('changes in subdirectories are reported, new ones included', async () => {
       const d = tree({ 'x/y/old': 'x' });
       const r = await record(impl, d);
