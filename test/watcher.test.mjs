@@ -369,6 +369,18 @@ for (const [name, impl] of impls) {
       ].sort((a, b) => (a.split(':')[1] < b.split(':')[1] ? -1 : 1)));
     });
 
+    test('writeSnapshot refuses a missing directory or a file; getEventsSince sees a write through a symlink as its target\'s', async () => {
+      const d = tree({ f: 'x' });
+      const snap = path.join(tmp, `snap${n++}`);
+      await assert.rejects(impl.writeSnapshot(path.join(d, 'missing'), snap));
+      await assert.rejects(impl.writeSnapshot(path.join(d, 'f'), snap));
+      fs.symlinkSync(path.join(d, 'f'), path.join(d, 'link'));
+      await impl.writeSnapshot(d, snap);
+      await sleep(20);
+      fs.writeFileSync(path.join(d, 'link'), 'through');
+      assert.deepEqual(brief(await impl.getEventsSince(d, snap), d), ['update:f']);
+    });
+
     test('getEventsSince with ignore leaves ignored paths out', async () => {
       const d = tree({ 'node_modules/x': '' });
       const snap = path.join(tmp, `snap${n++}`);
