@@ -32,5 +32,6 @@ export type { TimerClock, TimerFdOptions, TimerSetOptions, TimerFdEvent, TimerEx
 export { pthreadSigmask, signalfd, signalfdRead, sigqueue, signalName } from './raw/signals';
 export type { Signal, SignalInfo } from './raw/signals';
 export { SignalFd, SignalBlock, blockSignals } from './high/signals';
+export type { SignalFdOptions } from './high/signals';
 export { watch, Watcher, globToRegExp } from './high/watch';
 export type { WatchOptions, WatchEvent, WatchEventType, WatchListener, WatchEntryEvent, WatchRenameEvent, WatchOverflowEvent, WatchErrorEvent, WatchChanges, WatchIgnore, WatcherEvents } from './high/watch';

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { getEventListeners } from 'node:events';
-import { EventFd, TimerFd, Inotify, Fanotify, watch } from 'butter';
+import { EventFd, TimerFd, Inotify, Fanotify, SignalFd, watch } from 'butter';
 
 const fdCount = () => fs.readdirSync('/proc/self/fd').length;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'butter-options-'));
@@ -18,6 +18,7 @@ const calls = {
   'new TimerFd': (opts) => new TimerFd(opts),
   'new Inotify': (opts) => new Inotify(opts),
   'new Fanotify': (opts) => new Fanotify(opts),
+  'new SignalFd': (opts) => new SignalFd('SIGUSR2', opts),
   'watch()': (opts) => watch(tmp, opts),
   'TimerFd#set': (opts) => {
     const t = new TimerFd();
@@ -80,6 +81,7 @@ const closable = {
   TimerFd: (signal) => new TimerFd({ signal }),
   Inotify: (signal) => new Inotify({ signal }),
   Fanotify: (signal) => new Fanotify({ signal }),
+  SignalFd: (signal) => new SignalFd('SIGUSR2', { signal }),
 };
 
 for (const [name, make] of Object.entries(closable)) {
