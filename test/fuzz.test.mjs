@@ -359,7 +359,8 @@ test('new EventFd(options): an EventFd as asked, or an argument error naming the
   fc.assert(
     fc.property(options, fc.array(A.weird, { maxLength: 2 }), (opts, extra) => {
       const o = outcome(() => new EventFd(opts, ...extra));
-      if (o.value) {
+      // Closed already only when given an aborted signal (checked below).
+      if (o.value && !o.value.closed) {
         const ev = o.value;
         try {
           assert.ok(ev instanceof EventFd);
@@ -376,6 +377,11 @@ test('new EventFd(options): an EventFd as asked, or an argument error naming the
       }
       const op = optionsProblem(opts);
       if (op) return assertArgError(o, op, 'options');
+      // An option it does not know (here: any key with a value but these) is refused, not ignored.
+      const unknown = opts == null ? undefined : Object.keys(opts).find((k) => opts[k] !== undefined && !['initval', 'semaphore', 'signal'].includes(k));
+      if (unknown !== undefined) return assertArgError(o, 'ERR_INVALID_ARG_VALUE', `options.${unknown}`);
+      const sig = opts?.signal;
+      if (sig !== undefined && !isSignal(sig)) return assertArgError(o, 'ERR_INVALID_ARG_TYPE', 'options.signal');
       const initval = opts?.initval === undefined ? 0 : opts.initval; // null is not 'unset': a type error
       const ip = opts?.initval === undefined ? null : uint32Problem(initval);
       if (ip) return assertArgError(o, ip, 'options.initval');
@@ -383,6 +389,7 @@ test('new EventFd(options): an EventFd as asked, or an argument error naming the
       if (sem !== undefined && typeof sem !== 'boolean') return assertArgError(o, 'ERR_INVALID_ARG_TYPE', 'options.semaphore');
       assert.ok(o.value, `expected an EventFd, got ${o.error?.stack}`);
       assert.equal(o.value.semaphore, sem === true);
+      if (sig?.aborted) return assert.equal(o.value.closed, true);
       assert.equal(o.info.count, BigInt(initval));
       assert.equal(Boolean(o.info.flags & 0o2000000), true, 'O_CLOEXEC');
       assert.equal(Boolean(o.info.flags & 0o4000), true, 'O_NONBLOCK');

@@ -48,10 +48,20 @@ export function validateBoolean(value: unknown, name: string): boolean {
   return value;
 }
 
-/** An options object: `undefined` or `null` mean "none", as in Node. */
-export function validateOptions<T extends object>(value: unknown, name = 'options'): Partial<T> {
+/**
+ * An options object: `undefined` or `null` mean "none", as in Node. With
+ * `known`, any other option (given, not undefined) is refused: a misspelt or
+ * unsupported option would otherwise be silently ignored.
+ */
+export function validateOptions<T extends object>(value: unknown, name = 'options', known?: readonly (keyof T & string)[]): Partial<T> {
   if (value === undefined || value === null) return {};
   if (typeof value !== 'object' || isArrayOrRevoked(value)) throw invalidArgType(name, 'of type object', value);
+  if (known !== undefined) {
+    for (const key of Object.keys(value)) {
+      const v = (value as Record<string, unknown>)[key];
+      if (v !== undefined && !(known as readonly string[]).includes(key)) throw invalidArgValue(`${name}.${key}`, v, 'is not a known option');
+    }
+  }
   return value as Partial<T>;
 }
 
@@ -62,6 +72,18 @@ export function isArray(value: unknown): value is readonly unknown[] {
   } catch {
     return false;
   }
+}
+
+/** Closes `source` when `signal` aborts (at once if it has); the listener goes with the close. */
+export function closeOnAbort(source: { close(): void; once(event: 'close', fn: () => void): unknown }, signal: AbortSignal | undefined): void {
+  if (signal === undefined) return;
+  if (signal.aborted) {
+    source.close();
+    return;
+  }
+  const onAbort = (): void => source.close();
+  signal.addEventListener('abort', onAbort, { once: true });
+  source.once('close', () => signal.removeEventListener('abort', onAbort));
 }
 
 /** Array.isArray, counting a revoked Proxy (which it throws on) as not an options object either. */

@@ -4,4 +4,4 @@ export type { InotifyPath, InotifyRecord, InotifyEventName, InotifyEventSelector
 export { Inotify } from '../high/inotify';
 export type { InotifyOptions, InotifyWatchOptions, InotifyWatch, InotifyEvent, InotifyEventType, InotifyWatchEvent, InotifyRenameEvent, InotifyOverflowEvent } from '../high/inotify';
 export { watch, Watcher, globToRegExp } from '../high/watch';
-export type { WatchOptions, WatchEvent, WatchEventType, WatchEntryEvent, WatchRenameEvent, WatchOverflowEvent, WatchErrorEvent, WatchChanges, WatchIgnore, WatcherEvents } from '../high/watch';
+export type { WatchOptions, WatchEvent, WatchEventType, WatchListener, WatchEntryEvent, WatchRenameEvent, WatchOverflowEvent, WatchErrorEvent, WatchChanges, WatchIgnore, WatcherEvents } from '../high/watch';

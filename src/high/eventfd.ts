@@ -5,7 +5,7 @@
 import { check, sysError, EAGAIN } from '../core/errors';
 import { native } from '../core/native';
 import { FdSource } from '../core/source';
-import { validateBigUint, validateBoolean, validateOptions, validateUint32, UINT64_MAX } from '../core/validate';
+import { closeOnAbort, validateAbortSignal, validateBigUint, validateBoolean, validateOptions, validateUint32, UINT64_MAX } from '../core/validate';
 import { EFD_CLOEXEC, EFD_NONBLOCK, EFD_SEMAPHORE } from '../raw/eventfd';
 
 
@@ -17,6 +17,8 @@ export interface EventFdOptions {
    * yields `1n`, instead of taking the whole sum. Default false.
    */
   semaphore?: boolean;
+  /** Closes it when aborted. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -34,12 +36,14 @@ export class EventFd extends FdSource<bigint> {
   readonly semaphore: boolean;
 
   constructor(options?: EventFdOptions) {
-    const opts = validateOptions<EventFdOptions>(options);
+    const opts = validateOptions<EventFdOptions>(options, 'options', ['initval', 'semaphore', 'signal']);
+    const signal = validateAbortSignal(opts.signal, 'options.signal');
     const initval = opts.initval === undefined ? 0 : validateUint32(opts.initval, 'options.initval');
     const semaphore = opts.semaphore === undefined ? false : validateBoolean(opts.semaphore, 'options.semaphore');
     const flags = EFD_CLOEXEC | EFD_NONBLOCK | (semaphore ? EFD_SEMAPHORE : 0);
     super((handle) => native.eventfd.eventfd(initval, flags, handle), 'eventfd');
     this.semaphore = semaphore;
+    closeOnAbort(this, signal);
   }
 
   /**

@@ -17,7 +17,7 @@ import { invalidArgType, invalidArgValue, outOfRange, sysError, EAGAIN } from '.
 import { toPath } from '../core/fs';
 import { native, type NativeHandle } from '../core/native';
 import { FdSource } from '../core/source';
-import { validateBoolean, validateInt32, validateOptions } from '../core/validate';
+import { closeOnAbort, validateAbortSignal, validateBoolean, validateInt32, validateOptions } from '../core/validate';
 import {
   AT_FDCWD,
   auditRuleRecord,
@@ -107,6 +107,8 @@ export interface FanotifyOptions {
   deadline?: number;
   /** The answer a permission event gets when its deadline passes or a listener throws. Default `'allow'`. */
   defaultAnswer?: 'allow' | 'deny';
+  /** Closes it when aborted. */
+  signal?: AbortSignal;
 }
 
 /** Which object a mark is on. At most one of `mount`, `filesystem`, `mntns`; none is an inode mark. */
@@ -275,7 +277,8 @@ export class Fanotify extends FdSource<FanotifyEvent> {
   readonly #mounts = new Map<string, { handle: NativeHandle; fd: number }>();
 
   constructor(options?: FanotifyOptions) {
-    const opts = validateOptions<FanotifyOptions>(options);
+    const opts = validateOptions<FanotifyOptions>(options, 'options', ['permission', 'class', 'report', 'unlimitedQueue', 'unlimitedMarks', 'audit', 'eventFlags', 'deadline', 'defaultAnswer', 'signal']);
+    const signal = validateAbortSignal(opts.signal, 'options.signal');
     const permission = opts.permission === undefined ? false : validateBoolean(opts.permission, 'options.permission');
     let cls: keyof typeof classes = permission ? 'content' : 'notif';
     if (opts.class !== undefined) {
@@ -312,6 +315,7 @@ export class Fanotify extends FdSource<FanotifyEvent> {
     // whether or not anyone consumes. Reading keeps the object reachable (the
     // native side holds its callback), so it is never collected with events pending.
     if (cls !== 'notif') this.readAhead();
+    closeOnAbort(this, signal);
   }
 
   /**
@@ -329,7 +333,7 @@ export class Fanotify extends FdSource<FanotifyEvent> {
 
   /** Removes every mark of one kind: inode marks by default, or `{ mount }`, `{ filesystem }`, `{ mntns }`. */
   flush(options?: Pick<FanotifyMarkOptions, 'mount' | 'filesystem' | 'inode' | 'mntns'>): void {
-    const type = markType(validateOptions<FanotifyMarkOptions>(options));
+    const type = markType(validateOptions<FanotifyMarkOptions>(options, 'options', ['mount', 'filesystem', 'inode', 'mntns']));
     this.assertOpen('fanotify_mark');
     const r = native.fanotify.fanotifyMark(this.fd, (K.FAN_MARK_FLUSH | type) >>> 0, 0n, AT_FDCWD, null);
     if (r < 0) throw sysError(-r, 'fanotify_mark');
@@ -406,7 +410,7 @@ export class Fanotify extends FdSource<FanotifyEvent> {
     let response = answer === 'allow' ? K.FAN_ALLOW : K.FAN_DENY;
     let info: Buffer | null = null;
     if (options !== undefined) {
-      const opts = validateOptions<FanotifyDenyOptions>(options);
+      const opts = validateOptions<FanotifyDenyOptions>(options, 'options', ['audit', 'errno']);
       if (opts.errno !== undefined) {
         if (answer !== 'deny') throw invalidArgValue('options.errno', opts.errno, 'is only for deny()');
         response = fanotifyDenyErrno(opts.errno);
@@ -574,6 +578,7 @@ export class Fanotify extends FdSource<FanotifyEvent> {
 
   #mark(action: number, path: FanotifyPath | null, options: FanotifyMarkOptions): void {
     if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options);
+    validateOptions<FanotifyMarkOptions>(options, 'options', ['events', 'mount', 'filesystem', 'inode', 'mntns', 'ignore', 'legacyIgnore', 'ignoreSurviveModify', 'dontFollow', 'onlyDir', 'evictable', 'dirfd']);
     const p = path === null ? null : toPath(path);
     let flags = action | markType(options);
     const mask = eventsMask(options.events);

@@ -7,7 +7,7 @@ import { invalidArgType, outOfRange, sysError, EAGAIN, EEXIST, EINVAL } from '..
 import { toPath } from '../core/fs';
 import { native } from '../core/native';
 import { FdSource } from '../core/source';
-import { validateBoolean, validateInteger, validateOptions } from '../core/validate';
+import { closeOnAbort, validateAbortSignal, validateBoolean, validateInteger, validateOptions } from '../core/validate';
 import {
   IN_ALL_EVENTS,
   IN_CLOEXEC,
@@ -162,6 +162,8 @@ export interface InotifyOptions {
    * burst an event may wait up to this long. Default 1; 0 reads on every wake.
    */
   coalesce?: number;
+  /** Closes it when aborted. */
+  signal?: AbortSignal;
 }
 
 /** Flags for `add()`; each is also accepted as its bit in a numeric mask. */
@@ -353,7 +355,8 @@ export class Inotify extends FdSource<InotifyEvent> {
   #overflows = 0;
 
   constructor(options?: InotifyOptions) {
-    const opts = validateOptions<InotifyOptions>(options);
+    const opts = validateOptions<InotifyOptions>(options, 'options', ['joinRenames', 'renameWindow', 'buffer', 'coalesce', 'signal']);
+    const signal = validateAbortSignal(opts.signal, 'options.signal');
     const join = opts.joinRenames === undefined ? true : validateBoolean(opts.joinRenames, 'options.joinRenames');
     const window = opts.renameWindow === undefined ? 0.1 : validateNumber(opts.renameWindow, 'options.renameWindow', 0, 10);
     const bufferBytes = opts.buffer === undefined ? 0 : validateNumber(opts.buffer, 'options.buffer', 0, Number.MAX_SAFE_INTEGER);
@@ -370,6 +373,7 @@ export class Inotify extends FdSource<InotifyEvent> {
     this.readOnWake(buffer, native.WAKE_INOTIFY, names);
     this.joinRenames = join;
     this.#windowNs = join ? Math.round(window * 1e6) : 0;
+    closeOnAbort(this, signal);
   }
 
   /** How many times the kernel's queue has overflowed (`'overflow'` events) since this instance was made. */
@@ -386,7 +390,7 @@ export class Inotify extends FdSource<InotifyEvent> {
   add(path: InotifyPath, events: InotifyEventSelector | readonly InotifyEventSelector[] | number = IN_ALL_EVENTS, options?: InotifyWatchOptions): InotifyWatch {
     const { bytes, text } = toPath(path);
     let mask = inotifyMask(events);
-    const opts = validateOptions<InotifyWatchOptions>(options);
+    const opts = validateOptions<InotifyWatchOptions>(options, 'options', ['onlyDir', 'followSymlinks', 'excludeUnlinked', 'oneshot', 'maskAdd', 'maskCreate']);
     const flag = (value: unknown, name: string): boolean => value !== undefined && validateBoolean(value, `options.${name}`);
     if (flag(opts.onlyDir, 'onlyDir')) mask |= IN_ONLYDIR;
     if (opts.followSymlinks !== undefined && !validateBoolean(opts.followSymlinks, 'options.followSymlinks')) mask |= IN_DONT_FOLLOW;

@@ -13,6 +13,7 @@ import { native } from '../core/native';
 import { isArray } from '../core/validate';
 import { checkSignalBlocking } from '../core/runtime';
 import { FdSource } from '../core/source';
+import { closeOnAbort, validateAbortSignal, validateOptions } from '../core/validate';
 import {
   parseSignalfdSiginfo,
   signalMask,
@@ -114,6 +115,11 @@ export function blockSignals(signals: Signal | readonly Signal[]): SignalBlock {
   return new SignalBlock(mask, list);
 }
 
+export interface SignalFdOptions {
+  /** Closes it when aborted. */
+  signal?: AbortSignal;
+}
+
 /**
  * Signals as events. While open, its signals are blocked in every thread of the
  * process, so they arrive here (with sender, value and the rest of
@@ -132,8 +138,9 @@ export class SignalFd extends FdSource<SignalInfo> {
   readonly #mask: bigint;
   readonly #buf: Buffer;
 
-  constructor(signals: Signal | readonly Signal[]) {
+  constructor(signals: Signal | readonly Signal[], options?: SignalFdOptions) {
     const { mask, list } = processWideMask(signals);
+    const signal = validateAbortSignal(validateOptions<SignalFdOptions>(options, 'options', ['signal']).signal, 'options.signal');
     acquire(mask);
     try {
       super((handle) => native.signal.signalfd(-1, mask, SFD_CLOEXEC | SFD_NONBLOCK, handle), 'signalfd');
@@ -145,6 +152,7 @@ export class SignalFd extends FdSource<SignalInfo> {
     this.#mask = mask;
     this.signals = Object.freeze(list);
     forgotten.register(this, mask, this);
+    closeOnAbort(this, signal);
   }
 
   override close(): void {

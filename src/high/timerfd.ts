@@ -7,7 +7,7 @@
 import { check, invalidArgType, invalidArgValue, outOfRange, EAGAIN, ECANCELED } from '../core/errors';
 import { native } from '../core/native';
 import { FdSource } from '../core/source';
-import { validateBoolean, validateOptions } from '../core/validate';
+import { closeOnAbort, validateAbortSignal, validateBoolean, validateOptions } from '../core/validate';
 import {
   CLOCK_BOOTTIME,
   CLOCK_BOOTTIME_ALARM,
@@ -45,6 +45,8 @@ export type TimerClock = keyof typeof CLOCKS;
 export interface TimerFdOptions {
   /** The clock the timer runs on. Default `'monotonic'`. */
   clock?: TimerClock;
+  /** Closes it when aborted. */
+  signal?: AbortSignal;
 }
 
 export interface TimerSetOptions {
@@ -116,12 +118,14 @@ export class TimerFd extends FdSource<TimerFdEvent> {
   readonly #clockid: number;
 
   constructor(options?: TimerFdOptions) {
-    const opts = validateOptions<TimerFdOptions>(options);
+    const opts = validateOptions<TimerFdOptions>(options, 'options', ['clock', 'signal']);
+    const signal = validateAbortSignal(opts.signal, 'options.signal');
     const clock = opts.clock === undefined ? 'monotonic' : validateClock(opts.clock, 'options.clock');
     const clockid = CLOCKS[clock];
     super((handle) => native.timerfd.timerfdCreate(clockid, TFD_CLOEXEC | TFD_NONBLOCK, handle), 'timerfd_create');
     this.clock = clock;
     this.#clockid = clockid;
+    closeOnAbort(this, signal);
   }
 
   /**
@@ -132,7 +136,7 @@ export class TimerFd extends FdSource<TimerFdEvent> {
    */
   set(value: number | bigint, options?: TimerSetOptions): this {
     const first = toNanoseconds(value, 'value');
-    const opts = validateOptions<TimerSetOptions>(options);
+    const opts = validateOptions<TimerSetOptions>(options, 'options', ['interval', 'absolute', 'cancelOnSet']);
     const interval = opts.interval === undefined ? 0n : toNanoseconds(opts.interval, 'options.interval');
     const absolute = opts.absolute === undefined ? false : validateBoolean(opts.absolute, 'options.absolute');
     const cancelOnSet = opts.cancelOnSet === undefined ? false : validateBoolean(opts.cancelOnSet, 'options.cancelOnSet');

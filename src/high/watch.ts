@@ -6,9 +6,10 @@
 import { EventEmitter } from 'node:events';
 import { readdirSync, statSync, type Dirent } from 'node:fs';
 import { invalidArgType, invalidArgValue } from '../core/errors';
-import { abortError, validateAbortSignal, validateBoolean, validateOptions } from '../core/validate';
+import { abortError, validateAbortSignal, validateBoolean, validateEncoding, validateOptions, type Encoding } from '../core/validate';
 import { Inotify, type InotifyEvent, type InotifyWatch } from './inotify';
-import type { InotifyEventName } from '../raw/inotify';
+import { toPath } from '../core/fs';
+import type { InotifyEventName, InotifyPath } from '../raw/inotify';
 
 /** What a `watch()` event is about. */
 export type WatchEventType =
@@ -31,35 +32,38 @@ export type WatchEventType =
 /** The event types delivered unless `events` says otherwise. */
 const DEFAULT_EVENTS: readonly WatchEventType[] = ['create', 'modify', 'attrib', 'close_write', 'delete', 'rename', 'moved_out', 'moved_in', 'overflow', 'error'];
 const ALL_TYPES = new Set<WatchEventType>([...DEFAULT_EVENTS, 'close_nowrite', 'open', 'access']);
+/** What a watched file (not a directory) reports about itself beyond attrib, delete and move. */
+const CONTENT_TYPES = new Set<string>(['modify', 'close_write', 'close_nowrite', 'open', 'access']);
 /** What the tree bookkeeping needs from the kernel whatever the user asked for. */
 const STRUCTURAL: readonly InotifyEventName[] = ['create', 'delete', 'moved_from', 'moved_to', 'delete_self', 'move_self'];
 
-export interface WatchEntryEvent {
+/** Paths are strings, or Buffers with `encoding: 'buffer'`. */
+export interface WatchEntryEvent<P extends string | Buffer = string> {
   type: 'create' | 'modify' | 'attrib' | 'close_write' | 'close_nowrite' | 'open' | 'access' | 'delete' | 'moved_out' | 'moved_in';
-  path: string;
+  path: P;
   isDir: boolean;
 }
 
-export interface WatchRenameEvent {
+export interface WatchRenameEvent<P extends string | Buffer = string> {
   type: 'rename';
-  path: string;
-  oldPath: string;
+  path: P;
+  oldPath: P;
   isDir: boolean;
 }
 
 /** What a rescan after a queue overflow found changed, as full paths. */
-export interface WatchChanges {
-  created: string[];
-  deleted: string[];
+export interface WatchChanges<P extends string | Buffer = string> {
+  created: P[];
+  deleted: P[];
 }
 
 /** The kernel's queue overflowed; Butter rescanned the tree and lists what differed. Other events in the gap are lost. */
-export interface WatchOverflowEvent {
+export interface WatchOverflowEvent<P extends string | Buffer = string> {
   type: 'overflow';
   /** The root. */
-  path: string;
+  path: P;
   isDir: true;
-  changes: WatchChanges;
+  changes: WatchChanges<P>;
 }
 
 /**
@@ -67,14 +71,17 @@ export interface WatchOverflowEvent {
  * path the `ignore` predicate threw on (then watched and reported as if not
  * ignored); the rest of the tree is unaffected.
  */
-export interface WatchErrorEvent {
+export interface WatchErrorEvent<P extends string | Buffer = string> {
   type: 'error';
-  path: string;
+  path: P;
   isDir: boolean;
   error: Error;
 }
 
-export type WatchEvent = WatchEntryEvent | WatchRenameEvent | WatchOverflowEvent | WatchErrorEvent;
+export type WatchEvent<P extends string | Buffer = string> = WatchEntryEvent<P> | WatchRenameEvent<P> | WatchOverflowEvent<P> | WatchErrorEvent<P>;
+
+/** A listener given to `watch()`, attached as an `'event'` listener. */
+export type WatchListener<P extends string | Buffer = string> = (event: WatchEvent<P>) => void;
 
 export type WatchIgnore = string | readonly string[] | ((path: string) => boolean);
 
@@ -93,15 +100,53 @@ export interface WatchOptions {
   followSymlinks?: boolean;
   /** Closes the watcher when aborted. */
   signal?: AbortSignal;
+  /** Whether the watcher keeps the process alive (default true; false is `unref()`). */
+  persistent?: boolean;
+  /** How paths are given: `'utf8'` (default), another Buffer encoding, or `'buffer'` for Buffers. */
+  encoding?: Encoding;
 }
 
-/** Compiles a glob to a RegExp: `**` crosses `/`, `*` and `?` do not; a leading `**\/` may match nothing. */
+const WATCH_OPTIONS = ['recursive', 'buffer', 'coalesce', 'events', 'ignore', 'followSymlinks', 'signal', 'persistent', 'encoding'] as const;
+
+/** The path as the caller asked for it (`encoding`). */
+function encodePath(path: string, encoding: Encoding): string | Buffer {
+  if (encoding === 'utf8' || encoding === 'utf-8') return path;
+  const bytes = Buffer.from(path, 'utf8');
+  return encoding === 'buffer' ? bytes : bytes.toString(encoding);
+}
+
+function encodeEvent(event: WatchEvent, encoding: Encoding): WatchEvent<string | Buffer> {
+  if (encoding === 'utf8' || encoding === 'utf-8') return event;
+  const out: WatchEvent<string | Buffer> = { ...event, path: encodePath(event.path, encoding) };
+  if (event.type === 'rename') (out as WatchRenameEvent<string | Buffer>).oldPath = encodePath(event.oldPath, encoding);
+  if (event.type === 'overflow') {
+    (out as WatchOverflowEvent<string | Buffer>).changes = {
+      created: event.changes.created.map((p) => encodePath(p, encoding)),
+      deleted: event.changes.deleted.map((p) => encodePath(p, encoding)),
+    };
+  }
+  return out;
+}
+
+/**
+ * Compiles a glob to a RegExp: `**` crosses `/`, `*` and `?` do not; a
+ * leading `**\/` may match nothing, a trailing `/**` too; `{a,b}` is either,
+ * `[abc]` / `[a-z]` / `[!a]` a character class, as in picomatch.
+ */
 export function globToRegExp(glob: string): RegExp {
   if (typeof glob !== 'string') throw invalidArgType('glob', 'of type string', glob);
+  return new RegExp(`^${globSource(glob)}$`);
+}
+
+function globSource(glob: string): string {
   let re = '';
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i]!;
-    if (c === '*') {
+    if (c === '/' && glob.length - i === 3 && glob.endsWith('/**')) {
+      // `dir/**` covers `dir` too, as in picomatch.
+      re += '(?:/.*)?';
+      break;
+    } else if (c === '*') {
       if (glob[i + 1] === '*') {
         i++;
         if (glob[i + 1] === '/') {
@@ -115,11 +160,49 @@ export function globToRegExp(glob: string): RegExp {
       }
     } else if (c === '?') {
       re += '[^/]';
+    } else if (c === '[' && glob.indexOf(']', i + 2) > 0) {
+      const end = glob.indexOf(']', i + 2);
+      let body = glob.slice(i + 1, end);
+      const negated = body[0] === '!' || body[0] === '^';
+      if (negated) body = body.slice(1);
+      re += `[${negated ? '^/' : ''}${body.replace(/[\\\]^]/g, '\\$&')}]`;
+      i = end;
+    } else if (c === '{' && closingBrace(glob, i) > 0) {
+      const end = closingBrace(glob, i);
+      re += `(?:${splitTopLevel(glob.slice(i + 1, end)).map(globSource).join('|')})`;
+      i = end;
     } else {
       re += c.replace(/[\\^$.|+()[\]{}]/g, '\\$&');
     }
   }
-  return new RegExp(`^${re}$`);
+  return re;
+}
+
+/** The index of the `}` closing the `{` at `open`, or -1. */
+function closingBrace(glob: string, open: number): number {
+  let depth = 0;
+  for (let i = open; i < glob.length; i++) {
+    if (glob[i] === '{') depth++;
+    else if (glob[i] === '}' && --depth === 0) return i;
+  }
+  return -1;
+}
+
+/** `a,{b,c},d` -> `a`, `{b,c}`, `d`. */
+function splitTopLevel(body: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < body.length; i++) {
+    if (body[i] === '{') depth++;
+    else if (body[i] === '}') depth--;
+    else if (body[i] === ',' && depth === 0) {
+      parts.push(body.slice(start, i));
+      start = i + 1;
+    }
+  }
+  parts.push(body.slice(start));
+  return parts;
 }
 
 function ignoreFn(ignore: unknown): ((path: string) => boolean) | null {
@@ -163,8 +246,8 @@ interface Dir {
   subdirs: Map<string, Dir>;
 }
 
-interface Waiter {
-  resolve(result: IteratorResult<WatchEvent>): void;
+interface Waiter<E> {
+  resolve(result: IteratorResult<E>): void;
   reject(err: unknown): void;
 }
 
@@ -173,7 +256,7 @@ interface Waiter {
  * listener or a pending `next()`): otherwise the kernel queue holds them, and
  * if it overflows the watcher rescans and says so.
  */
-export class Watcher extends EventEmitter {
+export class Watcher<P extends string | Buffer = string> extends EventEmitter {
   readonly root: string;
   readonly recursive: boolean;
   /** Resolves once every directory that existed at the start is watched and scanned. */
@@ -183,12 +266,13 @@ export class Watcher extends EventEmitter {
   readonly #mask: InotifyEventName[];
   readonly #ignored: ((path: string) => boolean) | null;
   readonly #follow: boolean;
+  readonly #encoding: Encoding;
   readonly #byWatch = new Map<InotifyWatch, Dir>();
   readonly #rootDir: Dir;
-  #queue: WatchEvent[] = [];
+  #queue: WatchEvent<P>[] = [];
   /** Events of the bookkeeping step under way, delivered when it is done (#flush). */
   #outbox: WatchEvent[] = [];
-  #waiters: Waiter[] = [];
+  #waiters: Waiter<WatchEvent<P>>[] = [];
   #attached = false;
   #detachQueued = false;
   #closed = false;
@@ -198,10 +282,12 @@ export class Watcher extends EventEmitter {
   };
   readonly #onError = (err: Error): void => this.#fail(err);
 
-  constructor(root: string, options?: WatchOptions) {
+  constructor(root: InotifyPath, options?: WatchOptions) {
     super();
-    if (typeof root !== 'string') throw invalidArgType('root', 'of type string', root);
-    const opts = validateOptions<WatchOptions>(options);
+    const { text } = toPath(root, 'root');
+    const opts = validateOptions<WatchOptions>(options, 'options', WATCH_OPTIONS);
+    const persistent = opts.persistent === undefined ? true : validateBoolean(opts.persistent, 'options.persistent');
+    this.#encoding = opts.encoding === undefined ? 'utf8' : validateEncoding(opts.encoding, 'options.encoding');
     this.recursive = opts.recursive === undefined ? false : validateBoolean(opts.recursive, 'options.recursive');
     this.#follow = opts.followSymlinks === undefined ? false : validateBoolean(opts.followSymlinks, 'options.followSymlinks');
     const types = opts.events ?? DEFAULT_EVENTS;
@@ -216,7 +302,7 @@ export class Watcher extends EventEmitter {
     this.#mask = [...mask];
     this.#ignored = ignoreFn(opts.ignore);
     const signal = validateAbortSignal(opts.signal, 'options.signal');
-    this.root = root.length > 1 && root.endsWith('/') ? root.slice(0, -1) : root;
+    this.root = text.length > 1 && text.endsWith('/') ? text.slice(0, -1) : text;
 
     // Listener counts drive whether the kernel queue is read; newListener fires before the add.
     this.on('newListener', (event: string | symbol) => {
@@ -240,6 +326,7 @@ export class Watcher extends EventEmitter {
       if (signal.aborted) this.close();
       else signal.addEventListener('abort', () => this.close(), { once: true });
     }
+    if (!persistent) this.unref();
     // After a macrotask, so that listeners attached now see the walk's error events.
     this.ready = new Promise<void>((resolve) => {
       setImmediate(() => {
@@ -292,12 +379,12 @@ export class Watcher extends EventEmitter {
   }
 
   /** Async iteration over events, ending at `close()`; aborting `signal` rejects the pending `next()`. */
-  events(options?: { signal?: AbortSignal }): AsyncIterableIterator<WatchEvent> {
-    const signal = validateAbortSignal(validateOptions<{ signal?: AbortSignal }>(options).signal, 'options.signal');
+  events(options?: { signal?: AbortSignal }): AsyncIterableIterator<WatchEvent<P>> {
+    const signal = validateAbortSignal(validateOptions<{ signal?: AbortSignal }>(options, 'options', ['signal']).signal, 'options.signal');
     let done = false;
     /** This iterator's next() still waiting, if any. */
-    let pending: Waiter | null = null;
-    const it: AsyncIterableIterator<WatchEvent> = {
+    let pending: Waiter<WatchEvent<P>> | null = null;
+    const it: AsyncIterableIterator<WatchEvent<P>> = {
       next: () => {
         if (done || this.#closed) {
           done = true;
@@ -309,8 +396,8 @@ export class Watcher extends EventEmitter {
         }
         const queued = this.#queue.shift();
         if (queued !== undefined) return Promise.resolve({ value: queued, done: false });
-        return new Promise<IteratorResult<WatchEvent>>((resolve, reject) => {
-          const waiter: Waiter = {
+        return new Promise<IteratorResult<WatchEvent<P>>>((resolve, reject) => {
+          const waiter: Waiter<WatchEvent<P>> = {
             resolve: (r) => ((pending = null), resolve(r)),
             reject: (e) => ((pending = null), reject(e)),
           };
@@ -341,7 +428,7 @@ export class Watcher extends EventEmitter {
     return it;
   }
 
-  [Symbol.asyncIterator](): AsyncIterableIterator<WatchEvent> {
+  [Symbol.asyncIterator](): AsyncIterableIterator<WatchEvent<P>> {
     return this.events();
   }
 
@@ -368,7 +455,7 @@ export class Watcher extends EventEmitter {
   }
 
   /** Removes a waiter not served yet; false if it is gone already. */
-  #forget(waiter: Waiter): boolean {
+  #forget(waiter: Waiter<WatchEvent<P>>): boolean {
     const i = this.#waiters.indexOf(waiter);
     if (i < 0) return false;
     this.#waiters.splice(i, 1);
@@ -396,7 +483,8 @@ export class Watcher extends EventEmitter {
     }
   }
 
-  #deliver(event: WatchEvent): void {
+  #deliver(internal: WatchEvent): void {
+    const event = encodeEvent(internal, this.#encoding) as WatchEvent<P>;
     if (this.listenerCount('event') > 0) {
       try {
         this.emit('event', event);
@@ -546,7 +634,9 @@ export class Watcher extends EventEmitter {
       if (dir !== this.#rootDir) return;
       if (ev.type === 'delete_self') this.#push({ type: 'delete', path: this.root, isDir: true });
       else if (ev.type === 'move_self') this.#push({ type: 'moved_out', path: this.root, isDir: true });
-      else if (ev.type === 'attrib') this.#push({ type: 'attrib', path: this.root, isDir: true });
+      else if (ev.type === 'attrib') this.#push({ type: 'attrib', path: this.root, isDir: ev.isDir });
+      // A watched file's content and opens (a directory's are our own scans).
+      else if (!ev.isDir && CONTENT_TYPES.has(ev.type)) this.#push({ type: ev.type as WatchEntryEvent['type'], path: this.root, isDir: false });
       return;
     }
     const name = ev.name;
@@ -688,25 +778,38 @@ export class Watcher extends EventEmitter {
 
 /**
  * Watches `root` (with `recursive`, its whole tree: one inotify watch per
- * directory). Throws if the root itself cannot be watched.
+ * directory). Throws if the root itself cannot be watched. Takes the
+ * arguments `fs.watch` takes: a path as a string, Buffer or URL; options as
+ * an object or an encoding; a listener, attached for `'event'`.
  */
-export function watch(root: string, options?: WatchOptions): Watcher {
-  return new Watcher(root, options);
+export function watch(root: InotifyPath, options: 'buffer' | (WatchOptions & { encoding: 'buffer' }), listener?: WatchListener<Buffer>): Watcher<Buffer>;
+export function watch(root: InotifyPath, options?: BufferEncoding | WatchOptions | WatchListener, listener?: WatchListener): Watcher;
+export function watch(root: InotifyPath, options?: unknown, listener?: unknown): Watcher<string | Buffer> {
+  if (typeof options === 'function') {
+    listener = options;
+    options = undefined;
+  } else if (typeof options === 'string') {
+    options = { encoding: validateEncoding(options, 'options') };
+  }
+  if (listener !== undefined && typeof listener !== 'function') throw invalidArgType('listener', 'of type function', listener);
+  const w = new Watcher<string | Buffer>(root, options as WatchOptions | undefined);
+  if (listener !== undefined) w.on('event', listener as WatchListener<string | Buffer>);
+  return w;
 }
 
-export interface WatcherEvents {
-  event: [event: WatchEvent];
+export interface WatcherEvents<P extends string | Buffer = string> {
+  event: [event: WatchEvent<P>];
   error: [error: Error];
   close: [];
   newListener: [event: string | symbol, listener: (...args: unknown[]) => void];
   removeListener: [event: string | symbol, listener: (...args: unknown[]) => void];
 }
 
-export interface Watcher {
-  on<K extends keyof WatcherEvents>(event: K, listener: (...args: WatcherEvents[K]) => void): this;
-  once<K extends keyof WatcherEvents>(event: K, listener: (...args: WatcherEvents[K]) => void): this;
-  off<K extends keyof WatcherEvents>(event: K, listener: (...args: WatcherEvents[K]) => void): this;
-  addListener<K extends keyof WatcherEvents>(event: K, listener: (...args: WatcherEvents[K]) => void): this;
-  removeListener<K extends keyof WatcherEvents>(event: K, listener: (...args: WatcherEvents[K]) => void): this;
-  emit<K extends keyof WatcherEvents>(event: K, ...args: WatcherEvents[K]): boolean;
+export interface Watcher<P extends string | Buffer = string> {
+  on<K extends keyof WatcherEvents<P>>(event: K, listener: (...args: WatcherEvents<P>[K]) => void): this;
+  once<K extends keyof WatcherEvents<P>>(event: K, listener: (...args: WatcherEvents<P>[K]) => void): this;
+  off<K extends keyof WatcherEvents<P>>(event: K, listener: (...args: WatcherEvents<P>[K]) => void): this;
+  addListener<K extends keyof WatcherEvents<P>>(event: K, listener: (...args: WatcherEvents<P>[K]) => void): this;
+  removeListener<K extends keyof WatcherEvents<P>>(event: K, listener: (...args: WatcherEvents<P>[K]) => void): this;
+  emit<K extends keyof WatcherEvents<P>>(event: K, ...args: WatcherEvents<P>[K]): boolean;
 }

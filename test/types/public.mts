@@ -202,6 +202,33 @@ export async function watchChecks(): Promise<void> {
   void n;
   // @ts-expect-error: unknown event types are refused
   watch('/tmp', { events: ['created'] });
+  // fs.watch's forms: a URL or Buffer, an encoding, a listener; Buffers with 'buffer'.
+  watch(new URL('file:///tmp'), (e: WatchEvent) => void e.path).close();
+  const b = watch(Buffer.from('/tmp'), 'buffer', (e) => {
+    const p: Buffer = e.path;
+    void p;
+  });
+  for await (const e of b) {
+    const p: Buffer = e.path;
+    void p;
+  }
+  watch('/tmp', { persistent: false, encoding: 'hex' }, (e) => void e.path.length).close();
+}
+
+// butter/watcher: @parcel/watcher's types.
+import parcelCompat, { subscribe, getEventsSince, type Event as ParcelEvent, type AsyncSubscription } from 'butter/watcher';
+
+export async function watcherChecks(): Promise<void> {
+  const sub: AsyncSubscription = await subscribe('/tmp', (err: Error | null, events: ParcelEvent[]) => {
+    for (const e of events) {
+      const t: 'create' | 'update' | 'delete' = e.type;
+      void [t, e.path, err];
+    }
+  }, { ignore: ['node_modules', /x/], backend: 'inotify' });
+  await sub.unsubscribe();
+  const snapshot: string = await parcelCompat.writeSnapshot('/tmp', '/tmp/snap');
+  const events: ParcelEvent[] = await getEventsSince('/tmp', snapshot);
+  void events;
 }
 
 // fanotify: the object, its events, answers.
