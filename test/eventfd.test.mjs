@@ -9,12 +9,20 @@ import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
+import { createRequire } from 'node:module';
 import { eventfd, eventfdRead, eventfdWrite, EventFd, constants as C, readinessBackend, AbortError } from 'butter';
 import { assertSysError, copySysErrorSource } from './support/errors.mjs';
 import { fdinfo, runChild, root } from './support/child.mjs';
 
 const expectedBackend = process.env.BUTTER_READINESS === 'epoll' ? 'epoll' : 'uv';
 const MAX = 0xfffffffffffffffen; // the largest value the counter can hold
+const require = createRequire(import.meta.url);
+
+/** Keeps the JS thread busy for `ms` milliseconds. */
+function blockFor(ms) {
+  const until = performance.now() + ms;
+  while (performance.now() < until);
+}
 
 
 
@@ -321,6 +329,30 @@ describe('EventFd', () => {
     }
   });
 
+  test('a wake queued for an object closed before delivery never reaches the handle that takes its slot', async () => {
+    // The portable backend's thread queues a ready handle's id for the JS
+    // thread; a new handle reuses a closed one's slot at once, and only the id's
+    // generation tells them apart. The callback of a bare native handle shows
+    // a wake the base class would read past (finding nothing) without a trace.
+    const { native } = require('../dist/cjs/core/native.js');
+    for (let round = 0; round < 3; round++) {
+      const ev = new EventFd({ initval: 1 });
+      ev.on('event', () => assert.fail('a closed object got an event'));
+      blockFor(30); // meanwhile the thread sees it readable and queues its wake
+      ev.close();
+      let wakes = 0;
+      const handle = native.handleNew(() => wakes++);
+      try {
+        assert.ok(native.eventfd(0, C.EFD_CLOEXEC | C.EFD_NONBLOCK, handle) >= 0);
+        assert.equal(native.handleSet(handle, native.READABLE, native.KEEP_CALLBACK), 0);
+        await sleep(30);
+        assert.equal(wakes, 0, `round ${round}: a never-ready eventfd was woken`);
+      } finally {
+        native.handleClose(handle);
+      }
+    }
+  });
+
   test('\'event\' listeners see every event; removing the last stops watching', async () => {
     const ev = new EventFd();
     try {
@@ -472,7 +504,7 @@ describe('event loop liveness', () => {
       const ev = new EventFd();
       ev.read().then(() => console.log('never'));
       ev.unref().ref();
-      console.log('waiting');`], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+      console.log('waiting');`], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }); // not the runner's stderr: see docs/development.md
     await once(child.stdout, 'data');
     await sleep(300);
     assert.equal(child.exitCode, null, 'a ref\'d pending read keeps the process alive');
