@@ -4,7 +4,7 @@
 // backend forced.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync } from 'node:fs';
+import { closeSync, readdirSync } from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -351,6 +351,45 @@ describe('EventFd', () => {
         native.handleClose(handle);
       }
     }
+  });
+
+  test('one wake per readiness however long the JS thread is busy, and none once the handle stops watching', async () => {
+    // The portable backend arms each fd one-shot: while the JS thread is busy, its
+    // thread queues one wake for a ready fd, not one per epoll_wait. And a wake
+    // queued before the handle stopped watching is not delivered.
+    const { native } = require('../dist/cjs/core/native.js');
+    const flags = C.EFD_CLOEXEC | C.EFD_NONBLOCK;
+    let wakes = 0;
+    const consumer = native.handleNew(() => {
+      wakes++;
+      eventfdRead(fd);
+    });
+    const fd = native.eventfd(1, flags, consumer);
+    let stoppedWakes = 0;
+    const stopped = native.handleNew(() => stoppedWakes++);
+    try {
+      assert.ok(fd >= 0 && native.eventfd(1, flags, stopped) >= 0);
+      assert.equal(native.handleSet(consumer, native.READABLE, native.KEEP_CALLBACK), 0);
+      assert.equal(native.handleSet(stopped, native.READABLE, native.KEEP_CALLBACK), 0);
+      blockFor(30); // both are ready: the thread queues their wakes meanwhile
+      assert.equal(native.handleSet(stopped, 0, 0), 0);
+      await sleep(30);
+      assert.equal(wakes, 1, 'wakes of the ready fd, read at the first');
+      assert.equal(stoppedWakes, 0, 'wakes after the handle stopped watching');
+    } finally {
+      native.handleClose(consumer);
+      native.handleClose(stopped);
+    }
+  });
+
+  test('a creating call given a closed handle closes the new fd and says EBADF', () => {
+    // The guard for a Worker ended between handleNew and the creating call: no fd nobody would close.
+    const { native } = require('../dist/cjs/core/native.js');
+    const handle = native.handleNew(() => {});
+    native.handleClose(handle);
+    const before = readdirSync('/proc/self/fd').length;
+    assert.equal(native.eventfd(0, C.EFD_CLOEXEC | C.EFD_NONBLOCK, handle), -9);
+    assert.equal(readdirSync('/proc/self/fd').length, before);
   });
 
   test('\'event\' listeners see every event; removing the last stops watching', async () => {
