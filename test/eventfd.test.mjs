@@ -4,17 +4,25 @@
 // backend forced.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync } from 'node:fs';
+import { closeSync, readdirSync } from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
+import { createRequire } from 'node:module';
 import { eventfd, eventfdRead, eventfdWrite, EventFd, constants as C, readinessBackend, AbortError } from 'butter';
 import { assertSysError, copySysErrorSource } from './support/errors.mjs';
 import { fdinfo, runChild, root } from './support/child.mjs';
 
 const expectedBackend = process.env.BUTTER_READINESS === 'epoll' ? 'epoll' : 'uv';
 const MAX = 0xfffffffffffffffen; // the largest value the counter can hold
+const require = createRequire(import.meta.url);
+
+/** Keeps the JS thread busy for `ms` milliseconds. */
+function blockFor(ms) {
+  const until = performance.now() + ms;
+  while (performance.now() < until);
+}
 
 
 
@@ -323,6 +331,69 @@ describe('EventFd', () => {
     }
   });
 
+  test('a wake queued for an object closed before delivery never reaches the handle that takes its slot', async () => {
+    // The portable backend's thread queues a ready handle's id for the JS
+    // thread; a new handle reuses a closed one's slot at once, and only the id's
+    // generation tells them apart. The callback of a bare native handle shows
+    // a wake the base class would read past (finding nothing) without a trace.
+    const { native } = require('../dist/cjs/core/native.js');
+    for (let round = 0; round < 3; round++) {
+      const ev = new EventFd({ initval: 1 });
+      ev.on('event', () => assert.fail('a closed object got an event'));
+      blockFor(30); // meanwhile the thread sees it readable and queues its wake
+      ev.close();
+      let wakes = 0;
+      const handle = native.handleNew(() => wakes++);
+      try {
+        assert.ok(native.eventfd(0, C.EFD_CLOEXEC | C.EFD_NONBLOCK, handle) >= 0);
+        assert.equal(native.handleSet(handle, native.READABLE, native.KEEP_CALLBACK), 0);
+        await sleep(30);
+        assert.equal(wakes, 0, `round ${round}: a never-ready eventfd was woken`);
+      } finally {
+        native.handleClose(handle);
+      }
+    }
+  });
+
+  test('one wake per readiness however long the JS thread is busy, and none once the handle stops watching', async () => {
+    // The portable backend arms each fd one-shot: while the JS thread is busy, its
+    // thread queues one wake for a ready fd, not one per epoll_wait. And a wake
+    // queued before the handle stopped watching is not delivered.
+    const { native } = require('../dist/cjs/core/native.js');
+    const flags = C.EFD_CLOEXEC | C.EFD_NONBLOCK;
+    let wakes = 0;
+    const consumer = native.handleNew(() => {
+      wakes++;
+      eventfdRead(fd);
+    });
+    const fd = native.eventfd(1, flags, consumer);
+    let stoppedWakes = 0;
+    const stopped = native.handleNew(() => stoppedWakes++);
+    try {
+      assert.ok(fd >= 0 && native.eventfd(1, flags, stopped) >= 0);
+      assert.equal(native.handleSet(consumer, native.READABLE, native.KEEP_CALLBACK), 0);
+      assert.equal(native.handleSet(stopped, native.READABLE, native.KEEP_CALLBACK), 0);
+      blockFor(30); // both are ready: the thread queues their wakes meanwhile
+      assert.equal(native.handleSet(stopped, 0, 0), 0);
+      await sleep(30);
+      assert.equal(wakes, 1, 'wakes of the ready fd, read at the first');
+      assert.equal(stoppedWakes, 0, 'wakes after the handle stopped watching');
+    } finally {
+      native.handleClose(consumer);
+      native.handleClose(stopped);
+    }
+  });
+
+  test('a creating call given a closed handle closes the new fd and says EBADF', () => {
+    // The guard for a Worker ended between handleNew and the creating call: no fd nobody would close.
+    const { native } = require('../dist/cjs/core/native.js');
+    const handle = native.handleNew(() => {});
+    native.handleClose(handle);
+    const before = readdirSync('/proc/self/fd').length;
+    assert.equal(native.eventfd(0, C.EFD_CLOEXEC | C.EFD_NONBLOCK, handle), -9);
+    assert.equal(readdirSync('/proc/self/fd').length, before);
+  });
+
   test('\'event\' listeners see every event; removing the last stops watching', async () => {
     const ev = new EventFd();
     try {
@@ -474,7 +545,7 @@ describe('event loop liveness', () => {
       const ev = new EventFd();
       ev.read().then(() => console.log('never'));
       ev.unref().ref();
-      console.log('waiting');`], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+      console.log('waiting');`], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }); // not the runner's stderr: see docs/development.md
     await once(child.stdout, 'data');
     await sleep(300);
     assert.equal(child.exitCode, null, 'a ref\'d pending read keeps the process alive');

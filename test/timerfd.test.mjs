@@ -466,8 +466,8 @@ describe('TimerFd', () => {
       assert.equal(timer.get().interval, 1n);
       timer.set(1e3, { interval: 0.000001 });
       assert.equal(timer.get().interval, 1n, '0.000001 ms is 1 ns');
-      timer.set(1e3, { interval: 0.1 });
-      assert.equal(timer.get().interval, 100_000n, 'rounded to the nearest nanosecond, not truncated');
+      timer.set(1e3, { interval: 2.0000006 });
+      assert.equal(timer.get().interval, 2_000_001n, 'rounded to the nearest nanosecond, not truncated');
       timer.set(9_223_372_036_854, { interval: KTIME_MAX });
       assert.equal(timer.get().interval, KTIME_MAX);
     }));
@@ -736,6 +736,11 @@ describe('TimerFd', () => {
       assert.equal(fdinfo(real.fd)['settime flags'], '03');
       real.set(Date.now() + 60_000, { absolute: true, cancelOnSet: false });
       assert.equal(fdinfo(real.fd)['settime flags'], '01');
+    });
+    if (!hasCapability(CAP_WAKE_ALARM)) return;
+    await withTimer({ clock: 'realtime_alarm' }, (alarm) => {
+      alarm.set(Date.now() + 60_000, { absolute: true, cancelOnSet: true });
+      assert.equal(fdinfo(alarm.fd)['settime flags'], '03');
     });
   });
 });

@@ -529,6 +529,40 @@ describe('setInterval: the absolute grid', () => {
     assert.equal(iv.expirations, call.e);
   });
 
+  test('after a late call the next tick is still due on the grid: a timeout due a little later runs after it', async () => {
+    // setInterval(A, d), then setTimeout(B, 2d) made a quarter period later, and
+    // the loop blocked until A's first tick is half a period late. On the grid A
+    // is next due at start + 2d, before B (start + 2.25d): AABA. A tick re-armed
+    // from the late call would be due at start + 2.5d, after B: ABAA, the order
+    // Node's own timers give here (they re-arm from the clock). The margins are
+    // a quarter period; an attempt the machine's load pushed past one (the
+    // timeout made late, or the first call so late that it took two ticks)
+    // says nothing, and is made again.
+    const d = 100n * MS;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const order = [];
+      const done = deferred();
+      let firstTicks = 0;
+      const a = setInterval(function () {
+        order.push('A');
+        if (order.length === 1) firstTicks = this.expirations;
+        if (order.length === 4) {
+          clearInterval(this);
+          done.resolve();
+        }
+      }, Number(d / MS));
+      blockUntil(a.start + d / 4n);
+      setTimeout(() => order.push('B'), Number((2n * d) / MS));
+      const timeoutMade = hr();
+      blockUntil(a.start + (3n * d) / 2n);
+      await done.promise;
+      if (timeoutMade - a.start >= d / 2n || firstTicks !== 1) continue;
+      assert.equal(order.join(''), 'AABA');
+      return;
+    }
+    assert.fail('three attempts, all too late to tell the grid from the clock: is the machine overloaded?');
+  });
+
   test('refresh() moves the grid to now; counts go on', async () => {
     const d = 3n * MS;
     const seen = [];

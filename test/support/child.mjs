@@ -12,7 +12,8 @@ export const root = fileURLToPath(new URL('../..', import.meta.url));
  */
 export function runChild(source, { prefix = [], timeout = 20_000, env = {} } = {}) {
   const [cmd, ...args] = [...prefix, process.execPath, '--input-type=module', '-e', source];
-  return spawnSync(cmd, args, { cwd: root, encoding: 'utf8', timeout, env: { ...process.env, ...env } });
+  // SIGKILL at the timeout: a child whose bug left SIGTERM blocked must still end.
+  return spawnSync(cmd, args, { cwd: root, encoding: 'utf8', timeout, killSignal: 'SIGKILL', env: { ...process.env, ...env } });
 }
 
 /** /proc/self/fdinfo/<fd> as { field: value }. */
