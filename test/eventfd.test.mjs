@@ -345,7 +345,7 @@ describe('EventFd', () => {
       let wakes = 0;
       const handle = native.handleNew(() => wakes++);
       try {
-        assert.ok(native.eventfd(0, C.EFD_CLOEXEC | C.EFD_NONBLOCK, handle) >= 0);
+        assert.ok(native.eventfd.eventfd(0, C.EFD_CLOEXEC | C.EFD_NONBLOCK, handle) >= 0);
         assert.equal(native.handleSet(handle, native.READABLE, native.KEEP_CALLBACK), 0);
         await sleep(30);
         assert.equal(wakes, 0, `round ${round}: a never-ready eventfd was woken`);
@@ -366,11 +366,11 @@ describe('EventFd', () => {
       wakes++;
       eventfdRead(fd);
     });
-    const fd = native.eventfd(1, flags, consumer);
+    const fd = native.eventfd.eventfd(1, flags, consumer);
     let stoppedWakes = 0;
     const stopped = native.handleNew(() => stoppedWakes++);
     try {
-      assert.ok(fd >= 0 && native.eventfd(1, flags, stopped) >= 0);
+      assert.ok(fd >= 0 && native.eventfd.eventfd(1, flags, stopped) >= 0);
       assert.equal(native.handleSet(consumer, native.READABLE, native.KEEP_CALLBACK), 0);
       assert.equal(native.handleSet(stopped, native.READABLE, native.KEEP_CALLBACK), 0);
       blockFor(30); // both are ready: the thread queues their wakes meanwhile
@@ -390,7 +390,7 @@ describe('EventFd', () => {
     const handle = native.handleNew(() => {});
     native.handleClose(handle);
     const before = readdirSync('/proc/self/fd').length;
-    assert.equal(native.eventfd(0, C.EFD_CLOEXEC | C.EFD_NONBLOCK, handle), -9);
+    assert.equal(native.eventfd.eventfd(0, C.EFD_CLOEXEC | C.EFD_NONBLOCK, handle), -9);
     assert.equal(readdirSync('/proc/self/fd').length, before);
   });
 
