@@ -282,6 +282,23 @@ export class Watcher<P extends string | Buffer = string> extends EventEmitter {
   };
   readonly #onError = (err: Error): void => this.#fail(err);
 
+  // Listener counts drive whether the kernel queue is read; newListener fires before the add.
+  readonly #onNewListener = (event: string | symbol): void => {
+    if (event === 'event') queueMicrotask(() => this.#sync());
+  };
+  readonly #onRemoveListener = (event: string | symbol): void => {
+    if (event === 'event') this.#sync();
+  };
+
+  /** Node's takes every 'newListener'/'removeListener' listener, this class's too: they are put back. */
+  override removeAllListeners(...args: [event?: string | symbol]): this {
+    super.removeAllListeners(...args);
+    if (!this.rawListeners('newListener').includes(this.#onNewListener)) this.on('newListener', this.#onNewListener);
+    if (!this.rawListeners('removeListener').includes(this.#onRemoveListener)) this.on('removeListener', this.#onRemoveListener);
+    this.#sync();
+    return this;
+  }
+
   constructor(root: InotifyPath, options?: WatchOptions) {
     super();
     const { text } = toPath(root, 'root');
@@ -304,13 +321,8 @@ export class Watcher<P extends string | Buffer = string> extends EventEmitter {
     const signal = validateAbortSignal(opts.signal, 'options.signal');
     this.root = text.length > 1 && text.endsWith('/') ? text.slice(0, -1) : text;
 
-    // Listener counts drive whether the kernel queue is read; newListener fires before the add.
-    this.on('newListener', (event: string | symbol) => {
-      if (event === 'event') queueMicrotask(() => this.#sync());
-    });
-    this.on('removeListener', (event: string | symbol) => {
-      if (event === 'event') this.#sync();
-    });
+    this.on('newListener', this.#onNewListener);
+    this.on('removeListener', this.#onRemoveListener);
     this.#ino = new Inotify({ buffer: opts.buffer, coalesce: opts.coalesce });
     this.#ino.on('error', this.#onError);
     try {

@@ -116,7 +116,6 @@ export const ADAPTERS = {
   'watch()': {
     child: 'plain',
     syscalls: ['inotify_init1'],
-    known: { 'removeAllListeners(), then a listener': "the Watcher's own newListener/removeListener hooks go with them: a listener added afterwards is never called" },
     code: `let files = 0;
     const A = {
       make: () => B.watch(dir, { events: ['create'] }),
