@@ -69,10 +69,18 @@ export interface Native extends Families {
 }
 
 function load(): Native {
-  // dist/cjs/core -> package root. node-gyp-build takes a build of the package's
-  // own (build/Release, else build/Debug with sanitizers) over the prebuilt one
-  // for this platform and C library (prebuilds/, scripts/prebuild.sh).
+  // dist/cjs/core -> package root. A build of the package's own comes first
+  // (build/Release, else build/Debug with sanitizers), tried directly: the
+  // common case then costs no loader. Otherwise node-gyp-build picks the
+  // prebuilt one for this platform and C library (prebuilds/, scripts/prebuild.sh).
   const root = join(__dirname, '..', '..', '..');
+  for (const type of ['Release', 'Debug']) {
+    try {
+      return require(join(root, 'build', type, 'butter.node')) as Native;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err;
+    }
+  }
   const { resolve } = require('node-gyp-build') as { resolve(dir: string): string };
   let file: string;
   try {
