@@ -359,6 +359,61 @@ describe('permission events', { skip: noNamespace }, () => {
     assert.equal(r.fdLeak, 0);
   });
 
+  // Closing a group has the kernel allow every event still in its queue
+  // (fanotify_release), so close() reads and denies them itself.
+  for (const backend of ['uv', 'epoll']) {
+    test(`close() gives defaultAnswer to the events the kernel still queues while the loop is busy: deny denies them, allow allows [${backend}]`, () => {
+      const r = inPrivateTmpfs(`${OPENER}
+        fs.writeFileSync(mnt + '/f', '');
+        const fdsBefore = fs.readdirSync('/proc/self/fd').length;
+        for (const defaultAnswer of ['deny', 'allow']) {
+          const fan = new B.Fanotify({ permission: true, deadline: Infinity, defaultAnswer });
+          fan.mark(mnt, { mount: true, events: ['open_perm'] });
+          fan.on('event', () => {}); // never answers
+          const first = timed(mnt + '/f');
+          while (fan.pendingAnswers === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+          // From here the loop never turns until close(): the next openers' events stay in the kernel's queue.
+          const opens = [first, timed(mnt + '/f'), timed(mnt + '/f'), timed(mnt + '/f')];
+          const until = performance.now() + 20_000;
+          while (B.fanotifyQueued(fan.fd) < 3 * C.FAN_EVENT_METADATA_LEN && performance.now() < until);
+          const before = { read: fan.pendingAnswers, queued: B.fanotifyQueued(fan.fd) / C.FAN_EVENT_METADATA_LEN };
+          fan.close();
+          result[defaultAnswer] = { before, codes: (await Promise.all(opens)).map((o) => o.code) };
+        }
+        result.fdLeak = fs.readdirSync('/proc/self/fd').length - fdsBefore;
+      `, { env: { BUTTER_READINESS: backend } });
+      assert.deepEqual(r.deny.before, { read: 1, queued: 3 }, 'one event read, three waiting in the kernel at close()');
+      assert.deepEqual(r.deny.codes, ['EPERM', 'EPERM', 'EPERM', 'EPERM'], 'every opener denied, read or still queued');
+      assert.deepEqual(r.allow.before, { read: 1, queued: 3 });
+      assert.deepEqual(r.allow.codes, ['OK', 'OK', 'OK', 'OK']);
+      assert.equal(r.fdLeak, 0);
+    });
+
+    test(`close() with no fd free still denies every queued event: each read that fails with EMFILE took one, denied [${backend}]`, () => {
+      const r = inPrivateTmpfs(`${OPENER}
+        fs.writeFileSync(mnt + '/f', '');
+        execFileSync('prlimit', ['--pid', String(process.pid), '--nofile=512:']);
+        const fdsBefore = fs.readdirSync('/proc/self/fd').length;
+        const fan = new B.Fanotify({ permission: true, deadline: Infinity, defaultAnswer: 'deny' });
+        fan.mark(mnt, { mount: true, events: ['open_perm'] });
+        // The loop never turns until close(): every event stays in the kernel's queue.
+        const opens = [timed(mnt + '/f'), timed(mnt + '/f'), timed(mnt + '/f')];
+        const until = performance.now() + 20_000;
+        while (B.fanotifyQueued(fan.fd) < 3 * C.FAN_EVENT_METADATA_LEN && performance.now() < until);
+        result.queued = B.fanotifyQueued(fan.fd) / C.FAN_EVENT_METADATA_LEN;
+        const hog = [];
+        try { for (;;) hog.push(fs.openSync('/dev/null', 'r')); } catch (e) { if (e.code !== 'EMFILE') throw e; }
+        fan.close();
+        for (const fd of hog) fs.closeSync(fd);
+        result.codes = (await Promise.all(opens)).map((o) => o.code);
+        result.fdLeak = fs.readdirSync('/proc/self/fd').length - fdsBefore;
+      `, { env: { BUTTER_READINESS: backend } });
+      assert.equal(r.queued, 3);
+      assert.deepEqual(r.codes, ['EPERM', 'EPERM', 'EPERM']);
+      assert.equal(r.fdLeak, 0);
+    });
+  }
+
   test('an fd the group released (answered, or a notification\'s) is never closed again: files that reuse the numbers stay open after close()', () => {
     const r = inPrivateTmpfs(`${OPENER}
       fs.writeFileSync(mnt + '/f', '');

@@ -13,7 +13,7 @@
  * forgotten object's are closed by their finalizers.
  */
 import { inspect } from 'node:util';
-import { invalidArgType, invalidArgValue, outOfRange, sysError, EAGAIN } from '../core/errors';
+import { invalidArgType, invalidArgValue, outOfRange, sysError, EAGAIN, EBADF, EINVAL } from '../core/errors';
 import { toPath } from '../core/fs';
 import { native, type NativeHandle } from '../core/native';
 import { FdSource } from '../core/source';
@@ -34,6 +34,11 @@ import {
 } from '../raw/fanotify';
 
 const READ_SIZE = 16 * 1024;
+/**
+ * How many queued events `close()` reads at most to deny them (the kernel's
+ * queue length without `unlimitedQueue`): openers that keep coming cannot hold it up.
+ */
+const CLOSE_DENY_MAX = 16384;
 /** The events that wait for an answer. */
 const PERM_BITS = (K.FAN_OPEN_PERM | K.FAN_ACCESS_PERM | K.FAN_OPEN_EXEC_PERM | K.FAN_PRE_ACCESS) >>> 0;
 
@@ -105,7 +110,7 @@ export interface FanotifyOptions {
    * answered at `close()`).
    */
   deadline?: number;
-  /** The answer a permission event gets when its deadline passes or a listener throws. Default `'allow'`. */
+  /** The answer a permission event gets when its deadline passes, a listener throws, or at `close()`. Default `'allow'`. */
   defaultAnswer?: 'allow' | 'deny';
   /** Closes it when aborted. */
   signal?: AbortSignal;
@@ -347,12 +352,13 @@ export class Fanotify extends FdSource<FanotifyEvent> {
   }
 
   /**
-   * Answers every pending permission event with `defaultAnswer`, closes the
-   * group and the fds it holds.
+   * Answers every pending permission event with `defaultAnswer` (read, or
+   * still in the kernel's queue), closes the group and the fds it holds.
    */
   override close(): void {
     if (this.closed) return;
     this.#answerPending(() => true);
+    if (this.defaultAnswer === 'deny' && this.class !== 'notif') this.#denyQueued();
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
     for (const { handle } of this.#mounts.values()) native.handleClose(handle);
@@ -539,6 +545,32 @@ export class Fanotify extends FdSource<FanotifyEvent> {
   }
 
   /**
+   * Denies the permission events still in the kernel's queue, which closing
+   * the group would allow (fanotify_release); an `'allow'` default needs no
+   * read. Records are answered as they are, without paths, since nobody sees
+   * them. Bounded by CLOSE_DENY_MAX: the kernel allows what is left, as it
+   * does what arrives after the last read.
+   */
+  #denyQueued(): void {
+    const handle = this.handle;
+    const records: FanotifyRecord[] = [];
+    for (let taken = 0; taken < CLOSE_DENY_MAX; taken += Math.max(records.length, 1)) {
+      const n = native.fanotify.fanotifyRead(this.fd, this.#buffer, handle);
+      if (n === -EAGAIN || n === -EBADF || n === -EINVAL) return; // empty, or nothing readable: an event too big stays queued
+      // Any other failure (EMFILE: no fd for the event) took its event off the queue, and the kernel denied it.
+      records.length = 0;
+      if (n < 0) continue;
+      try {
+        parseInto(this.#buffer, n, records);
+      } catch {
+        return; // bytes this version cannot parse: close() still closes, and the kernel allows the rest
+      } finally {
+        for (const rec of records) denyRecord(this.fd, rec, handle);
+      }
+    }
+  }
+
+  /**
    * A default answer: its errors are nobody's to handle, and the fds are
    * released either way (once closed, the handle has closed them).
    */
@@ -601,6 +633,15 @@ export class Fanotify extends FdSource<FanotifyEvent> {
     if (r < 0) throw sysError(-r, 'fanotify_mark', p === null ? undefined : p.text);
     if (this.#fid && action === K.FAN_MARK_ADD) this.#keepMount(dirfd, p === null ? null : p.bytes);
   }
+}
+
+/** Denies a record read at close (when it waits for an answer) and closes its fds, through the group's handle. */
+function denyRecord(groupFd: number, rec: FanotifyRecord, handle: NativeHandle): void {
+  let pidfd = -1;
+  for (const info of rec.info) if (info.type === 'pidfd' && info.pidfd >= 0) pidfd = info.pidfd;
+  if (rec.fd >= 0 && (rec.mask & PERM_BITS) !== 0 && native.fanotify.fanotifyRespond(groupFd, rec.fd, K.FAN_DENY, null, true, pidfd, handle) === 0) return;
+  if (rec.fd >= 0) native.handleCloseHeld(handle, rec.fd);
+  if (pidfd >= 0) native.handleCloseHeld(handle, pidfd);
 }
 
 function markType(options: Partial<FanotifyMarkOptions>): number {
