@@ -5,11 +5,13 @@ import { TimerFd } from 'butter';
 const timer = new TimerFd();                   // CLOCK_MONOTONIC
 timer.set(10, { interval: 10 });                // in 10 ms, then every 10 ms
 let ticks = 0n;
+let blocked = false;
 try {
   for await (const ev of timer) {
     ticks += ev.expirations;
     console.log(`${ev.expirations} expiration(s), ${ticks} in all`);
-    if (ticks === 3n) {
+    if (ticks >= 3n && !blocked) {
+      blocked = true;
       const end = Date.now() + 50;              // block the loop for 50 ms
       while (Date.now() < end);
     }

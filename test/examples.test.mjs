@@ -13,7 +13,8 @@ import { root } from './support/child.mjs';
 const examples = {
   process: ['process.mjs', /^main thread: pid (\d+), tid \1, parent \d+\nworker: +pid \1, tid (?!\1)\d+\n$/],
   eventfd: ['worker-wake.mjs', /woke with \d+, 10 so far\n$/],
-  timerfd: ['timerfd.mjs', /^(?:.|\n)*\b([2-9]|\d\d) expiration\(s\)(?:.|\n)*, 10 in all\n$/],
+  // A loaded machine may stall the loop too, so the total can pass 10.
+  timerfd: ['timerfd.mjs', /^(?:.|\n)*\b([2-9]|\d\d) expiration\(s\)(?:.|\n)*, (1\d|[2-9]\d) in all\n$/],
   signals: ['signals.mjs', /^SIGUSR1 from pid \d+ \(uid \d+, SI_QUEUE\) with value 42\n$/],
   inotify: ['inotify.mjs', /^create \S+\/draft\.txt\nclose_write \S+\/draft\.txt\nrename \S+\/draft\.txt -> \S+\/final\.txt\ndelete \S+\/final\.txt\n$/],
   watch: ['watch.mjs', /^create \S+\/a \(dir\)\ncreate \S+\/a\/b \(dir\)\n(?:.*\n)*create \S+\/a\/b\/notes\.txt \n$/],
