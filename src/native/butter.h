@@ -32,6 +32,15 @@ enum butter_backend { BUTTER_BACKEND_NONE = 0, BUTTER_BACKEND_UV = 1, BUTTER_BAC
 struct butter_env;
 
 /*
+ * A family's wake decoding, registered on its handles with their fd
+ * (butter_new_decoding_fd): for the bytes data[0..n) one read through the
+ * handle gave (the wake's, or handleRead's), fills `decoded`, the JS array
+ * handleSetBuffer registered (a plain array of Butter's own, so setting its
+ * elements cannot fail). inotify's sets each record's name, so JS decodes none.
+ */
+typedef void (*butter_decode_fn)(napi_env env, napi_value decoded, const void *data, int64_t n);
+
+/*
  * An fd owned by a JS object, plus its optional readiness watch.
  * Lifetime: freed when both the JS external is finalized and the native side is
  * done with it (closed, and for the uv backend the close callback has run).
@@ -51,8 +60,8 @@ typedef struct butter_handle {
   napi_ref read_buf; /* handleSetBuffer: a Uint8Array each readable wake is read into before the callback, or NULL */
   void *read_data;   /* read_buf's bytes (kept alive by the reference; Butter's own, never detached) */
   size_t read_len;
-  uint8_t wake_format; /* handleSetBuffer: what each read through the handle also decodes (BUTTER_WAKE_*) */
-  napi_ref decoded;    /* handleSetBuffer: the JS array that decoding fills, or NULL */
+  butter_decode_fn decode; /* the family's decoding of what is read through the handle, or NULL (butter_new_decoding_fd) */
+  napi_ref decoded;    /* handleSetBuffer: the JS array `decode` fills, or NULL */
   uint64_t *held;      /* fds held for JS besides fd (fanotify's event fds and pidfds): a bit per fd number, or NULL */
   uint32_t held_words;
   void *backend_data; /* uv_poll_t for the uv backend */
@@ -89,19 +98,7 @@ typedef struct butter_env {
   struct butter_work_pool *work; /* work.c: the threads blocking calls run on, once used */
 } butter_env;
 
-/*
- * What every read through a handle (the wake's, and handleRead) decodes
- * besides the bytes, into the handle's `decoded` array: for inotify, each
- * record's name as a string, so JS decodes none of them itself.
- */
-enum butter_wake_format { BUTTER_WAKE_BYTES = 0, BUTTER_WAKE_INOTIFY = 1, BUTTER_WAKE_FORMATS };
-/*
- * inotify.c: for the records in data[0..n), sets decoded[i] to record i's
- * name: a string, null for none, or undefined for a name that is not valid
- * UTF-8 (JS decodes that one itself, to keep its bytes).
- */
-void butter_inotify_names(napi_env env, napi_value decoded, const void *data, int64_t n);
-/* A read through the handle (butter_handle_read), then its format's decoding. */
+/* A read through the handle (butter_handle_read), then its family's decoding (butter_decode_fn). */
 int64_t butter_handle_read_decoded(napi_env env, butter_handle *h, void *data, size_t len);
 
 /* Called by a backend when its last deferred close is done during teardown. */
@@ -184,6 +181,8 @@ butter_handle *butter_arg_handle(napi_env env, napi_value v);
  * termination) can run between the fd's creation and its owner's.
  */
 napi_value butter_new_fd(napi_env env, int fd_or_neg_errno, napi_value handle);
+/* butter_new_fd, and the handle that takes the fd decodes its reads with `decode`. */
+napi_value butter_new_decoding_fd(napi_env env, int fd_or_neg_errno, napi_value handle, butter_decode_fn decode);
 
 /*
  * work.c: blocking work off the loop. A call is `run(arg)` on a thread of

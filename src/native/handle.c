@@ -179,6 +179,10 @@ butter_handle *butter_arg_handle(napi_env env, napi_value v) {
 }
 
 napi_value butter_new_fd(napi_env env, int fd, napi_value handle) {
+  return butter_new_decoding_fd(env, fd, handle, NULL);
+}
+
+napi_value butter_new_decoding_fd(napi_env env, int fd, napi_value handle, butter_decode_fn decode) {
   if (fd < 0 || !handle) return butter_int(env, fd);
   void *p = NULL;
   napi_valuetype type = napi_undefined;
@@ -191,6 +195,7 @@ napi_value butter_new_fd(napi_env env, int fd, napi_value handle) {
     return butter_errno_result(env, EBADF);
   }
   h->fd = h->poll_fd = fd;
+  h->decode = decode;
   return butter_int(env, fd);
 }
 
@@ -254,41 +259,41 @@ static napi_value js_handle_set(napi_env env, napi_callback_info info) {
 int64_t butter_handle_read_decoded(napi_env env, butter_handle *h, void *data, size_t len) {
   int64_t n = butter_handle_read(h, data, len);
   napi_value decoded;
-  if (n > 0 && h->wake_format == BUTTER_WAKE_INOTIFY && h->decoded &&
-      napi_get_reference_value(env, h->decoded, &decoded) == napi_ok && decoded)
-    butter_inotify_names(env, decoded, data, n);
+  if (n > 0 && h->decoded && napi_get_reference_value(env, h->decoded, &decoded) == napi_ok && decoded)
+    h->decode(env, decoded, data, n);
   return n;
 }
 
 /*
- * handleSetBuffer(handle, buffer, format[, decoded]) -> 0: readable wakes are
- * read into buffer (a Uint8Array) before the callback, and every read through
- * the handle fills `decoded` (a plain array of this module's own, so setting
- * its elements cannot fail) as `format` (WAKE_*) says.
+ * handleSetBuffer(handle, buffer[, decoded]) -> 0: readable wakes are read
+ * into buffer (a Uint8Array) before the callback, and with `decoded` (an
+ * array) every read through the handle fills it with the handle's decoding
+ * (butter_decode_fn), which its family registered with its fd.
  */
 static napi_value js_handle_set_buffer(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 3;
+  napi_value argv[3];
   const void *data;
   size_t len;
-  uint32_t format;
   bool is_array = false;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  butter_handle *h = argc >= 3 ? butter_arg_handle(env, argv[0]) : NULL;
-  if (!h || !butter_arg_bytes(env, argv[1], &data, &len) || !butter_arg_uint32(env, argv[2], &format)) return NULL;
-  if (argc >= 4) napi_is_array(env, argv[3], &is_array); /* left false if it fails */
-  if (format >= BUTTER_WAKE_FORMATS || (format != BUTTER_WAKE_BYTES && !is_array)) {
-    napi_throw_type_error(env, "ERR_BUTTER_INTERNAL", "unknown wake format, or no array to decode into");
+  butter_handle *h = argc >= 2 ? butter_arg_handle(env, argv[0]) : NULL;
+  if (!h || !butter_arg_bytes(env, argv[1], &data, &len)) return NULL;
+  napi_valuetype type = napi_undefined;
+  if (argc >= 3) napi_typeof(env, argv[2], &type);
+  bool decoding = type != napi_undefined;
+  if (decoding) napi_is_array(env, argv[2], &is_array); /* left false if it fails */
+  if (decoding && (!is_array || !h->decode)) {
+    napi_throw_type_error(env, "ERR_BUTTER_INTERNAL", "no array to decode into, or a handle with no decoding");
     return NULL;
   }
-  h->wake_format = (uint8_t)format;
   if (h->read_buf) napi_delete_reference(env, h->read_buf);
   if (h->decoded) napi_delete_reference(env, h->decoded);
   h->read_buf = h->decoded = NULL;
   h->read_data = NULL;
   if (napi_create_reference(env, argv[1], 1, &h->read_buf) != napi_ok) h->read_buf = NULL;
   else h->read_data = (void *)data, h->read_len = len;
-  if (format != BUTTER_WAKE_BYTES && napi_create_reference(env, argv[3], 1, &h->decoded) != napi_ok) h->decoded = NULL;
+  if (decoding && napi_create_reference(env, argv[2], 1, &h->decoded) != napi_ok) h->decoded = NULL;
   return butter_int(env, 0);
 }
 
@@ -392,6 +397,4 @@ void butter_init_handle(napi_env env, napi_value exports) {
   butter_export_int(env, exports, "WRITABLE", BUTTER_WRITABLE);
   butter_export_int(env, exports, "KEEP_CALLBACK", BUTTER_KEEP_CALLBACK);
   butter_export_int(env, exports, "KEEP_LOOP", BUTTER_KEEP_LOOP);
-  butter_export_int(env, exports, "WAKE_BYTES", BUTTER_WAKE_BYTES);
-  butter_export_int(env, exports, "WAKE_INOTIFY", BUTTER_WAKE_INOTIFY);
 }

@@ -4,7 +4,7 @@
  * Records are parsed in TypeScript (src/raw/inotify.ts): building JS objects
  * there is faster than through Node-API, and the read here only fills a Buffer
  * the caller reuses. Reads through an `Inotify`'s handle also decode the
- * records' names here (butter_inotify_names): one string made in C is cheaper
+ * records' names here (decode_names): one string made in C is cheaper
  * than a decode called from JS, on the single-event wake and per record.
  */
 #include "butter.h"
@@ -24,6 +24,66 @@
 #define INOTIFY_IOC_SETNEXTWD _IOW('I', 0, int32_t)
 #endif
 
+/* Whether s[0..n) is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF), as V8 decodes it without loss. */
+static bool utf8_valid(const unsigned char *s, size_t n) {
+  for (size_t i = 0; i < n;) {
+    unsigned c = s[i];
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    size_t k;
+    unsigned lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) k = 1;
+    else if (c >= 0xE0 && c <= 0xEF) {
+      k = 2;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      k = 3;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else {
+      return false;
+    }
+    if (n - i <= k || s[i + 1] < lo || s[i + 1] > hi) return false;
+    for (size_t j = 2; j <= k; j++)
+      if ((s[i + j] & 0xC0) != 0x80) return false;
+    i += k + 1;
+  }
+  return true;
+}
+
+/*
+ * The handles' decoding (butter_decode_fn): sets decoded[i] to record i's
+ * name: a string, null for none, or undefined for a name that is not valid
+ * UTF-8 (JS decodes that one itself, to keep its bytes).
+ */
+static void decode_names(napi_env env, napi_value decoded, const void *data, int64_t n) {
+  const char *p = data;
+  napi_value null, undefined;
+  napi_get_null(env, &null);
+  napi_get_undefined(env, &undefined);
+  uint32_t i = 0;
+  /* The bounds are the kernel's (whole records), checked all the same. */
+  for (int64_t off = 0; off + (int64_t)sizeof(struct inotify_event) <= n; i++) {
+    struct inotify_event ev;
+    memcpy(&ev, p + off, sizeof ev);
+    const char *name = p + off + sizeof ev;
+    off += sizeof ev + ev.len;
+    if (off > n) break;
+    size_t len = strnlen(name, ev.len);
+    const unsigned char *s = (const unsigned char *)name;
+    bool ascii = true;
+    for (size_t k = 0; k < len && ascii; k++) ascii = s[k] < 0x80;
+    napi_value v = undefined;
+    if (len == 0) v = null;
+    else if (ascii) napi_create_string_latin1(env, name, len, &v);
+    else if (utf8_valid(s, len)) napi_create_string_utf8(env, name, len, &v);
+    napi_set_element(env, decoded, i, v);
+  }
+}
+
 /* inotifyInit(flags[, handle]) -> fd | -errno */
 static napi_value js_inotify_init(napi_env env, napi_callback_info info) {
   size_t argc = 2;
@@ -32,7 +92,7 @@ static napi_value js_inotify_init(napi_env env, napi_callback_info info) {
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc < 1 || !butter_arg_int32(env, argv[0], &flags)) return NULL;
   int fd = inotify_init1(flags);
-  return butter_new_fd(env, fd < 0 ? -errno : fd, argc > 1 ? argv[1] : NULL);
+  return butter_new_decoding_fd(env, fd < 0 ? -errno : fd, argc > 1 ? argv[1] : NULL, decode_names);
 }
 
 /* inotifyAddWatch(fd, path: Uint8Array without NUL, mask) -> wd | -errno */
@@ -66,61 +126,6 @@ static napi_value js_inotify_rm_watch(napi_env env, napi_callback_info info) {
 /* inotifyRead(fd, buffer) -> bytes read | -errno: whole records only, as many as fit. */
 static napi_value js_inotify_read(napi_env env, napi_callback_info info) {
   return butter_read_into(env, info);
-}
-
-/* Whether s[0..n) is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF), as V8 decodes it without loss. */
-static bool utf8_valid(const unsigned char *s, size_t n) {
-  for (size_t i = 0; i < n;) {
-    unsigned c = s[i];
-    if (c < 0x80) {
-      i++;
-      continue;
-    }
-    size_t k;
-    unsigned lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) k = 1;
-    else if (c >= 0xE0 && c <= 0xEF) {
-      k = 2;
-      if (c == 0xE0) lo = 0xA0;
-      if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      k = 3;
-      if (c == 0xF0) lo = 0x90;
-      if (c == 0xF4) hi = 0x8F;
-    } else {
-      return false;
-    }
-    if (n - i <= k || s[i + 1] < lo || s[i + 1] > hi) return false;
-    for (size_t j = 2; j <= k; j++)
-      if ((s[i + j] & 0xC0) != 0x80) return false;
-    i += k + 1;
-  }
-  return true;
-}
-
-void butter_inotify_names(napi_env env, napi_value decoded, const void *data, int64_t n) {
-  const char *p = data;
-  napi_value null, undefined;
-  napi_get_null(env, &null);
-  napi_get_undefined(env, &undefined);
-  uint32_t i = 0;
-  /* The bounds are the kernel's (whole records), checked all the same. */
-  for (int64_t off = 0; off + (int64_t)sizeof(struct inotify_event) <= n; i++) {
-    struct inotify_event ev;
-    memcpy(&ev, p + off, sizeof ev);
-    const char *name = p + off + sizeof ev;
-    off += sizeof ev + ev.len;
-    if (off > n) break;
-    size_t len = strnlen(name, ev.len);
-    const unsigned char *s = (const unsigned char *)name;
-    bool ascii = true;
-    for (size_t k = 0; k < len && ascii; k++) ascii = s[k] < 0x80;
-    napi_value v = undefined;
-    if (len == 0) v = null;
-    else if (ascii) napi_create_string_latin1(env, name, len, &v);
-    else if (utf8_valid(s, len)) napi_create_string_utf8(env, name, len, &v);
-    napi_set_element(env, decoded, i, v);
-  }
 }
 
 /* inotifySetNextWd(fd, wd) -> 0 | -errno: INOTIFY_IOC_SETNEXTWD (CONFIG_CHECKPOINT_RESTORE) */
