@@ -107,6 +107,46 @@ napi_value butter_undefined(napi_env env) {
   return r;
 }
 
+/* Whether s[0..n) is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF), as V8 decodes it without loss. */
+static bool utf8_valid(const unsigned char *s, size_t n) {
+  for (size_t i = 0; i < n;) {
+    unsigned c = s[i];
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    size_t k;
+    unsigned lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) k = 1;
+    else if (c >= 0xE0 && c <= 0xEF) {
+      k = 2;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      k = 3;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else {
+      return false;
+    }
+    if (n - i <= k || s[i + 1] < lo || s[i + 1] > hi) return false;
+    for (size_t j = 2; j <= k; j++)
+      if ((s[i + j] & 0xC0) != 0x80) return false;
+    i += k + 1;
+  }
+  return true;
+}
+
+napi_value butter_utf8_string(napi_env env, const char *s, size_t n) {
+  const unsigned char *u = (const unsigned char *)s;
+  bool ascii = true;
+  for (size_t i = 0; i < n && ascii; i++) ascii = u[i] < 0x80;
+  napi_value v = NULL;
+  if (ascii) napi_create_string_latin1(env, s, n, &v);
+  else if (utf8_valid(u, n)) napi_create_string_utf8(env, s, n, &v);
+  return v;
+}
+
 napi_value butter_read_counter(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1], r;

@@ -167,6 +167,14 @@ napi_value butter_errno_result(napi_env env, int err); /* returns -err as a JS n
 /* [-err, syscall, path]: a multi-call function's failure, naming the call that failed (path may be NULL). */
 napi_value butter_call_error(napi_env env, int err, const char *syscall, const char *path);
 napi_value butter_undefined(napi_env env);
+/*
+ * The JS string of the UTF-8 bytes s[0..n), or NULL when they are not
+ * well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF):
+ * V8 would replace bytes there, so the caller keeps them another way (a
+ * Buffer, or undefined for JS to decode). ASCII is made as Latin-1, V8's
+ * cheapest string.
+ */
+napi_value butter_utf8_string(napi_env env, const char *s, size_t n);
 /* (fd) -> the 8-byte counter an eventfd or timerfd read gives, as a BigInt, or -errno. */
 napi_value butter_read_counter(napi_env env, napi_callback_info info);
 /* (fd, buffer) -> bytes one read(2) put in the buffer, or -errno: for record-stream fds parsed in JS. */

@@ -217,29 +217,6 @@ static napi_value js_fanotify_respond(napi_env env, napi_callback_info info) {
   return butter_int(env, 0);
 }
 
-/* Whether s[0..n) is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF). */
-static bool valid_utf8(const unsigned char *s, size_t n) {
-  for (size_t i = 0; i < n;) {
-    unsigned char c = s[i];
-    size_t len;
-    uint32_t cp;
-    if (c < 0x80) { i++; continue; }
-    if ((c & 0xe0) == 0xc0) { len = 2; cp = c & 0x1f; }
-    else if ((c & 0xf0) == 0xe0) { len = 3; cp = c & 0x0f; }
-    else if ((c & 0xf8) == 0xf0) { len = 4; cp = c & 0x07; }
-    else return false;
-    if (n - i < len) return false;
-    for (size_t k = 1; k < len; k++) {
-      if ((s[i + k] & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (s[i + k] & 0x3f);
-    }
-    static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < min[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
-    i += len;
-  }
-  return true;
-}
-
 /*
  * readlink(2) of /proc/self/fd/<fd>: the path the kernel has for an open fd,
  * as a string, or as a Buffer of its exact bytes when they are not UTF-8
@@ -251,9 +228,8 @@ static napi_value fd_path(napi_env env, int fd) {
   ssize_t n = readlink(link, target, sizeof target);
   if (n < 0) return butter_errno_result(env, errno);
   if ((size_t)n == sizeof target) return butter_errno_result(env, ENAMETOOLONG);
-  napi_value v;
-  if (valid_utf8((const unsigned char *)target, (size_t)n)) napi_create_string_utf8(env, target, (size_t)n, &v);
-  else napi_create_buffer_copy(env, (size_t)n, target, NULL, &v);
+  napi_value v = butter_utf8_string(env, target, (size_t)n);
+  if (!v) napi_create_buffer_copy(env, (size_t)n, target, NULL, &v);
   return v;
 }
 

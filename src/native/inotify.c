@@ -24,36 +24,6 @@
 #define INOTIFY_IOC_SETNEXTWD _IOW('I', 0, int32_t)
 #endif
 
-/* Whether s[0..n) is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF), as V8 decodes it without loss. */
-static bool utf8_valid(const unsigned char *s, size_t n) {
-  for (size_t i = 0; i < n;) {
-    unsigned c = s[i];
-    if (c < 0x80) {
-      i++;
-      continue;
-    }
-    size_t k;
-    unsigned lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) k = 1;
-    else if (c >= 0xE0 && c <= 0xEF) {
-      k = 2;
-      if (c == 0xE0) lo = 0xA0;
-      if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      k = 3;
-      if (c == 0xF0) lo = 0x90;
-      if (c == 0xF4) hi = 0x8F;
-    } else {
-      return false;
-    }
-    if (n - i <= k || s[i + 1] < lo || s[i + 1] > hi) return false;
-    for (size_t j = 2; j <= k; j++)
-      if ((s[i + j] & 0xC0) != 0x80) return false;
-    i += k + 1;
-  }
-  return true;
-}
-
 /*
  * The handles' decoding (butter_decode_fn): sets decoded[i] to record i's
  * name: a string, null for none, or undefined for a name that is not valid
@@ -73,14 +43,8 @@ static void decode_names(napi_env env, napi_value decoded, const void *data, int
     off += sizeof ev + ev.len;
     if (off > n) break;
     size_t len = strnlen(name, ev.len);
-    const unsigned char *s = (const unsigned char *)name;
-    bool ascii = true;
-    for (size_t k = 0; k < len && ascii; k++) ascii = s[k] < 0x80;
-    napi_value v = undefined;
-    if (len == 0) v = null;
-    else if (ascii) napi_create_string_latin1(env, name, len, &v);
-    else if (utf8_valid(s, len)) napi_create_string_utf8(env, name, len, &v);
-    napi_set_element(env, decoded, i, v);
+    napi_value v = len == 0 ? null : butter_utf8_string(env, name, len);
+    napi_set_element(env, decoded, i, v ? v : undefined);
   }
 }
 
