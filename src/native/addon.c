@@ -6,6 +6,7 @@
 #include "butter.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -57,6 +58,71 @@ bool butter_arg_bytes(napi_env env, napi_value v, const void **data, size_t *len
     return type_error(env, "expected a Uint8Array");
   *data = p;
   return true;
+}
+
+static bool arg_int64(napi_env env, napi_value v, int64_t *out) {
+  return napi_get_value_int64(env, v, out) == napi_ok || type_error(env, "expected a number");
+}
+
+static bool arg_double(napi_env env, napi_value v, double *out) {
+  return napi_get_value_double(env, v, out) == napi_ok || type_error(env, "expected a number");
+}
+
+static bool arg_handle(napi_env env, napi_value v, butter_handle **out) {
+  return (*out = butter_arg_handle(env, v)) != NULL;
+}
+
+static bool arg_value(napi_env env, napi_value v, napi_value *out) {
+  *out = v;
+  return true;
+}
+
+bool butter_args(napi_env env, napi_callback_info info, const char *format, ...) {
+  napi_value argv[BUTTER_MAX_ARGS];
+  size_t argc = BUTTER_MAX_ARGS;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  va_list ap;
+  va_start(ap, format);
+  bool ok = true, optional = false;
+  for (size_t i = 0; ok && *format; format++) {
+    if (*format == '|') {
+      optional = true;
+      continue;
+    }
+    napi_value v = i < argc ? argv[i++] : NULL;
+    if (!v && !optional) {
+      ok = false;
+      break;
+    }
+    /* Each letter takes its outputs whether or not its argument is there, so the next letter gets its own. */
+#define BUTTER_ARG(letter, type, convert)  \
+  case letter: {                           \
+    type *out = va_arg(ap, type *);        \
+    ok = !v || convert(env, v, out);       \
+    break;                                 \
+  }
+    switch (*format) {
+      BUTTER_ARG('i', int32_t, butter_arg_int32)
+      BUTTER_ARG('u', uint32_t, butter_arg_uint32)
+      BUTTER_ARG('U', uint64_t, butter_arg_uint64)
+      BUTTER_ARG('I', int64_t, arg_int64)
+      BUTTER_ARG('d', double, arg_double)
+      BUTTER_ARG('b', bool, butter_arg_bool)
+      BUTTER_ARG('h', butter_handle *, arg_handle)
+      BUTTER_ARG('v', napi_value, arg_value)
+      case 'B': {
+        const void **data = va_arg(ap, const void **);
+        size_t *len = va_arg(ap, size_t *);
+        ok = !v || butter_arg_bytes(env, v, data, len);
+        break;
+      }
+      default:
+        ok = type_error(env, "unknown argument format");
+    }
+#undef BUTTER_ARG
+  }
+  va_end(ap);
+  return ok;
 }
 
 int butter_arg_path(napi_env env, napi_value v, butter_path *p) {
@@ -148,38 +214,29 @@ napi_value butter_utf8_string(napi_env env, const char *s, size_t n) {
 }
 
 napi_value butter_read_counter(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], r;
   int32_t fd;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 1 || !butter_arg_int32(env, argv[0], &fd)) return NULL;
+  if (!butter_args(env, info, "i", &fd)) return NULL;
   uint64_t value;
   ssize_t n = read(fd, &value, sizeof value);
   if (n < 0) return butter_errno_result(env, errno);
   if (n != sizeof value) return butter_errno_result(env, EIO); /* not a counter fd */
+  napi_value r;
   napi_create_bigint_uint64(env, value, &r);
   return r;
 }
 
 napi_value butter_read_into(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
   int32_t fd;
   const void *data;
   size_t len;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 2 || !butter_arg_int32(env, argv[0], &fd) || !butter_arg_bytes(env, argv[1], &data, &len))
-    return NULL;
+  if (!butter_args(env, info, "iB", &fd, &data, &len)) return NULL;
   ssize_t n = read(fd, (void *)data, len);
   return butter_int(env, n < 0 ? -errno : n);
 }
 
 napi_value butter_queued(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
   int32_t fd;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 1 || !butter_arg_int32(env, argv[0], &fd)) return NULL;
+  if (!butter_args(env, info, "i", &fd)) return NULL;
   int n = 0;
   return butter_int(env, ioctl(fd, FIONREAD, &n) < 0 ? -errno : n);
 }
@@ -229,12 +286,9 @@ static const char *errno_name(int32_t err) {
 
 /* strerror for errnos Node's own table does not name (used by src/core/errors.ts). */
 static napi_value js_strerror(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
   int32_t err;
   char buf[256] = "Unknown error";
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 1 || !butter_arg_int32(env, argv[0], &err)) return NULL;
+  if (!butter_args(env, info, "i", &err)) return NULL;
   const char *msg = buf;
   /* glibc's strerror_r is the GNU one (returns the text), musl's the XSI one (fills buf). */
 #ifdef __GLIBC__
@@ -248,11 +302,8 @@ static napi_value js_strerror(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_strerrorname(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
   int32_t err;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 1 || !butter_arg_int32(env, argv[0], &err)) return NULL;
+  if (!butter_args(env, info, "i", &err)) return NULL;
   const char *name = errno_name(err);
   if (!name) return butter_undefined(env);
   napi_value r;

@@ -143,6 +143,22 @@ int butter_uv_init(butter_env *benv);
 int butter_epoll_init(butter_env *benv);
 
 /* ---- argument and result helpers ---- */
+/*
+ * A native function's arguments, unpacked by `format`: one letter per
+ * argument, each followed in the call by its outputs, in order:
+ *   i int32_t *   u uint32_t *   U uint64_t * (a BigInt)   I int64_t *
+ *   d double *    b bool *       h butter_handle ** (an external from handleNew)
+ *   B const void **, size_t * (a Uint8Array's bytes, see butter_arg_bytes)
+ *   v napi_value * (as it is, for the function to look at itself)
+ * Letters after a '|' are optional arguments: a missing one leaves its
+ * outputs as they were (set a default first). Returns false after throwing
+ * ERR_BUTTER_INTERNAL's TypeError when an argument has the wrong type, and
+ * without throwing (so JS gets undefined) when a required one is missing;
+ * only Butter itself can do either, as the TypeScript layer validates first.
+ * E.g. (fd, buffer[, handle]): butter_args(env, info, "iB|v", &fd, &data, &len, &handle).
+ */
+#define BUTTER_MAX_ARGS 8
+bool butter_args(napi_env env, napi_callback_info info, const char *format, ...);
 bool butter_arg_int32(napi_env env, napi_value v, int32_t *out);
 bool butter_arg_uint32(napi_env env, napi_value v, uint32_t *out);
 bool butter_arg_uint64(napi_env env, napi_value v, uint64_t *out); /* BigInt only */

@@ -50,25 +50,21 @@ static void decode_names(napi_env env, napi_value decoded, const void *data, int
 
 /* inotifyInit(flags[, handle]) -> fd | -errno */
 static napi_value js_inotify_init(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2] = {NULL, NULL};
   int32_t flags;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 1 || !butter_arg_int32(env, argv[0], &flags)) return NULL;
+  napi_value handle = NULL;
+  if (!butter_args(env, info, "i|v", &flags, &handle)) return NULL;
   int fd = inotify_init1(flags);
-  return butter_new_decoding_fd(env, fd < 0 ? -errno : fd, argc > 1 ? argv[1] : NULL, decode_names);
+  return butter_new_decoding_fd(env, fd < 0 ? -errno : fd, handle, decode_names);
 }
 
 /* inotifyAddWatch(fd, path: Uint8Array without NUL, mask) -> wd | -errno */
 static napi_value js_inotify_add_watch(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
   int32_t fd;
   uint32_t mask;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 3 || !butter_arg_int32(env, argv[0], &fd) || !butter_arg_uint32(env, argv[2], &mask)) return NULL;
+  napi_value path_arg;
+  if (!butter_args(env, info, "ivu", &fd, &path_arg, &mask)) return NULL;
   butter_path path;
-  int r = butter_arg_path(env, argv[1], &path);
+  int r = butter_arg_path(env, path_arg, &path);
   if (r < 0) return NULL;
   if (r > 0) return butter_errno_result(env, r);
   int wd = inotify_add_watch(fd, path.s ? path.s : "", mask);
@@ -79,11 +75,8 @@ static napi_value js_inotify_add_watch(napi_env env, napi_callback_info info) {
 
 /* inotifyRmWatch(fd, wd) -> 0 | -errno */
 static napi_value js_inotify_rm_watch(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
   int32_t fd, wd;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 2 || !butter_arg_int32(env, argv[0], &fd) || !butter_arg_int32(env, argv[1], &wd)) return NULL;
+  if (!butter_args(env, info, "ii", &fd, &wd)) return NULL;
   return butter_int(env, inotify_rm_watch(fd, wd) < 0 ? -errno : 0);
 }
 
@@ -94,11 +87,8 @@ static napi_value js_inotify_read(napi_env env, napi_callback_info info) {
 
 /* inotifySetNextWd(fd, wd) -> 0 | -errno: INOTIFY_IOC_SETNEXTWD (CONFIG_CHECKPOINT_RESTORE) */
 static napi_value js_inotify_set_next_wd(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
   int32_t fd, wd;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 2 || !butter_arg_int32(env, argv[0], &fd) || !butter_arg_int32(env, argv[1], &wd)) return NULL;
+  if (!butter_args(env, info, "ii", &fd, &wd)) return NULL;
   /* The kernel takes the number itself as the ioctl argument, not a pointer to it. */
   return butter_int(env, ioctl(fd, INOTIFY_IOC_SETNEXTWD, (unsigned long)wd) < 0 ? -errno : 0);
 }
