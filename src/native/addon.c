@@ -81,20 +81,16 @@ bool butter_args(napi_env env, napi_callback_info info, const char *format, ...)
   napi_value argv[BUTTER_MAX_ARGS];
   size_t argc = BUTTER_MAX_ARGS;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  /* Missing arguments are looked for before any is converted, so that is what such a call meets first. */
+  size_t required = strcspn(format, "|");
+  if (argc < required) return false;
   va_list ap;
   va_start(ap, format);
-  bool ok = true, optional = false;
+  bool ok = true;
   for (size_t i = 0; ok && *format; format++) {
-    if (*format == '|') {
-      optional = true;
-      continue;
-    }
+    if (*format == '|') continue;
     napi_value v = i < argc ? argv[i++] : NULL;
-    if (!v && !optional) {
-      ok = false;
-      break;
-    }
-    /* Each letter takes its outputs whether or not its argument is there, so the next letter gets its own. */
+    /* A missing (optional) argument's letter still takes its outputs, so the next letter gets its own. */
 #define BUTTER_ARG(letter, type, convert)  \
   case letter: {                           \
     type *out = va_arg(ap, type *);        \

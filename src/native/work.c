@@ -406,10 +406,10 @@ napi_value butter_work_submit(napi_env env, const butter_work_call *call, void *
  * 2: finished, too late. done is called in every case.
  */
 static napi_value js_work_abort(napi_env env, napi_callback_info info) {
-  napi_value token;
+  napi_value token = NULL;
   void *p = NULL;
-  if (!butter_args(env, info, "v", &token)) return NULL;
-  if (napi_get_value_external(env, token, &p) != napi_ok || !p) {
+  butter_args(env, info, "|v", &token);
+  if (!token || napi_get_value_external(env, token, &p) != napi_ok || !p) {
     napi_throw_type_error(env, "ERR_BUTTER_INTERNAL", "expected a work token");
     return NULL;
   }
