@@ -35,12 +35,12 @@ export interface Native extends Families {
   /**
    * Makes every readable wake of a consumed handle (KEEP_CALLBACK, no drain)
    * read(2) into `buffer` before the callback, which gets the bytes read or
-   * -errno as its third argument. With a `format` other than WAKE_BYTES,
-   * every read through the handle (that one and handleRead's) also fills
-   * `decoded`: for WAKE_INOTIFY, element i is record i's name (a string, null
-   * for none, or undefined when it is not valid UTF-8).
+   * -errno as its third argument. With `decoded`, every read through the
+   * handle (that one and handleRead's) also fills it with the decoding the
+   * handle's family registered with its fd: for inotify's, element i is record
+   * i's name (a string, null for none, or undefined when it is not valid UTF-8).
    */
-  handleSetBuffer(handle: NativeHandle, buffer: Uint8Array, format: number, decoded?: unknown[]): number;
+  handleSetBuffer(handle: NativeHandle, buffer: Uint8Array, decoded?: unknown[]): number;
   pollBackend(want: string): ReadinessBackend | 'none';
   /** Starts a thread that reads the handle's fd ahead of JS, into at most `capacity` bytes. */
   /** 0, or [-errno, the call that failed]. */
@@ -53,8 +53,6 @@ export interface Native extends Families {
   readonly WRITABLE: number;
   readonly KEEP_CALLBACK: number;
   readonly KEEP_LOOP: number;
-  readonly WAKE_BYTES: number;
-  readonly WAKE_INOTIFY: number;
 
   /** butter-helper's protocol socket (src/helper/protocol.h): each end goes to its handle. */
   helperSocketpair(parent: NativeHandle, child: NativeHandle): [number, number] | number;

@@ -151,11 +151,12 @@ export abstract class FdSource<T> extends EventEmitter {
    * Has the native side read each readable wake into `buffer` before calling
    * back (while someone consumes; a drain's next chunk, or the fd), and pass the
    * result to `readBatch` as `ready`: one call into C per wake instead of two.
-   * With a `format` (`native.WAKE_*`), every read through the handle also
-   * decodes into `decoded` (see `native.handleSetBuffer`).
+   * With `decoded`, every read through the handle also fills it with the
+   * decoding the family registered with the handle's fd (see
+   * `native.handleSetBuffer`).
    */
-  protected readOnWake(buffer: Uint8Array, format: number = native.WAKE_BYTES, decoded?: unknown[]): void {
-    native.handleSetBuffer(this.handle, buffer, format, decoded);
+  protected readOnWake(buffer: Uint8Array, decoded?: unknown[]): void {
+    native.handleSetBuffer(this.handle, buffer, decoded);
   }
 
   /**

@@ -55,7 +55,7 @@ const KEPT_BITS = (IN_ALL_EVENTS | IN_EXCL_UNLINK | IN_ONESHOT) >>> 0;
 // One buffer for every instance of this thread: each drain parses it completely before returning.
 const buffer = Buffer.alloc(READ_SIZE);
 const view = int32View(buffer);
-/** The names of the records in `buffer`, decoded by the native side with each read (WAKE_INOTIFY): undefined for one that is not UTF-8. */
+/** The names of the records in `buffer`, decoded by the native side with each read (inotify.c's decode_names): undefined for one that is not UTF-8. */
 const names: (string | null | undefined)[] = [];
 
 /**
@@ -370,7 +370,7 @@ export class Inotify extends FdSource<InotifyEvent> {
         throw sysError(-r[0], r[1]);
       }
     }
-    this.readOnWake(buffer, native.WAKE_INOTIFY, names);
+    this.readOnWake(buffer, names);
     this.joinRenames = join;
     this.#windowNs = join ? Math.round(window * 1e6) : 0;
     closeOnAbort(this, signal);

@@ -6,6 +6,7 @@
 #include "butter.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -59,6 +60,67 @@ bool butter_arg_bytes(napi_env env, napi_value v, const void **data, size_t *len
   return true;
 }
 
+static bool arg_int64(napi_env env, napi_value v, int64_t *out) {
+  return napi_get_value_int64(env, v, out) == napi_ok || type_error(env, "expected a number");
+}
+
+static bool arg_double(napi_env env, napi_value v, double *out) {
+  return napi_get_value_double(env, v, out) == napi_ok || type_error(env, "expected a number");
+}
+
+static bool arg_handle(napi_env env, napi_value v, butter_handle **out) {
+  return (*out = butter_arg_handle(env, v)) != NULL;
+}
+
+static bool arg_value(napi_env env, napi_value v, napi_value *out) {
+  *out = v;
+  return true;
+}
+
+bool butter_args(napi_env env, napi_callback_info info, const char *format, ...) {
+  napi_value argv[BUTTER_MAX_ARGS];
+  size_t argc = BUTTER_MAX_ARGS;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  /* Missing arguments are looked for before any is converted, so that is what such a call meets first. */
+  size_t required = strcspn(format, "|");
+  if (argc < required) return false;
+  va_list ap;
+  va_start(ap, format);
+  bool ok = true;
+  for (size_t i = 0; ok && *format; format++) {
+    if (*format == '|') continue;
+    napi_value v = i < argc ? argv[i++] : NULL;
+    /* A missing (optional) argument's letter still takes its outputs, so the next letter gets its own. */
+#define BUTTER_ARG(letter, type, convert)  \
+  case letter: {                           \
+    type *out = va_arg(ap, type *);        \
+    ok = !v || convert(env, v, out);       \
+    break;                                 \
+  }
+    switch (*format) {
+      BUTTER_ARG('i', int32_t, butter_arg_int32)
+      BUTTER_ARG('u', uint32_t, butter_arg_uint32)
+      BUTTER_ARG('U', uint64_t, butter_arg_uint64)
+      BUTTER_ARG('I', int64_t, arg_int64)
+      BUTTER_ARG('d', double, arg_double)
+      BUTTER_ARG('b', bool, butter_arg_bool)
+      BUTTER_ARG('h', butter_handle *, arg_handle)
+      BUTTER_ARG('v', napi_value, arg_value)
+      case 'B': {
+        const void **data = va_arg(ap, const void **);
+        size_t *len = va_arg(ap, size_t *);
+        ok = !v || butter_arg_bytes(env, v, data, len);
+        break;
+      }
+      default:
+        ok = type_error(env, "unknown argument format");
+    }
+#undef BUTTER_ARG
+  }
+  va_end(ap);
+  return ok;
+}
+
 int butter_arg_path(napi_env env, napi_value v, butter_path *p) {
   napi_valuetype t;
   const void *bytes;
@@ -107,39 +169,70 @@ napi_value butter_undefined(napi_env env) {
   return r;
 }
 
+/* Whether s[0..n) is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF), as V8 decodes it without loss. */
+static bool utf8_valid(const unsigned char *s, size_t n) {
+  for (size_t i = 0; i < n;) {
+    unsigned c = s[i];
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    size_t k;
+    unsigned lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) k = 1;
+    else if (c >= 0xE0 && c <= 0xEF) {
+      k = 2;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      k = 3;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else {
+      return false;
+    }
+    if (n - i <= k || s[i + 1] < lo || s[i + 1] > hi) return false;
+    for (size_t j = 2; j <= k; j++)
+      if ((s[i + j] & 0xC0) != 0x80) return false;
+    i += k + 1;
+  }
+  return true;
+}
+
+napi_value butter_utf8_string(napi_env env, const char *s, size_t n) {
+  const unsigned char *u = (const unsigned char *)s;
+  bool ascii = true;
+  for (size_t i = 0; i < n && ascii; i++) ascii = u[i] < 0x80;
+  napi_value v = NULL;
+  if (ascii) napi_create_string_latin1(env, s, n, &v);
+  else if (utf8_valid(u, n)) napi_create_string_utf8(env, s, n, &v);
+  return v;
+}
+
 napi_value butter_read_counter(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], r;
   int32_t fd;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 1 || !butter_arg_int32(env, argv[0], &fd)) return NULL;
+  if (!butter_args(env, info, "i", &fd)) return NULL;
   uint64_t value;
   ssize_t n = read(fd, &value, sizeof value);
   if (n < 0) return butter_errno_result(env, errno);
   if (n != sizeof value) return butter_errno_result(env, EIO); /* not a counter fd */
+  napi_value r;
   napi_create_bigint_uint64(env, value, &r);
   return r;
 }
 
 napi_value butter_read_into(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
   int32_t fd;
   const void *data;
   size_t len;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 2 || !butter_arg_int32(env, argv[0], &fd) || !butter_arg_bytes(env, argv[1], &data, &len))
-    return NULL;
+  if (!butter_args(env, info, "iB", &fd, &data, &len)) return NULL;
   ssize_t n = read(fd, (void *)data, len);
   return butter_int(env, n < 0 ? -errno : n);
 }
 
 napi_value butter_queued(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
   int32_t fd;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 1 || !butter_arg_int32(env, argv[0], &fd)) return NULL;
+  if (!butter_args(env, info, "i", &fd)) return NULL;
   int n = 0;
   return butter_int(env, ioctl(fd, FIONREAD, &n) < 0 ? -errno : n);
 }
@@ -189,12 +282,9 @@ static const char *errno_name(int32_t err) {
 
 /* strerror for errnos Node's own table does not name (used by src/core/errors.ts). */
 static napi_value js_strerror(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
   int32_t err;
   char buf[256] = "Unknown error";
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 1 || !butter_arg_int32(env, argv[0], &err)) return NULL;
+  if (!butter_args(env, info, "i", &err)) return NULL;
   const char *msg = buf;
   /* glibc's strerror_r is the GNU one (returns the text), musl's the XSI one (fills buf). */
 #ifdef __GLIBC__
@@ -208,11 +298,8 @@ static napi_value js_strerror(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_strerrorname(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
   int32_t err;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 1 || !butter_arg_int32(env, argv[0], &err)) return NULL;
+  if (!butter_args(env, info, "i", &err)) return NULL;
   const char *name = errno_name(err);
   if (!name) return butter_undefined(env);
   napi_value r;

@@ -32,6 +32,15 @@ enum butter_backend { BUTTER_BACKEND_NONE = 0, BUTTER_BACKEND_UV = 1, BUTTER_BAC
 struct butter_env;
 
 /*
+ * A family's wake decoding, registered on its handles with their fd
+ * (butter_new_decoding_fd): for the bytes data[0..n) one read through the
+ * handle gave (the wake's, or handleRead's), fills `decoded`, the JS array
+ * handleSetBuffer registered (a plain array of Butter's own, so setting its
+ * elements cannot fail). inotify's sets each record's name, so JS decodes none.
+ */
+typedef void (*butter_decode_fn)(napi_env env, napi_value decoded, const void *data, int64_t n);
+
+/*
  * An fd owned by a JS object, plus its optional readiness watch.
  * Lifetime: freed when both the JS external is finalized and the native side is
  * done with it (closed, and for the uv backend the close callback has run).
@@ -51,8 +60,8 @@ typedef struct butter_handle {
   napi_ref read_buf; /* handleSetBuffer: a Uint8Array each readable wake is read into before the callback, or NULL */
   void *read_data;   /* read_buf's bytes (kept alive by the reference; Butter's own, never detached) */
   size_t read_len;
-  uint8_t wake_format; /* handleSetBuffer: what each read through the handle also decodes (BUTTER_WAKE_*) */
-  napi_ref decoded;    /* handleSetBuffer: the JS array that decoding fills, or NULL */
+  butter_decode_fn decode; /* the family's decoding of what is read through the handle, or NULL (butter_new_decoding_fd) */
+  napi_ref decoded;    /* handleSetBuffer: the JS array `decode` fills, or NULL */
   uint64_t *held;      /* fds held for JS besides fd (fanotify's event fds and pidfds): a bit per fd number, or NULL */
   uint32_t held_words;
   void *backend_data; /* uv_poll_t for the uv backend */
@@ -89,19 +98,7 @@ typedef struct butter_env {
   struct butter_work_pool *work; /* work.c: the threads blocking calls run on, once used */
 } butter_env;
 
-/*
- * What every read through a handle (the wake's, and handleRead) decodes
- * besides the bytes, into the handle's `decoded` array: for inotify, each
- * record's name as a string, so JS decodes none of them itself.
- */
-enum butter_wake_format { BUTTER_WAKE_BYTES = 0, BUTTER_WAKE_INOTIFY = 1, BUTTER_WAKE_FORMATS };
-/*
- * inotify.c: for the records in data[0..n), sets decoded[i] to record i's
- * name: a string, null for none, or undefined for a name that is not valid
- * UTF-8 (JS decodes that one itself, to keep its bytes).
- */
-void butter_inotify_names(napi_env env, napi_value decoded, const void *data, int64_t n);
-/* A read through the handle (butter_handle_read), then its format's decoding. */
+/* A read through the handle (butter_handle_read), then its family's decoding (butter_decode_fn). */
 int64_t butter_handle_read_decoded(napi_env env, butter_handle *h, void *data, size_t len);
 
 /* Called by a backend when its last deferred close is done during teardown. */
@@ -146,6 +143,22 @@ int butter_uv_init(butter_env *benv);
 int butter_epoll_init(butter_env *benv);
 
 /* ---- argument and result helpers ---- */
+/*
+ * A native function's arguments, unpacked by `format`: one letter per
+ * argument, each followed in the call by its outputs, in order:
+ *   i int32_t *   u uint32_t *   U uint64_t * (a BigInt)   I int64_t *
+ *   d double *    b bool *       h butter_handle ** (an external from handleNew)
+ *   B const void **, size_t * (a Uint8Array's bytes, see butter_arg_bytes)
+ *   v napi_value * (as it is, for the function to look at itself)
+ * Letters after a '|' are optional arguments: a missing one leaves its
+ * outputs as they were (set a default first). Returns false after throwing
+ * ERR_BUTTER_INTERNAL's TypeError when an argument has the wrong type, and
+ * without throwing (so JS gets undefined) when a required one is missing;
+ * only Butter itself can do either, as the TypeScript layer validates first.
+ * E.g. (fd, buffer[, handle]): butter_args(env, info, "iB|v", &fd, &data, &len, &handle).
+ */
+#define BUTTER_MAX_ARGS 8
+bool butter_args(napi_env env, napi_callback_info info, const char *format, ...);
 bool butter_arg_int32(napi_env env, napi_value v, int32_t *out);
 bool butter_arg_uint32(napi_env env, napi_value v, uint32_t *out);
 bool butter_arg_uint64(napi_env env, napi_value v, uint64_t *out); /* BigInt only */
@@ -170,6 +183,14 @@ napi_value butter_errno_result(napi_env env, int err); /* returns -err as a JS n
 /* [-err, syscall, path]: a multi-call function's failure, naming the call that failed (path may be NULL). */
 napi_value butter_call_error(napi_env env, int err, const char *syscall, const char *path);
 napi_value butter_undefined(napi_env env);
+/*
+ * The JS string of the UTF-8 bytes s[0..n), or NULL when they are not
+ * well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF):
+ * V8 would replace bytes there, so the caller keeps them another way (a
+ * Buffer, or undefined for JS to decode). ASCII is made as Latin-1, V8's
+ * cheapest string.
+ */
+napi_value butter_utf8_string(napi_env env, const char *s, size_t n);
 /* (fd) -> the 8-byte counter an eventfd or timerfd read gives, as a BigInt, or -errno. */
 napi_value butter_read_counter(napi_env env, napi_callback_info info);
 /* (fd, buffer) -> bytes one read(2) put in the buffer, or -errno: for record-stream fds parsed in JS. */
@@ -184,6 +205,8 @@ butter_handle *butter_arg_handle(napi_env env, napi_value v);
  * termination) can run between the fd's creation and its owner's.
  */
 napi_value butter_new_fd(napi_env env, int fd_or_neg_errno, napi_value handle);
+/* butter_new_fd, and the handle that takes the fd decodes its reads with `decode`. */
+napi_value butter_new_decoding_fd(napi_env env, int fd_or_neg_errno, napi_value handle, butter_decode_fn decode);
 
 /*
  * work.c: blocking work off the loop. A call is `run(arg)` on a thread of

@@ -115,12 +115,9 @@ void butter_drain_stop(butter_handle *h) {
  * before the handle is watched.
  */
 static napi_value js_drain_start(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  butter_handle *h;
   double capacity;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  butter_handle *h = argc == 2 ? butter_arg_handle(env, argv[0]) : NULL;
-  if (!h || napi_get_value_double(env, argv[1], &capacity) != napi_ok) return NULL;
+  if (!butter_args(env, info, "hd", &h, &capacity)) return NULL;
   if (h->fd < 0 || h->shut) return butter_call_error(env, EBADF, "drainStart", NULL);
   if (h->drain || h->events || h->backend_data) return butter_call_error(env, EBUSY, "drainStart", NULL);
   butter_drain *d = calloc(1, sizeof *d);
@@ -195,24 +192,18 @@ int64_t butter_handle_read(butter_handle *h, void *data, size_t len) {
 
 /* handleRead(handle, buffer) -> bytes | -errno: butter_handle_read, then the handle's decoding (handleSetBuffer). */
 static napi_value js_handle_read(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  butter_handle *h;
   const void *data;
   size_t len;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  butter_handle *h = argc == 2 ? butter_arg_handle(env, argv[0]) : NULL;
-  if (!h || !butter_arg_bytes(env, argv[1], &data, &len)) return NULL;
+  if (!butter_args(env, info, "hB", &h, &data, &len)) return NULL;
   return butter_int(env, butter_handle_read_decoded(env, h, (void *)data, len));
 }
 
 /* handlePoll(handle, timeoutNs) -> 1 ready | 0 not within the time | -errno: waits on the readiness fd. */
 static napi_value js_handle_poll(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  butter_handle *h;
   int64_t ns;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  butter_handle *h = argc == 2 ? butter_arg_handle(env, argv[0]) : NULL;
-  if (!h || napi_get_value_int64(env, argv[1], &ns) != napi_ok) return NULL;
+  if (!butter_args(env, info, "hI", &h, &ns)) return NULL;
   if (h->fd < 0 || h->shut) return butter_errno_result(env, EBADF);
   struct pollfd p = {.fd = h->poll_fd, .events = POLLIN};
   struct timespec ts = {.tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000};

@@ -73,14 +73,11 @@ int fanotify_mark(int fd, unsigned flags, unsigned long long mask, int dirfd, co
 
 /* fanotifyInit(flags, eventFFlags[, handle]) -> fd | -errno */
 static napi_value js_fanotify_init(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3] = {NULL, NULL, NULL};
   uint32_t flags, event_f_flags;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 2 || !butter_arg_uint32(env, argv[0], &flags) || !butter_arg_uint32(env, argv[1], &event_f_flags))
-    return NULL;
+  napi_value handle = NULL;
+  if (!butter_args(env, info, "uu|v", &flags, &event_f_flags, &handle)) return NULL;
   int fd = fanotify_init(flags, event_f_flags);
-  return butter_new_fd(env, fd < 0 ? -errno : fd, argc > 2 ? argv[2] : NULL);
+  return butter_new_fd(env, fd < 0 ? -errno : fd, handle);
 }
 
 /*
@@ -88,17 +85,13 @@ static napi_value js_fanotify_init(napi_env env, napi_callback_info info) {
  * A null path passes NULL, which makes the kernel mark dirfd itself.
  */
 static napi_value js_fanotify_mark(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
   int32_t fd, dirfd;
   uint32_t flags;
   uint64_t mask;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 5 || !butter_arg_int32(env, argv[0], &fd) || !butter_arg_uint32(env, argv[1], &flags) ||
-      !butter_arg_uint64(env, argv[2], &mask) || !butter_arg_int32(env, argv[3], &dirfd))
-    return NULL;
+  napi_value path_arg;
+  if (!butter_args(env, info, "iuUiv", &fd, &flags, &mask, &dirfd, &path_arg)) return NULL;
   butter_path path;
-  int e = butter_arg_path(env, argv[4], &path);
+  int e = butter_arg_path(env, path_arg, &path);
   if (e < 0) return NULL;
   if (e > 0) return butter_errno_result(env, e);
   int r = fanotify_mark(fd, flags, mask, dirfd, path.s);
@@ -111,11 +104,6 @@ static napi_value js_fanotify_mark(napi_env env, napi_callback_info info) {
  * The group's handle from an optional argument, or NULL when absent: then the
  * fds are the caller's. False after throwing (not a handle).
  */
-static bool optional_handle(napi_env env, size_t argc, napi_value *argv, size_t i, butter_handle **h) {
-  *h = NULL;
-  return argc <= i || (*h = butter_arg_handle(env, argv[i])) != NULL;
-}
-
 /* A released event fd or pidfd: the handle's if one holds them (closed only if it still does), else the caller's. */
 static void release_fd(butter_handle *h, int fd) {
   if (h) butter_handle_close_held(h, fd);
@@ -155,16 +143,11 @@ static void hold_event_fds(butter_handle *h, const unsigned char *buf, size_t n)
  * nothing (EBADF), since the number may have been reused.
  */
 static napi_value js_fanotify_read(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
   int32_t fd;
   const void *data;
   size_t len;
-  butter_handle *h;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 2 || !butter_arg_int32(env, argv[0], &fd) || !butter_arg_bytes(env, argv[1], &data, &len) ||
-      !optional_handle(env, argc, argv, 2, &h))
-    return NULL;
+  butter_handle *h = NULL;
+  if (!butter_args(env, info, "iB|h", &fd, &data, &len, &h)) return NULL;
   if (h && (h->shut || h->fd != fd)) return butter_errno_result(env, EBADF);
   ssize_t n = read(fd, (void *)data, len);
   if (n < 0) return butter_errno_result(env, errno);
@@ -187,23 +170,18 @@ static napi_value js_fanotify_queued(napi_env env, napi_callback_info info) {
  * that no longer owns fd writes nothing (EBADF).
  */
 static napi_value js_fanotify_respond(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value argv[7];
   int32_t fd, event_fd, pidfd;
   uint32_t response;
   bool release;
+  napi_value extra_arg;
   const void *extra = NULL;
   size_t extra_len = 0;
   napi_valuetype t;
-  butter_handle *h;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 6 || !butter_arg_int32(env, argv[0], &fd) || !butter_arg_int32(env, argv[1], &event_fd) ||
-      !butter_arg_uint32(env, argv[2], &response) || !butter_arg_bool(env, argv[4], &release) ||
-      !butter_arg_int32(env, argv[5], &pidfd) || !optional_handle(env, argc, argv, 6, &h))
-    return NULL;
+  butter_handle *h = NULL;
+  if (!butter_args(env, info, "iiuvbi|h", &fd, &event_fd, &response, &extra_arg, &release, &pidfd, &h)) return NULL;
   if (h && (h->shut || h->fd != fd)) return butter_errno_result(env, EBADF);
-  napi_typeof(env, argv[3], &t);
-  if (t != napi_null && !butter_arg_bytes(env, argv[3], &extra, &extra_len)) return NULL;
+  napi_typeof(env, extra_arg, &t);
+  if (t != napi_null && !butter_arg_bytes(env, extra_arg, &extra, &extra_len)) return NULL;
   unsigned char buf[sizeof(struct fanotify_response) + 64];
   if (extra_len > sizeof buf - sizeof(struct fanotify_response)) return butter_errno_result(env, EINVAL);
   struct fanotify_response r = {.fd = event_fd, .response = response};
@@ -217,29 +195,6 @@ static napi_value js_fanotify_respond(napi_env env, napi_callback_info info) {
   return butter_int(env, 0);
 }
 
-/* Whether s[0..n) is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF). */
-static bool valid_utf8(const unsigned char *s, size_t n) {
-  for (size_t i = 0; i < n;) {
-    unsigned char c = s[i];
-    size_t len;
-    uint32_t cp;
-    if (c < 0x80) { i++; continue; }
-    if ((c & 0xe0) == 0xc0) { len = 2; cp = c & 0x1f; }
-    else if ((c & 0xf0) == 0xe0) { len = 3; cp = c & 0x0f; }
-    else if ((c & 0xf8) == 0xf0) { len = 4; cp = c & 0x07; }
-    else return false;
-    if (n - i < len) return false;
-    for (size_t k = 1; k < len; k++) {
-      if ((s[i + k] & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (s[i + k] & 0x3f);
-    }
-    static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < min[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
-    i += len;
-  }
-  return true;
-}
-
 /*
  * readlink(2) of /proc/self/fd/<fd>: the path the kernel has for an open fd,
  * as a string, or as a Buffer of its exact bytes when they are not UTF-8
@@ -251,9 +206,8 @@ static napi_value fd_path(napi_env env, int fd) {
   ssize_t n = readlink(link, target, sizeof target);
   if (n < 0) return butter_errno_result(env, errno);
   if ((size_t)n == sizeof target) return butter_errno_result(env, ENAMETOOLONG);
-  napi_value v;
-  if (valid_utf8((const unsigned char *)target, (size_t)n)) napi_create_string_utf8(env, target, (size_t)n, &v);
-  else napi_create_buffer_copy(env, (size_t)n, target, NULL, &v);
+  napi_value v = butter_utf8_string(env, target, (size_t)n);
+  if (!v) napi_create_buffer_copy(env, (size_t)n, target, NULL, &v);
   return v;
 }
 
@@ -264,15 +218,10 @@ static napi_value fd_path(napi_env env, int fd) {
  * released either way. With `handle`, an fd it does not hold is left alone (EBADF).
  */
 static napi_value js_fanotify_fd_path(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
   int32_t fd;
   bool close_after;
-  butter_handle *h;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 2 || !butter_arg_int32(env, argv[0], &fd) || !butter_arg_bool(env, argv[1], &close_after) ||
-      !optional_handle(env, argc, argv, 2, &h))
-    return NULL;
+  butter_handle *h = NULL;
+  if (!butter_args(env, info, "ib|h", &fd, &close_after, &h)) return NULL;
   if (h && !butter_handle_holds(h, fd)) return butter_errno_result(env, EBADF);
   napi_value r = fd_path(env, fd);
   if (close_after) release_fd(h, fd);
@@ -286,15 +235,13 @@ static napi_value js_fanotify_fd_path(napi_env env, napi_callback_info info) {
  * mount_fd to resolve FID events. Not O_PATH: open_by_handle_at refuses those.
  */
 static napi_value js_fanotify_open_mount(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
   int32_t dirfd;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 3 || !butter_arg_int32(env, argv[0], &dirfd)) return NULL;
+  napi_value path_arg, handle;
+  if (!butter_args(env, info, "ivv", &dirfd, &path_arg, &handle)) return NULL;
   butter_path path;
-  int e = butter_arg_path(env, argv[1], &path);
+  int e = butter_arg_path(env, path_arg, &path);
   if (e < 0) return NULL;
-  if (e > 0) return butter_new_fd(env, -e, argv[2]);
+  if (e > 0) return butter_new_fd(env, -e, handle);
   char *p = path.s ? path.s : strcpy(path.stack, "."); /* a null path: the mark was on dirfd itself */
   const int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
   int fd = openat(dirfd, p, flags);
@@ -308,16 +255,13 @@ static napi_value js_fanotify_open_mount(napi_env env, napi_callback_info info) 
   }
   int err = errno;
   butter_path_free(&path);
-  return butter_new_fd(env, fd < 0 ? -err : fd, argv[2]);
+  return butter_new_fd(env, fd < 0 ? -err : fd, handle);
 }
 
 /* fanotifyFsid(fd) -> [val0, val1] (statfs f_fsid, as FID records carry it) | -errno */
 static napi_value js_fanotify_fsid(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
   int32_t fd;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 1 || !butter_arg_int32(env, argv[0], &fd)) return NULL;
+  if (!butter_args(env, info, "i", &fd)) return NULL;
   struct statfs st;
   if (fstatfs(fd, &st) < 0) return butter_errno_result(env, errno);
   const uint32_t *w = (const uint32_t *)&st.f_fsid;
@@ -338,13 +282,10 @@ static napi_value js_fanotify_fsid(napi_env env, napi_callback_info info) {
  * /proc/self/fd. ESTALE when the object is gone.
  */
 static napi_value js_fanotify_handle_path(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
   int32_t mount_fd;
   const void *bytes;
   size_t len;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 2 || !butter_arg_int32(env, argv[0], &mount_fd) || !butter_arg_bytes(env, argv[1], &bytes, &len)) return NULL;
+  if (!butter_args(env, info, "iB", &mount_fd, &bytes, &len)) return NULL;
   /* An aligned copy: the record's bytes sit at any offset of the read buffer. */
   union {
     struct file_handle fh;

@@ -179,6 +179,10 @@ butter_handle *butter_arg_handle(napi_env env, napi_value v) {
 }
 
 napi_value butter_new_fd(napi_env env, int fd, napi_value handle) {
+  return butter_new_decoding_fd(env, fd, handle, NULL);
+}
+
+napi_value butter_new_decoding_fd(napi_env env, int fd, napi_value handle, butter_decode_fn decode) {
   if (fd < 0 || !handle) return butter_int(env, fd);
   void *p = NULL;
   napi_valuetype type = napi_undefined;
@@ -191,15 +195,14 @@ napi_value butter_new_fd(napi_env env, int fd, napi_value handle) {
     return butter_errno_result(env, EBADF);
   }
   h->fd = h->poll_fd = fd;
+  h->decode = decode;
   return butter_int(env, fd);
 }
 
 /* handleNew(callback) -> handle, owning no fd until a creating call gives it one. */
 static napi_value js_handle_new(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], result;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 1) return NULL;
+  napi_value callback, result;
+  if (!butter_args(env, info, "v", &callback)) return NULL;
   butter_env *benv = butter_get_env(env);
   if (benv->tearing_down) {
     /* JS can still run between our cleanup hook and the environment's end; a
@@ -216,7 +219,7 @@ static napi_value js_handle_new(napi_env env, napi_callback_info info) {
   h->benv = benv;
   h->fd = h->poll_fd = -1;
   h->owners = 2;
-  if (napi_create_reference(env, argv[0], 0, &h->callback) != napi_ok ||
+  if (napi_create_reference(env, callback, 0, &h->callback) != napi_ok ||
       napi_create_external(env, h, handle_finalize, NULL, &result) != napi_ok) {
     handle_shutdown(h);
     butter_handle_release(h);
@@ -227,13 +230,9 @@ static napi_value js_handle_new(napi_env env, napi_callback_info info) {
 
 /* handleSet(handle, events, flags) -> 0 | -errno */
 static napi_value js_handle_set(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  butter_handle *h;
   uint32_t events, flags;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  butter_handle *h = argc == 3 ? butter_arg_handle(env, argv[0]) : NULL;
-  if (!h || !butter_arg_uint32(env, argv[1], &events) || !butter_arg_uint32(env, argv[2], &flags))
-    return NULL;
+  if (!butter_args(env, info, "huu", &h, &events, &flags)) return NULL;
   if (h->fd < 0) return butter_errno_result(env, EBADF);
   if (!h->benv->ops) return butter_errno_result(env, ENOSYS);
   events &= BUTTER_READABLE | BUTTER_WRITABLE;
@@ -254,62 +253,55 @@ static napi_value js_handle_set(napi_env env, napi_callback_info info) {
 int64_t butter_handle_read_decoded(napi_env env, butter_handle *h, void *data, size_t len) {
   int64_t n = butter_handle_read(h, data, len);
   napi_value decoded;
-  if (n > 0 && h->wake_format == BUTTER_WAKE_INOTIFY && h->decoded &&
-      napi_get_reference_value(env, h->decoded, &decoded) == napi_ok && decoded)
-    butter_inotify_names(env, decoded, data, n);
+  if (n > 0 && h->decoded && napi_get_reference_value(env, h->decoded, &decoded) == napi_ok && decoded)
+    h->decode(env, decoded, data, n);
   return n;
 }
 
 /*
- * handleSetBuffer(handle, buffer, format[, decoded]) -> 0: readable wakes are
- * read into buffer (a Uint8Array) before the callback, and every read through
- * the handle fills `decoded` (a plain array of this module's own, so setting
- * its elements cannot fail) as `format` (WAKE_*) says.
+ * handleSetBuffer(handle, buffer[, decoded]) -> 0: readable wakes are read
+ * into buffer (a Uint8Array) before the callback, and with `decoded` (an
+ * array) every read through the handle fills it with the handle's decoding
+ * (butter_decode_fn), which its family registered with its fd.
  */
 static napi_value js_handle_set_buffer(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+  butter_handle *h;
+  napi_value buffer, decoded = NULL;
   const void *data;
   size_t len;
-  uint32_t format;
   bool is_array = false;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  butter_handle *h = argc >= 3 ? butter_arg_handle(env, argv[0]) : NULL;
-  if (!h || !butter_arg_bytes(env, argv[1], &data, &len) || !butter_arg_uint32(env, argv[2], &format)) return NULL;
-  if (argc >= 4) napi_is_array(env, argv[3], &is_array); /* left false if it fails */
-  if (format >= BUTTER_WAKE_FORMATS || (format != BUTTER_WAKE_BYTES && !is_array)) {
-    napi_throw_type_error(env, "ERR_BUTTER_INTERNAL", "unknown wake format, or no array to decode into");
+  if (!butter_args(env, info, "hv|v", &h, &buffer, &decoded) || !butter_arg_bytes(env, buffer, &data, &len))
+    return NULL;
+  napi_valuetype type = napi_undefined;
+  if (decoded) napi_typeof(env, decoded, &type);
+  bool decoding = type != napi_undefined;
+  if (decoding) napi_is_array(env, decoded, &is_array); /* left false if it fails */
+  if (decoding && (!is_array || !h->decode)) {
+    napi_throw_type_error(env, "ERR_BUTTER_INTERNAL", "no array to decode into, or a handle with no decoding");
     return NULL;
   }
-  h->wake_format = (uint8_t)format;
   if (h->read_buf) napi_delete_reference(env, h->read_buf);
   if (h->decoded) napi_delete_reference(env, h->decoded);
   h->read_buf = h->decoded = NULL;
   h->read_data = NULL;
-  if (napi_create_reference(env, argv[1], 1, &h->read_buf) != napi_ok) h->read_buf = NULL;
+  if (napi_create_reference(env, buffer, 1, &h->read_buf) != napi_ok) h->read_buf = NULL;
   else h->read_data = (void *)data, h->read_len = len;
-  if (format != BUTTER_WAKE_BYTES && napi_create_reference(env, argv[3], 1, &h->decoded) != napi_ok) h->decoded = NULL;
+  if (decoding && napi_create_reference(env, decoded, 1, &h->decoded) != napi_ok) h->decoded = NULL;
   return butter_int(env, 0);
 }
 
 /* handleCloseHeld(handle, fd) -> 0 | -EBADF: closes fd if the handle holds it (butter_handle_close_held). */
 static napi_value js_handle_close_held(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  butter_handle *h;
   int32_t fd;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  butter_handle *h = argc == 2 ? butter_arg_handle(env, argv[0]) : NULL;
-  if (!h || !butter_arg_int32(env, argv[1], &fd)) return NULL;
+  if (!butter_args(env, info, "hi", &h, &fd)) return NULL;
   return butter_int(env, butter_handle_close_held(h, fd) ? 0 : -EBADF);
 }
 
 /* handleClose(handle) -> 0 | -errno (from close(2)) */
 static napi_value js_handle_close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  butter_handle *h = argc == 1 ? butter_arg_handle(env, argv[0]) : NULL;
-  if (!h) return NULL;
+  butter_handle *h;
+  if (!butter_args(env, info, "h", &h)) return NULL;
   if (h->events && (h->flags & BUTTER_KEEP_CALLBACK)) {
     uint32_t count;
     napi_reference_unref(env, h->callback, &count);
@@ -344,12 +336,11 @@ static void env_cleanup_async(napi_async_cleanup_hook_handle hook, void *arg) {
 
 /* pollBackend(name) -> name in force. name: "uv" | "epoll" | "" (best available) */
 static napi_value js_poll_backend(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
+  napi_value want_arg = NULL;
   char want[16] = "";
   size_t len;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc >= 1) napi_get_value_string_utf8(env, argv[0], want, sizeof want, &len);
+  butter_args(env, info, "|v", &want_arg);
+  if (want_arg) napi_get_value_string_utf8(env, want_arg, want, sizeof want, &len);
   butter_env *benv = butter_get_env(env);
   if (benv->backend == BUTTER_BACKEND_NONE) {
     if (strcmp(want, "epoll") != 0 && butter_uv_init(benv) == 0) {
@@ -392,6 +383,4 @@ void butter_init_handle(napi_env env, napi_value exports) {
   butter_export_int(env, exports, "WRITABLE", BUTTER_WRITABLE);
   butter_export_int(env, exports, "KEEP_CALLBACK", BUTTER_KEEP_CALLBACK);
   butter_export_int(env, exports, "KEEP_LOOP", BUTTER_KEEP_LOOP);
-  butter_export_int(env, exports, "WAKE_BYTES", BUTTER_WAKE_BYTES);
-  butter_export_int(env, exports, "WAKE_INOTIFY", BUTTER_WAKE_INOTIFY);
 }

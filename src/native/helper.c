@@ -21,16 +21,14 @@
  * parent's end is non-blocking; the helper waits for requests.
  */
 static napi_value js_helper_socketpair(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 2) return NULL;
+  napi_value parent, child;
+  if (!butter_args(env, info, "vv", &parent, &child)) return NULL;
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) return butter_errno_result(env, errno);
   int err = fcntl(sv[0], F_SETFL, O_NONBLOCK) < 0 ? errno : 0;
   int32_t fds[2];
-  napi_get_value_int32(env, butter_new_fd(env, sv[0], argv[0]), &fds[0]);
-  napi_get_value_int32(env, butter_new_fd(env, sv[1], argv[1]), &fds[1]);
+  napi_get_value_int32(env, butter_new_fd(env, sv[0], parent), &fds[0]);
+  napi_get_value_int32(env, butter_new_fd(env, sv[1], child), &fds[1]);
   if (fds[0] < 0 || fds[1] < 0) return butter_errno_result(env, EBADF); /* the one taken closes with its handle */
   if (err) return butter_errno_result(env, err);
   napi_value r;
@@ -42,15 +40,10 @@ static napi_value js_helper_socketpair(napi_env env, napi_callback_info info) {
 
 /* helperSend(fd, message, passFd) -> bytes sent | -errno; passFd (>= 0) rides along with SCM_RIGHTS. */
 static napi_value js_helper_send(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
   int32_t fd, pass;
   const void *data;
   size_t len;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 3 || !butter_arg_int32(env, argv[0], &fd) || !butter_arg_bytes(env, argv[1], &data, &len) ||
-      !butter_arg_int32(env, argv[2], &pass))
-    return NULL;
+  if (!butter_args(env, info, "iBi", &fd, &data, &len, &pass)) return NULL;
   union {
     struct cmsghdr align;
     char space[CMSG_SPACE(sizeof(int))];

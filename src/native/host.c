@@ -44,12 +44,9 @@ static napi_value js_getdomainname(napi_env env, napi_callback_info info) {
 typedef int (*set_name_fn)(const char *, size_t);
 
 static napi_value set_name(napi_env env, napi_callback_info info, set_name_fn fn) {
-  size_t argc = 1;
-  napi_value argv[1];
   const void *data;
   size_t len;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 1 || !butter_arg_bytes(env, argv[0], &data, &len)) return NULL;
+  if (!butter_args(env, info, "B", &data, &len)) return NULL;
   return butter_int(env, fn(data, len) < 0 ? -errno : 0);
 }
 

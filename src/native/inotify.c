@@ -4,7 +4,7 @@
  * Records are parsed in TypeScript (src/raw/inotify.ts): building JS objects
  * there is faster than through Node-API, and the read here only fills a Buffer
  * the caller reuses. Reads through an `Inotify`'s handle also decode the
- * records' names here (butter_inotify_names): one string made in C is cheaper
+ * records' names here (decode_names): one string made in C is cheaper
  * than a decode called from JS, on the single-event wake and per record.
  */
 #include "butter.h"
@@ -24,81 +24,12 @@
 #define INOTIFY_IOC_SETNEXTWD _IOW('I', 0, int32_t)
 #endif
 
-/* inotifyInit(flags[, handle]) -> fd | -errno */
-static napi_value js_inotify_init(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2] = {NULL, NULL};
-  int32_t flags;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 1 || !butter_arg_int32(env, argv[0], &flags)) return NULL;
-  int fd = inotify_init1(flags);
-  return butter_new_fd(env, fd < 0 ? -errno : fd, argc > 1 ? argv[1] : NULL);
-}
-
-/* inotifyAddWatch(fd, path: Uint8Array without NUL, mask) -> wd | -errno */
-static napi_value js_inotify_add_watch(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  int32_t fd;
-  uint32_t mask;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 3 || !butter_arg_int32(env, argv[0], &fd) || !butter_arg_uint32(env, argv[2], &mask)) return NULL;
-  butter_path path;
-  int r = butter_arg_path(env, argv[1], &path);
-  if (r < 0) return NULL;
-  if (r > 0) return butter_errno_result(env, r);
-  int wd = inotify_add_watch(fd, path.s ? path.s : "", mask);
-  int err = errno;
-  butter_path_free(&path);
-  return butter_int(env, wd < 0 ? -err : wd);
-}
-
-/* inotifyRmWatch(fd, wd) -> 0 | -errno */
-static napi_value js_inotify_rm_watch(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  int32_t fd, wd;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 2 || !butter_arg_int32(env, argv[0], &fd) || !butter_arg_int32(env, argv[1], &wd)) return NULL;
-  return butter_int(env, inotify_rm_watch(fd, wd) < 0 ? -errno : 0);
-}
-
-/* inotifyRead(fd, buffer) -> bytes read | -errno: whole records only, as many as fit. */
-static napi_value js_inotify_read(napi_env env, napi_callback_info info) {
-  return butter_read_into(env, info);
-}
-
-/* Whether s[0..n) is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF), as V8 decodes it without loss. */
-static bool utf8_valid(const unsigned char *s, size_t n) {
-  for (size_t i = 0; i < n;) {
-    unsigned c = s[i];
-    if (c < 0x80) {
-      i++;
-      continue;
-    }
-    size_t k;
-    unsigned lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) k = 1;
-    else if (c >= 0xE0 && c <= 0xEF) {
-      k = 2;
-      if (c == 0xE0) lo = 0xA0;
-      if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      k = 3;
-      if (c == 0xF0) lo = 0x90;
-      if (c == 0xF4) hi = 0x8F;
-    } else {
-      return false;
-    }
-    if (n - i <= k || s[i + 1] < lo || s[i + 1] > hi) return false;
-    for (size_t j = 2; j <= k; j++)
-      if ((s[i + j] & 0xC0) != 0x80) return false;
-    i += k + 1;
-  }
-  return true;
-}
-
-void butter_inotify_names(napi_env env, napi_value decoded, const void *data, int64_t n) {
+/*
+ * The handles' decoding (butter_decode_fn): sets decoded[i] to record i's
+ * name: a string, null for none, or undefined for a name that is not valid
+ * UTF-8 (JS decodes that one itself, to keep its bytes).
+ */
+static void decode_names(napi_env env, napi_value decoded, const void *data, int64_t n) {
   const char *p = data;
   napi_value null, undefined;
   napi_get_null(env, &null);
@@ -112,24 +43,52 @@ void butter_inotify_names(napi_env env, napi_value decoded, const void *data, in
     off += sizeof ev + ev.len;
     if (off > n) break;
     size_t len = strnlen(name, ev.len);
-    const unsigned char *s = (const unsigned char *)name;
-    bool ascii = true;
-    for (size_t k = 0; k < len && ascii; k++) ascii = s[k] < 0x80;
-    napi_value v = undefined;
-    if (len == 0) v = null;
-    else if (ascii) napi_create_string_latin1(env, name, len, &v);
-    else if (utf8_valid(s, len)) napi_create_string_utf8(env, name, len, &v);
-    napi_set_element(env, decoded, i, v);
+    napi_value v = len == 0 ? null : butter_utf8_string(env, name, len);
+    napi_set_element(env, decoded, i, v ? v : undefined);
   }
+}
+
+/* inotifyInit(flags[, handle]) -> fd | -errno */
+static napi_value js_inotify_init(napi_env env, napi_callback_info info) {
+  int32_t flags;
+  napi_value handle = NULL;
+  if (!butter_args(env, info, "i|v", &flags, &handle)) return NULL;
+  int fd = inotify_init1(flags);
+  return butter_new_decoding_fd(env, fd < 0 ? -errno : fd, handle, decode_names);
+}
+
+/* inotifyAddWatch(fd, path: Uint8Array without NUL, mask) -> wd | -errno */
+static napi_value js_inotify_add_watch(napi_env env, napi_callback_info info) {
+  int32_t fd;
+  uint32_t mask;
+  napi_value path_arg;
+  if (!butter_args(env, info, "ivu", &fd, &path_arg, &mask)) return NULL;
+  butter_path path;
+  int r = butter_arg_path(env, path_arg, &path);
+  if (r < 0) return NULL;
+  if (r > 0) return butter_errno_result(env, r);
+  int wd = inotify_add_watch(fd, path.s ? path.s : "", mask);
+  int err = errno;
+  butter_path_free(&path);
+  return butter_int(env, wd < 0 ? -err : wd);
+}
+
+/* inotifyRmWatch(fd, wd) -> 0 | -errno */
+static napi_value js_inotify_rm_watch(napi_env env, napi_callback_info info) {
+  int32_t fd, wd;
+  if (!butter_args(env, info, "ii", &fd, &wd)) return NULL;
+  return butter_int(env, inotify_rm_watch(fd, wd) < 0 ? -errno : 0);
+}
+
+/* inotifyRead(fd, buffer) -> bytes read | -errno: whole records only, as many as fit. */
+static napi_value js_inotify_read(napi_env env, napi_callback_info info) {
+  return butter_read_into(env, info);
 }
 
 /* inotifySetNextWd(fd, wd) -> 0 | -errno: INOTIFY_IOC_SETNEXTWD (CONFIG_CHECKPOINT_RESTORE) */
 static napi_value js_inotify_set_next_wd(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
   int32_t fd, wd;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 2 || !butter_arg_int32(env, argv[0], &fd) || !butter_arg_int32(env, argv[1], &wd)) return NULL;
+  if (!butter_args(env, info, "ii", &fd, &wd)) return NULL;
   /* The kernel takes the number itself as the ioctl argument, not a pointer to it. */
   return butter_int(env, ioctl(fd, INOTIFY_IOC_SETNEXTWD, (unsigned long)wd) < 0 ? -errno : 0);
 }

@@ -52,10 +52,6 @@ static uint64_t set_to_mask(const sigset_t *set) {
   return mask;
 }
 
-static bool arg_mask(napi_env env, napi_value v, uint64_t *mask) {
-  return butter_arg_uint64(env, v, mask);
-}
-
 static napi_value mask_value(napi_env env, uint64_t mask) {
   napi_value r;
   napi_create_bigint_uint64(env, mask, &r);
@@ -65,17 +61,15 @@ static napi_value mask_value(napi_env env, uint64_t mask) {
 /* ---- pthread_sigmask(how, set | null) -> previous mask | -errno ---- */
 
 static napi_value js_pthread_sigmask(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
   int32_t how;
+  napi_value set_arg;
   napi_valuetype type;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 2 || !butter_arg_int32(env, argv[0], &how)) return NULL;
-  napi_typeof(env, argv[1], &type);
+  if (!butter_args(env, info, "iv", &how, &set_arg)) return NULL;
+  napi_typeof(env, set_arg, &type);
   sigset_t set, old;
   if (type != napi_null) {
     uint64_t mask;
-    if (!arg_mask(env, argv[1], &mask)) return NULL;
+    if (!butter_arg_uint64(env, set_arg, &mask)) return NULL;
     mask_to_set(mask, &set);
   }
   /* Returns a positive error number, unlike most calls. */
@@ -320,12 +314,9 @@ static void signals_cleanup(void *arg) {
  * failed.
  */
 static napi_value js_sigblock(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
   uint64_t mask;
   bool acquire;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 2 || !arg_mask(env, argv[0], &mask) || !butter_arg_bool(env, argv[1], &acquire)) return NULL;
+  if (!butter_args(env, info, "Ub", &mask, &acquire)) return NULL;
   butter_env *benv = butter_get_env(env);
   if (acquire && benv->signals_gone) {
     /* JS can still run after the cleanup hook; a block taken then would never be given back. */
@@ -346,18 +337,14 @@ static napi_value js_sigblock(napi_env env, napi_callback_info info) {
 
 /* signalfd(fd, mask, flags[, handle]) -> fd | -errno; a handle adopts a new fd. */
 static napi_value js_signalfd(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4] = {NULL, NULL, NULL, NULL};
   int32_t fd, flags;
   uint64_t mask;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 3 || !butter_arg_int32(env, argv[0], &fd) || !arg_mask(env, argv[1], &mask) ||
-      !butter_arg_int32(env, argv[2], &flags))
-    return NULL;
+  napi_value handle = NULL;
+  if (!butter_args(env, info, "iUi|v", &fd, &mask, &flags, &handle)) return NULL;
   sigset_t set;
   mask_to_set(mask, &set);
   int r = signalfd(fd, &set, flags);
-  return butter_new_fd(env, r < 0 ? -errno : r, fd == -1 && argc > 3 ? argv[3] : NULL);
+  return butter_new_fd(env, r < 0 ? -errno : r, fd == -1 ? handle : NULL);
 }
 
 /* signalfdRead(fd, buffer) -> bytes read | -errno. The JS layer parses the records. */
@@ -367,13 +354,8 @@ static napi_value js_signalfd_read(napi_env env, napi_callback_info info) {
 
 /* sigqueue(pid, sig, value) -> 0 | -errno */
 static napi_value js_sigqueue(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
   int32_t pid, sig, value;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 3 || !butter_arg_int32(env, argv[0], &pid) || !butter_arg_int32(env, argv[1], &sig) ||
-      !butter_arg_int32(env, argv[2], &value))
-    return NULL;
+  if (!butter_args(env, info, "iii", &pid, &sig, &value)) return NULL;
   union sigval sv = {.sival_int = value};
   return butter_int(env, sigqueue(pid, sig, sv) < 0 ? -errno : 0);
 }

@@ -246,13 +246,11 @@ static napi_value js_move_start(napi_env env, napi_callback_info info) {
 
 /* pipe2(flags) -> [readFd, writeFd] | -errno. The caller owns both fds. */
 static napi_value js_pipe2(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], r;
   int32_t flags;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 1 || !butter_arg_int32(env, argv[0], &flags)) return NULL;
+  if (!butter_args(env, info, "i", &flags)) return NULL;
   int fds[2];
   if (pipe2(fds, flags) < 0) return butter_errno_result(env, errno);
+  napi_value r;
   napi_create_array_with_length(env, 2, &r);
   napi_set_element(env, r, 0, butter_int(env, fds[0]));
   napi_set_element(env, r, 1, butter_int(env, fds[1]));
@@ -261,11 +259,8 @@ static napi_value js_pipe2(napi_env env, napi_callback_info info) {
 
 /* pipeSize(fd, size) -> fcntl(F_SETPIPE_SZ) for size >= 0, else F_GETPIPE_SZ: the capacity | -errno */
 static napi_value js_pipe_size(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
   int32_t fd, size;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 2 || !butter_arg_int32(env, argv[0], &fd) || !butter_arg_int32(env, argv[1], &size)) return NULL;
+  if (!butter_args(env, info, "ii", &fd, &size)) return NULL;
   int r = size >= 0 ? fcntl(fd, F_SETPIPE_SZ, size) : fcntl(fd, F_GETPIPE_SZ);
   return butter_int(env, r < 0 ? -errno : r);
 }

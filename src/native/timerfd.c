@@ -45,26 +45,18 @@ static napi_value itimerspec_result(napi_env env, const struct itimerspec *its) 
 
 /* timerfdCreate(clockid, flags[, handle]) -> fd | -errno */
 static napi_value js_timerfd_create(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3] = {NULL, NULL, NULL};
   int32_t clockid, flags;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 2 || !butter_arg_int32(env, argv[0], &clockid) || !butter_arg_int32(env, argv[1], &flags))
-    return NULL;
+  napi_value handle = NULL;
+  if (!butter_args(env, info, "ii|v", &clockid, &flags, &handle)) return NULL;
   int fd = timerfd_create(clockid, flags);
-  return butter_new_fd(env, fd < 0 ? -errno : fd, argc > 2 ? argv[2] : NULL);
+  return butter_new_fd(env, fd < 0 ? -errno : fd, handle);
 }
 
 /* timerfdSettime(fd, flags, interval: bigint, value: bigint) -> [oldInterval, oldValue] | -errno */
 static napi_value js_timerfd_settime(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
   int32_t fd, flags;
   uint64_t interval, value;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 4 || !butter_arg_int32(env, argv[0], &fd) || !butter_arg_int32(env, argv[1], &flags) ||
-      !butter_arg_uint64(env, argv[2], &interval) || !butter_arg_uint64(env, argv[3], &value))
-    return NULL;
+  if (!butter_args(env, info, "iiUU", &fd, &flags, &interval, &value)) return NULL;
   struct itimerspec its = {.it_interval = ns_to_timespec(interval), .it_value = ns_to_timespec(value)};
   struct itimerspec old;
   if (timerfd_settime(fd, flags, &its, &old) < 0) return butter_errno_result(env, errno);
@@ -73,11 +65,8 @@ static napi_value js_timerfd_settime(napi_env env, napi_callback_info info) {
 
 /* timerfdGettime(fd) -> [interval, value] | -errno */
 static napi_value js_timerfd_gettime(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
   int32_t fd;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 1 || !butter_arg_int32(env, argv[0], &fd)) return NULL;
+  if (!butter_args(env, info, "i", &fd)) return NULL;
   struct itimerspec its;
   if (timerfd_gettime(fd, &its) < 0) return butter_errno_result(env, errno);
   return itimerspec_result(env, &its);
@@ -85,13 +74,9 @@ static napi_value js_timerfd_gettime(napi_env env, napi_callback_info info) {
 
 /* timerfdSetTicks(fd, ticks: bigint) -> 0 | -errno (ENOTTY without CONFIG_CHECKPOINT_RESTORE) */
 static napi_value js_timerfd_set_ticks(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
   int32_t fd;
   uint64_t ticks;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 2 || !butter_arg_int32(env, argv[0], &fd) || !butter_arg_uint64(env, argv[1], &ticks))
-    return NULL;
+  if (!butter_args(env, info, "iU", &fd, &ticks)) return NULL;
   return butter_int(env, ioctl(fd, TFD_IOC_SET_TICKS, &ticks) < 0 ? -errno : 0);
 }
 
@@ -102,11 +87,8 @@ static napi_value js_timerfd_read(napi_env env, napi_callback_info info) {
 
 /* clockGettime(clockid) -> bigint nanoseconds | -errno: what absolute deadlines are measured on. */
 static napi_value js_clock_gettime(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
   int32_t clockid;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 1 || !butter_arg_int32(env, argv[0], &clockid)) return NULL;
+  if (!butter_args(env, info, "i", &clockid)) return NULL;
   struct timespec ts;
   if (clock_gettime(clockid, &ts) < 0) return butter_errno_result(env, errno);
   return timespec_to_bigint(env, &ts);

@@ -406,11 +406,10 @@ napi_value butter_work_submit(napi_env env, const butter_work_call *call, void *
  * 2: finished, too late. done is called in every case.
  */
 static napi_value js_work_abort(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
+  napi_value token = NULL;
   void *p = NULL;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 1 || napi_get_value_external(env, argv[0], &p) != napi_ok || !p) {
+  butter_args(env, info, "|v", &token);
+  if (!token || napi_get_value_external(env, token, &p) != napi_ok || !p) {
     napi_throw_type_error(env, "ERR_BUTTER_INTERNAL", "expected a work token");
     return NULL;
   }
