@@ -24,6 +24,15 @@ export function readSignal(options: unknown): AbortSignal | undefined {
   return validateAbortSignal(validateOptions<ReadOptions>(options, 'options', READ_OPTIONS).signal, 'options.signal');
 }
 
+/** Events every source emits: `'event'` (one per event), `'error'`, `'close'`. */
+export interface SourceEvents<T> {
+  event: [event: T];
+  error: [error: Error];
+  close: [];
+  newListener: [event: string | symbol, listener: (...args: unknown[]) => void];
+  removeListener: [event: string | symbol, listener: (...args: unknown[]) => void];
+}
+
 export interface Waiter<T> {
   resolve(value: T): void;
   reject(err: unknown): void;
@@ -231,4 +240,13 @@ export abstract class EventPump<T> extends EventEmitter {
       else w.reject(readError!());
     }
   }
+}
+
+export interface EventPump<T> {
+  on<K extends keyof SourceEvents<T>>(event: K, listener: (...args: SourceEvents<T>[K]) => void): this;
+  once<K extends keyof SourceEvents<T>>(event: K, listener: (...args: SourceEvents<T>[K]) => void): this;
+  off<K extends keyof SourceEvents<T>>(event: K, listener: (...args: SourceEvents<T>[K]) => void): this;
+  addListener<K extends keyof SourceEvents<T>>(event: K, listener: (...args: SourceEvents<T>[K]) => void): this;
+  removeListener<K extends keyof SourceEvents<T>>(event: K, listener: (...args: SourceEvents<T>[K]) => void): this;
+  emit<K extends keyof SourceEvents<T>>(event: K, ...args: SourceEvents<T>[K]): boolean;
 }

@@ -16,7 +16,7 @@
  */
 import { AbortError, sysError, type SystemError, EAGAIN, EBADF, EFAULT, EINVAL } from './errors';
 import { native, type NativeHandle } from './native';
-import { EventPump, readSignal, type ReadOptions } from './pump';
+import { EventPump, readSignal, type ReadOptions, type SourceEvents } from './pump';
 import { abortError } from './validate';
 
 export type { ReadOptions } from './pump';
@@ -36,13 +36,7 @@ const resolved = Promise.resolve();
 export const READ_EVENTS_MAX = 4096;
 
 /** Events every source emits: `'event'` (one per event), `'error'`, `'close'`. */
-export interface FdSourceEvents<T> {
-  event: [event: T];
-  error: [error: Error];
-  close: [];
-  newListener: [event: string | symbol, listener: (...args: unknown[]) => void];
-  removeListener: [event: string | symbol, listener: (...args: unknown[]) => void];
-}
+export type FdSourceEvents<T> = SourceEvents<T>;
 
 export abstract class FdSource<T> extends EventPump<T> {
   #handle: NativeHandle | null = null;
@@ -348,13 +342,4 @@ export abstract class FdSource<T> extends EventPump<T> {
     this.#stopWatching();
     this.report(err);
   }
-}
-
-export interface FdSource<T> {
-  on<K extends keyof FdSourceEvents<T>>(event: K, listener: (...args: FdSourceEvents<T>[K]) => void): this;
-  once<K extends keyof FdSourceEvents<T>>(event: K, listener: (...args: FdSourceEvents<T>[K]) => void): this;
-  off<K extends keyof FdSourceEvents<T>>(event: K, listener: (...args: FdSourceEvents<T>[K]) => void): this;
-  addListener<K extends keyof FdSourceEvents<T>>(event: K, listener: (...args: FdSourceEvents<T>[K]) => void): this;
-  removeListener<K extends keyof FdSourceEvents<T>>(event: K, listener: (...args: FdSourceEvents<T>[K]) => void): this;
-  emit<K extends keyof FdSourceEvents<T>>(event: K, ...args: FdSourceEvents<T>[K]): boolean;
 }

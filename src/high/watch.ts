@@ -5,7 +5,7 @@
  */
 import { readdirSync, statSync, type Dirent } from 'node:fs';
 import { invalidArgType, invalidArgValue } from '../core/errors';
-import { EventPump } from '../core/pump';
+import { EventPump, type SourceEvents } from '../core/pump';
 import { validateAbortSignal, validateBoolean, validateEncoding, validateOptions, type Encoding } from '../core/validate';
 import { Inotify, type InotifyEvent, type InotifyWatch } from './inotify';
 import { toPath } from '../core/fs';
@@ -682,19 +682,4 @@ export function watch(root: InotifyPath, options?: unknown, listener?: unknown):
   return w;
 }
 
-export interface WatcherEvents<P extends string | Buffer = string> {
-  event: [event: WatchEvent<P>];
-  error: [error: Error];
-  close: [];
-  newListener: [event: string | symbol, listener: (...args: unknown[]) => void];
-  removeListener: [event: string | symbol, listener: (...args: unknown[]) => void];
-}
-
-export interface Watcher<P extends string | Buffer = string> {
-  on<K extends keyof WatcherEvents<P>>(event: K, listener: (...args: WatcherEvents<P>[K]) => void): this;
-  once<K extends keyof WatcherEvents<P>>(event: K, listener: (...args: WatcherEvents<P>[K]) => void): this;
-  off<K extends keyof WatcherEvents<P>>(event: K, listener: (...args: WatcherEvents<P>[K]) => void): this;
-  addListener<K extends keyof WatcherEvents<P>>(event: K, listener: (...args: WatcherEvents<P>[K]) => void): this;
-  removeListener<K extends keyof WatcherEvents<P>>(event: K, listener: (...args: WatcherEvents<P>[K]) => void): this;
-  emit<K extends keyof WatcherEvents<P>>(event: K, ...args: WatcherEvents<P>[K]): boolean;
-}
+export type WatcherEvents<P extends string | Buffer = string> = SourceEvents<WatchEvent<P>>;
