@@ -1,12 +1,13 @@
 /**
- * The base of every event-like object that owns an fd (EventFd today; TimerFd,
- * SignalFd, Inotify, Fanotify later).
+ * The base of every event-like object that owns an fd (EventFd, TimerFd,
+ * SignalFd, Inotify, Fanotify, the helper's channel).
  *
  * A subclass supplies one thing: `readBatch(out)`, which reads what the kernel
  * has ready without blocking and appends the parsed events. This class does the
  * rest: ownership (close exactly once, EBADF after close, never touching a
- * reused fd number), ref/unref, the sync reads and `read()`; its base,
- * `EventPump`, the queue, async iteration, AbortSignal and 'event' listeners.
+ * reused fd number), ref/unref, the native watch, the sync reads and `read()`;
+ * its base, `EventPump`, does the queue, async iteration, AbortSignal and
+ * 'event' listeners.
  *
  * Readiness is watched only while someone consumes (a pending read or next(),
  * or an 'event' listener): an idle object costs nothing, and the kernel queue is
