@@ -446,6 +446,21 @@ describe('EventFd', () => {
     }
   });
 
+  test('return() ends an iteration whose next() waits: that next() resolves done, and the event it would have taken stays for others', async () => {
+    const ev = new EventFd();
+    try {
+      const it = ev.events();
+      const pending = it.next();
+      assert.deepEqual(await it.return(), { value: undefined, done: true });
+      assert.deepEqual(await Promise.race([pending, sleep(200, 'still waiting')]), { value: undefined, done: true });
+      ev.write(1n);
+      assert.equal(await ev.read(), 1n);
+      assert.deepEqual(await it.next(), { value: undefined, done: true });
+    } finally {
+      ev.close();
+    }
+  });
+
   test('close: pending reads reject with EBADF, iterations end, close is emitted once', async () => {
     const ev = new EventFd();
     const fd = ev.fd;

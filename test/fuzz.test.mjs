@@ -474,6 +474,8 @@ test('EventFd methods with arbitrary arguments, in arbitrary order, follow the m
                 // Either an arbitrary value as the options, or { signal } with a real one.
                 const opts = optionStyle[step.signal] ? { signal: signals[step.signal] } : step.weird;
                 let problem = optionsProblem(opts) ? ['ERR_INVALID_ARG_TYPE', 'options'] : null;
+                const unknown = problem || opts == null ? undefined : Object.keys(opts).find((k) => k !== 'signal' && opts[k] !== undefined);
+                if (unknown !== undefined) problem = ['ERR_INVALID_ARG_VALUE', `options.${unknown}`];
                 const sig = problem ? undefined : opts?.signal;
                 if (!problem && sig !== undefined && !isSignal(sig)) problem = ['ERR_INVALID_ARG_TYPE', 'options.signal'];
                 if (step.op === 'read') {

@@ -613,6 +613,20 @@ describe('errors, with their full shape', () => {
 });
 
 describe('Inotify', () => {
+  test('a once() listener takes one event of a batch; the rest stay queued for the next read', async () => {
+    const d = mkdir();
+    const ino = new Inotify();
+    try {
+      ino.add(d, ['create']);
+      for (const name of ['a', 'b', 'c']) fs.writeFileSync(`${d}/${name}`, '');
+      const [first] = await once(ino, 'event'); // the three come in one read
+      assert.equal(first.name, 'a');
+      assert.deepEqual(ino.readEvents().map((e) => e.name), ['b', 'c']);
+    } finally {
+      ino.close();
+    }
+  });
+
   test('add() returns this instance\'s watch, its mask as the kernel keeps it', () => {
     const d = mkdir();
     const ino = new Inotify();

@@ -52,6 +52,14 @@ const calls = {
       fan.close();
     }
   },
+  'EventFd#events': (opts) => {
+    const efd = new EventFd();
+    try {
+      efd.events(opts);
+    } finally {
+      efd.close();
+    }
+  },
   'Watcher#events': (opts) => {
     const w = watch(tmp);
     try {
@@ -75,6 +83,20 @@ for (const [name, call] of Object.entries(calls)) {
     made?.close();
   });
 }
+
+test('EventFd#read: an unknown option is refused (a rejection, as every failure of read()); one set to undefined is not', async () => {
+  const efd = new EventFd({ initval: 1 });
+  try {
+    await assert.rejects(efd.read({ sigal: 1 }), {
+      name: 'TypeError',
+      code: 'ERR_INVALID_ARG_VALUE',
+      message: "The property 'options.sigal' is not a known option. Received 1",
+    });
+    assert.equal(await efd.read({ sigal: undefined }), 1n);
+  } finally {
+    efd.close();
+  }
+});
 
 const closable = {
   EventFd: (signal) => new EventFd({ signal }),

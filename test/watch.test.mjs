@@ -377,6 +377,26 @@ describe('watch()', () => {
     }
   });
 
+  test("an error its Inotify reports: pending next()s reject with it; with an 'event' listener it is emitted as 'error', thrown when nobody listens for that (as every source's)", async () => {
+    const d = tree();
+    const w = watch(d);
+    try {
+      await w.ready;
+      const err = new Error('a failed read');
+      const next = w.events().next();
+      w.inotify.emit('error', err);
+      await assert.rejects(next, err);
+      w.on('event', () => {});
+      assert.throws(() => w.inotify.emit('error', err), err);
+      const errors = [];
+      w.on('error', (e) => errors.push(e));
+      w.inotify.emit('error', err);
+      assert.deepEqual(errors, [err]);
+    } finally {
+      w.close();
+    }
+  });
+
   test('followSymlinks: a symlinked directory is descended, a loop is watched once', async () => {
     const d = tree('real/inner');
     fs.symlinkSync(`${d}/real`, `${d}/link`);

@@ -1,12 +1,13 @@
 /**
- * The base of every event-like object that owns an fd (EventFd today; TimerFd,
- * SignalFd, Inotify, Fanotify later).
+ * The base of every event-like object that owns an fd (EventFd, TimerFd,
+ * SignalFd, Inotify, Fanotify, the helper's channel).
  *
  * A subclass supplies one thing: `readBatch(out)`, which reads what the kernel
  * has ready without blocking and appends the parsed events. This class does the
  * rest: ownership (close exactly once, EBADF after close, never touching a
- * reused fd number), ref/unref, the sync reads, promises, async iteration,
- * AbortSignal, and 'event' listeners.
+ * reused fd number), ref/unref, the native watch, the sync reads and `read()`;
+ * its base, `EventPump`, does the queue, async iteration, AbortSignal and
+ * 'event' listeners.
  *
  * Readiness is watched only while someone consumes (a pending read or next(),
  * or an 'event' listener): an idle object costs nothing, and the kernel queue is
@@ -14,10 +15,12 @@
  * fd next becomes ready (and then dropped), so a `for await` loop does not pay
  * two epoll_ctl calls per event; the loop is released at once all the same.
  */
-import { EventEmitter } from 'node:events';
 import { AbortError, sysError, type SystemError, EAGAIN, EBADF, EFAULT, EINVAL } from './errors';
 import { native, type NativeHandle } from './native';
-import { abortError, validateAbortSignal, validateOptions } from './validate';
+import { EventPump, readSignal, type ReadOptions, type SourceEvents } from './pump';
+import { abortError } from './validate';
+
+export type { ReadOptions } from './pump';
 
 /**
  * Read errors that say the fd or the buffer is unusable, so reading again
@@ -33,35 +36,12 @@ const resolved = Promise.resolve();
 /** How many events one `readEvents()` call gathers at most (it may return a batch more). */
 export const READ_EVENTS_MAX = 4096;
 
-/** Options for `read()` and `events()`. */
-export interface ReadOptions {
-  /** Cancels the read (or the iteration) with an `AbortError`. */
-  signal?: AbortSignal;
-}
-
-interface Waiter<T> {
-  resolve(value: T): void;
-  reject(err: unknown): void;
-  /** For an iterator's next(): resolves `{ done: true }` at close. */
-  end?: () => void;
-}
-
 /** Events every source emits: `'event'` (one per event), `'error'`, `'close'`. */
-export interface FdSourceEvents<T> {
-  event: [event: T];
-  error: [error: Error];
-  close: [];
-  newListener: [event: string | symbol, listener: (...args: unknown[]) => void];
-  removeListener: [event: string | symbol, listener: (...args: unknown[]) => void];
-}
+export type FdSourceEvents<T> = SourceEvents<T>;
 
-export abstract class FdSource<T> extends EventEmitter {
+export abstract class FdSource<T> extends EventPump<T> {
   #handle: NativeHandle | null = null;
   #fd = -1;
-  #queue: T[] = [];
-  #head = 0;
-  #waiters: Waiter<T>[] = [];
-  #listeners = 0;
   #eager = false;
   #coalesceMs = 0;
   /** While set, reading is paused after a busy wake; the timer resumes it. */
@@ -80,23 +60,6 @@ export abstract class FdSource<T> extends EventEmitter {
   };
   /** The pause after the last failed read, 0 after a read that succeeded. */
   #retryMs = 0;
-  #dispatchQueued = false;
-  readonly #runQueuedDispatch = (): void => {
-    this.#dispatchQueued = false;
-    if (this.#handle !== null) this.#dispatch();
-  };
-  readonly #onNewListener = (name: string | symbol): void => {
-    if (name === 'event') {
-      this.#listeners++;
-      this.#update();
-    }
-  };
-  readonly #onRemoveListener = (name: string | symbol): void => {
-    if (name === 'event') {
-      this.#listeners--;
-      this.#queueUpdate();
-    }
-  };
 
   /** The syscall named in errors from reading (`'read'`). */
   protected readonly readSyscall: string = 'read';
@@ -123,8 +86,6 @@ export abstract class FdSource<T> extends EventEmitter {
     }
     this.#handle = handle;
     this.#fd = fd;
-    this.on('newListener', this.#onNewListener);
-    this.on('removeListener', this.#onRemoveListener);
   }
 
   /**
@@ -179,11 +140,6 @@ export abstract class FdSource<T> extends EventEmitter {
     this.#coalesceMs = ms;
   }
 
-  /** Emits one event to the 'event' listeners; a subclass may wrap it (to act on a listener's throw). */
-  protected emitEvent(event: T): void {
-    this.emit('event', event);
-  }
-
   /** The file descriptor, or -1 once closed (as `FileHandle.fd`). */
   get fd(): number {
     return this.#fd;
@@ -208,8 +164,8 @@ export abstract class FdSource<T> extends EventEmitter {
   /** The next event if one is ready, else `null`. Never blocks. */
   readEvent(): T | null {
     this.assertOpen(this.readSyscall);
-    if (this.#head === this.#queue.length) this.#fill();
-    return this.#head < this.#queue.length ? this.#shift() : null;
+    if (this.head === this.queue.length) this.#fill();
+    return this.head < this.queue.length ? this.shift() : null;
   }
 
   /**
@@ -219,8 +175,8 @@ export abstract class FdSource<T> extends EventEmitter {
    */
   readEvents(): T[] {
     this.assertOpen(this.readSyscall);
-    const out = this.#queue.slice(this.#head);
-    this.#queue.length = this.#head = 0;
+    const out = this.queue.slice(this.head);
+    this.queue.length = this.head = 0;
     while (out.length < READ_EVENTS_MAX && this.#checked(this.readBatch(out)) > 0);
     return out;
   }
@@ -229,68 +185,14 @@ export abstract class FdSource<T> extends EventEmitter {
   read(options?: ReadOptions): Promise<T> {
     let signal: AbortSignal | undefined;
     try {
-      signal = validateAbortSignal(validateOptions<ReadOptions>(options).signal, 'options.signal');
+      signal = readSignal(options);
       this.assertOpen(this.readSyscall);
     } catch (err) {
       return Promise.reject(err);
     }
     if (signal?.aborted) return Promise.reject(abortError(signal));
-    if (this.#head < this.#queue.length) return Promise.resolve(this.#shift());
-    return new Promise<T>((resolve, reject) => this.#wait({ resolve, reject }, signal));
-  }
-
-  /**
-   * Async iteration over events, ending when the object is closed. With a
-   * `signal`, aborting rejects the pending `next()` with an `AbortError` and
-   * ends the iteration.
-   */
-  events(options?: ReadOptions): AsyncIterableIterator<T> {
-    const signal = validateAbortSignal(validateOptions<ReadOptions>(options).signal, 'options.signal');
-    let done = false;
-    let pending: Waiter<T> | null = null;
-    const finish = (): IteratorResult<T> => {
-      done = true;
-      if (pending) this.#forget(pending);
-      pending = null;
-      return { value: undefined, done: true };
-    };
-    const it: AsyncIterableIterator<T> = {
-      next: () => {
-        if (done || this.#handle === null) return Promise.resolve(finish());
-        if (signal?.aborted) {
-          finish();
-          return Promise.reject(abortError(signal));
-        }
-        if (this.#head < this.#queue.length) return Promise.resolve({ value: this.#shift(), done: false });
-        return new Promise<IteratorResult<T>>((resolve, reject) => {
-          const waiter: Waiter<T> = {
-            resolve: (value) => {
-              pending = null;
-              resolve({ value, done: false });
-            },
-            reject: (err) => {
-              pending = null;
-              done = true;
-              reject(err);
-            },
-            end: () => {
-              pending = null;
-              done = true;
-              resolve({ value: undefined, done: true });
-            },
-          };
-          pending = waiter;
-          this.#wait(waiter, signal);
-        });
-      },
-      return: () => Promise.resolve(finish()),
-      [Symbol.asyncIterator]: () => it,
-    };
-    return it;
-  }
-
-  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
-    return this.events();
+    if (this.head < this.queue.length) return Promise.resolve(this.shift());
+    return new Promise<T>((resolve, reject) => this.wait({ resolve, reject }, signal));
   }
 
   /** Lets the process exit while this object waits for events (as `timer.unref()`). */
@@ -304,7 +206,7 @@ export abstract class FdSource<T> extends EventEmitter {
   /** Undoes `unref()`: waiting for events keeps the process alive again (the default). */
   ref(): this {
     this.#ref = true;
-    if (this.#waiters.length > 0 || this.#listeners > 0) this.#pause?.ref();
+    if (this.waiters.length > 0 || this.listening > 0) this.#pause?.ref();
     this.#update();
     return this;
   }
@@ -322,29 +224,12 @@ export abstract class FdSource<T> extends EventEmitter {
     if (handle === null) return;
     this.#handle = null;
     this.#fd = -1;
-    this.#queue.length = this.#head = 0;
     if (this.#pause !== null) clearTimeout(this.#pause);
     this.#pause = null;
     const result = native.handleClose(handle);
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const w of waiters) {
-      if (w.end) w.end();
-      else w.reject(sysError(EBADF, this.readSyscall));
-    }
+    this.closeQueue(() => sysError(EBADF, this.readSyscall));
     process.nextTick(() => this.emit('close'));
     if (result < 0) throw sysError(-result, 'close');
-  }
-
-  /** As EventEmitter's, but this object's own bookkeeping of 'event' listeners survives it. */
-  override removeAllListeners(...args: [event?: string | symbol]): this {
-    // Node's takes every 'newListener'/'removeListener' listener, this class's too; its own count comes from them.
-    super.removeAllListeners(...args);
-    if (!this.rawListeners('newListener').includes(this.#onNewListener)) this.on('newListener', this.#onNewListener);
-    if (!this.rawListeners('removeListener').includes(this.#onRemoveListener)) this.on('removeListener', this.#onRemoveListener);
-    this.#listeners = this.listenerCount('event');
-    this.#queueUpdate();
-    return this;
   }
 
   [Symbol.dispose](): void {
@@ -357,46 +242,18 @@ export abstract class FdSource<T> extends EventEmitter {
 
   // ---- internals ----
 
-  #shift(): T {
-    const value = this.#queue[this.#head] as T;
-    (this.#queue as (T | undefined)[])[this.#head++] = undefined;
-    if (this.#head === this.#queue.length) this.#queue.length = this.#head = 0;
-    return value;
-  }
-
   #checked(result: number): number {
     if (result < 0) throw sysError(-result, this.readSyscall);
     return result;
   }
 
   #fill(): void {
-    this.#checked(this.readBatch(this.#queue));
+    this.#checked(this.readBatch(this.queue));
   }
 
-  #wait(waiter: Waiter<T>, signal: AbortSignal | undefined): void {
-    if (signal) {
-      const onAbort = (): void => {
-        if (!this.#forget(waiter)) return;
-        waiter.reject(abortError(signal));
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      const { resolve, reject, end } = waiter;
-      const detach = (): void => signal.removeEventListener('abort', onAbort);
-      waiter.resolve = (v) => (detach(), resolve(v));
-      waiter.reject = (e) => (detach(), reject(e));
-      if (end) waiter.end = () => (detach(), end());
-    }
-    this.#waiters.push(waiter);
-    this.#update();
-  }
-
-  /** Removes a waiter that has not been served; false if it is gone already. */
-  #forget(waiter: Waiter<T>): boolean {
-    const i = this.#waiters.indexOf(waiter);
-    if (i < 0) return false;
-    this.#waiters.splice(i, 1);
-    this.#queueUpdate();
-    return true;
+  protected consumersChanged(came: boolean): void {
+    if (came) this.#update();
+    else this.#queueUpdate();
   }
 
   /** Brings the native watch in line with who is consuming. */
@@ -406,7 +263,7 @@ export abstract class FdSource<T> extends EventEmitter {
 
     let events = this.#events;
     let flags = 0;
-    const consumed = this.#waiters.length > 0 || this.#listeners > 0;
+    const consumed = this.waiters.length > 0 || this.listening > 0;
     if (consumed || this.#eager) {
       events = native.READABLE;
       // Reading ahead alone does not keep the process alive: only a consumer does.
@@ -443,22 +300,22 @@ export abstract class FdSource<T> extends EventEmitter {
       this.#fail(sysError(-status, 'epoll_wait'));
       return;
     }
-    if (ready !== undefined && ready > 0 && this.#listeners > 0 && this.#waiters.length === 0 && this.#head === this.#queue.length && this.emitReady(ready)) return;
-    if (this.#waiters.length === 0 && this.#listeners === 0 && !this.#eager) {
+    if (ready !== undefined && ready > 0 && this.listening > 0 && this.waiters.length === 0 && this.head === this.queue.length && this.emitReady(ready)) return;
+    if (this.waiters.length === 0 && this.listening === 0 && !this.#eager) {
       // Read already (the native side reads only while someone consumes, so
       // hardly ever here): queue it rather than lose it.
-      if (ready !== undefined && ready > 0) this.readBatch(this.#queue, ready);
+      if (ready !== undefined && ready > 0) this.readBatch(this.queue, ready);
       this.#stopWatching();
       return;
     }
     // One drain per wake: the waiters queue is empty whenever someone waits.
-    const result = this.readBatch(this.#queue, ready);
+    const result = this.readBatch(this.queue, ready);
     if (result < 0) {
       if (result !== -EAGAIN) this.#readFailed(-result);
       return;
     }
     this.#retryMs = 0;
-    this.#dispatch();
+    this.dispatch();
     if (result > 1 && this.#coalesceMs > 0 && this.#handle !== null && this.#pause === null) this.#pauseReading(this.#coalesceMs);
   };
 
@@ -471,11 +328,11 @@ export abstract class FdSource<T> extends EventEmitter {
     }
     this.#retryMs = Math.min(2 * this.#retryMs || RETRY_MIN_MS, RETRY_MAX_MS);
     this.#pauseReading(this.#retryMs); // first: the report may throw (an 'error' nobody listens to)
-    this.#report(err);
+    this.report(err);
   }
 
   #pauseReading(ms: number): void {
-    const consumed = this.#waiters.length > 0 || this.#listeners > 0;
+    const consumed = this.waiters.length > 0 || this.listening > 0;
     this.#stopWatching();
     if (this.#pause !== null) clearTimeout(this.#pause);
     this.#pause = setTimeout(this.#resume, ms);
@@ -483,53 +340,8 @@ export abstract class FdSource<T> extends EventEmitter {
     if (!(this.#ref && consumed)) this.#pause.unref();
   }
 
-  #dispatch(): void {
-    const listening = this.#listeners > 0;
-    while (this.#head < this.#queue.length) {
-      if (!listening && this.#waiters.length === 0) break;
-      const event = this.#shift();
-      const waiter = this.#waiters.shift();
-      if (waiter) waiter.resolve(event);
-      if (listening) {
-        try {
-          this.emitEvent(event);
-        } catch (err) {
-          // The throw is the listener's to surface (uncaughtException); the rest of the batch is still delivered.
-          this.#queueDispatch();
-          throw err;
-        }
-      }
-      if (this.#handle === null) return; // a consumer closed us
-    }
-    // With a listener the watch stays as it is; only the last waiter served can change it.
-    if (!listening && this.#waiters.length === 0) this.#queueUpdate();
-  }
-
-  #queueDispatch(): void {
-    if (this.#dispatchQueued || this.#head === this.#queue.length) return;
-    this.#dispatchQueued = true;
-    setImmediate(this.#runQueuedDispatch);
-  }
-
   #fail(err: SystemError | AbortError): void {
     this.#stopWatching();
-    this.#report(err);
+    this.report(err);
   }
-
-  /** Rejects the pending reads with `err`, and emits it to 'error' listeners, or as 'error' if anyone listens for events. */
-  #report(err: SystemError | AbortError): void {
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const w of waiters) w.reject(err);
-    if (this.#listeners > 0 || this.listenerCount('error') > 0) this.emit('error', err);
-  }
-}
-
-export interface FdSource<T> {
-  on<K extends keyof FdSourceEvents<T>>(event: K, listener: (...args: FdSourceEvents<T>[K]) => void): this;
-  once<K extends keyof FdSourceEvents<T>>(event: K, listener: (...args: FdSourceEvents<T>[K]) => void): this;
-  off<K extends keyof FdSourceEvents<T>>(event: K, listener: (...args: FdSourceEvents<T>[K]) => void): this;
-  addListener<K extends keyof FdSourceEvents<T>>(event: K, listener: (...args: FdSourceEvents<T>[K]) => void): this;
-  removeListener<K extends keyof FdSourceEvents<T>>(event: K, listener: (...args: FdSourceEvents<T>[K]) => void): this;
-  emit<K extends keyof FdSourceEvents<T>>(event: K, ...args: FdSourceEvents<T>[K]): boolean;
 }

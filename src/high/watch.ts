@@ -3,10 +3,10 @@
  * directory, with the races of recursive watching closed by scanning each new
  * directory after its watch lands and deduplicating against the events.
  */
-import { EventEmitter } from 'node:events';
 import { readdirSync, statSync, type Dirent } from 'node:fs';
 import { invalidArgType, invalidArgValue } from '../core/errors';
-import { abortError, validateAbortSignal, validateBoolean, validateEncoding, validateOptions, type Encoding } from '../core/validate';
+import { EventPump, type SourceEvents } from '../core/pump';
+import { validateAbortSignal, validateBoolean, validateEncoding, validateOptions, type Encoding } from '../core/validate';
 import { Inotify, type InotifyEvent, type InotifyWatch } from './inotify';
 import { toPath } from '../core/fs';
 import type { InotifyEventName, InotifyPath } from '../raw/inotify';
@@ -222,10 +222,6 @@ function asError(thrown: unknown): Error {
   return thrown instanceof Error ? thrown : new Error('options.ignore threw a value that is not an Error', { cause: thrown });
 }
 
-function rethrow(err: unknown): never {
-  throw err;
-}
-
 function errnoOf(err: unknown): string | undefined {
   return err instanceof Error ? (err as NodeJS.ErrnoException).code : undefined;
 }
@@ -246,17 +242,12 @@ interface Dir {
   subdirs: Map<string, Dir>;
 }
 
-interface Waiter<E> {
-  resolve(result: IteratorResult<E>): void;
-  reject(err: unknown): void;
-}
-
 /**
  * A watched tree. Events flow only while someone consumes (an `'event'`
  * listener or a pending `next()`): otherwise the kernel queue holds them, and
  * if it overflows the watcher rescans and says so.
  */
-export class Watcher<P extends string | Buffer = string> extends EventEmitter {
+export class Watcher<P extends string | Buffer = string> extends EventPump<WatchEvent<P>> {
   readonly root: string;
   readonly recursive: boolean;
   /** Resolves once every directory that existed at the start is watched and scanned. */
@@ -269,35 +260,14 @@ export class Watcher<P extends string | Buffer = string> extends EventEmitter {
   readonly #encoding: Encoding;
   readonly #byWatch = new Map<InotifyWatch, Dir>();
   readonly #rootDir: Dir;
-  #queue: WatchEvent<P>[] = [];
-  /** Events of the bookkeeping step under way, delivered when it is done (#flush). */
-  #outbox: WatchEvent[] = [];
-  #waiters: Waiter<WatchEvent<P>>[] = [];
   #attached = false;
   #detachQueued = false;
   #closed = false;
   readonly #onEvent = (ev: InotifyEvent): void => {
     this.#handle(ev);
-    this.#flush();
+    this.dispatch();
   };
-  readonly #onError = (err: Error): void => this.#fail(err);
-
-  // Listener counts drive whether the kernel queue is read; newListener fires before the add.
-  readonly #onNewListener = (event: string | symbol): void => {
-    if (event === 'event') queueMicrotask(() => this.#sync());
-  };
-  readonly #onRemoveListener = (event: string | symbol): void => {
-    if (event === 'event') this.#sync();
-  };
-
-  /** Node's takes every 'newListener'/'removeListener' listener, this class's too: they are put back. */
-  override removeAllListeners(...args: [event?: string | symbol]): this {
-    super.removeAllListeners(...args);
-    if (!this.rawListeners('newListener').includes(this.#onNewListener)) this.on('newListener', this.#onNewListener);
-    if (!this.rawListeners('removeListener').includes(this.#onRemoveListener)) this.on('removeListener', this.#onRemoveListener);
-    this.#sync();
-    return this;
-  }
+  readonly #onError = (err: Error): void => this.report(err);
 
   constructor(root: InotifyPath, options?: WatchOptions) {
     super();
@@ -321,8 +291,6 @@ export class Watcher<P extends string | Buffer = string> extends EventEmitter {
     const signal = validateAbortSignal(opts.signal, 'options.signal');
     this.root = text.length > 1 && text.endsWith('/') ? text.slice(0, -1) : text;
 
-    this.on('newListener', this.#onNewListener);
-    this.on('removeListener', this.#onRemoveListener);
     this.#ino = new Inotify({ buffer: opts.buffer, coalesce: opts.coalesce });
     this.#ino.on('error', this.#onError);
     try {
@@ -343,8 +311,11 @@ export class Watcher<P extends string | Buffer = string> extends EventEmitter {
     this.ready = new Promise<void>((resolve) => {
       setImmediate(() => {
         if (!this.#closed) this.#scan(this.#rootDir, null);
-        this.#flush();
-        resolve();
+        try {
+          this.dispatch();
+        } finally {
+          resolve(); // a listener's throw goes on to uncaughtException
+        }
       });
     });
   }
@@ -365,10 +336,7 @@ export class Watcher<P extends string | Buffer = string> extends EventEmitter {
     this.#ino.off('event', this.#onEvent);
     this.#ino.close();
     this.#byWatch.clear();
-    this.#queue = [];
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const w of waiters) w.resolve({ value: undefined, done: true });
+    this.closeQueue();
     process.nextTick(() => this.emit('close'));
   }
 
@@ -390,66 +358,12 @@ export class Watcher<P extends string | Buffer = string> extends EventEmitter {
     return this;
   }
 
-  /** Async iteration over events, ending at `close()`; aborting `signal` rejects the pending `next()`. */
-  events(options?: { signal?: AbortSignal }): AsyncIterableIterator<WatchEvent<P>> {
-    const signal = validateAbortSignal(validateOptions<{ signal?: AbortSignal }>(options, 'options', ['signal']).signal, 'options.signal');
-    let done = false;
-    /** This iterator's next() still waiting, if any. */
-    let pending: Waiter<WatchEvent<P>> | null = null;
-    const it: AsyncIterableIterator<WatchEvent<P>> = {
-      next: () => {
-        if (done || this.#closed) {
-          done = true;
-          return Promise.resolve({ value: undefined, done: true });
-        }
-        if (signal?.aborted) {
-          done = true;
-          return Promise.reject(abortError(signal));
-        }
-        const queued = this.#queue.shift();
-        if (queued !== undefined) return Promise.resolve({ value: queued, done: false });
-        return new Promise<IteratorResult<WatchEvent<P>>>((resolve, reject) => {
-          const waiter: Waiter<WatchEvent<P>> = {
-            resolve: (r) => ((pending = null), resolve(r)),
-            reject: (e) => ((pending = null), reject(e)),
-          };
-          if (signal) {
-            const onAbort = (): void => {
-              if (!this.#forget(waiter)) return;
-              done = true;
-              waiter.reject(abortError(signal));
-            };
-            signal.addEventListener('abort', onAbort, { once: true });
-            const { resolve: settle, reject: fail } = waiter;
-            waiter.resolve = (r) => (signal.removeEventListener('abort', onAbort), settle(r));
-            waiter.reject = (e) => (signal.removeEventListener('abort', onAbort), fail(e));
-          }
-          pending = waiter;
-          this.#waiters.push(waiter);
-          this.#sync();
-        });
-      },
-      return: () => {
-        done = true;
-        // A next() left waiting would take an event from the other consumers, for nobody.
-        if (pending !== null && this.#forget(pending)) pending.resolve({ value: undefined, done: true });
-        return Promise.resolve({ value: undefined, done: true });
-      },
-      [Symbol.asyncIterator]: () => it,
-    };
-    return it;
-  }
-
-  [Symbol.asyncIterator](): AsyncIterableIterator<WatchEvent<P>> {
-    return this.events();
-  }
-
   // ---- consumption ----
 
   /** Reads from the kernel only while someone consumes; otherwise its queue is the backpressure. */
-  #sync(): void {
+  protected consumersChanged(): void {
     if (this.#closed) return;
-    const wanted = this.#waiters.length > 0 || this.listenerCount('event') > 0;
+    const wanted = this.waiters.length > 0 || this.listening > 0;
     if (wanted && !this.#attached) {
       this.#attached = true;
       this.#ino.on('event', this.#onEvent);
@@ -458,7 +372,7 @@ export class Watcher<P extends string | Buffer = string> extends EventEmitter {
       this.#detachQueued = true;
       queueMicrotask(() => {
         this.#detachQueued = false;
-        if (this.#attached && !this.#closed && this.#waiters.length === 0 && this.listenerCount('event') === 0) {
+        if (this.#attached && !this.#closed && this.waiters.length === 0 && this.listening === 0) {
           this.#attached = false;
           this.#ino.off('event', this.#onEvent);
         }
@@ -466,55 +380,14 @@ export class Watcher<P extends string | Buffer = string> extends EventEmitter {
     }
   }
 
-  /** Removes a waiter not served yet; false if it is gone already. */
-  #forget(waiter: Waiter<WatchEvent<P>>): boolean {
-    const i = this.#waiters.indexOf(waiter);
-    if (i < 0) return false;
-    this.#waiters.splice(i, 1);
-    this.#sync();
-    return true;
-  }
-
-  #push(event: WatchEvent): void {
-    if (this.#types.has(event.type)) this.#outbox.push(event);
-  }
-
   /**
-   * Delivers the events of a bookkeeping step once the step is done, so that
-   * user code runs on an up-to-date tree (a new directory watched and scanned
-   * before its create is seen) and cannot cut a step short. A listener's throw
-   * goes on to 'uncaughtException' on the next tick, after the other events.
+   * Queues an event of the bookkeeping step under way; `dispatch()` delivers
+   * them once the step is done, so that user code runs on an up-to-date tree
+   * (a new directory watched and scanned before its create is seen) and cannot
+   * cut a step short.
    */
-  #flush(): void {
-    const events = this.#outbox;
-    if (events.length === 0) return;
-    this.#outbox = [];
-    for (const event of events) {
-      if (this.#closed) return; // by a listener
-      this.#deliver(event);
-    }
-  }
-
-  #deliver(internal: WatchEvent): void {
-    const event = encodeEvent(internal, this.#encoding) as WatchEvent<P>;
-    if (this.listenerCount('event') > 0) {
-      try {
-        this.emit('event', event);
-      } catch (err) {
-        process.nextTick(rethrow, err);
-      }
-    }
-    const waiter = this.#waiters.shift();
-    if (waiter) waiter.resolve({ value: event, done: false });
-    else if (this.listenerCount('event') === 0) this.#queue.push(event);
-    if (this.#waiters.length === 0) this.#sync();
-  }
-
-  #fail(err: Error): void {
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const w of waiters) w.reject(err);
-    if (this.listenerCount('error') > 0) this.emit('error', err);
+  #push(event: WatchEvent): void {
+    if (this.#types.has(event.type)) this.queue.push(encodeEvent(event, this.#encoding) as WatchEvent<P>);
   }
 
   /** A predicate that throws ignores nothing: the path is watched and reported, after an error event with the throw. */
@@ -809,19 +682,4 @@ export function watch(root: InotifyPath, options?: unknown, listener?: unknown):
   return w;
 }
 
-export interface WatcherEvents<P extends string | Buffer = string> {
-  event: [event: WatchEvent<P>];
-  error: [error: Error];
-  close: [];
-  newListener: [event: string | symbol, listener: (...args: unknown[]) => void];
-  removeListener: [event: string | symbol, listener: (...args: unknown[]) => void];
-}
-
-export interface Watcher<P extends string | Buffer = string> {
-  on<K extends keyof WatcherEvents<P>>(event: K, listener: (...args: WatcherEvents<P>[K]) => void): this;
-  once<K extends keyof WatcherEvents<P>>(event: K, listener: (...args: WatcherEvents<P>[K]) => void): this;
-  off<K extends keyof WatcherEvents<P>>(event: K, listener: (...args: WatcherEvents<P>[K]) => void): this;
-  addListener<K extends keyof WatcherEvents<P>>(event: K, listener: (...args: WatcherEvents<P>[K]) => void): this;
-  removeListener<K extends keyof WatcherEvents<P>>(event: K, listener: (...args: WatcherEvents<P>[K]) => void): this;
-  emit<K extends keyof WatcherEvents<P>>(event: K, ...args: WatcherEvents<P>[K]): boolean;
-}
+export type WatcherEvents<P extends string | Buffer = string> = SourceEvents<WatchEvent<P>>;

@@ -1,0 +1,252 @@
+/**
+ * The consumer side every event source shares (`FdSource`, and `Watcher`,
+ * which owns no fd): the queue of events read and not yet consumed, the
+ * waiting reads and `next()`s, async iteration with `AbortSignal`, the count
+ * of `'event'` listeners, and the dispatch of a batch to all of them.
+ *
+ * A subclass fills the queue (`queue`, from `head` on) and calls `dispatch()`;
+ * it hears through `consumersChanged()` when a consumer comes or may have
+ * gone, to read only while someone consumes.
+ */
+import { EventEmitter } from 'node:events';
+import { abortError, validateAbortSignal, validateOptions } from './validate';
+
+/** Options for `read()` and `events()`. */
+export interface ReadOptions {
+  /** Cancels the read (or the iteration) with an `AbortError`. */
+  signal?: AbortSignal;
+}
+
+const READ_OPTIONS = ['signal'] as const;
+
+/** The options of a `read()` or `events()` call, validated: its signal. */
+export function readSignal(options: unknown): AbortSignal | undefined {
+  return validateAbortSignal(validateOptions<ReadOptions>(options, 'options', READ_OPTIONS).signal, 'options.signal');
+}
+
+/** Events every source emits: `'event'` (one per event), `'error'`, `'close'`. */
+export interface SourceEvents<T> {
+  event: [event: T];
+  error: [error: Error];
+  close: [];
+  newListener: [event: string | symbol, listener: (...args: unknown[]) => void];
+  removeListener: [event: string | symbol, listener: (...args: unknown[]) => void];
+}
+
+export interface Waiter<T> {
+  resolve(value: T): void;
+  reject(err: unknown): void;
+  /** For an iterator's next(): resolves `{ done: true }` at close. */
+  end?: () => void;
+}
+
+export abstract class EventPump<T> extends EventEmitter {
+  /** Events read and not yet consumed are `queue[head..]`; the array is reused. */
+  protected queue: T[] = [];
+  protected head = 0;
+  protected waiters: Waiter<T>[] = [];
+  /** How many `'event'` listeners there are. */
+  protected listening = 0;
+  #dispatchQueued = false;
+  readonly #runQueuedDispatch = (): void => {
+    this.#dispatchQueued = false;
+    if (!this.closed) this.dispatch();
+  };
+  readonly #onNewListener = (name: string | symbol): void => {
+    if (name === 'event') {
+      this.listening++;
+      this.consumersChanged(true);
+    }
+  };
+  readonly #onRemoveListener = (name: string | symbol): void => {
+    if (name === 'event') {
+      this.listening--;
+      this.consumersChanged(false);
+    }
+  };
+
+  protected constructor(emitterOptions?: { captureRejections?: boolean }) {
+    super(emitterOptions);
+    this.on('newListener', this.#onNewListener);
+    this.on('removeListener', this.#onRemoveListener);
+  }
+
+  /** Whether `close()` has been called. */
+  abstract get closed(): boolean;
+
+  /**
+   * A consumer came (`true`: start reading now) or may have gone (`false`: a
+   * consumer that comes straight back should cost nothing, so act later).
+   */
+  protected abstract consumersChanged(came: boolean): void;
+
+  /** Emits one event to the 'event' listeners; a subclass may wrap it (to act on a listener's throw). */
+  protected emitEvent(event: T): void {
+    this.emit('event', event);
+  }
+
+  /**
+   * Async iteration over events, ending when the object is closed or at
+   * `return()` (a `next()` still waiting then resolves done). With a `signal`,
+   * aborting rejects the pending `next()` with an `AbortError` and ends the
+   * iteration.
+   */
+  events(options?: ReadOptions): AsyncIterableIterator<T> {
+    const signal = readSignal(options);
+    let done = false;
+    let pending: Waiter<T> | null = null;
+    const it: AsyncIterableIterator<T> = {
+      next: () => {
+        if (done || this.closed) return it.return!();
+        if (signal?.aborted) {
+          void it.return!();
+          return Promise.reject(abortError(signal));
+        }
+        if (this.head < this.queue.length) return Promise.resolve({ value: this.shift(), done: false });
+        return new Promise<IteratorResult<T>>((resolve, reject) => {
+          const waiter: Waiter<T> = {
+            resolve: (value) => {
+              pending = null;
+              resolve({ value, done: false });
+            },
+            reject: (err) => {
+              pending = null;
+              done = true;
+              reject(err);
+            },
+            end: () => {
+              pending = null;
+              done = true;
+              resolve({ value: undefined, done: true });
+            },
+          };
+          pending = waiter;
+          this.wait(waiter, signal);
+        });
+      },
+      return: () => {
+        done = true;
+        // A next() left waiting would take an event from the other consumers, for nobody.
+        if (pending !== null && this.forget(pending)) pending.end!();
+        return Promise.resolve({ value: undefined, done: true });
+      },
+      [Symbol.asyncIterator]: () => it,
+    };
+    return it;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
+    return this.events();
+  }
+
+  /** As EventEmitter's, but this object's own bookkeeping of 'event' listeners survives it. */
+  override removeAllListeners(...args: [event?: string | symbol]): this {
+    // Node's takes every 'newListener'/'removeListener' listener, this class's too; its own count comes from them.
+    super.removeAllListeners(...args);
+    if (!this.rawListeners('newListener').includes(this.#onNewListener)) this.on('newListener', this.#onNewListener);
+    if (!this.rawListeners('removeListener').includes(this.#onRemoveListener)) this.on('removeListener', this.#onRemoveListener);
+    this.listening = this.listenerCount('event');
+    this.consumersChanged(false);
+    return this;
+  }
+
+  /** Takes the event at the head of the queue (there must be one). */
+  protected shift(): T {
+    const value = this.queue[this.head] as T;
+    (this.queue as (T | undefined)[])[this.head++] = undefined;
+    if (this.head === this.queue.length) this.queue.length = this.head = 0;
+    return value;
+  }
+
+  /** Queues a waiter for the next event; aborting `signal` rejects it with an `AbortError`. */
+  protected wait(waiter: Waiter<T>, signal: AbortSignal | undefined): void {
+    if (signal) {
+      const onAbort = (): void => {
+        if (!this.forget(waiter)) return;
+        waiter.reject(abortError(signal));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      const { resolve, reject, end } = waiter;
+      const detach = (): void => signal.removeEventListener('abort', onAbort);
+      waiter.resolve = (v) => (detach(), resolve(v));
+      waiter.reject = (e) => (detach(), reject(e));
+      if (end) waiter.end = () => (detach(), end());
+    }
+    this.waiters.push(waiter);
+    this.consumersChanged(true);
+  }
+
+  /** Removes a waiter that has not been served; false if it is gone already. */
+  protected forget(waiter: Waiter<T>): boolean {
+    const i = this.waiters.indexOf(waiter);
+    if (i < 0) return false;
+    this.waiters.splice(i, 1);
+    this.consumersChanged(false);
+    return true;
+  }
+
+  /**
+   * Delivers the queue: each event to the next waiter and to every 'event'
+   * listener; what no one consumes stays queued. A listener's throw is the
+   * listener's to surface (uncaughtException, as from a socket): it is
+   * rethrown, the rest of the batch delivered on the next turn, since nothing
+   * else would wake the pump again for events already read.
+   */
+  protected dispatch(): void {
+    while (this.head < this.queue.length) {
+      const listening = this.listening > 0;
+      if (!listening && this.waiters.length === 0) break;
+      const event = this.shift();
+      const waiter = this.waiters.shift();
+      if (waiter) waiter.resolve(event);
+      if (listening) {
+        try {
+          this.emitEvent(event);
+        } catch (err) {
+          this.#queueDispatch();
+          throw err;
+        }
+      }
+      if (this.closed) return; // a consumer closed us
+    }
+    // With a listener nothing changes; only the last waiter served can.
+    if (this.listening === 0 && this.waiters.length === 0) this.consumersChanged(false);
+  }
+
+  #queueDispatch(): void {
+    if (this.#dispatchQueued || this.head === this.queue.length) return;
+    this.#dispatchQueued = true;
+    setImmediate(this.#runQueuedDispatch);
+  }
+
+  /** Rejects the pending reads with `err`, and emits it to 'error' listeners, or as 'error' if anyone listens for events. */
+  protected report(err: Error): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w.reject(err);
+    if (this.listening > 0 || this.listenerCount('error') > 0) this.emit('error', err);
+  }
+
+  /**
+   * At close: empties the queue and ends the iterations; a subclass that has
+   * `read()` passes what its pending reads reject with.
+   */
+  protected closeQueue(readError?: () => Error): void {
+    this.queue.length = this.head = 0;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) {
+      if (w.end) w.end();
+      else w.reject(readError!());
+    }
+  }
+}
+
+export interface EventPump<T> {
+  on<K extends keyof SourceEvents<T>>(event: K, listener: (...args: SourceEvents<T>[K]) => void): this;
+  once<K extends keyof SourceEvents<T>>(event: K, listener: (...args: SourceEvents<T>[K]) => void): this;
+  off<K extends keyof SourceEvents<T>>(event: K, listener: (...args: SourceEvents<T>[K]) => void): this;
+  addListener<K extends keyof SourceEvents<T>>(event: K, listener: (...args: SourceEvents<T>[K]) => void): this;
+  removeListener<K extends keyof SourceEvents<T>>(event: K, listener: (...args: SourceEvents<T>[K]) => void): this;
+  emit<K extends keyof SourceEvents<T>>(event: K, ...args: SourceEvents<T>[K]): boolean;
+}
