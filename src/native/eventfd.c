@@ -41,8 +41,8 @@ void butter_init_eventfd(napi_env env, napi_value exports) {
   butter_export(env, exports, fns, BUTTER_COUNT(fns));
   napi_value c;
   napi_create_object(env, &c);
-  BUTTER_U32(c, EFD_CLOEXEC);
-  BUTTER_U32(c, EFD_NONBLOCK);
-  BUTTER_U32(c, EFD_SEMAPHORE);
+  BUTTER_U32(c, EFD_CLOEXEC);   /* 2.6.27, with eventfd2 */
+  BUTTER_U32(c, EFD_NONBLOCK);  /* 2.6.27, with eventfd2 */
+  BUTTER_U32(c, EFD_SEMAPHORE); /* 2.6.30 */
   napi_set_named_property(env, exports, "constants", c);
 }

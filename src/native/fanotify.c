@@ -316,33 +316,34 @@ void butter_init_fanotify(napi_env env, napi_value exports) {
   butter_export(env, exports, fns, BUTTER_COUNT(fns));
   napi_value c;
   napi_create_object(env, &c);
+  /* 2.6.37, the first release with fanotify enabled, where a line names no other version */
   /* events */
   BUTTER_U32(c, FAN_ACCESS);
   BUTTER_U32(c, FAN_MODIFY);
-  BUTTER_U32(c, FAN_ATTRIB);
+  BUTTER_U32(c, FAN_ATTRIB);                        /* 5.1 */
   BUTTER_U32(c, FAN_CLOSE_WRITE);
   BUTTER_U32(c, FAN_CLOSE_NOWRITE);
   BUTTER_U32(c, FAN_OPEN);
-  BUTTER_U32(c, FAN_MOVED_FROM);
-  BUTTER_U32(c, FAN_MOVED_TO);
-  BUTTER_U32(c, FAN_CREATE);
-  BUTTER_U32(c, FAN_DELETE);
-  BUTTER_U32(c, FAN_DELETE_SELF);
-  BUTTER_U32(c, FAN_MOVE_SELF);
-  BUTTER_U32(c, FAN_OPEN_EXEC);
+  BUTTER_U32(c, FAN_MOVED_FROM);                    /* 5.1 */
+  BUTTER_U32(c, FAN_MOVED_TO);                      /* 5.1 */
+  BUTTER_U32(c, FAN_CREATE);                        /* 5.1 */
+  BUTTER_U32(c, FAN_DELETE);                        /* 5.1 */
+  BUTTER_U32(c, FAN_DELETE_SELF);                   /* 5.1 */
+  BUTTER_U32(c, FAN_MOVE_SELF);                     /* 5.1 */
+  BUTTER_U32(c, FAN_OPEN_EXEC);                     /* 5.0 */
   BUTTER_U32(c, FAN_Q_OVERFLOW);
-  BUTTER_U32(c, FAN_FS_ERROR);
+  BUTTER_U32(c, FAN_FS_ERROR);                      /* 5.16 */
   BUTTER_U32(c, FAN_OPEN_PERM);
   BUTTER_U32(c, FAN_ACCESS_PERM);
-  BUTTER_U32(c, FAN_OPEN_EXEC_PERM);
-  BUTTER_U32(c, FAN_PRE_ACCESS);
-  BUTTER_U32(c, FAN_MNT_ATTACH);
-  BUTTER_U32(c, FAN_MNT_DETACH);
+  BUTTER_U32(c, FAN_OPEN_EXEC_PERM);                /* 5.0 */
+  BUTTER_U32(c, FAN_PRE_ACCESS);                    /* 6.14 */
+  BUTTER_U32(c, FAN_MNT_ATTACH);                    /* 6.15 */
+  BUTTER_U32(c, FAN_MNT_DETACH);                    /* 6.15 */
   BUTTER_U32(c, FAN_EVENT_ON_CHILD);
-  BUTTER_U32(c, FAN_RENAME);
+  BUTTER_U32(c, FAN_RENAME);                        /* 5.17 */
   BUTTER_U32(c, FAN_ONDIR);
   BUTTER_U32(c, FAN_CLOSE);
-  BUTTER_U32(c, FAN_MOVE);
+  BUTTER_U32(c, FAN_MOVE);                          /* 5.1 */
   /* fanotify_init flags */
   BUTTER_U32(c, FAN_CLOEXEC);
   BUTTER_U32(c, FAN_NONBLOCK);
@@ -352,18 +353,18 @@ void butter_init_fanotify(napi_env env, napi_value exports) {
   BUTTER_U32(c, FAN_ALL_CLASS_BITS);
   BUTTER_U32(c, FAN_UNLIMITED_QUEUE);
   BUTTER_U32(c, FAN_UNLIMITED_MARKS);
-  BUTTER_U32(c, FAN_ENABLE_AUDIT);
-  BUTTER_U32(c, FAN_REPORT_PIDFD);
-  BUTTER_U32(c, FAN_REPORT_TID);
-  BUTTER_U32(c, FAN_REPORT_FID);
-  BUTTER_U32(c, FAN_REPORT_DIR_FID);
-  BUTTER_U32(c, FAN_REPORT_NAME);
-  BUTTER_U32(c, FAN_REPORT_TARGET_FID);
-  BUTTER_U32(c, FAN_REPORT_FD_ERROR);
-  BUTTER_U32(c, FAN_REPORT_MNT);
-  BUTTER_U32(c, FAN_REPORT_DFID_NAME);
-  BUTTER_U32(c, FAN_REPORT_DFID_NAME_TARGET);
-  BUTTER_U32(c, FAN_ALL_INIT_FLAGS);
+  BUTTER_U32(c, FAN_ENABLE_AUDIT);                  /* 4.15 */
+  BUTTER_U32(c, FAN_REPORT_PIDFD);                  /* 5.15 */
+  BUTTER_U32(c, FAN_REPORT_TID);                    /* 4.20 */
+  BUTTER_U32(c, FAN_REPORT_FID);                    /* 5.1 */
+  BUTTER_U32(c, FAN_REPORT_DIR_FID);                /* 5.9 */
+  BUTTER_U32(c, FAN_REPORT_NAME);                   /* 5.9 */
+  BUTTER_U32(c, FAN_REPORT_TARGET_FID);             /* 5.17 */
+  BUTTER_U32(c, FAN_REPORT_FD_ERROR);               /* 6.13 */
+  BUTTER_U32(c, FAN_REPORT_MNT);                    /* 6.15 */
+  BUTTER_U32(c, FAN_REPORT_DFID_NAME);              /* 5.9 */
+  BUTTER_U32(c, FAN_REPORT_DFID_NAME_TARGET);       /* 5.17 */
+  BUTTER_U32(c, FAN_ALL_INIT_FLAGS);                /* deprecated since 4.20 */
   /* fanotify_mark flags */
   BUTTER_U32(c, FAN_MARK_ADD);
   BUTTER_U32(c, FAN_MARK_REMOVE);
@@ -372,45 +373,45 @@ void butter_init_fanotify(napi_env env, napi_value exports) {
   BUTTER_U32(c, FAN_MARK_IGNORED_MASK);
   BUTTER_U32(c, FAN_MARK_IGNORED_SURV_MODIFY);
   BUTTER_U32(c, FAN_MARK_FLUSH);
-  BUTTER_U32(c, FAN_MARK_EVICTABLE);
-  BUTTER_U32(c, FAN_MARK_IGNORE);
-  BUTTER_U32(c, FAN_MARK_INODE);
+  BUTTER_U32(c, FAN_MARK_EVICTABLE);                /* 5.19 */
+  BUTTER_U32(c, FAN_MARK_IGNORE);                   /* 6.0 */
+  BUTTER_U32(c, FAN_MARK_INODE);                    /* named in 4.20; 0, the default all along */
   BUTTER_U32(c, FAN_MARK_MOUNT);
-  BUTTER_U32(c, FAN_MARK_FILESYSTEM);
-  BUTTER_U32(c, FAN_MARK_MNTNS);
-  BUTTER_U32(c, FAN_MARK_IGNORE_SURV);
-  BUTTER_U32(c, FAN_ALL_MARK_FLAGS);
-  /* the deprecated groupings, kept because the header still defines them */
+  BUTTER_U32(c, FAN_MARK_FILESYSTEM);               /* 4.20 */
+  BUTTER_U32(c, FAN_MARK_MNTNS);                    /* 6.15 */
+  BUTTER_U32(c, FAN_MARK_IGNORE_SURV);              /* 6.0 */
+  BUTTER_U32(c, FAN_ALL_MARK_FLAGS);                /* deprecated since 4.20 */
+  /* the groupings deprecated since 4.20, kept because the header still defines them */
   BUTTER_U32(c, FAN_ALL_EVENTS);
   BUTTER_U32(c, FAN_ALL_PERM_EVENTS);
   BUTTER_U32(c, FAN_ALL_OUTGOING_EVENTS);
   /* records */
   BUTTER_U32(c, FANOTIFY_METADATA_VERSION);
   BUTTER_U32(c, FAN_EVENT_METADATA_LEN);
-  BUTTER_U32(c, FAN_EVENT_INFO_TYPE_FID);
-  BUTTER_U32(c, FAN_EVENT_INFO_TYPE_DFID_NAME);
-  BUTTER_U32(c, FAN_EVENT_INFO_TYPE_DFID);
-  BUTTER_U32(c, FAN_EVENT_INFO_TYPE_PIDFD);
-  BUTTER_U32(c, FAN_EVENT_INFO_TYPE_ERROR);
-  BUTTER_U32(c, FAN_EVENT_INFO_TYPE_RANGE);
-  BUTTER_U32(c, FAN_EVENT_INFO_TYPE_MNT);
-  BUTTER_U32(c, FAN_EVENT_INFO_TYPE_OLD_DFID_NAME);
-  BUTTER_U32(c, FAN_EVENT_INFO_TYPE_NEW_DFID_NAME);
-  /* responses (for permission events: a later slice) */
+  BUTTER_U32(c, FAN_EVENT_INFO_TYPE_FID);           /* 5.1 */
+  BUTTER_U32(c, FAN_EVENT_INFO_TYPE_DFID_NAME);     /* 5.7, for FAN_DIR_MODIFY; FAN_REPORT_NAME: 5.9 */
+  BUTTER_U32(c, FAN_EVENT_INFO_TYPE_DFID);          /* 5.9 */
+  BUTTER_U32(c, FAN_EVENT_INFO_TYPE_PIDFD);         /* 5.15 */
+  BUTTER_U32(c, FAN_EVENT_INFO_TYPE_ERROR);         /* 5.16 */
+  BUTTER_U32(c, FAN_EVENT_INFO_TYPE_RANGE);         /* 6.14 */
+  BUTTER_U32(c, FAN_EVENT_INFO_TYPE_MNT);           /* 6.15 */
+  BUTTER_U32(c, FAN_EVENT_INFO_TYPE_OLD_DFID_NAME); /* 5.17 */
+  BUTTER_U32(c, FAN_EVENT_INFO_TYPE_NEW_DFID_NAME); /* 5.17 */
+  /* responses to permission events */
   BUTTER_U32(c, FAN_ALLOW);
   BUTTER_U32(c, FAN_DENY);
-  BUTTER_U32(c, FAN_AUDIT);
-  BUTTER_U32(c, FAN_INFO);
-  BUTTER_U32(c, FAN_RESPONSE_INFO_NONE);
-  BUTTER_U32(c, FAN_RESPONSE_INFO_AUDIT_RULE);
-  BUTTER_U32(c, FAN_ERRNO_BITS);
-  BUTTER_U32(c, FAN_ERRNO_SHIFT);
-  BUTTER_U32(c, FAN_ERRNO_MASK);
-  /* event_f_flags fanotify_init takes that node:fs constants lack */
+  BUTTER_U32(c, FAN_AUDIT);                         /* 4.15 */
+  BUTTER_U32(c, FAN_INFO);                          /* 6.3 */
+  BUTTER_U32(c, FAN_RESPONSE_INFO_NONE);            /* 6.3 */
+  BUTTER_U32(c, FAN_RESPONSE_INFO_AUDIT_RULE);      /* 6.3 */
+  BUTTER_U32(c, FAN_ERRNO_BITS);                    /* 6.14 */
+  BUTTER_U32(c, FAN_ERRNO_SHIFT);                   /* 6.14 */
+  BUTTER_U32(c, FAN_ERRNO_MASK);                    /* 6.14 */
+  /* event_f_flags fanotify_init takes that node:fs constants lack; O_CLOEXEC is honoured since 3.18 */
   BUTTER_U32(c, O_CLOEXEC); /* O_LARGEFILE is 0 in 64-bit glibc and forced by 64-bit kernels: not exported */
   /* negative by definition: exported signed */
   BUTTER_INT(c, FAN_NOFD);
-  BUTTER_INT(c, FAN_NOPIDFD);
-  BUTTER_INT(c, FAN_EPIDFD);
+  BUTTER_INT(c, FAN_NOPIDFD);                       /* 5.15 */
+  BUTTER_INT(c, FAN_EPIDFD);                        /* 5.15 */
   napi_set_named_property(env, exports, "constants", c);
 }

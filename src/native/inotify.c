@@ -110,6 +110,7 @@ void butter_init_inotify(napi_env env, napi_value exports) {
   butter_export(env, exports, fns, BUTTER_COUNT(fns));
   napi_value c;
   napi_create_object(env, &c);
+  /* 2.6.13, the original inotify, where a line names no other version */
   BUTTER_U32(c, IN_ACCESS);
   BUTTER_U32(c, IN_MODIFY);
   BUTTER_U32(c, IN_ATTRIB);
@@ -127,17 +128,17 @@ void butter_init_inotify(napi_env env, napi_value exports) {
   BUTTER_U32(c, IN_IGNORED);
   BUTTER_U32(c, IN_CLOSE);
   BUTTER_U32(c, IN_MOVE);
-  BUTTER_U32(c, IN_ONLYDIR);
-  BUTTER_U32(c, IN_DONT_FOLLOW);
-  BUTTER_U32(c, IN_EXCL_UNLINK);
-  BUTTER_U32(c, IN_MASK_CREATE);
-  BUTTER_U32(c, IN_MASK_ADD);
+  BUTTER_U32(c, IN_ONLYDIR);            /* 2.6.15 */
+  BUTTER_U32(c, IN_DONT_FOLLOW);        /* 2.6.15 */
+  BUTTER_U32(c, IN_EXCL_UNLINK);        /* 2.6.36 */
+  BUTTER_U32(c, IN_MASK_CREATE);        /* 4.18 */
+  BUTTER_U32(c, IN_MASK_ADD);           /* 2.6.13 (uncertain) */
   BUTTER_U32(c, IN_ISDIR);
   /* 0x80000000: exported as the unsigned value, as masks are uint32 everywhere in Butter. */
   BUTTER_U32(c, IN_ONESHOT);
   BUTTER_U32(c, IN_ALL_EVENTS);
-  BUTTER_U32(c, IN_CLOEXEC);
-  BUTTER_U32(c, IN_NONBLOCK);
-  BUTTER_U32(c, INOTIFY_IOC_SETNEXTWD);
+  BUTTER_U32(c, IN_CLOEXEC);            /* 2.6.27, with inotify_init1 */
+  BUTTER_U32(c, IN_NONBLOCK);           /* 2.6.27, with inotify_init1 */
+  BUTTER_U32(c, INOTIFY_IOC_SETNEXTWD); /* 4.17 (uncertain), needs CONFIG_CHECKPOINT_RESTORE */
   napi_set_named_property(env, exports, "constants", c);
 }

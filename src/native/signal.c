@@ -371,12 +371,12 @@ void butter_init_signal(napi_env env, napi_value exports) {
   butter_export(env, exports, fns, BUTTER_COUNT(fns));
   napi_value c;
   napi_create_object(env, &c);
-  BUTTER_INT(c, SIG_BLOCK);
-  BUTTER_INT(c, SIG_UNBLOCK);
-  BUTTER_INT(c, SIG_SETMASK);
-  BUTTER_INT(c, SFD_CLOEXEC);
-  BUTTER_INT(c, SFD_NONBLOCK);
-  BUTTER_INT(c, SIGRTMIN);
-  BUTTER_INT(c, SIGRTMAX);
+  BUTTER_INT(c, SIG_BLOCK);    /* sigprocmask: every Linux */
+  BUTTER_INT(c, SIG_UNBLOCK);  /* sigprocmask: every Linux */
+  BUTTER_INT(c, SIG_SETMASK);  /* sigprocmask: every Linux */
+  BUTTER_INT(c, SFD_CLOEXEC);  /* 2.6.27, with signalfd4 (signalfd: 2.6.22) */
+  BUTTER_INT(c, SFD_NONBLOCK); /* 2.6.27, with signalfd4 (signalfd: 2.6.22) */
+  BUTTER_INT(c, SIGRTMIN);     /* real-time signals: 2.2 */
+  BUTTER_INT(c, SIGRTMAX);     /* real-time signals: 2.2 */
   napi_set_named_property(env, exports, "constants", c);
 }

@@ -106,15 +106,15 @@ void butter_init_timerfd(napi_env env, napi_value exports) {
   butter_export(env, exports, fns, BUTTER_COUNT(fns));
   napi_value c;
   napi_create_object(env, &c);
-  BUTTER_INT(c, CLOCK_REALTIME);
-  BUTTER_INT(c, CLOCK_MONOTONIC);
-  BUTTER_INT(c, CLOCK_BOOTTIME);
-  BUTTER_INT(c, CLOCK_REALTIME_ALARM);
-  BUTTER_INT(c, CLOCK_BOOTTIME_ALARM);
-  BUTTER_U32(c, TFD_CLOEXEC);
-  BUTTER_U32(c, TFD_NONBLOCK);
-  BUTTER_U32(c, TFD_TIMER_ABSTIME);
-  BUTTER_U32(c, TFD_TIMER_CANCEL_ON_SET);
-  BUTTER_INT(c, TFD_IOC_SET_TICKS);
+  BUTTER_INT(c, CLOCK_REALTIME);          /* 2.6.25, with timerfd */
+  BUTTER_INT(c, CLOCK_MONOTONIC);         /* 2.6.25, with timerfd */
+  BUTTER_INT(c, CLOCK_BOOTTIME);          /* timerfd: 3.15; clock_gettime: 2.6.39 */
+  BUTTER_INT(c, CLOCK_REALTIME_ALARM);    /* timerfd: 3.11; clock_gettime: 3.0 */
+  BUTTER_INT(c, CLOCK_BOOTTIME_ALARM);    /* timerfd: 3.11; clock_gettime: 3.0 */
+  BUTTER_U32(c, TFD_CLOEXEC);             /* 2.6.27 */
+  BUTTER_U32(c, TFD_NONBLOCK);            /* 2.6.27 */
+  BUTTER_U32(c, TFD_TIMER_ABSTIME);       /* 2.6.25 */
+  BUTTER_U32(c, TFD_TIMER_CANCEL_ON_SET); /* 3.0 */
+  BUTTER_INT(c, TFD_IOC_SET_TICKS);       /* 3.17, needs CONFIG_CHECKPOINT_RESTORE */
   napi_set_named_property(env, exports, "constants", c);
 }
