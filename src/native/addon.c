@@ -146,6 +146,14 @@ napi_value butter_int(napi_env env, int64_t v) {
   return r;
 }
 
+napi_value butter_pair(napi_env env, napi_value a, napi_value b) {
+  napi_value r;
+  napi_create_array_with_length(env, 2, &r);
+  napi_set_element(env, r, 0, a);
+  napi_set_element(env, r, 1, b);
+  return r;
+}
+
 napi_value butter_errno_result(napi_env env, int err) {
   return butter_int(env, -(int64_t)err);
 }

@@ -179,6 +179,7 @@ typedef struct butter_path {
 int butter_arg_path(napi_env env, napi_value v, butter_path *p);
 void butter_path_free(butter_path *p);
 napi_value butter_int(napi_env env, int64_t v); /* JS number */
+napi_value butter_pair(napi_env env, napi_value a, napi_value b); /* [a, b], for calls that give two values (fd pairs, timespecs) */
 napi_value butter_errno_result(napi_env env, int err); /* returns -err as a JS number */
 /* [-err, syscall, path]: a multi-call function's failure, naming the call that failed (path may be NULL). */
 napi_value butter_call_error(napi_env env, int err, const char *syscall, const char *path);

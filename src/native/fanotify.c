@@ -265,14 +265,7 @@ static napi_value js_fanotify_fsid(napi_env env, napi_callback_info info) {
   struct statfs st;
   if (fstatfs(fd, &st) < 0) return butter_errno_result(env, errno);
   const uint32_t *w = (const uint32_t *)&st.f_fsid;
-  napi_value arr;
-  napi_create_array_with_length(env, 2, &arr);
-  for (uint32_t i = 0; i < 2; i++) {
-    napi_value v;
-    napi_create_uint32(env, w[i], &v);
-    napi_set_element(env, arr, i, v);
-  }
-  return arr;
+  return butter_pair(env, butter_int(env, w[0]), butter_int(env, w[1]));
 }
 
 /*

@@ -31,11 +31,7 @@ static napi_value js_helper_socketpair(napi_env env, napi_callback_info info) {
   napi_get_value_int32(env, butter_new_fd(env, sv[1], child), &fds[1]);
   if (fds[0] < 0 || fds[1] < 0) return butter_errno_result(env, EBADF); /* the one taken closes with its handle */
   if (err) return butter_errno_result(env, err);
-  napi_value r;
-  napi_create_array_with_length(env, 2, &r);
-  napi_set_element(env, r, 0, butter_int(env, fds[0]));
-  napi_set_element(env, r, 1, butter_int(env, fds[1]));
-  return r;
+  return butter_pair(env, butter_int(env, fds[0]), butter_int(env, fds[1]));
 }
 
 /* helperSend(fd, message, passFd) -> bytes sent | -errno; passFd (>= 0) rides along with SCM_RIGHTS. */

@@ -250,11 +250,7 @@ static napi_value js_pipe2(napi_env env, napi_callback_info info) {
   if (!butter_args(env, info, "i", &flags)) return NULL;
   int fds[2];
   if (pipe2(fds, flags) < 0) return butter_errno_result(env, errno);
-  napi_value r;
-  napi_create_array_with_length(env, 2, &r);
-  napi_set_element(env, r, 0, butter_int(env, fds[0]));
-  napi_set_element(env, r, 1, butter_int(env, fds[1]));
-  return r;
+  return butter_pair(env, butter_int(env, fds[0]), butter_int(env, fds[1]));
 }
 
 /* pipeSize(fd, size) -> fcntl(F_SETPIPE_SZ) for size >= 0, else F_GETPIPE_SZ: the capacity | -errno */

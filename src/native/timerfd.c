@@ -36,11 +36,7 @@ static napi_value timespec_to_bigint(napi_env env, const struct timespec *ts) {
 
 /* [interval, value] in nanoseconds: an array, so the TS layer names the fields once. */
 static napi_value itimerspec_result(napi_env env, const struct itimerspec *its) {
-  napi_value r;
-  napi_create_array_with_length(env, 2, &r);
-  napi_set_element(env, r, 0, timespec_to_bigint(env, &its->it_interval));
-  napi_set_element(env, r, 1, timespec_to_bigint(env, &its->it_value));
-  return r;
+  return butter_pair(env, timespec_to_bigint(env, &its->it_interval), timespec_to_bigint(env, &its->it_value));
 }
 
 /* timerfdCreate(clockid, flags[, handle]) -> fd | -errno */
