@@ -42,6 +42,14 @@ export interface WatchEntryEvent<P extends string | Buffer = string> {
   type: 'create' | 'modify' | 'attrib' | 'close_write' | 'close_nowrite' | 'open' | 'access' | 'delete' | 'moved_out' | 'moved_in';
   path: P;
   isDir: boolean;
+  /**
+   * Set when a scan of a directory that just appeared (created or moved in)
+   * found the entry rather than the kernel reporting it: its `create`, and for
+   * a regular file a `close_write` as well, since whatever wrote it may have
+   * finished before the directory was watched. The file existed at the scan;
+   * whether a writer still had it open is not known.
+   */
+  scanned?: true;
 }
 
 export interface WatchRenameEvent<P extends string | Buffer = string> {
@@ -452,8 +460,13 @@ export class Watcher<P extends string | Buffer = string> extends EventPump<Watch
       if (this.#ignore(full, isDir)) continue;
       if (!dir.entries.has(d.name)) {
         dir.entries.set(d.name, isDir);
-        if (emit) this.#push({ type: 'create', path: full, isDir });
-        else created?.push(full);
+        if (emit) {
+          this.#push({ type: 'create', path: full, isDir, scanned: true });
+          // Its open, write and close may all have come before the watch: the kernel will not report them.
+          if (d.isFile()) this.#push({ type: 'close_write', path: full, isDir: false, scanned: true });
+        } else {
+          created?.push(full);
+        }
       }
       if (isDir && (this.recursive) && !dir.subdirs.has(d.name)) this.#addDir(dir, d.name, emit, created);
     }
