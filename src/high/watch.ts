@@ -265,6 +265,8 @@ export class Watcher<P extends string | Buffer = string> extends EventPump<Watch
   readonly #mask: InotifyEventName[];
   readonly #ignored: ((path: string) => boolean) | null;
   readonly #follow: boolean;
+  /** New directories are watched by the native side as soon as their event is read (`InotifyWatchOptions.subtree`). */
+  readonly #subtree: boolean;
   readonly #encoding: Encoding;
   readonly #byWatch = new Map<InotifyWatch, Dir>();
   readonly #rootDir: Dir;
@@ -296,6 +298,8 @@ export class Watcher<P extends string | Buffer = string> extends EventPump<Watch
     }
     this.#mask = [...mask];
     this.#ignored = ignoreFn(opts.ignore);
+    // The native side cannot ask an ignore predicate: with one, every new directory is watched from here.
+    this.#subtree = this.recursive && this.#ignored === null;
     const signal = validateAbortSignal(opts.signal, 'options.signal');
     this.root = text.length > 1 && text.endsWith('/') ? text.slice(0, -1) : text;
 
@@ -303,7 +307,7 @@ export class Watcher<P extends string | Buffer = string> extends EventPump<Watch
     this.#ino.on('error', this.#onError);
     try {
       // The root fails loudly (as fs.watch does); everything below it is per-subtree.
-      const watch = this.#ino.add(this.root, this.#mask, { followSymlinks: this.#follow });
+      const watch = this.#ino.add(this.root, this.#mask, { followSymlinks: this.#follow, subtree: this.#subtree });
       this.#rootDir = { watch, parent: null, name: '', entries: new Map(), subdirs: new Map() };
       this.#byWatch.set(watch, this.#rootDir);
     } catch (err) {
@@ -426,7 +430,7 @@ export class Watcher<P extends string | Buffer = string> extends EventPump<Watch
     const path = this.#pathOf(parent, name);
     let watch: InotifyWatch;
     try {
-      watch = this.#ino.add(path, this.#mask, { onlyDir: true, followSymlinks: this.#follow });
+      watch = this.#ino.add(path, this.#mask, { onlyDir: true, followSymlinks: this.#follow, subtree: this.#subtree });
     } catch (err) {
       if (!isRace(err)) this.#push({ type: 'error', path, isDir: true, error: err as Error });
       return;

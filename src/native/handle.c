@@ -122,6 +122,9 @@ static int handle_shutdown(butter_handle *h) {
   /* After the group's fd: its release has the kernel allow the permission
      events still waiting, and their fds only pin their files now. */
   close_all_held(h);
+  if (h->family_free) h->family_free(h->family);
+  h->family = NULL;
+  h->family_free = NULL;
   return r;
 }
 
@@ -254,7 +257,7 @@ int64_t butter_handle_read_decoded(napi_env env, butter_handle *h, void *data, s
   int64_t n = butter_handle_read(h, data, len);
   napi_value decoded;
   if (n > 0 && h->decoded && napi_get_reference_value(env, h->decoded, &decoded) == napi_ok && decoded)
-    h->decode(env, decoded, data, n);
+    h->decode(env, h, decoded, data, n);
   return n;
 }
 

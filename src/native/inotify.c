@@ -9,6 +9,7 @@
  */
 #include "butter.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -25,12 +26,155 @@
 #endif
 
 /*
+ * Subtrees watched from here: the watches (registered by JS, or added below)
+ * whose new subdirectories are watched as soon as a read brings their
+ * IN_CREATE or IN_MOVED_TO, before any JS runs, and with them the directories
+ * already in those (a `mkdir -p` or `cp -r` is further along by then). A wd's
+ * entry keeps its directory's path and mask; JS keeps the paths current
+ * (inotifySubtree) and asks for those of watches added here
+ * (inotifySubtreeWatch) when their first event comes. Chained in buckets by wd.
+ */
+typedef struct subtree_dir {
+  struct subtree_dir *next;
+  int wd;
+  uint32_t mask;
+  size_t len;
+  char path[]; /* NUL-terminated */
+} subtree_dir;
+
+typedef struct subtrees {
+  subtree_dir **buckets;
+  uint32_t nbuckets, count;
+} subtrees;
+
+static subtree_dir **subtree_slot(subtrees *t, int wd) {
+  subtree_dir **p = &t->buckets[(uint32_t)wd & (t->nbuckets - 1)];
+  while (*p && (*p)->wd != wd) p = &(*p)->next;
+  return p;
+}
+
+static subtree_dir *subtree_get(subtrees *t, int wd) {
+  return *subtree_slot(t, wd);
+}
+
+static void subtree_del(subtrees *t, int wd) {
+  subtree_dir **p = subtree_slot(t, wd);
+  subtree_dir *d = *p;
+  if (!d) return;
+  *p = d->next;
+  free(d);
+  t->count--;
+}
+
+/* Sets wd's entry to parent/name (parent NULL: name is the whole path); NULL when out of memory. */
+static subtree_dir *subtree_put(subtrees *t, int wd, uint32_t mask, const char *parent, size_t plen, const char *name, size_t len) {
+  if (t->count >= t->nbuckets) {
+    uint32_t n = t->nbuckets * 2;
+    subtree_dir **b = calloc(n, sizeof *b);
+    if (!b) return NULL;
+    for (uint32_t i = 0; i < t->nbuckets; i++) {
+      for (subtree_dir *d = t->buckets[i], *next; d; d = next) {
+        next = d->next;
+        d->next = b[(uint32_t)d->wd & (n - 1)];
+        b[(uint32_t)d->wd & (n - 1)] = d;
+      }
+    }
+    free(t->buckets);
+    t->buckets = b;
+    t->nbuckets = n;
+  }
+  size_t total = parent ? plen + 1 + len : len;
+  subtree_dir *d = malloc(sizeof *d + total + 1);
+  if (!d) return NULL;
+  subtree_del(t, wd);
+  d->wd = wd;
+  d->mask = mask;
+  d->len = total;
+  if (parent) {
+    memcpy(d->path, parent, plen);
+    d->path[plen] = '/';
+    memcpy(d->path + plen + 1, name, len);
+  } else {
+    memcpy(d->path, name, len);
+  }
+  d->path[total] = '\0';
+  subtree_dir **slot = &t->buckets[(uint32_t)wd & (t->nbuckets - 1)];
+  d->next = *slot;
+  *slot = d;
+  t->count++;
+  return d;
+}
+
+static void subtrees_free(void *p) {
+  subtrees *t = p;
+  for (uint32_t i = 0; i < t->nbuckets; i++) {
+    for (subtree_dir *d = t->buckets[i], *next; d; d = next) {
+      next = d->next;
+      free(d);
+    }
+  }
+  free(t->buckets);
+  free(t);
+}
+
+/* Watches parent/name unless it is watched already, and every directory below it. Failures are left to JS's own add. */
+static void watch_new_dir(int fd, subtrees *t, const subtree_dir *parent, const char *name, size_t len) {
+  subtree_dir *first = NULL;
+  if (parent->len + 1 + len < PATH_MAX) {
+    char path[PATH_MAX];
+    memcpy(path, parent->path, parent->len);
+    path[parent->len] = '/';
+    memcpy(path + parent->len + 1, name, len);
+    path[parent->len + 1 + len] = '\0';
+    /* IN_MASK_CREATE: a directory watched already (moved within the tree, or reached twice) keeps its watch as it is. */
+    int wd = inotify_add_watch(fd, path, parent->mask | IN_ONLYDIR | IN_DONT_FOLLOW | IN_MASK_CREATE);
+    if (wd >= 0) first = subtree_put(t, wd, parent->mask, parent->path, parent->len, name, len);
+  }
+  if (!first) return;
+  /* Breadth first, one directory open at a time. */
+  size_t cap = 16, n = 0;
+  int *todo = malloc(cap * sizeof *todo);
+  if (!todo) return;
+  todo[n++] = first->wd;
+  for (size_t i = 0; i < n; i++) {
+    /* By wd: an entry whose wd the kernel gave out again is replaced, and freed, by subtree_put. */
+    subtree_dir *dir = subtree_get(t, todo[i]);
+    DIR *d = dir ? opendir(dir->path) : NULL;
+    if (!d) continue;
+    for (struct dirent *e; (e = readdir(d));) {
+      if (e->d_name[0] == '.' && (e->d_name[1] == '\0' || (e->d_name[1] == '.' && e->d_name[2] == '\0'))) continue;
+      if (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN) continue;
+      size_t elen = strlen(e->d_name);
+      if (dir->len + 1 + elen >= PATH_MAX) continue;
+      char path[PATH_MAX];
+      memcpy(path, dir->path, dir->len);
+      path[dir->len] = '/';
+      memcpy(path + dir->len + 1, e->d_name, elen + 1);
+      /* DT_UNKNOWN (some file systems): IN_ONLYDIR tells. */
+      int wd = inotify_add_watch(fd, path, dir->mask | IN_ONLYDIR | IN_DONT_FOLLOW | IN_MASK_CREATE);
+      if (wd < 0 || !subtree_put(t, wd, dir->mask, dir->path, dir->len, e->d_name, elen)) continue;
+      if (n == cap) {
+        int *more = realloc(todo, 2 * cap * sizeof *more);
+        if (!more) continue;
+        todo = more;
+        cap *= 2;
+      }
+      todo[n++] = wd;
+    }
+    closedir(d);
+  }
+  free(todo);
+}
+
+/*
  * The handles' decoding (butter_decode_fn): sets decoded[i] to record i's
  * name: a string, null for none, or undefined for a name that is not valid
- * UTF-8 (JS decodes that one itself, to keep its bytes).
+ * UTF-8 (JS decodes that one itself, to keep its bytes). In a subtree, a new
+ * directory is watched here, and a retired watch forgotten.
  */
-static void decode_names(napi_env env, napi_value decoded, const void *data, int64_t n) {
+static void decode_names(napi_env env, butter_handle *h, napi_value decoded, const void *data, int64_t n) {
   const char *p = data;
+  subtrees *t = h->family;
   napi_value null, undefined;
   napi_get_null(env, &null);
   napi_get_undefined(env, &undefined);
@@ -43,6 +187,14 @@ static void decode_names(napi_env env, napi_value decoded, const void *data, int
     off += sizeof ev + ev.len;
     if (off > n) break;
     size_t len = strnlen(name, ev.len);
+    if (t && t->count) {
+      if (ev.mask & IN_IGNORED) {
+        subtree_del(t, ev.wd);
+      } else if ((ev.mask & IN_ISDIR) && (ev.mask & (IN_CREATE | IN_MOVED_TO)) && len) {
+        subtree_dir *parent = subtree_get(t, ev.wd);
+        if (parent) watch_new_dir(h->fd, t, parent, name, len);
+      }
+    }
     napi_value v = len == 0 ? null : butter_utf8_string(env, name, len);
     napi_set_element(env, decoded, i, v ? v : undefined);
   }
@@ -71,6 +223,60 @@ static napi_value js_inotify_add_watch(napi_env env, napi_callback_info info) {
   int err = errno;
   butter_path_free(&path);
   return butter_int(env, wd < 0 ? -err : wd);
+}
+
+/*
+ * inotifySubtree(handle, wd, path: Uint8Array without NUL | null, mask) -> 0 | -errno:
+ * with a path, wd's new subdirectories are watched from now on (with mask, as
+ * the directory's own path is `path`); with null, no longer.
+ */
+static napi_value js_inotify_subtree(napi_env env, napi_callback_info info) {
+  butter_handle *h;
+  int32_t wd;
+  uint32_t mask;
+  napi_value path_arg;
+  if (!butter_args(env, info, "hivu", &h, &wd, &path_arg, &mask)) return NULL;
+  if (h->fd < 0) return butter_errno_result(env, EBADF);
+  subtrees *t = h->family;
+  napi_valuetype type;
+  napi_typeof(env, path_arg, &type);
+  if (type == napi_null) {
+    if (t) subtree_del(t, wd);
+    return butter_int(env, 0);
+  }
+  const void *bytes;
+  size_t len;
+  if (!butter_arg_bytes(env, path_arg, &bytes, &len)) return NULL;
+  if (!t) {
+    t = calloc(1, sizeof *t);
+    if (!t || !(t->buckets = calloc(t->nbuckets = 16, sizeof *t->buckets))) {
+      free(t);
+      return butter_errno_result(env, ENOMEM);
+    }
+    h->family = t;
+    h->family_free = subtrees_free;
+  }
+  if (!subtree_put(t, wd, mask, NULL, 0, bytes, len)) return butter_errno_result(env, ENOMEM);
+  return butter_int(env, 0);
+}
+
+/* inotifySubtreeWatch(handle, wd) -> [path: Buffer, mask] of a watch in a subtree | null */
+static napi_value js_inotify_subtree_watch(napi_env env, napi_callback_info info) {
+  butter_handle *h;
+  int32_t wd;
+  if (!butter_args(env, info, "hi", &h, &wd)) return NULL;
+  subtree_dir *d = h->family ? subtree_get(h->family, wd) : NULL;
+  napi_value result, path, mask;
+  if (!d) {
+    napi_get_null(env, &result);
+    return result;
+  }
+  if (napi_create_buffer_copy(env, d->len, d->path, NULL, &path) != napi_ok || napi_create_uint32(env, d->mask, &mask) != napi_ok ||
+      napi_create_array_with_length(env, 2, &result) != napi_ok)
+    return NULL;
+  napi_set_element(env, result, 0, path);
+  napi_set_element(env, result, 1, mask);
+  return result;
 }
 
 /* inotifyRmWatch(fd, wd) -> 0 | -errno */
@@ -103,6 +309,8 @@ void butter_init_inotify(napi_env env, napi_value exports) {
       {"inotifyInit", js_inotify_init},
       {"inotifyAddWatch", js_inotify_add_watch},
       {"inotifyRmWatch", js_inotify_rm_watch},
+      {"inotifySubtree", js_inotify_subtree},
+      {"inotifySubtreeWatch", js_inotify_subtree_watch},
       {"inotifyRead", js_inotify_read},
       {"inotifySetNextWd", js_inotify_set_next_wd},
       {"inotifyQueued", js_inotify_queued},
