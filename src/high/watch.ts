@@ -530,7 +530,15 @@ export class Watcher<P extends string | Buffer = string> extends EventPump<Watch
       return;
     }
     const dir = this.#byWatch.get(ev.watch);
-    if (!dir) return; // retired by us; its last events are stale
+    if (!dir) {
+      // The native side's watch of a directory that left the tree before our scan got to it.
+      try {
+        ev.watch.remove();
+      } catch {
+        // Gone already; its IN_IGNORED is on the way.
+      }
+      return;
+    }
     if (ev.name === null) {
       // A directory's own events repeat its parent's, except for the root, whose parent is not watched.
       if (dir !== this.#rootDir) return;

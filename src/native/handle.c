@@ -257,7 +257,7 @@ int64_t butter_handle_read_decoded(napi_env env, butter_handle *h, void *data, s
   int64_t n = butter_handle_read(h, data, len);
   napi_value decoded;
   if (n > 0 && h->decoded && napi_get_reference_value(env, h->decoded, &decoded) == napi_ok && decoded)
-    h->decode(env, h, decoded, data, n);
+    h->decode(env, decoded, data, n);
   return n;
 }
 

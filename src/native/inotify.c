@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
@@ -28,11 +29,13 @@
 /*
  * Subtrees watched from here: the watches (registered by JS, or added below)
  * whose new subdirectories are watched as soon as a read brings their
- * IN_CREATE or IN_MOVED_TO, before any JS runs, and with them the directories
- * already in those (a `mkdir -p` or `cp -r` is further along by then). A wd's
- * entry keeps its directory's path and mask; JS keeps the paths current
- * (inotifySubtree) and asks for those of watches added here
- * (inotifySubtreeWatch) when their first event comes. Chained in buckets by wd.
+ * IN_CREATE or IN_MOVED_TO (follow_reads, the handle's butter_read_hook: on
+ * the drain thread when there is one, else on the JS thread before any JS
+ * runs), and with them the directories already in those (a `mkdir -p` or
+ * `cp -r` is further along by then). A wd's entry keeps its directory's path
+ * and mask; JS keeps the paths current (inotifySubtree) and asks for those of
+ * watches added here (inotifySubtreeWatch) when their first event comes.
+ * Chained in buckets by wd; `mu` because a drain thread reads it.
  */
 typedef struct subtree_dir {
   struct subtree_dir *next;
@@ -43,6 +46,7 @@ typedef struct subtree_dir {
 } subtree_dir;
 
 typedef struct subtrees {
+  pthread_mutex_t mu;
   subtree_dir **buckets;
   uint32_t nbuckets, count;
 } subtrees;
@@ -114,7 +118,18 @@ static void subtrees_free(void *p) {
     }
   }
   free(t->buckets);
+  pthread_mutex_destroy(&t->mu);
   free(t);
+}
+
+static subtrees *subtrees_new(void) {
+  subtrees *t = calloc(1, sizeof *t);
+  if (!t || !(t->buckets = calloc(t->nbuckets = 16, sizeof *t->buckets))) {
+    free(t);
+    return NULL;
+  }
+  pthread_mutex_init(&t->mu, NULL);
+  return t;
 }
 
 /* Watches parent/name unless it is watched already, and every directory below it. Failures are left to JS's own add. */
@@ -166,15 +181,35 @@ static void watch_new_dir(int fd, subtrees *t, const subtree_dir *parent, const 
   free(todo);
 }
 
+/* The handles' butter_read_hook: a new directory of a subtree is watched, a retired watch forgotten. */
+static void follow_reads(void *family, int fd, const void *data, int64_t n) {
+  subtrees *t = family;
+  const char *p = data;
+  pthread_mutex_lock(&t->mu);
+  for (int64_t off = 0; t->count && off + (int64_t)sizeof(struct inotify_event) <= n;) {
+    struct inotify_event ev;
+    memcpy(&ev, p + off, sizeof ev);
+    const char *name = p + off + sizeof ev;
+    off += sizeof ev + ev.len;
+    if (off > n) break;
+    size_t len = strnlen(name, ev.len);
+    if (ev.mask & IN_IGNORED) {
+      subtree_del(t, ev.wd);
+    } else if ((ev.mask & IN_ISDIR) && (ev.mask & (IN_CREATE | IN_MOVED_TO)) && len) {
+      subtree_dir *parent = subtree_get(t, ev.wd);
+      if (parent) watch_new_dir(fd, t, parent, name, len);
+    }
+  }
+  pthread_mutex_unlock(&t->mu);
+}
+
 /*
  * The handles' decoding (butter_decode_fn): sets decoded[i] to record i's
  * name: a string, null for none, or undefined for a name that is not valid
- * UTF-8 (JS decodes that one itself, to keep its bytes). In a subtree, a new
- * directory is watched here, and a retired watch forgotten.
+ * UTF-8 (JS decodes that one itself, to keep its bytes).
  */
-static void decode_names(napi_env env, butter_handle *h, napi_value decoded, const void *data, int64_t n) {
+static void decode_names(napi_env env, napi_value decoded, const void *data, int64_t n) {
   const char *p = data;
-  subtrees *t = h->family;
   napi_value null, undefined;
   napi_get_null(env, &null);
   napi_get_undefined(env, &undefined);
@@ -187,14 +222,6 @@ static void decode_names(napi_env env, butter_handle *h, napi_value decoded, con
     off += sizeof ev + ev.len;
     if (off > n) break;
     size_t len = strnlen(name, ev.len);
-    if (t && t->count) {
-      if (ev.mask & IN_IGNORED) {
-        subtree_del(t, ev.wd);
-      } else if ((ev.mask & IN_ISDIR) && (ev.mask & (IN_CREATE | IN_MOVED_TO)) && len) {
-        subtree_dir *parent = subtree_get(t, ev.wd);
-        if (parent) watch_new_dir(h->fd, t, parent, name, len);
-      }
-    }
     napi_value v = len == 0 ? null : butter_utf8_string(env, name, len);
     napi_set_element(env, decoded, i, v ? v : undefined);
   }
@@ -206,7 +233,17 @@ static napi_value js_inotify_init(napi_env env, napi_callback_info info) {
   napi_value handle = NULL;
   if (!butter_args(env, info, "i|v", &flags, &handle)) return NULL;
   int fd = inotify_init1(flags);
-  return butter_new_decoding_fd(env, fd < 0 ? -errno : fd, handle, decode_names);
+  napi_value result = butter_new_decoding_fd(env, fd < 0 ? -errno : fd, handle, decode_names);
+  void *p = NULL;
+  /* Its subtrees, with the fd and so before a drain thread can start; without them (ENOMEM) JS watches every new directory itself. */
+  if (fd >= 0 && handle && napi_get_value_external(env, handle, &p) == napi_ok && p && ((butter_handle *)p)->fd == fd) {
+    butter_handle *h = p;
+    if ((h->family = subtrees_new())) {
+      h->family_free = subtrees_free;
+      h->read_hook = follow_reads;
+    }
+  }
+  return result;
 }
 
 /* inotifyAddWatch(fd, path: Uint8Array without NUL, mask) -> wd | -errno */
@@ -238,26 +275,18 @@ static napi_value js_inotify_subtree(napi_env env, napi_callback_info info) {
   if (!butter_args(env, info, "hivu", &h, &wd, &path_arg, &mask)) return NULL;
   if (h->fd < 0) return butter_errno_result(env, EBADF);
   subtrees *t = h->family;
+  if (!t) return butter_errno_result(env, ENOMEM);
   napi_valuetype type;
   napi_typeof(env, path_arg, &type);
-  if (type == napi_null) {
-    if (t) subtree_del(t, wd);
-    return butter_int(env, 0);
-  }
-  const void *bytes;
-  size_t len;
-  if (!butter_arg_bytes(env, path_arg, &bytes, &len)) return NULL;
-  if (!t) {
-    t = calloc(1, sizeof *t);
-    if (!t || !(t->buckets = calloc(t->nbuckets = 16, sizeof *t->buckets))) {
-      free(t);
-      return butter_errno_result(env, ENOMEM);
-    }
-    h->family = t;
-    h->family_free = subtrees_free;
-  }
-  if (!subtree_put(t, wd, mask, NULL, 0, bytes, len)) return butter_errno_result(env, ENOMEM);
-  return butter_int(env, 0);
+  const void *bytes = NULL;
+  size_t len = 0;
+  if (type != napi_null && !butter_arg_bytes(env, path_arg, &bytes, &len)) return NULL;
+  pthread_mutex_lock(&t->mu);
+  bool ok = true;
+  if (!bytes) subtree_del(t, wd);
+  else ok = subtree_put(t, wd, mask, NULL, 0, bytes, len) != NULL;
+  pthread_mutex_unlock(&t->mu);
+  return ok ? butter_int(env, 0) : butter_errno_result(env, ENOMEM);
 }
 
 /* inotifySubtreeWatch(handle, wd) -> [path: Buffer, mask] of a watch in a subtree | null */
@@ -265,15 +294,19 @@ static napi_value js_inotify_subtree_watch(napi_env env, napi_callback_info info
   butter_handle *h;
   int32_t wd;
   if (!butter_args(env, info, "hi", &h, &wd)) return NULL;
-  subtree_dir *d = h->family ? subtree_get(h->family, wd) : NULL;
-  napi_value result, path, mask;
-  if (!d) {
+  subtrees *t = h->family;
+  napi_value result, path = NULL, mask = NULL;
+  if (t) {
+    pthread_mutex_lock(&t->mu);
+    subtree_dir *d = subtree_get(t, wd);
+    if (d && (napi_create_buffer_copy(env, d->len, d->path, NULL, &path) != napi_ok || napi_create_uint32(env, d->mask, &mask) != napi_ok)) path = NULL;
+    pthread_mutex_unlock(&t->mu);
+  }
+  if (!path) {
     napi_get_null(env, &result);
     return result;
   }
-  if (napi_create_buffer_copy(env, d->len, d->path, NULL, &path) != napi_ok || napi_create_uint32(env, d->mask, &mask) != napi_ok ||
-      napi_create_array_with_length(env, 2, &result) != napi_ok)
-    return NULL;
+  if (napi_create_array_with_length(env, 2, &result) != napi_ok) return NULL;
   napi_set_element(env, result, 0, path);
   napi_set_element(env, result, 1, mask);
   return result;
