@@ -19,7 +19,8 @@
 // those a scan of a new directory reported (`scanned: true`). A second watch()
 // with an ignore predicate that ignores nothing shows the kernel's rate when
 // JavaScript adds the new directories' watches (the native side cannot ask a
-// predicate, so with one it leaves them to JS).
+// predicate, so with one it leaves them to JS), and a third with `buffer`, whose
+// reading thread watches them.
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import os from 'node:os';
@@ -107,7 +108,11 @@ async function measure(gap, fx) {
   const jsw = watch(root, { recursive: true, events: ['close_write'], ignore: () => false }, (e) => {
     if (e.type === 'close_write' && !e.scanned) jsKernel.add(e.path);
   });
-  await Promise.all([w.ready, jsw.ready]);
+  const bufKernel = new Set();
+  const bufw = watch(root, { recursive: true, events: ['close_write'], buffer: 1 << 20 }, (e) => {
+    if (e.type === 'close_write' && !e.scanned) bufKernel.add(e.path);
+  });
+  await Promise.all([w.ready, jsw.ready, bufw.ready]);
   const iw = withInotifywait ? await startInotifywait(root) : null;
   const list = shapes(fx);
   const perShape = list.map(() => []);
@@ -123,6 +128,7 @@ async function measure(gap, fx) {
   } finally {
     w.close();
     jsw.close();
+    bufw.close();
     iw?.stop();
   }
   fs.rmSync(root, { recursive: true, force: true });
@@ -131,7 +137,7 @@ async function measure(gap, fx) {
     const files = perShape[s];
     const k = files.filter((f) => kernel.has(f)).length;
     const all = files.filter((f) => kernel.has(f) || scanned.has(f)).length;
-    const row = [shape.name, String(gap), pct(files.filter((f) => jsKernel.has(f)).length, files.length), pct(k, files.length), pct(all, files.length)];
+    const row = [shape.name, String(gap), pct(files.filter((f) => jsKernel.has(f)).length, files.length), pct(k, files.length), pct(files.filter((f) => bufKernel.has(f)).length, files.length), pct(all, files.length)];
     if (iw) row.push(pct(files.filter((f) => iw.seen.has(f)).length, files.length));
     return row;
   });
@@ -145,7 +151,7 @@ try {
   const fx = fixtures(base);
   const rows = [];
   for (const gap of GAPS) rows.push(...(await measure(gap, fx)));
-  const header = ['shape', 'gap ms', 'Butter, JS adds: kernel', 'Butter: kernel close_write', 'Butter: + scanned'];
+  const header = ['shape', 'gap ms', 'Butter, JS adds: kernel', 'Butter: kernel', 'Butter, buffer: kernel', 'Butter: + scanned'];
   if (withInotifywait) header.push('inotifywait');
   else console.log('inotifywait is not on PATH (--install installs inotify-tools): Butter only.\n');
   console.log(table(header, rows));
