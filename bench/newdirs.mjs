@@ -14,20 +14,55 @@
 // warm one). --install runs `apt-get install -y inotify-tools` first when
 // inotifywait is missing (nothing is installed without it).
 //
-// Capture rate: files reported as complete / files written. For Butter,
-// "kernel" counts only close_write events from the kernel, "+ scanned" also
-// those a scan of a new directory reported (`scanned: true`). A second watch()
-// with an ignore predicate that ignores nothing shows the kernel's rate when
-// JavaScript adds the new directories' watches (the native side cannot ask a
-// predicate, so with one it leaves them to JS), and a third with `buffer`, whose
-// reading thread watches them.
+// Capture rate: files reported as complete / files written. Each watcher runs
+// in a process of its own (one's JavaScript would otherwise delay the others'
+// wakes), all at once, over the same trials:
+//   butter          watch(root, { recursive: true, events: ['close_write'] }):
+//                   "kernel" counts the close_write events the kernel gave,
+//                   "+ scanned" also those a scan of a new directory reported
+//                   (`scanned: true`): what its consumer learns;
+//   butter, JS adds the same with an ignore predicate that ignores nothing: the
+//                   native side cannot ask a predicate, so JavaScript watches
+//                   each new directory when its event reaches the watcher;
+//   butter, buffer  the same as butter with `buffer`: the reading thread
+//                   watches new directories;
+//   inotifywait     -m -r -e close_write.
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { watch } from 'butter';
-import { table, printMachine, checkIdle, otherLoad, reportOtherLoad, track, killChildren } from './lib.mjs';
+import { fileURLToPath } from 'node:url';
+import { table, printMachine, checkIdle, otherLoad, reportOtherLoad, track, killChildren, forkRole, message } from './lib.mjs';
+
+const SELF = fileURLToPath(import.meta.url);
+const CONFIGS = {
+  butter: {},
+  js: { ignore: () => false },
+  buffer: { buffer: 1 << 20 },
+};
+
+/** A watcher child: watches `root` until told to stop, then sends the paths of its close_write events. */
+async function watcherChild({ config, root }) {
+  const kernel = [];
+  const scanned = [];
+  const w = watch(root, { recursive: true, events: ['close_write'], ...CONFIGS[config] }, (e) => {
+    if (e.type === 'close_write') (e.scanned ? scanned : kernel).push(e.path);
+  });
+  await w.ready;
+  process.send({ type: 'ready' });
+  process.on('message', () => {
+    w.close();
+    process.send({ type: 'result', kernel, scanned }, () => process.exit(0));
+  });
+}
+
+const childAt = process.argv.indexOf('--child');
+if (childAt >= 0) {
+  await watcherChild(JSON.parse(process.argv[childAt + 1]));
+  await new Promise(() => {}); // until the parent says stop
+}
 
 const { values: opts } = parseArgs({
   options: {
@@ -98,21 +133,8 @@ async function startInotifywait(root) {
 
 async function measure(gap, fx) {
   const root = fs.mkdtempSync(join(os.tmpdir(), 'butter-newdirs-'));
-  const kernel = new Set();
-  const scanned = new Set();
-  const w = watch(root, { recursive: true, events: ['close_write'] }, (e) => {
-    if (e.type !== 'close_write') return;
-    (e.scanned ? scanned : kernel).add(e.path);
-  });
-  const jsKernel = new Set();
-  const jsw = watch(root, { recursive: true, events: ['close_write'], ignore: () => false }, (e) => {
-    if (e.type === 'close_write' && !e.scanned) jsKernel.add(e.path);
-  });
-  const bufKernel = new Set();
-  const bufw = watch(root, { recursive: true, events: ['close_write'], buffer: 1 << 20 }, (e) => {
-    if (e.type === 'close_write' && !e.scanned) bufKernel.add(e.path);
-  });
-  await Promise.all([w.ready, jsw.ready, bufw.ready]);
+  const children = Object.keys(CONFIGS).map((config) => forkRole(SELF, { config, root }, `watcher ${config}`));
+  await Promise.all(children.map((c) => message(c, 'ready')));
   const iw = withInotifywait ? await startInotifywait(root) : null;
   const list = shapes(fx);
   const perShape = list.map(() => []);
@@ -126,18 +148,20 @@ async function measure(gap, fx) {
     }
     await sleep(500);
   } finally {
-    w.close();
-    jsw.close();
-    bufw.close();
     iw?.stop();
+  }
+  const results = {};
+  for (const [i, config] of Object.keys(CONFIGS).entries()) {
+    children[i].send({ type: 'stop' });
+    const r = await message(children[i], 'result');
+    results[config] = { kernel: new Set(r.kernel), all: new Set([...r.kernel, ...r.scanned]) };
   }
   fs.rmSync(root, { recursive: true, force: true });
   const pct = (n, d) => `${((100 * n) / d).toFixed(1)}% (${n}/${d})`;
   return list.map((shape, s) => {
     const files = perShape[s];
-    const k = files.filter((f) => kernel.has(f)).length;
-    const all = files.filter((f) => kernel.has(f) || scanned.has(f)).length;
-    const row = [shape.name, String(gap), pct(files.filter((f) => jsKernel.has(f)).length, files.length), pct(k, files.length), pct(files.filter((f) => bufKernel.has(f)).length, files.length), pct(all, files.length)];
+    const count = (set) => pct(files.filter((f) => set.has(f)).length, files.length);
+    const row = [shape.name, String(gap), count(results.js.kernel), count(results.butter.kernel), count(results.buffer.kernel), count(results.butter.all)];
     if (iw) row.push(pct(files.filter((f) => iw.seen.has(f)).length, files.length));
     return row;
   });
