@@ -48,7 +48,73 @@ function stalled({ files, buffer, backend }) {
   return JSON.parse(r.stdout.trim().split('\n').pop());
 }
 
+/**
+ * watch() with `events: ['close_write']` while the loop is blocked: a writer
+ * makes a directory, waits, then writes a file in it. Its close_write events,
+ * as `path:scanned`.
+ */
+function newDirStalled({ buffer, backend }) {
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', `
+    import { watch } from 'butter';
+    import { spawn } from 'node:child_process';
+    import { mkdtempSync, rmSync } from 'node:fs';
+    import { tmpdir } from 'node:os';
+    import { join, relative } from 'node:path';
+    const dir = mkdtempSync(join(tmpdir(), 'butter-buffer-'));
+    const w = watch(dir, { recursive: true, events: ['close_write']${buffer ? `, buffer: ${buffer}` : ''} });
+    await w.ready;
+    const got = [];
+    w.on('event', (e) => got.push(relative(dir, e.path) + ':' + (e.scanned ?? false)));
+    const writer = spawn('sh', ['-c', 'mkdir a && sleep 0.3 && echo x > a/f'], { cwd: dir, stdio: 'inherit' });
+    const done = new Promise((resolve) => writer.on('exit', resolve));
+    const until = Date.now() + 1000;
+    while (Date.now() < until);
+    await done;
+    await new Promise((r) => setTimeout(r, 300));
+    w.close();
+    rmSync(dir, { recursive: true, force: true });
+    console.log(JSON.stringify(got.sort()));
+  `], { cwd: root, encoding: 'utf8', timeout: 60_000, env: { ...process.env, BUTTER_READINESS: backend } });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout.trim().split('\n').pop());
+}
+
 for (const backend of ['uv', 'epoll']) {
+  test(`[${backend}] buffering mode: a new directory is watched by the reading thread while the loop is blocked, so a file written in it after has its own close_write`, () => {
+    assert.deepEqual(newDirStalled({ buffer: 1 << 20, backend }), ['a/f:false', 'a/f:true']);
+    // Without the thread nothing is watched until the loop runs: the scan alone reports the file.
+    assert.deepEqual(newDirStalled({ backend }), ['a/f:true']);
+  });
+
+  test(`[${backend}] buffering mode: a directory the thread watched that leaves the tree before the scan gets to it is unwatched at its first event`, () => {
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', `
+      import { watch } from 'butter';
+      import { spawn } from 'node:child_process';
+      import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+      import { tmpdir } from 'node:os';
+      import { join } from 'node:path';
+      const base = mkdtempSync(join(tmpdir(), 'butter-buffer-'));
+      const dir = join(base, 'w');
+      mkdirSync(dir);
+      const w = watch(dir, { recursive: true, buffer: 1 << 20 });
+      await w.ready;
+      w.on('event', () => {});
+      const writer = spawn('sh', ['-c', 'mkdir -p w/a/b && sleep 0.3 && mv w/a/b out && sleep 0.1 && touch out/g'], { cwd: base, stdio: 'inherit' });
+      const done = new Promise((resolve) => writer.on('exit', resolve));
+      const until = Date.now() + 1000;
+      while (Date.now() < until);
+      await done;
+      await new Promise((r) => setTimeout(r, 300));
+      const kernel = readFileSync('/proc/self/fdinfo/' + w.inotify.fd, 'utf8').split('\\n').filter((l) => l.startsWith('inotify wd:')).length;
+      console.log(JSON.stringify({ watches: w.inotify.watches().length, kernel }));
+      w.close();
+      rmSync(base, { recursive: true, force: true });
+    `], { cwd: root, encoding: 'utf8', timeout: 60_000, env: { ...process.env, BUTTER_READINESS: backend } });
+    assert.equal(r.status, 0, r.stderr);
+    // The root and a; b went out with a watch of the thread's, removed when its first event came.
+    assert.deepEqual(JSON.parse(r.stdout.trim().split('\n').pop()), { watches: 2, kernel: 2 });
+  });
+
   test(`[${backend}] default mode: a burst past the kernel's queue during a stall is an overflow, not a silent loss`, () => {
     const { creates, overflows } = stalled({ files: FILES, backend });
     assert.ok(creates < FILES, `some creates were lost (${creates} of ${FILES})`);

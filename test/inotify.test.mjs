@@ -627,6 +627,63 @@ describe('Inotify', () => {
     }
   });
 
+  test('subtree: a new directory, and those already in it, are watched by the native side on the read, before JS runs; their events come under their paths', async () => {
+    const d = mkdir();
+    const ino = new Inotify();
+    const inode = (p) => fs.statSync(p).ino;
+    // One listener throughout: events of a batch a once() listener leaves stay queued until the next read.
+    const seen = [];
+    let wake = () => {};
+    ino.on('event', (e) => {
+      seen.push(e);
+      wake();
+    });
+    const next = async () => {
+      while (seen.length === 0) await new Promise((r) => (wake = r));
+      return seen.shift();
+    };
+    try {
+      const root = ino.add(d, ['create', 'close_write'], { subtree: true });
+      fs.mkdirSync(`${d}/a/b/c`, { recursive: true });
+      const created = await next();
+      assert.equal(created.path, `${d}/a`);
+      // No JS added them: b and c existed before a's watch, and came from the native side's walk of a.
+      assert.deepEqual(fdinfoWatches(ino.fd).map((w) => w.ino).sort(), [d, `${d}/a`, `${d}/a/b`, `${d}/a/b/c`].map(inode).sort());
+      assert.deepEqual(ino.watches(), [root]);
+      fs.writeFileSync(`${d}/a/b/c/f`, 'x');
+      const events = [await next(), await next()];
+      assert.deepEqual(events.map((e) => `${e.type}:${e.path}`), [`create:${d}/a/b/c/f`, `close_write:${d}/a/b/c/f`]);
+      const c = events[0].watch;
+      assert.equal(c.path, `${d}/a/b/c`);
+      assert.equal(c.mask, root.mask);
+      assert.deepEqual(ino.watches().sort((x, y) => x.wd - y.wd), [root, c]);
+      // add() for a directory the native side watches: that watch.
+      const b = ino.add(`${d}/a/b`, ['create', 'close_write'], { subtree: true });
+      assert.equal(b.wd, fdinfoWatches(ino.fd).find((w) => w.ino === inode(`${d}/a/b`)).wd);
+      // A watch removed with a directory's create still queued: that directory is not watched.
+      fs.mkdirSync(`${d}/x`);
+      root.remove();
+      fs.writeFileSync(`${d}/a/b/c/g`, 'x');
+      while ((await next()).path !== `${d}/a/b/c/g`);
+      assert.ok(!fdinfoWatches(ino.fd).some((w) => w.ino === inode(`${d}/x`)));
+    } finally {
+      ino.close();
+    }
+  });
+
+  test('without subtree, a new directory is not watched', async () => {
+    const d = mkdir();
+    const ino = new Inotify();
+    try {
+      ino.add(d, ['create']);
+      fs.mkdirSync(`${d}/a`);
+      await once(ino, 'event');
+      assert.equal(fdinfoWatches(ino.fd).length, 1);
+    } finally {
+      ino.close();
+    }
+  });
+
   test('add() returns this instance\'s watch, its mask as the kernel keeps it', () => {
     const d = mkdir();
     const ino = new Inotify();

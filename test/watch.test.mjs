@@ -135,6 +135,56 @@ describe('watch()', () => {
     }
   });
 
+  test("events: ['close_write'] only: a file written into a freshly created nested directory is reported, in each of 50 trials (scanned: true when the scan found it)", { timeout: 60_000 }, async () => {
+    const d = tree();
+    const w = watch(d, { recursive: true, events: ['close_write'] });
+    try {
+      await w.ready;
+      const seen = new Map();
+      w.on('event', (e) => seen.set(e.path, e));
+      for (let k = 0; k < 50; k++) {
+        const child = spawn('sh', ['-c', `mkdir -p t${k}/a/b/c && echo x > t${k}/a/b/c/f`], { cwd: d });
+        assert.equal((await once(child, 'exit'))[0], 0);
+        const f = path.join(d, `t${k}/a/b/c/f`);
+        for (let waited = 0; !seen.has(f) && waited < 2_000; waited += 10) await new Promise((r) => setTimeout(r, 10));
+        const e = seen.get(f);
+        assert.ok(e, `trial ${k}: no close_write for ${f}`);
+        assert.equal(e.type, 'close_write');
+        assert.equal(e.isDir, false);
+        assert.ok(e.scanned === undefined || e.scanned === true);
+      }
+      assert.ok([...seen.values()].every((e) => e.type === 'close_write' && !e.isDir), 'no other event type, no directory');
+    } finally {
+      w.close();
+    }
+  });
+
+  test('a scan of a new directory: its create and close_write say scanned: true; events the kernel reports carry no scanned', async () => {
+    const d = tree();
+    fs.mkdirSync(path.join(tmp, `src${n}/sub`), { recursive: true });
+    fs.writeFileSync(path.join(tmp, `src${n}/sub/f`), 'x');
+    const w = watch(d, { recursive: true, events: ['create', 'close_write'] });
+    try {
+      await w.ready;
+      const got = collect(w, (ev) => ev.some((e) => e.path.endsWith('/late')));
+      // Moved in whole: everything in it is found by the scan, none of it by the kernel.
+      fs.renameSync(path.join(tmp, `src${n}`), path.join(d, 'm'));
+      await new Promise((r) => setTimeout(r, 100));
+      fs.writeFileSync(path.join(d, 'm/sub/late'), 'y');
+      const events = await got;
+      events.push(...(await quiet(w)));
+      const by = (p, type) => events.filter((e) => e.path === path.join(d, p) && e.type === type);
+      assert.deepEqual(by('m/sub', 'create').map((e) => e.scanned), [true]);
+      assert.deepEqual(by('m/sub', 'close_write'), [], 'no close_write for a directory');
+      assert.deepEqual(by('m/sub/f', 'create').map((e) => e.scanned), [true]);
+      assert.deepEqual(by('m/sub/f', 'close_write').map((e) => e.scanned), [true]);
+      assert.deepEqual(by('m/sub/late', 'create').map((e) => e.scanned), [undefined]);
+      assert.deepEqual(by('m/sub/late', 'close_write').map((e) => e.scanned), [undefined]);
+    } finally {
+      w.close();
+    }
+  });
+
   test('100 directories, each filled right after its mkdir by another process: every file seen, once', async () => {
     const d = tree();
     const w = watch(d, { recursive: true, events: ['create'] });
@@ -199,11 +249,13 @@ describe('watch()', () => {
       assert.deepEqual(await quiet(w), []);
       assert.equal(watchCount(w), 1);
       // And moved back in: watched again, its contents reported.
-      const back = collect(w, (ev) => ev.length >= 5);
+      const back = collect(w, (ev) => ev.length >= 7);
       fs.renameSync(`${outside}/in`, `${d}/again`);
       const events = await back;
       assert.equal(brief(events, d)[0], 'moved_in:again');
-      assert.deepEqual(brief(events, d).slice(1).sort(), ['create:again/f', 'create:again/x', 'create:again/x/y', 'create:again/x/y/f']);
+      // Found by the scan, the files complete as far as anyone can tell: a close_write each, as for a new directory.
+      assert.deepEqual(brief(events, d).slice(1).sort(), ['close_write:again/f', 'close_write:again/x/y/f', 'create:again/f', 'create:again/x', 'create:again/x/y', 'create:again/x/y/f']);
+      assert.ok(events.slice(1).every((e) => e.scanned === true));
       assert.equal(watchCount(w), 4);
     } finally {
       w.close();

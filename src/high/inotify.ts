@@ -180,6 +180,16 @@ export interface InotifyWatchOptions {
   maskAdd?: boolean;
   /** Fail with EEXIST if the inode is watched already (`IN_MASK_CREATE`). */
   maskCreate?: boolean;
+  /**
+   * Also watch, with the same events and this option, each directory created
+   * in or moved into this one, and the directories already in those: Butter's
+   * native side adds the watch as soon as the read that brings the event is
+   * made, before any JavaScript runs, so that what a writer does in a new
+   * directory right away still has its events. Such a watch becomes one of
+   * this instance's, under its path, when its first event is read or when
+   * `add()` is called for its directory; remove the ones you do not want.
+   */
+  subtree?: boolean;
 }
 
 /** A watch of one inode, owned by the `Inotify` that made it. */
@@ -215,6 +225,8 @@ class Watch implements InotifyWatch {
   next: Watch | null = null;
   /** The path with a trailing '/', ready for names. */
   prefix = '';
+  /** For a watch of a subtree (`subtree`): tells the native side its path, or that it is gone. */
+  sync: ((watch: Watch) => void) | null = null;
   #path = '';
 
   constructor(
@@ -234,6 +246,7 @@ class Watch implements InotifyWatch {
     if (typeof value !== 'string') throw invalidArgType('watch.path', 'of type string', value);
     this.#path = value;
     this.prefix = value.endsWith('/') ? value : `${value}/`;
+    this.sync?.(this);
   }
 
   get active(): boolean {
@@ -249,6 +262,7 @@ class Watch implements InotifyWatch {
       if (r < 0 && r !== -EINVAL) throw sysError(-r, 'inotify_rm_watch', this.#path);
     }
     this.state = REMOVED;
+    this.sync?.(this);
   }
 }
 
@@ -353,6 +367,13 @@ export class Inotify extends FdSource<InotifyEvent> {
   #tailFrom = false;
   readonly #windowNs: number;
   #overflows = 0;
+  readonly #sync = (watch: Watch): void => {
+    // A successor has the wd in the kernel, and on the native side, now.
+    if (this.closed || watch.next !== null) return;
+    const path = watch.state === ACTIVE ? Buffer.from(watch.path, 'utf8') : null;
+    // On failure (ENOMEM) the directory's new subdirectories are watched by add(), later.
+    native.inotify.inotifySubtree(this.handle, watch.wd, path, watch.mask);
+  };
 
   constructor(options?: InotifyOptions) {
     const opts = validateOptions<InotifyOptions>(options, 'options', ['joinRenames', 'renameWindow', 'buffer', 'coalesce', 'signal']);
@@ -390,7 +411,7 @@ export class Inotify extends FdSource<InotifyEvent> {
   add(path: InotifyPath, events: InotifyEventSelector | readonly InotifyEventSelector[] | number = IN_ALL_EVENTS, options?: InotifyWatchOptions): InotifyWatch {
     const { bytes, text } = toPath(path);
     let mask = inotifyMask(events);
-    const opts = validateOptions<InotifyWatchOptions>(options, 'options', ['onlyDir', 'followSymlinks', 'excludeUnlinked', 'oneshot', 'maskAdd', 'maskCreate']);
+    const opts = validateOptions<InotifyWatchOptions>(options, 'options', ['onlyDir', 'followSymlinks', 'excludeUnlinked', 'oneshot', 'maskAdd', 'maskCreate', 'subtree']);
     const flag = (value: unknown, name: string): boolean => value !== undefined && validateBoolean(value, `options.${name}`);
     if (flag(opts.onlyDir, 'onlyDir')) mask |= IN_ONLYDIR;
     if (opts.followSymlinks !== undefined && !validateBoolean(opts.followSymlinks, 'options.followSymlinks')) mask |= IN_DONT_FOLLOW;
@@ -398,6 +419,7 @@ export class Inotify extends FdSource<InotifyEvent> {
     if (flag(opts.oneshot, 'oneshot')) mask |= IN_ONESHOT;
     if (flag(opts.maskAdd, 'maskAdd')) mask |= IN_MASK_ADD;
     if (flag(opts.maskCreate, 'maskCreate')) mask |= IN_MASK_CREATE;
+    const subtree = flag(opts.subtree, 'subtree');
     mask >>>= 0;
     this.assertOpen('inotify_add_watch');
 
@@ -420,12 +442,31 @@ export class Inotify extends FdSource<InotifyEvent> {
     while (last?.next) last = last.next;
     if (!created && last?.state === ACTIVE) {
       last.mask = mask & IN_MASK_ADD ? (last.mask | (mask & KEPT_BITS)) >>> 0 : (mask & KEPT_BITS) >>> 0;
+      if (subtree) last.sync = this.#sync;
       last.path = text;
       return last;
     }
-    const watch = new Watch(this, wd, text, (mask & KEPT_BITS) >>> 0);
+    const watch = this.#newWatch(wd, text, (mask & KEPT_BITS) >>> 0, last);
+    if (subtree) {
+      watch.sync = this.#sync;
+      this.#sync(watch);
+    }
+    return watch;
+  }
+
+  #newWatch(wd: number, path: string, mask: number, last: Watch | undefined): Watch {
+    const watch = new Watch(this, wd, path, mask);
     if (last) last.next = watch;
     else this.#byWd.set(wd, watch);
+    return watch;
+  }
+
+  /** The watch the native side added for a new directory of a subtree (`subtree`), if `wd` is one. */
+  #adopt(wd: number): Watch | undefined {
+    const known = native.inotify.inotifySubtreeWatch(this.handle, wd);
+    if (known === null) return undefined;
+    const watch = this.#newWatch(wd, known[0].toString('utf8'), known[1], undefined);
+    watch.sync = this.#sync;
     return watch;
   }
 
@@ -498,7 +539,7 @@ export class Inotify extends FdSource<InotifyEvent> {
         out.push({ type: 'overflow', mask, names: maskNames(mask), isDir: false, cookie, watch: null, watchPath: null, name: null, rawName: undefined, path: null });
         continue;
       }
-      const watch = this.#byWd.get(wd);
+      const watch = this.#byWd.get(wd) ?? this.#adopt(wd);
       if (watch === undefined) continue; // a watch added to this fd behind our back
       if (mask & IN_IGNORED) {
         watch.state = RETIRED;

@@ -42,6 +42,14 @@ export interface WatchEntryEvent<P extends string | Buffer = string> {
   type: 'create' | 'modify' | 'attrib' | 'close_write' | 'close_nowrite' | 'open' | 'access' | 'delete' | 'moved_out' | 'moved_in';
   path: P;
   isDir: boolean;
+  /**
+   * Set when a scan of a directory that just appeared (created or moved in)
+   * found the entry rather than the kernel reporting it: its `create`, and for
+   * a regular file a `close_write` as well, since whatever wrote it may have
+   * finished before the directory was watched. The file existed at the scan;
+   * whether a writer still had it open is not known.
+   */
+  scanned?: true;
 }
 
 export interface WatchRenameEvent<P extends string | Buffer = string> {
@@ -257,6 +265,8 @@ export class Watcher<P extends string | Buffer = string> extends EventPump<Watch
   readonly #mask: InotifyEventName[];
   readonly #ignored: ((path: string) => boolean) | null;
   readonly #follow: boolean;
+  /** New directories are watched by the native side as soon as their event is read (`InotifyWatchOptions.subtree`). */
+  readonly #subtree: boolean;
   readonly #encoding: Encoding;
   readonly #byWatch = new Map<InotifyWatch, Dir>();
   readonly #rootDir: Dir;
@@ -288,6 +298,8 @@ export class Watcher<P extends string | Buffer = string> extends EventPump<Watch
     }
     this.#mask = [...mask];
     this.#ignored = ignoreFn(opts.ignore);
+    // The native side cannot ask an ignore predicate: with one, every new directory is watched from here.
+    this.#subtree = this.recursive && this.#ignored === null;
     const signal = validateAbortSignal(opts.signal, 'options.signal');
     this.root = text.length > 1 && text.endsWith('/') ? text.slice(0, -1) : text;
 
@@ -295,7 +307,7 @@ export class Watcher<P extends string | Buffer = string> extends EventPump<Watch
     this.#ino.on('error', this.#onError);
     try {
       // The root fails loudly (as fs.watch does); everything below it is per-subtree.
-      const watch = this.#ino.add(this.root, this.#mask, { followSymlinks: this.#follow });
+      const watch = this.#ino.add(this.root, this.#mask, { followSymlinks: this.#follow, subtree: this.#subtree });
       this.#rootDir = { watch, parent: null, name: '', entries: new Map(), subdirs: new Map() };
       this.#byWatch.set(watch, this.#rootDir);
     } catch (err) {
@@ -418,7 +430,7 @@ export class Watcher<P extends string | Buffer = string> extends EventPump<Watch
     const path = this.#pathOf(parent, name);
     let watch: InotifyWatch;
     try {
-      watch = this.#ino.add(path, this.#mask, { onlyDir: true, followSymlinks: this.#follow });
+      watch = this.#ino.add(path, this.#mask, { onlyDir: true, followSymlinks: this.#follow, subtree: this.#subtree });
     } catch (err) {
       if (!isRace(err)) this.#push({ type: 'error', path, isDir: true, error: err as Error });
       return;
@@ -452,8 +464,13 @@ export class Watcher<P extends string | Buffer = string> extends EventPump<Watch
       if (this.#ignore(full, isDir)) continue;
       if (!dir.entries.has(d.name)) {
         dir.entries.set(d.name, isDir);
-        if (emit) this.#push({ type: 'create', path: full, isDir });
-        else created?.push(full);
+        if (emit) {
+          this.#push({ type: 'create', path: full, isDir, scanned: true });
+          // Its open, write and close may all have come before the watch: the kernel will not report them.
+          if (d.isFile()) this.#push({ type: 'close_write', path: full, isDir: false, scanned: true });
+        } else {
+          created?.push(full);
+        }
       }
       if (isDir && (this.recursive) && !dir.subdirs.has(d.name)) this.#addDir(dir, d.name, emit, created);
     }
@@ -513,7 +530,15 @@ export class Watcher<P extends string | Buffer = string> extends EventPump<Watch
       return;
     }
     const dir = this.#byWatch.get(ev.watch);
-    if (!dir) return; // retired by us; its last events are stale
+    if (!dir) {
+      // The native side's watch of a directory that left the tree before our scan got to it.
+      try {
+        ev.watch.remove();
+      } catch {
+        // Gone already; its IN_IGNORED is on the way.
+      }
+      return;
+    }
     if (ev.name === null) {
       // A directory's own events repeat its parent's, except for the root, whose parent is not watched.
       if (dir !== this.#rootDir) return;

@@ -30,6 +30,7 @@ enum butter_backend { BUTTER_BACKEND_NONE = 0, BUTTER_BACKEND_UV = 1, BUTTER_BAC
 #define BUTTER_KEEP_LOOP 2u     /* keep the event loop alive */
 
 struct butter_env;
+struct butter_handle;
 
 /*
  * A family's wake decoding, registered on its handles with their fd
@@ -39,6 +40,13 @@ struct butter_env;
  * elements cannot fail). inotify's sets each record's name, so JS decodes none.
  */
 typedef void (*butter_decode_fn)(napi_env env, napi_value decoded, const void *data, int64_t n);
+
+/*
+ * A family's look at each read(2) of a handle's fd, on the thread that made
+ * it (a drain's, or the JS thread), before anyone else sees the bytes; with
+ * the handle's `family` state. inotify's watches new directories of subtrees.
+ */
+typedef void (*butter_read_hook)(void *family, int fd, const void *data, int64_t n);
 
 /*
  * An fd owned by a JS object, plus its optional readiness watch.
@@ -62,6 +70,9 @@ typedef struct butter_handle {
   size_t read_len;
   butter_decode_fn decode; /* the family's decoding of what is read through the handle, or NULL (butter_new_decoding_fd) */
   napi_ref decoded;    /* handleSetBuffer: the JS array `decode` fills, or NULL */
+  void *family;        /* the family's own state for this handle (inotify.c's subtrees), or NULL; set with the fd */
+  void (*family_free)(void *family); /* frees `family` once the fd is closed (and a drain stopped) */
+  butter_read_hook read_hook; /* or NULL; set with the fd, so before any drain starts */
   uint64_t *held;      /* fds held for JS besides fd (fanotify's event fds and pidfds): a bit per fd number, or NULL */
   uint32_t held_words;
   void *backend_data; /* uv_poll_t for the uv backend */

@@ -37,6 +37,8 @@ typedef struct butter_drain {
   int fd;     /* the handle's fd, read by the thread */
   int efd;    /* signalled when chunks are queued: the handle's poll_fd */
   int stopfd; /* wakes the thread to stop */
+  butter_read_hook read_hook; /* the handle's, with its family state */
+  void *family;
   pthread_t thread;
   pthread_mutex_t mu;
   pthread_cond_t room; /* signalled when JS takes chunks */
@@ -64,6 +66,7 @@ static void *drain_main(void *arg) {
     if (p[1].revents) break;
     ssize_t n = read(d->fd, tmp, CHUNK_READ);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+    if (n > 0 && d->read_hook) d->read_hook(d->family, d->fd, tmp, n);
     chunk *c = n > 0 ? malloc(sizeof *c + (size_t)n) : NULL;
     pthread_mutex_lock(&d->mu);
     if (c) {
@@ -123,6 +126,8 @@ static napi_value js_drain_start(napi_env env, napi_callback_info info) {
   butter_drain *d = calloc(1, sizeof *d);
   if (!d) return butter_call_error(env, ENOMEM, "calloc", NULL);
   d->fd = h->fd;
+  d->read_hook = h->read_hook;
+  d->family = h->family;
   d->cap = capacity < CHUNK_READ ? CHUNK_READ : (size_t)capacity;
   d->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   d->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -159,7 +164,9 @@ int64_t butter_handle_read(butter_handle *h, void *data, size_t len) {
   butter_drain *d = h->drain;
   if (!d) {
     ssize_t n = read(h->fd, data, len);
-    return n < 0 ? -errno : n;
+    if (n < 0) return -errno;
+    if (n > 0 && h->read_hook) h->read_hook(h->family, h->fd, data, n);
+    return n;
   }
   if (len < CHUNK_READ) return -EINVAL;
   pthread_mutex_lock(&d->mu);

@@ -122,6 +122,9 @@ static int handle_shutdown(butter_handle *h) {
   /* After the group's fd: its release has the kernel allow the permission
      events still waiting, and their fds only pin their files now. */
   close_all_held(h);
+  if (h->family_free) h->family_free(h->family);
+  h->family = NULL;
+  h->family_free = NULL;
   return r;
 }
 

@@ -9,8 +9,10 @@
  */
 #include "butter.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
@@ -23,6 +25,183 @@
 #ifndef INOTIFY_IOC_SETNEXTWD
 #define INOTIFY_IOC_SETNEXTWD _IOW('I', 0, int32_t)
 #endif
+
+/*
+ * Subtrees watched from here: the watches (registered by JS, or added below)
+ * whose new subdirectories are watched as soon as a read brings their
+ * IN_CREATE or IN_MOVED_TO (follow_reads, the handle's butter_read_hook: on
+ * the drain thread when there is one, else on the JS thread before any JS
+ * runs), and with them the directories already in those (a `mkdir -p` or
+ * `cp -r` is further along by then). A wd's entry keeps its directory's path
+ * and mask; JS keeps the paths current (inotifySubtree) and asks for those of
+ * watches added here (inotifySubtreeWatch) when their first event comes.
+ * Chained in buckets by wd; `mu` because a drain thread reads it.
+ */
+typedef struct subtree_dir {
+  struct subtree_dir *next;
+  int wd;
+  uint32_t mask;
+  size_t len;
+  char path[]; /* NUL-terminated */
+} subtree_dir;
+
+typedef struct subtrees {
+  pthread_mutex_t mu;
+  subtree_dir **buckets;
+  uint32_t nbuckets, count;
+} subtrees;
+
+static subtree_dir **subtree_slot(subtrees *t, int wd) {
+  subtree_dir **p = &t->buckets[(uint32_t)wd & (t->nbuckets - 1)];
+  while (*p && (*p)->wd != wd) p = &(*p)->next;
+  return p;
+}
+
+static subtree_dir *subtree_get(subtrees *t, int wd) {
+  return *subtree_slot(t, wd);
+}
+
+static void subtree_del(subtrees *t, int wd) {
+  subtree_dir **p = subtree_slot(t, wd);
+  subtree_dir *d = *p;
+  if (!d) return;
+  *p = d->next;
+  free(d);
+  t->count--;
+}
+
+/* Sets wd's entry to parent/name (parent NULL: name is the whole path); NULL when out of memory. */
+static subtree_dir *subtree_put(subtrees *t, int wd, uint32_t mask, const char *parent, size_t plen, const char *name, size_t len) {
+  if (t->count >= t->nbuckets) {
+    uint32_t n = t->nbuckets * 2;
+    subtree_dir **b = calloc(n, sizeof *b);
+    if (!b) return NULL;
+    for (uint32_t i = 0; i < t->nbuckets; i++) {
+      for (subtree_dir *d = t->buckets[i], *next; d; d = next) {
+        next = d->next;
+        d->next = b[(uint32_t)d->wd & (n - 1)];
+        b[(uint32_t)d->wd & (n - 1)] = d;
+      }
+    }
+    free(t->buckets);
+    t->buckets = b;
+    t->nbuckets = n;
+  }
+  size_t total = parent ? plen + 1 + len : len;
+  subtree_dir *d = malloc(sizeof *d + total + 1);
+  if (!d) return NULL;
+  subtree_del(t, wd);
+  d->wd = wd;
+  d->mask = mask;
+  d->len = total;
+  if (parent) {
+    memcpy(d->path, parent, plen);
+    d->path[plen] = '/';
+    memcpy(d->path + plen + 1, name, len);
+  } else {
+    memcpy(d->path, name, len);
+  }
+  d->path[total] = '\0';
+  subtree_dir **slot = &t->buckets[(uint32_t)wd & (t->nbuckets - 1)];
+  d->next = *slot;
+  *slot = d;
+  t->count++;
+  return d;
+}
+
+static void subtrees_free(void *p) {
+  subtrees *t = p;
+  for (uint32_t i = 0; i < t->nbuckets; i++) {
+    for (subtree_dir *d = t->buckets[i], *next; d; d = next) {
+      next = d->next;
+      free(d);
+    }
+  }
+  free(t->buckets);
+  pthread_mutex_destroy(&t->mu);
+  free(t);
+}
+
+static subtrees *subtrees_new(void) {
+  subtrees *t = calloc(1, sizeof *t);
+  if (!t || !(t->buckets = calloc(t->nbuckets = 16, sizeof *t->buckets))) {
+    free(t);
+    return NULL;
+  }
+  pthread_mutex_init(&t->mu, NULL);
+  return t;
+}
+
+/* Watches parent/name unless it is watched already, and every directory below it. Failures are left to JS's own add. */
+static void watch_new_dir(int fd, subtrees *t, const subtree_dir *parent, const char *name, size_t len) {
+  subtree_dir *first = NULL;
+  if (parent->len + 1 + len < PATH_MAX) {
+    char path[PATH_MAX];
+    memcpy(path, parent->path, parent->len);
+    path[parent->len] = '/';
+    memcpy(path + parent->len + 1, name, len);
+    path[parent->len + 1 + len] = '\0';
+    /* IN_MASK_CREATE: a directory watched already (moved within the tree, or reached twice) keeps its watch as it is. */
+    int wd = inotify_add_watch(fd, path, parent->mask | IN_ONLYDIR | IN_DONT_FOLLOW | IN_MASK_CREATE);
+    if (wd >= 0) first = subtree_put(t, wd, parent->mask, parent->path, parent->len, name, len);
+  }
+  if (!first) return;
+  /* Breadth first, one directory open at a time. */
+  size_t cap = 16, n = 0;
+  int *todo = malloc(cap * sizeof *todo);
+  if (!todo) return;
+  todo[n++] = first->wd;
+  for (size_t i = 0; i < n; i++) {
+    /* By wd: an entry whose wd the kernel gave out again is replaced, and freed, by subtree_put. */
+    subtree_dir *dir = subtree_get(t, todo[i]);
+    DIR *d = dir ? opendir(dir->path) : NULL;
+    if (!d) continue;
+    for (struct dirent *e; (e = readdir(d));) {
+      if (e->d_name[0] == '.' && (e->d_name[1] == '\0' || (e->d_name[1] == '.' && e->d_name[2] == '\0'))) continue;
+      if (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN) continue;
+      size_t elen = strlen(e->d_name);
+      if (dir->len + 1 + elen >= PATH_MAX) continue;
+      char path[PATH_MAX];
+      memcpy(path, dir->path, dir->len);
+      path[dir->len] = '/';
+      memcpy(path + dir->len + 1, e->d_name, elen + 1);
+      /* DT_UNKNOWN (some file systems): IN_ONLYDIR tells. */
+      int wd = inotify_add_watch(fd, path, dir->mask | IN_ONLYDIR | IN_DONT_FOLLOW | IN_MASK_CREATE);
+      if (wd < 0 || !subtree_put(t, wd, dir->mask, dir->path, dir->len, e->d_name, elen)) continue;
+      if (n == cap) {
+        int *more = realloc(todo, 2 * cap * sizeof *more);
+        if (!more) continue;
+        todo = more;
+        cap *= 2;
+      }
+      todo[n++] = wd;
+    }
+    closedir(d);
+  }
+  free(todo);
+}
+
+/* The handles' butter_read_hook: a new directory of a subtree is watched, a retired watch forgotten. */
+static void follow_reads(void *family, int fd, const void *data, int64_t n) {
+  subtrees *t = family;
+  const char *p = data;
+  pthread_mutex_lock(&t->mu);
+  for (int64_t off = 0; t->count && off + (int64_t)sizeof(struct inotify_event) <= n;) {
+    struct inotify_event ev;
+    memcpy(&ev, p + off, sizeof ev);
+    const char *name = p + off + sizeof ev;
+    off += sizeof ev + ev.len;
+    if (off > n) break;
+    size_t len = strnlen(name, ev.len);
+    if (ev.mask & IN_IGNORED) {
+      subtree_del(t, ev.wd);
+    } else if ((ev.mask & IN_ISDIR) && (ev.mask & (IN_CREATE | IN_MOVED_TO)) && len) {
+      subtree_dir *parent = subtree_get(t, ev.wd);
+      if (parent) watch_new_dir(fd, t, parent, name, len);
+    }
+  }
+  pthread_mutex_unlock(&t->mu);
+}
 
 /*
  * The handles' decoding (butter_decode_fn): sets decoded[i] to record i's
@@ -54,7 +233,17 @@ static napi_value js_inotify_init(napi_env env, napi_callback_info info) {
   napi_value handle = NULL;
   if (!butter_args(env, info, "i|v", &flags, &handle)) return NULL;
   int fd = inotify_init1(flags);
-  return butter_new_decoding_fd(env, fd < 0 ? -errno : fd, handle, decode_names);
+  napi_value result = butter_new_decoding_fd(env, fd < 0 ? -errno : fd, handle, decode_names);
+  void *p = NULL;
+  /* Its subtrees, with the fd and so before a drain thread can start; without them (ENOMEM) JS watches every new directory itself. */
+  if (fd >= 0 && handle && napi_get_value_external(env, handle, &p) == napi_ok && p && ((butter_handle *)p)->fd == fd) {
+    butter_handle *h = p;
+    if ((h->family = subtrees_new())) {
+      h->family_free = subtrees_free;
+      h->read_hook = follow_reads;
+    }
+  }
+  return result;
 }
 
 /* inotifyAddWatch(fd, path: Uint8Array without NUL, mask) -> wd | -errno */
@@ -71,6 +260,56 @@ static napi_value js_inotify_add_watch(napi_env env, napi_callback_info info) {
   int err = errno;
   butter_path_free(&path);
   return butter_int(env, wd < 0 ? -err : wd);
+}
+
+/*
+ * inotifySubtree(handle, wd, path: Uint8Array without NUL | null, mask) -> 0 | -errno:
+ * with a path, wd's new subdirectories are watched from now on (with mask, as
+ * the directory's own path is `path`); with null, no longer.
+ */
+static napi_value js_inotify_subtree(napi_env env, napi_callback_info info) {
+  butter_handle *h;
+  int32_t wd;
+  uint32_t mask;
+  napi_value path_arg;
+  if (!butter_args(env, info, "hivu", &h, &wd, &path_arg, &mask)) return NULL;
+  if (h->fd < 0) return butter_errno_result(env, EBADF);
+  subtrees *t = h->family;
+  if (!t) return butter_errno_result(env, ENOMEM);
+  napi_valuetype type;
+  napi_typeof(env, path_arg, &type);
+  const void *bytes = NULL;
+  size_t len = 0;
+  if (type != napi_null && !butter_arg_bytes(env, path_arg, &bytes, &len)) return NULL;
+  pthread_mutex_lock(&t->mu);
+  bool ok = true;
+  if (!bytes) subtree_del(t, wd);
+  else ok = subtree_put(t, wd, mask, NULL, 0, bytes, len) != NULL;
+  pthread_mutex_unlock(&t->mu);
+  return ok ? butter_int(env, 0) : butter_errno_result(env, ENOMEM);
+}
+
+/* inotifySubtreeWatch(handle, wd) -> [path: Buffer, mask] of a watch in a subtree | null */
+static napi_value js_inotify_subtree_watch(napi_env env, napi_callback_info info) {
+  butter_handle *h;
+  int32_t wd;
+  if (!butter_args(env, info, "hi", &h, &wd)) return NULL;
+  subtrees *t = h->family;
+  napi_value result, path = NULL, mask = NULL;
+  if (t) {
+    pthread_mutex_lock(&t->mu);
+    subtree_dir *d = subtree_get(t, wd);
+    if (d && (napi_create_buffer_copy(env, d->len, d->path, NULL, &path) != napi_ok || napi_create_uint32(env, d->mask, &mask) != napi_ok)) path = NULL;
+    pthread_mutex_unlock(&t->mu);
+  }
+  if (!path) {
+    napi_get_null(env, &result);
+    return result;
+  }
+  if (napi_create_array_with_length(env, 2, &result) != napi_ok) return NULL;
+  napi_set_element(env, result, 0, path);
+  napi_set_element(env, result, 1, mask);
+  return result;
 }
 
 /* inotifyRmWatch(fd, wd) -> 0 | -errno */
@@ -103,6 +342,8 @@ void butter_init_inotify(napi_env env, napi_value exports) {
       {"inotifyInit", js_inotify_init},
       {"inotifyAddWatch", js_inotify_add_watch},
       {"inotifyRmWatch", js_inotify_rm_watch},
+      {"inotifySubtree", js_inotify_subtree},
+      {"inotifySubtreeWatch", js_inotify_subtree_watch},
       {"inotifyRead", js_inotify_read},
       {"inotifySetNextWd", js_inotify_set_next_wd},
       {"inotifyQueued", js_inotify_queued},

@@ -15,6 +15,8 @@ export interface InotifyNative {
   inotifyInit(flags: number, handle?: NativeHandle): number;
   inotifyAddWatch(fd: number, path: Uint8Array, mask: number): number;
   inotifyRmWatch(fd: number, wd: number): number;
+  inotifySubtree(handle: NativeHandle, wd: number, path: Uint8Array | null, mask: number): number;
+  inotifySubtreeWatch(handle: NativeHandle, wd: number): [Buffer, number] | null;
   inotifyRead(fd: number, buffer: Uint8Array): number;
   inotifySetNextWd(fd: number, wd: number): number;
   inotifyQueued(fd: number): number;
