@@ -359,7 +359,10 @@ class Session {
   }
 
   #add(path: Buffer, options?: { onlyDir: boolean }): void {
-    this.#paths.set(this.#ino.add(path, this.#kernelMask, options), path);
+    // Under -m -r a directory's new subdirectories are watched natively, on the read that
+    // brings their creation, before JS runs; --exclude needs JS to decide, so it keeps the JS path.
+    const subtree = options?.onlyDir === true && this.#o.monitor && this.#o.recursive && this.#o.exclude === null;
+    this.#paths.set(this.#ino.add(path, this.#kernelMask, subtree ? { ...options, subtree } : options), path);
   }
 
   /** The bytes `%w` prints for a watch. */
