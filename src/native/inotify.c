@@ -181,18 +181,30 @@ static void watch_new_dir(int fd, subtrees *t, const subtree_dir *parent, const 
   free(todo);
 }
 
+/*
+ * The next whole record of data[0..n) at *off (advanced past it): its header
+ * in *ev, its name at *name, *len bytes before the NUL padding. False at the
+ * end, or where the bytes end inside a record.
+ */
+static bool next_record(const char *data, int64_t n, int64_t *off, struct inotify_event *ev, const char **name, size_t *len) {
+  if (*off + (int64_t)sizeof *ev > n) return false;
+  memcpy(ev, data + *off, sizeof *ev);
+  *name = data + *off + sizeof *ev;
+  *off += sizeof *ev + ev->len;
+  if (*off > n) return false;
+  *len = strnlen(*name, ev->len);
+  return true;
+}
+
 /* The handles' butter_read_hook: a new directory of a subtree is watched, a retired watch forgotten. */
 static void follow_reads(void *family, int fd, const void *data, int64_t n) {
   subtrees *t = family;
   const char *p = data;
   pthread_mutex_lock(&t->mu);
-  for (int64_t off = 0; t->count && off + (int64_t)sizeof(struct inotify_event) <= n;) {
-    struct inotify_event ev;
-    memcpy(&ev, p + off, sizeof ev);
-    const char *name = p + off + sizeof ev;
-    off += sizeof ev + ev.len;
-    if (off > n) break;
-    size_t len = strnlen(name, ev.len);
+  struct inotify_event ev;
+  const char *name;
+  size_t len;
+  for (int64_t off = 0; t->count && next_record(p, n, &off, &ev, &name, &len);) {
     if (ev.mask & IN_IGNORED) {
       subtree_del(t, ev.wd);
     } else if ((ev.mask & IN_ISDIR) && (ev.mask & (IN_CREATE | IN_MOVED_TO)) && len) {
@@ -215,13 +227,10 @@ static void decode_names(napi_env env, napi_value decoded, const void *data, int
   napi_get_undefined(env, &undefined);
   uint32_t i = 0;
   /* The bounds are the kernel's (whole records), checked all the same. */
-  for (int64_t off = 0; off + (int64_t)sizeof(struct inotify_event) <= n; i++) {
-    struct inotify_event ev;
-    memcpy(&ev, p + off, sizeof ev);
-    const char *name = p + off + sizeof ev;
-    off += sizeof ev + ev.len;
-    if (off > n) break;
-    size_t len = strnlen(name, ev.len);
+  struct inotify_event ev;
+  const char *name;
+  size_t len;
+  for (int64_t off = 0; next_record(p, n, &off, &ev, &name, &len); i++) {
     napi_value v = len == 0 ? null : butter_utf8_string(env, name, len);
     napi_set_element(env, decoded, i, v ? v : undefined);
   }
