@@ -417,5 +417,7 @@ describe('argument errors', () => {
     await assert.rejects(promises.sendfile(w, r, -5n, 1), { code: 'ERR_OUT_OF_RANGE' });
     await assert.rejects(promises.copyFileRange(r, null, w, null, 1, 0, { signal: 'no' }), { code: 'ERR_INVALID_ARG_TYPE' });
     await assert.rejects(promises.splice(r, null, w, null, 1, 0, 'options'), { code: 'ERR_INVALID_ARG_TYPE' });
+    // An option they do not know (a typo of signal) is refused, as every options object in Butter is.
+    await assert.rejects(promises.tee(r, w, 1, 0, { sigal: AbortSignal.timeout(10) }), { code: 'ERR_INVALID_ARG_VALUE' });
   });
 });

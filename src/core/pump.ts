@@ -9,19 +9,12 @@
  * gone, to read only while someone consumes.
  */
 import { EventEmitter } from 'node:events';
-import { abortError, validateAbortSignal, validateOptions } from './validate';
+import { abortError, validateSignalOptions } from './validate';
 
 /** Options for `read()` and `events()`. */
 export interface ReadOptions {
   /** Cancels the read (or the iteration) with an `AbortError`. */
   signal?: AbortSignal;
-}
-
-const READ_OPTIONS = ['signal'] as const;
-
-/** The options of a `read()` or `events()` call, validated: its signal. */
-export function readSignal(options: unknown): AbortSignal | undefined {
-  return validateAbortSignal(validateOptions<ReadOptions>(options, 'options', READ_OPTIONS).signal, 'options.signal');
 }
 
 /** Events every source emits: `'event'` (one per event), `'error'`, `'close'`. */
@@ -92,7 +85,7 @@ export abstract class EventPump<T> extends EventEmitter {
    * iteration.
    */
   events(options?: ReadOptions): AsyncIterableIterator<T> {
-    const signal = readSignal(options);
+    const signal = validateSignalOptions(options);
     let done = false;
     let pending: Waiter<T> | null = null;
     const it: AsyncIterableIterator<T> = {

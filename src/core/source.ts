@@ -17,8 +17,8 @@
  */
 import { AbortError, sysError, type SystemError, EAGAIN, EBADF, EFAULT, EINVAL } from './errors';
 import { native, type NativeHandle } from './native';
-import { EventPump, readSignal, type ReadOptions, type SourceEvents } from './pump';
-import { abortError } from './validate';
+import { EventPump, type ReadOptions, type SourceEvents } from './pump';
+import { abortError, validateSignalOptions } from './validate';
 
 export type { ReadOptions } from './pump';
 
@@ -185,7 +185,7 @@ export abstract class FdSource<T> extends EventPump<T> {
   read(options?: ReadOptions): Promise<T> {
     let signal: AbortSignal | undefined;
     try {
-      signal = readSignal(options);
+      signal = validateSignalOptions(options);
       this.assertOpen(this.readSyscall);
     } catch (err) {
       return Promise.reject(err);

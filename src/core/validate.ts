@@ -103,6 +103,11 @@ export function validateAbortSignal(value: unknown, name: string): AbortSignal |
   return value as AbortSignal;
 }
 
+/** An options object whose one option is `signal` (reads, iterations, work off the loop): its signal. */
+export function validateSignalOptions(options: unknown): AbortSignal | undefined {
+  return validateAbortSignal(validateOptions<{ signal?: AbortSignal }>(options, 'options', ['signal']).signal, 'options.signal');
+}
+
 export function abortError(signal: AbortSignal): AbortError {
   return new AbortError(undefined, { cause: signal.reason });
 }

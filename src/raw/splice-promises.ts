@@ -11,12 +11,13 @@
  */
 import { native } from '../core/native';
 import { runWork } from '../core/work';
-import { validateAbortSignal, validateFd, validateOptions, validateUint32 } from '../core/validate';
+import { validateFd, validateSignalOptions, validateUint32 } from '../core/validate';
 import {
   toSendfileResult,
   toSpliceResult,
   validateBuffers,
   validateLength,
+  validateMove,
   validateOffset,
   type SendfileResult,
   type SpliceResult,
@@ -28,21 +29,12 @@ export interface WorkOptions {
   signal?: AbortSignal;
 }
 
-function signalOf(options: unknown): AbortSignal | undefined {
-  return validateAbortSignal(validateOptions<WorkOptions>(options).signal, 'options.signal');
-}
-
 const asNumber = (value: unknown): number => value as number;
 
 /** splice(2) off the loop; see the synchronous `splice`. */
 export async function splice(fdIn: number, offIn: bigint | number | null, fdOut: number, offOut: bigint | number | null, len: number, flags = 0, options?: WorkOptions): Promise<SpliceResult> {
-  validateFd(fdIn, 'fdIn');
-  const inOff = validateOffset(offIn, 'offIn');
-  validateFd(fdOut, 'fdOut');
-  const outOff = validateOffset(offOut, 'offOut');
-  const n = validateLength(len, 'len');
-  const f = validateUint32(flags, 'flags');
-  return runWork((done) => native.splice.spliceStart(fdIn, inOff, fdOut, outOff, n, f, done), 'splice', signalOf(options), toSpliceResult);
+  const args = validateMove(fdIn, offIn, fdOut, offOut, len, flags);
+  return runWork((done) => native.splice.spliceStart(...args, done), 'splice', validateSignalOptions(options), toSpliceResult);
 }
 
 /** tee(2) off the loop; see the synchronous `tee`. */
@@ -51,7 +43,7 @@ export async function tee(fdIn: number, fdOut: number, len: number, flags = 0, o
   validateFd(fdOut, 'fdOut');
   const n = validateLength(len, 'len');
   const f = validateUint32(flags, 'flags');
-  return runWork((done) => native.splice.teeStart(fdIn, fdOut, n, f, done), 'tee', signalOf(options), asNumber);
+  return runWork((done) => native.splice.teeStart(fdIn, fdOut, n, f, done), 'tee', validateSignalOptions(options), asNumber);
 }
 
 /**
@@ -63,7 +55,7 @@ export async function vmsplice(fd: number, buffers: ArrayBufferView | readonly A
   validateFd(fd);
   const views = validateBuffers(buffers, 'buffers');
   const f = validateUint32(flags, 'flags');
-  return runWork((done) => native.splice.vmspliceStart(fd, views, f, done), 'vmsplice', signalOf(options), asNumber);
+  return runWork((done) => native.splice.vmspliceStart(fd, views, f, done), 'vmsplice', validateSignalOptions(options), asNumber);
 }
 
 /** sendfile(2) off the loop; see the synchronous `sendfile`. */
@@ -72,16 +64,11 @@ export async function sendfile(outFd: number, inFd: number, offset: bigint | num
   validateFd(inFd, 'inFd');
   const off = validateOffset(offset, 'offset');
   const n = validateLength(count, 'count');
-  return runWork((done) => native.splice.sendfileStart(outFd, inFd, off, n, done), 'sendfile', signalOf(options), toSendfileResult);
+  return runWork((done) => native.splice.sendfileStart(outFd, inFd, off, n, done), 'sendfile', validateSignalOptions(options), toSendfileResult);
 }
 
 /** copy_file_range(2) off the loop; see the synchronous `copyFileRange`. */
 export async function copyFileRange(fdIn: number, offIn: bigint | number | null, fdOut: number, offOut: bigint | number | null, len: number, flags = 0, options?: WorkOptions): Promise<SpliceResult> {
-  validateFd(fdIn, 'fdIn');
-  const inOff = validateOffset(offIn, 'offIn');
-  validateFd(fdOut, 'fdOut');
-  const outOff = validateOffset(offOut, 'offOut');
-  const n = validateLength(len, 'len');
-  const f = validateUint32(flags, 'flags');
-  return runWork((done) => native.splice.copyFileRangeStart(fdIn, inOff, fdOut, outOff, n, f, done), 'copy_file_range', signalOf(options), toSpliceResult);
+  const args = validateMove(fdIn, offIn, fdOut, offOut, len, flags);
+  return runWork((done) => native.splice.copyFileRangeStart(...args, done), 'copy_file_range', validateSignalOptions(options), toSpliceResult);
 }

@@ -122,17 +122,22 @@ function moved(result: Moved | number, syscall: string): unknown {
   return result;
 }
 
+/** The arguments splice(2) and copy_file_range(2) share, validated in order, as the native calls take them. */
+export function validateMove(fdIn: unknown, offIn: unknown, fdOut: unknown, offOut: unknown, len: unknown, flags: unknown): [number, bigint | null, number, bigint | null, number, number] {
+  validateFd(fdIn, 'fdIn');
+  const inOff = validateOffset(offIn, 'offIn');
+  validateFd(fdOut, 'fdOut');
+  const outOff = validateOffset(offOut, 'offOut');
+  return [fdIn as number, inOff, fdOut as number, outOff, validateLength(len, 'len'), validateUint32(flags, 'flags')];
+}
+
 /**
  * splice(2): moves up to `len` bytes from `fdIn` to `fdOut`, one of which must
  * be a pipe, without copying them through JS. An offset is for the side that
  * is not a pipe (ESPIPE on a pipe). Returns 0 at end of input.
  */
 export function splice(fdIn: number, offIn: bigint | number | null, fdOut: number, offOut: bigint | number | null, len: number, flags = 0): SpliceResult {
-  validateFd(fdIn, 'fdIn');
-  const inOff = validateOffset(offIn, 'offIn');
-  validateFd(fdOut, 'fdOut');
-  const outOff = validateOffset(offOut, 'offOut');
-  return toSpliceResult(moved(native.splice.splice(fdIn, inOff, fdOut, outOff, validateLength(len, 'len'), validateUint32(flags, 'flags')), 'splice'));
+  return toSpliceResult(moved(native.splice.splice(...validateMove(fdIn, offIn, fdOut, offOut, len, flags)), 'splice'));
 }
 
 /**
@@ -180,11 +185,7 @@ export function sendfile(outFd: number, inFd: number, offset: bigint | number | 
  * can). `flags` must be 0.
  */
 export function copyFileRange(fdIn: number, offIn: bigint | number | null, fdOut: number, offOut: bigint | number | null, len: number, flags = 0): SpliceResult {
-  validateFd(fdIn, 'fdIn');
-  const inOff = validateOffset(offIn, 'offIn');
-  validateFd(fdOut, 'fdOut');
-  const outOff = validateOffset(offOut, 'offOut');
-  return toSpliceResult(moved(native.splice.copyFileRange(fdIn, inOff, fdOut, outOff, validateLength(len, 'len'), validateUint32(flags, 'flags')), 'copy_file_range'));
+  return toSpliceResult(moved(native.splice.copyFileRange(...validateMove(fdIn, offIn, fdOut, offOut, len, flags)), 'copy_file_range'));
 }
 
 /**
