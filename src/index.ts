@@ -22,4 +22,6 @@ export * from './families/signals';
 export * from './families/inotify';
 export * from './families/fanotify';
 export * from './families/splice';
+export * from './families/mount';
+export * from './families/namespaces';
 export * as promises from './promises';

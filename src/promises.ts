@@ -5,3 +5,4 @@
  */
 export { splice, tee, vmsplice, sendfile, copyFileRange } from './raw/splice-promises';
 export type { WorkOptions } from './raw/splice-promises';
+export { mount, umount2 } from './raw/mount-promises';

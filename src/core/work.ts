@@ -35,6 +35,8 @@ class PendingWork<T> {
     private readonly syscall: string,
     private readonly signal: AbortSignal | undefined,
     private readonly convert: (value: unknown) => T,
+    private readonly path: string | undefined,
+    private readonly dest: string | undefined,
   ) {
     this.promise = new Promise<T>((resolve, reject) => {
       this.resolve = resolve;
@@ -46,13 +48,13 @@ class PendingWork<T> {
     if (this.onAbort) this.signal!.removeEventListener('abort', this.onAbort);
     if (this.retry) clearInterval(this.retry);
     if (aborted) this.reject(abortError(this.signal!));
-    else if (typeof result === 'number' && result < 0) this.reject(sysError(-result, this.syscall));
+    else if (typeof result === 'number' && result < 0) this.reject(sysError(-result, this.syscall, this.path, this.dest));
     else this.resolve(this.convert(result));
   };
 
   started(token: NativeWork | number): void {
     if (typeof token === 'number') {
-      this.reject(sysError(-token, this.syscall)); // not queued: an fd would not duplicate
+      this.reject(sysError(-token, this.syscall, this.path, this.dest)); // not queued: an fd would not duplicate
     } else if (this.signal) {
       this.onAbort = () => {
         // 1: running, and interrupted if the kernel lets it; repeat until done comes.
@@ -65,17 +67,20 @@ class PendingWork<T> {
 
 /**
  * Runs `start(done)` (a native `…Start` call with its arguments bound) and
- * settles the Promise from its `done`. `syscall` names the errors; `convert`
- * maps a successful native value to what the caller gets.
+ * settles the Promise from its `done`. `syscall` names the errors (with
+ * `path` and `dest` when the call has them); `convert` maps a successful
+ * native value to what the caller gets.
  */
 export function runWork<T>(
   start: (done: WorkDone) => NativeWork | number,
   syscall: string,
   signal: AbortSignal | undefined,
   convert: (value: unknown) => T,
+  path?: string,
+  dest?: string,
 ): Promise<T> {
   if (signal?.aborted) return Promise.reject(abortError(signal));
-  const work = new PendingWork(syscall, signal, convert);
+  const work = new PendingWork(syscall, signal, convert, path, dest);
   work.started(start(work.done));
   return work.promise;
 }

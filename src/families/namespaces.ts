@@ -1,0 +1,15 @@
+/** The namespaces family: unshare, setns, and the ioctls of namespace fds. */
+export {
+  unshare,
+  setns,
+  nsGetUserns,
+  nsGetParent,
+  nsGetNstype,
+  nsGetOwnerUid,
+  nsGetMntnsId,
+  nsGetPidFromPidns,
+  nsGetTgidFromPidns,
+  nsGetPidInPidns,
+  nsGetTgidInPidns,
+} from '../raw/namespaces';
+export type { ThreadOptions } from '../raw/namespaces';
