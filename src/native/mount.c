@@ -276,7 +276,7 @@ static napi_value js_move_mount(napi_env env, napi_callback_info info) {
   napi_value v[2];
   butter_path p[2] = {0};
   napi_value r = NULL;
-  if (butter_args(env, info, "iviu", &from_fd, &v[0], &to_fd, &v[1], &flags) && arg_paths(env, v, p, 2))
+  if (butter_args(env, info, "ivivu", &from_fd, &v[0], &to_fd, &v[1], &flags) && arg_paths(env, v, p, 2))
     r = butter_int(env, result_of(syscall(SYS_move_mount, from_fd, p[0].s, to_fd, p[1].s, flags)));
   free_paths(p, 2);
   return r;
