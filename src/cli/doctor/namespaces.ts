@@ -15,6 +15,7 @@ export function check(env: Environment): FamilyReport {
   const calls: CallCheck[] = [];
   calls.push(probe(['nsGetNstype', 'nsGetUserns', 'nsGetOwnerUid'], () => {
     const found: string[] = [];
+    let outside = 0;
     for (const [name, flag] of TYPES) {
       let fd: number;
       try {
@@ -24,8 +25,13 @@ export function check(env: Environment): FamilyReport {
       }
       try {
         if (butter.nsGetNstype(fd) !== C[flag]) throw new Error(`nsGetNstype(/proc/self/ns/${name}) is not ${flag}`);
-        // A user namespace's owner is its parent, which the initial one lacks (EPERM).
-        if (name !== 'user') closeSync(butter.nsGetUserns(fd));
+        // EPERM: the owner is outside the caller's user namespace (the initial one has none).
+        try {
+          closeSync(butter.nsGetUserns(fd));
+        } catch (err) {
+          if ((err as { code?: string }).code !== 'EPERM') throw err;
+          outside++;
+        }
         found.push(name);
       } finally {
         closeSync(fd);
@@ -34,7 +40,8 @@ export function check(env: Environment): FamilyReport {
     facts.namespaceTypes = found.join(' ');
     const user = openSync('/proc/self/ns/user', 'r');
     try {
-      return `types ${found.join(', ')}; owner of this user namespace: uid ${butter.nsGetOwnerUid(user)}`;
+      const owners = outside === 0 ? '' : `; ${outside} owned outside this user namespace (EPERM)`;
+      return `types ${found.join(', ')}${owners}; owner of this user namespace: uid ${butter.nsGetOwnerUid(user)}`;
     } finally {
       closeSync(user);
     }
@@ -47,10 +54,11 @@ export function check(env: Environment): FamilyReport {
       closeSync(fd);
     }
   }));
+  const failed = calls.filter((c) => c.status !== 'ok');
   const how = 'they move the calling thread only (with { thisThreadOnly: true }); a user namespace cannot be entered from Node\'s multi-threaded process: spawn() starts a process in new namespaces';
   if (env.hasCap('CAP_SYS_ADMIN')) {
     calls.push(call(['unshare', 'setns'], 'ok', `permitted (CAP_SYS_ADMIN); not called: ${how}`));
-    return report('namespaces', calls, 'every call is permitted, for the calling thread', null, facts);
+    return report('namespaces', calls, failed.length === 0 ? 'every call is permitted, for the calling thread' : `${failed.map((c) => c.calls.join(', ')).join('; ')} failed`, failed.length === 0 ? null : 'see the detail', facts);
   }
   calls.push(call(['unshare', 'setns'], 'limited', `EPERM for every type but a user namespace without CAP_SYS_ADMIN; not called: ${how}`));
   return report('namespaces', calls, 'namespace fds can be inspected; unshare and setns need CAP_SYS_ADMIN, which this process lacks', 'start the work with spawn() in a user namespace of its own, where it holds CAP_SYS_ADMIN for the others', facts);
