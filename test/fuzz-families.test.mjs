@@ -225,6 +225,51 @@ test('signals: only documented errors (in a child, whose own mask is the only on
   assert.equal(r.stdout.trim(), 'ok');
 });
 
+// Arbitrary paths, flags and options could name real mounts: the calls run in a
+// child in user, mount, UTS, IPC and net namespaces of its own, where it holds
+// no privilege over the host's filesystems (a remount of one is EPERM), from
+// a tmpfs of its own; fds are swapped for a closed one.
+test('mount and namespaces: only documented errors (in a child in namespaces of its own)', { timeout: 180_000 }, () => {
+  const r = spawnSync('unshare', ['-Urm', '--propagation', 'private', '--uts', '--ipc', '--net', '--', process.execPath, '--input-type=module', '-e', `
+    import fc from 'fast-check';
+    import * as b from 'butter';
+    import fs from 'node:fs';
+    ${shared}
+    const A = arbitraries(fc);
+    const settle = (fn) => { try { return fn(); } catch (e) { classify(e); } };
+    const noFd = (v) => (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < 2 ** 31 ? CLOSED_FD : v);
+    fs.mkdirSync('/tmp/butter-fuzz-mount', { recursive: true });
+    b.mount('tmpfs', '/tmp/butter-fuzz-mount', 'tmpfs', 0, 'size=1m');
+    process.chdir('/tmp/butter-fuzz-mount');
+    const closeIf = (fd) => { if (typeof fd === 'number') fs.closeSync(fd); };
+    fc.assert(fc.property(A.value, A.value, A.value, A.value, A.options, (p, q, f, g, o) => {
+      settle(() => b.mount(p, q, f, g, o));
+      settle(() => b.umount2(p, f));
+      settle(() => b.pivotRoot(p, q));
+      closeIf(settle(() => b.fsopen(p, f)));
+      settle(() => b.fsconfig(noFd(p), f, q, g, noFd(o)));
+      closeIf(settle(() => b.fsmount(noFd(p), f, g)));
+      settle(() => b.moveMount(noFd(f), p, noFd(g), q, o));
+      closeIf(settle(() => b.openTree(noFd(f), p, g)));
+      closeIf(settle(() => b.fspick(noFd(f), p, g)));
+      settle(() => b.mountSetattr(noFd(f), p, g, o));
+      settle(() => b.statmount(p, q, f, o));
+      settle(() => b.listmount(p, f, o));
+      settle(() => b.mountinfo(p));
+      settle(() => b.parseMountinfo(p));
+      settle(() => b.unshare(f, o));
+      settle(() => b.setns(noFd(p), f, o));
+      closeIf(settle(() => b.nsGetUserns(noFd(p))));
+      settle(() => b.nsGetPidInPidns(noFd(p), f));
+      settle(() => b.nsGetMntnsId(noFd(p)));
+    }), { numRuns: ${RUNS} });
+    await Promise.all([b.promises.mount(CLOSED_FD, {}), b.promises.umount2(null)].map((p) => p.catch(classify)));
+    console.log('ok');
+  `], { cwd: root, encoding: 'utf8', timeout: 170_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), 'ok');
+});
+
 // Values that once reached the engine (a bare TypeError with no code) instead of
 // Butter's argument checks: each now gets Node's argument error, or is handled.
 const detached = () => {

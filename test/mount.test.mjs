@@ -60,6 +60,12 @@ test('parseMountinfo: octal escapes, optional fields, propagation, fs subtypes',
   assert.equal(e.propagation, 'private');
   assert.equal(e.root, '/sub');
   assert.deepEqual(e.optionalFields, []);
+  assert.deepEqual(B.parseMountinfo(''), []);
+  assert.throws(() => B.parseMountinfo('36 35 98:0 /mnt1 /mnt rw master:1 ext3 /dev/root rw'), {
+    code: 'ERR_INVALID_ARG_VALUE', message: /^The argument 'text' is not mountinfo: line 1 is malformed\./,
+  });
+  assert.throws(() => B.parseMountinfo(`${text}x`), { code: 'ERR_INVALID_ARG_VALUE', message: /line 6 is malformed/ });
+  assert.throws(() => B.parseMountinfo(Buffer.from(text)), { code: 'ERR_INVALID_ARG_TYPE' });
 });
 
 test('mountinfo() is /proc/self/mountinfo; mountinfo(pid) another process\'s; a gone pid is ENOENT', () => {

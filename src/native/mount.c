@@ -413,7 +413,8 @@ void butter_init_mount(napi_env env, napi_value exports) {
   BUTTER_U32(c, MS_NOSEC);
   BUTTER_U32(c, MS_BORN);
   BUTTER_U32(c, MS_ACTIVE);
-  BUTTER_U32(c, MS_NOUSER);
+  /* <linux/mount.h> writes it (1<<31), a signed shift past int's range; the same bit, unsigned: */
+  butter_export_int(env, c, "MS_NOUSER", 1u << 31);
   BUTTER_U32(c, MS_RMT_MASK);
   BUTTER_U32(c, MS_MGC_VAL);
   BUTTER_U32(c, MS_MGC_MSK);

@@ -17,7 +17,7 @@
  * work threads.
  */
 import { readFileSync } from 'node:fs';
-import { check, invalidArgValue, outOfRange, sysError } from '../core/errors';
+import { check, invalidArgType, invalidArgValue, outOfRange, sysError } from '../core/errors';
 import { toPath, type PathLike } from '../core/fs';
 import { native } from '../core/native';
 import { validateBigUint, validateBytes, validateFd, validateInt32, validateInteger, validateOptions, validateUint32, INT32_MAX, UINT64_MAX } from '../core/validate';
@@ -470,7 +470,11 @@ function unescape(field: string): string {
   return field.includes('\\') ? field.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))) : field;
 }
 
-function parseMountinfoLine(line: string): MountInfo {
+/** The fixed fields of a mountinfo line up to the separator, and what follows it. */
+const MOUNTINFO_LINE = /^\d+ \d+ \d+:\d+ \S+ \S+ \S+ (?:\S+ )*- \S+ \S+(?: \S+)?$/;
+
+function parseMountinfoLine(line: string, index: number, text: string): MountInfo {
+  if (!MOUNTINFO_LINE.test(line)) throw invalidArgValue('text', text, `is not mountinfo: line ${index + 1} is malformed`);
   const fields = line.split(' ');
   const sep = fields.indexOf('-', 6);
   const [mountId, parentId, dev, root, mountPoint, options] = fields;
@@ -506,7 +510,8 @@ function parseMountinfoLine(line: string): MountInfo {
 
 /** Parses the text of a mountinfo file (proc_pid_mountinfo(5)) into records, one per line. */
 export function parseMountinfo(text: string): MountInfo[] {
-  return text.split('\n').filter((line) => line !== '').map(parseMountinfoLine);
+  if (typeof text !== 'string') throw invalidArgType('text', 'of type string', text);
+  return text.split('\n').filter((line) => line !== '').map((line, i) => parseMountinfoLine(line, i, text));
 }
 
 /**
