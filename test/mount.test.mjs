@@ -2,7 +2,9 @@
 // namespace of its own (test/support/mount-ns.mjs); only reads run here.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as B from 'butter';
 import { assertSysError } from './support/errors.mjs';
 import { inMountNamespace, noMountNamespace } from './support/mount-ns.mjs';
@@ -170,7 +172,10 @@ test('mount\'s errors: ENOENT, ENOTDIR, ENODEV, ENOTBLK, EINVAL, ELOOP, ENAMETOO
   assertSysError(out.nofollow, 'EINVAL', 'umount2', '/tmp/loop');
 });
 
-test('without CAP_SYS_ADMIN every mounting call is EPERM (as nobody)', { skip: nobodyUnavailable }, () => {
+test('without CAP_SYS_ADMIN every mounting call is EPERM (as nobody); a path nobody may not search is EACCES first', { skip: nobodyUnavailable }, (t) => {
+  const closed = mkdtempSync(join(tmpdir(), 'butter-mount-')); // 0700, root's
+  t.after(() => rmSync(closed, { recursive: true, force: true }));
+  const hidden = join(closed, 'x');
   const r = runChild(`
     import * as B from 'butter';
     const copy = ${copySysErrorSource};
@@ -185,6 +190,9 @@ test('without CAP_SYS_ADMIN every mounting call is EPERM (as nobody)', { skip: n
       fspick: fails(() => B.fspick(C.AT_FDCWD, '/proc')),
       moveMount: fails(() => B.moveMount(C.AT_FDCWD, '/proc', C.AT_FDCWD, '/tmp')),
       mountSetattr: fails(() => B.mountSetattr(C.AT_FDCWD, '/proc', 0, { attrSet: C.MOUNT_ATTR_RDONLY })),
+      eaccesMount: fails(() => B.mount('tmpfs', ${JSON.stringify(hidden)}, 'tmpfs')),
+      eaccesUmount: fails(() => B.umount2(${JSON.stringify(hidden)})),
+      eaccesOpenTree: fails(() => B.openTree(C.AT_FDCWD, ${JSON.stringify(hidden)})),
     };
     process.stdout.write(JSON.stringify(out));
   `, { prefix: ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--'] });
@@ -198,6 +206,9 @@ test('without CAP_SYS_ADMIN every mounting call is EPERM (as nobody)', { skip: n
   assertSysError(out.fspick, 'EPERM', 'fspick', '/proc');
   assertSysError(out.moveMount, 'EPERM', 'move_mount', '/proc', { dest: '/tmp' });
   assertSysError(out.mountSetattr, 'EPERM', 'mount_setattr', '/proc');
+  assertSysError(out.eaccesMount, 'EACCES', 'mount', 'tmpfs', { dest: hidden });
+  assertSysError(out.eaccesUmount, 'EACCES', 'umount2', hidden);
+  assertSysError(out.eaccesOpenTree, 'EACCES', 'open_tree', hidden);
 });
 
 test('pivotRoot: a tmpfs becomes the root; its errors', { skip }, () => {
