@@ -268,7 +268,8 @@ export function mountSetattr(dirfd: number, path: PathLike, flags: number, attr:
 const LSMT_ROOT = UINT64_MAX;
 /** sizeof(struct statmount): the strings start here. */
 const STATMOUNT_STR = 512;
-const STATMOUNT_BUFFER = 4096;
+/** statmount's buffer, reused (the strings are copied out before it returns), grown when a mount's strings do not fit. */
+let statmountBuffer = Buffer.alloc(4096);
 /** The strings of one mount fill a few pages at most; past this, EOVERFLOW is the kernel's answer. */
 const MAX_STATMOUNT_BUFFER = 16 * 1024 * 1024;
 const EOVERFLOW = 75;
@@ -379,20 +380,21 @@ function parseStatmount(buf: Buffer): Statmount {
 /**
  * statmount(2) (Linux 6.8): the `mask` groups (`STATMOUNT_*`) of what the
  * kernel knows of mount `mntId` (a 64-bit id, as `listmount` and
- * `statmount().mntId` give). `flags` must be 0 on this kernel. Grows its
- * buffer until the strings fit.
+ * `statmount().mntId` give). `flags` must be 0 on this kernel.
  */
 export function statmount(mntId: bigint, mask: bigint | number, flags = 0, options?: MountNamespaceOptions): Statmount {
   const id = validateBigUint(mntId, 'mntId', UINT64_MAX);
   const m = validateBigUint(mask, 'mask', UINT64_MAX);
   const f = validateUint32(flags, 'flags');
   const { mntNsId } = namespaceId(options, ['mntNsId']);
-  for (let size = STATMOUNT_BUFFER; ; size *= 2) {
-    const buf = Buffer.alloc(size);
-    const r = native.mount.statmount(id, m, mntNsId, f, buf);
-    if (r === -EOVERFLOW && size < MAX_STATMOUNT_BUFFER) continue;
+  for (;;) {
+    const r = native.mount.statmount(id, m, mntNsId, f, statmountBuffer);
+    if (r === -EOVERFLOW && statmountBuffer.length < MAX_STATMOUNT_BUFFER) {
+      statmountBuffer = Buffer.alloc(statmountBuffer.length * 2);
+      continue;
+    }
     check(r, 'statmount');
-    return parseStatmount(buf);
+    return parseStatmount(statmountBuffer);
   }
 }
 
