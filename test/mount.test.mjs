@@ -172,6 +172,57 @@ test('mount\'s errors: ENOENT, ENOTDIR, ENODEV, ENOTBLK, EINVAL, ELOOP, ENAMETOO
   assertSysError(out.nofollow, 'EINVAL', 'umount2', '/tmp/loop');
 });
 
+test('more errnos of the man pages: EBUSY, ELOOP, ENXIO, ENOENT and ENOTBLK at creation, EINVAL of flags and state', { skip }, () => {
+  const out = inMountNamespace(`
+    const { execFileSync } = await import('node:child_process');
+    fs.mkdirSync('/tmp/a'); fs.mkdirSync('/tmp/n'); fs.mkdirSync('/tmp/b'); fs.writeFileSync('/tmp/file', '');
+    B.mount('tmpfs', '/tmp/a', 'tmpfs');
+    const w = fs.openSync('/tmp/a/f', 'w');
+    out.remountBusy = fails(() => B.mount(null, '/tmp/a', null, C.MS_REMOUNT | C.MS_RDONLY));
+    out.setattrBusy = fails(() => B.mountSetattr(C.AT_FDCWD, '/tmp/a', 0, { attrSet: C.MOUNT_ATTR_RDONLY }));
+    fs.closeSync(w);
+    fs.mkdirSync('/tmp/a/sub');
+    out.moveLoop = fails(() => B.mount('/tmp/a', '/tmp/a/sub', null, C.MS_MOVE));
+    out.moveMountLoop = fails(() => B.moveMount(C.AT_FDCWD, '/tmp/a', C.AT_FDCWD, '/tmp/a/sub'));
+    execFileSync('mknod', ['/tmp/blk', 'b', '4095', '0']); // a block device no driver has
+    out.enxio = fails(() => B.mount('/tmp/blk', '/tmp/b', 'ext4'));
+    for (const [name, source] of [['createEnoent', '/tmp/none'], ['createEnotblk', '/tmp/file']]) {
+      const ctx = B.fsopen('ext4');
+      B.fsconfig(ctx, C.FSCONFIG_SET_STRING, 'source', source);
+      out[name] = fails(() => B.fsconfig(ctx, C.FSCONFIG_CMD_CREATE));
+      fs.closeSync(ctx);
+    }
+    const ctx = B.fsopen('tmpfs');
+    out.fsmountEarly = fails(() => B.fsmount(ctx));
+    B.fsconfig(ctx, C.FSCONFIG_CMD_CREATE);
+    fs.closeSync(B.fsmount(ctx));
+    out.fsmountTwice = fails(() => B.fsmount(ctx));
+    out.fsmountFlags = fails(() => B.fsmount(ctx, 0x80));
+    fs.closeSync(ctx);
+    out.fsopenFlags = fails(() => B.fsopen('tmpfs', 0x80));
+    out.umountLong = fails(() => B.umount2('/tmp/' + 'x'.repeat(5000)));
+    B.mount(null, '/tmp/a', null, C.MS_UNBINDABLE);
+    out.cloneUnbindable = fails(() => B.openTree(C.AT_FDCWD, '/tmp/a', C.OPEN_TREE_CLONE));
+    B.mount('tmpfs', '/tmp/n', 'tmpfs');
+    out.putOldOutside = fails(() => B.pivotRoot('/tmp/n', '/tmp/b'));
+  `);
+  assertSysError(out.remountBusy, 'EBUSY', 'mount', '/tmp/a');
+  assertSysError(out.setattrBusy, 'EBUSY', 'mount_setattr', '/tmp/a');
+  assertSysError(out.moveLoop, 'ELOOP', 'mount', '/tmp/a', { dest: '/tmp/a/sub' });
+  assertSysError(out.moveMountLoop, 'ELOOP', 'move_mount', '/tmp/a', { dest: '/tmp/a/sub' });
+  assertSysError(out.enxio, 'ENXIO', 'mount', '/tmp/blk', { dest: '/tmp/b' });
+  assertSysError(out.createEnoent, 'ENOENT', 'fsconfig');
+  assert.equal(out.createEnotblk.code, 'ENOTBLK');
+  assert.equal(out.createEnotblk.syscall, 'fsconfig');
+  assertSysError(out.fsmountEarly, 'EINVAL', 'fsmount');
+  assertSysError(out.fsmountTwice, 'EBUSY', 'fsmount');
+  assertSysError(out.fsmountFlags, 'EINVAL', 'fsmount');
+  assertSysError(out.fsopenFlags, 'EINVAL', 'fsopen');
+  assertSysError(out.umountLong, 'ENAMETOOLONG', 'umount2', `/tmp/${'x'.repeat(5000)}`);
+  assertSysError(out.cloneUnbindable, 'EINVAL', 'open_tree', '/tmp/a');
+  assertSysError(out.putOldOutside, 'EINVAL', 'pivot_root', '/tmp/n', { dest: '/tmp/b' });
+});
+
 test('without CAP_SYS_ADMIN every mounting call is EPERM (as nobody); a path nobody may not search is EACCES first', { skip: nobodyUnavailable }, (t) => {
   const closed = mkdtempSync(join(tmpdir(), 'butter-mount-')); // 0700, root's
   t.after(() => rmSync(closed, { recursive: true, force: true }));
