@@ -21,6 +21,7 @@ const examples = {
   timers: ['timers.mjs', /^tick 3: [1-9]\d* tick\(s\) missed\n(?:.*\n)*\d+ calls in 100 ms\n$/],
   fanotify: ['fanotify.mjs', /^create \S+\/draft\.txt by pid (\d+)\nrename \S+\/draft\.txt -> \S+\/final\.txt by pid \1\ndelete \S+\/final\.txt by pid \1\n$/],
   host: ['hostname-in-namespace.mjs', /^host name here: butter-sandbox \| uname: butter-sandbox\n$/],
+  mount: ['mount-in-namespace.mjs', /^tmpfs on scratch: rw,nosuid,nodev\S* \(size=1024k\)\ntmpfs on view: ro,nosuid,nodev\S* \(size=1024k\)\n$/],
 };
 
 // The suite also runs on Bun and Deno (scripts/runtimes.sh): the examples run on the runtime running it.
@@ -32,6 +33,8 @@ function run(file, prefix = []) {
 }
 
 const canUnshareUts = spawnSync('unshare', ['--uts', 'true'], { stdio: 'ignore' }).status === 0;
+const MOUNT_NS = process.getuid() === 0 ? ['unshare', '--mount', '--propagation', 'private'] : ['unshare', '--user', '--map-root-user', '--mount'];
+const canUnshareMount = spawnSync(MOUNT_NS[0], [...MOUNT_NS.slice(1), 'true'], { stdio: 'ignore' }).status === 0;
 
 test('every example is one family\'s, and every family has one', () => {
   const files = readdirSync(join(root, 'examples')).filter((f) => f.endsWith('.mjs') && f !== 'worker-wake-producer.mjs');
@@ -39,7 +42,7 @@ test('every example is one family\'s, and every family has one', () => {
 });
 
 for (const [family, [file, expected]] of Object.entries(examples)) {
-  if (family === 'host') continue;
+  if (family === 'host' || family === 'mount') continue;
   if (family === 'signals' && 'bun' in process.versions) {
     test(`signals: examples/${file} says why it cannot run on Bun`, () => {
       const r = run(file);
@@ -69,4 +72,19 @@ test('host: the example refuses in a UTS namespace it shares with its parent, an
   const r = spawnSync('unshare', ['--uts', 'sh', '-c', 'hostname before; "$@"; echo "exit $?"; hostname', 'sh', process.execPath, ...runtimeArgs, example], { encoding: 'utf8', timeout: 30_000 });
   assert.match(r.stderr, /^refusing: .*\nrun it as: unshare --uts /);
   assert.equal(r.stdout, 'exit 2\nbefore\n');
+});
+
+test('mount: the example mounts inside a mount namespace of its own', { skip: !canUnshareMount && 'unshare --mount is not permitted here' }, () => {
+  const r = run(examples.mount[0], MOUNT_NS);
+  assert.equal(r.stderr, '');
+  assert.equal(r.status, 0);
+  assert.match(r.stdout, examples.mount[1]);
+});
+
+test('mount: the example refuses in a mount namespace it shares with its parent, and mounts nothing', { skip: !canUnshareMount && 'unshare --mount is not permitted here' }, () => {
+  // The shell is the parent and shares the fresh namespace: it stands for the machine.
+  const example = join(root, 'examples', examples.mount[0]);
+  const r = spawnSync(MOUNT_NS[0], [...MOUNT_NS.slice(1), 'sh', '-c', 'a=$(cat /proc/self/mountinfo); "$@"; echo "exit $?"; [ "$a" = "$(cat /proc/self/mountinfo)" ] && echo same', 'sh', process.execPath, ...runtimeArgs, example], { encoding: 'utf8', timeout: 30_000 });
+  assert.match(r.stderr, /^refusing: .*\nrun it as: unshare --mount /);
+  assert.equal(r.stdout, 'exit 2\nsame\n');
 });
