@@ -205,7 +205,7 @@ static napi_value js_blocking_start(napi_env env, napi_callback_info info) {
 /* ---- the rest: on the JS thread ---- */
 
 /*
- * Up to three path arguments (Uint8Arrays or null) as C strings; false after
+ * Path arguments (Uint8Arrays or null) as C strings; false after
  * throwing. Release with free_paths whatever the outcome.
  */
 static bool arg_paths(napi_env env, napi_value *v, butter_path *p, size_t n) {
