@@ -274,3 +274,36 @@ export async function zeroCopyChecks(signal: AbortSignal): Promise<void> {
   splice(r, '0', w, null, 1);
   void [sendfile, viaPromise];
 }
+
+import {
+  mount, umount2, fsopen, fsconfig, fsmount, moveMount, openTree, mountSetattr, statmount, listmount, mountinfo,
+  unshare, setns, nsGetMntnsId, type MountInfo, type Statmount, type MountAttr, type ThreadOptions,
+} from 'butter';
+
+export async function mountChecks(signal: AbortSignal, userns: number): Promise<void> {
+  mount('tmpfs', new URL('file:///mnt'), 'tmpfs', constants.MS_NOSUID, 'size=1m');
+  await zeroCopy.mount(null, '/mnt', null, constants.MS_PRIVATE | constants.MS_REC, null, { signal });
+  await zeroCopy.umount2(Buffer.from('/mnt'), constants.MNT_DETACH);
+  umount2('/mnt');
+  const ctx: number = fsopen('tmpfs');
+  fsconfig(ctx, constants.FSCONFIG_SET_STRING, 'size', '1m');
+  fsconfig(ctx, constants.FSCONFIG_SET_BINARY, 'key', new Uint8Array(2), 2);
+  fsconfig(ctx, constants.FSCONFIG_CMD_CREATE);
+  const m: number = fsmount(ctx, constants.FSMOUNT_CLOEXEC, constants.MOUNT_ATTR_RDONLY);
+  moveMount(m, '', constants.AT_FDCWD, '/mnt', constants.MOVE_MOUNT_F_EMPTY_PATH);
+  const attr: MountAttr = { attrSet: constants.MOUNT_ATTR_IDMAP, usernsFd: userns };
+  mountSetattr(openTree(constants.AT_FDCWD, '/mnt', constants.OPEN_TREE_CLONE), '', constants.AT_EMPTY_PATH, attr);
+  const ids: bigint[] = listmount(undefined, 0, { max: 10 });
+  const s: Statmount = statmount(ids[0], constants.STATMOUNT_MNT_POINT, 0, { mntNsId: nsGetMntnsId(3) });
+  const point: string | undefined = s.mntPoint;
+  const table: MountInfo[] = mountinfo();
+  const propagation: 'shared' | 'slave' | 'shared-slave' | 'unbindable' | 'private' = table[0].propagation;
+  const only: ThreadOptions = { thisThreadOnly: true };
+  unshare(constants.CLONE_NEWUTS, only);
+  setns(3, constants.CLONE_NEWNET, only);
+  // @ts-expect-error mountSetattr needs the attributes
+  mountSetattr(3, '', 0);
+  // @ts-expect-error the option is thisThreadOnly
+  unshare(constants.CLONE_NEWNS, { threadOnly: true });
+  void [point, propagation];
+}
