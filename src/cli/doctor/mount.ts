@@ -27,17 +27,34 @@ export function check(env: Environment): FamilyReport {
     expectEqual('listmount()', ids.length, mounts, 'mountinfo()\'s count');
     const supported = root.supportedMask === undefined ? 'no STATMOUNT_SUPPORTED_MASK (before 6.15)' : `groups ${GROUPS.filter((_, i) => (root.supportedMask! & (1 << i)) !== 0).join(', ')}`;
     facts.statmountSupportedMask = root.supportedMask ?? null;
-    calls.push(call(['listmount', 'statmount'], 'ok', `${ids.length} mounts, as mountinfo(); the first at '${root.mntPoint}'; ${supported}`));
+    const reverse = (() => {
+      try {
+        return butter.listmount(undefined, C.LISTMOUNT_REVERSE, { max: 1 })[0] === ids.at(-1) ? 'LISTMOUNT_REVERSE works' : 'LISTMOUNT_REVERSE gave another order';
+      } catch (err) {
+        return `no LISTMOUNT_REVERSE (6.13): ${errorText(err)}`;
+      }
+    })();
+    calls.push(call(['listmount', 'statmount'], 'ok', `${ids.length} mounts, as mountinfo(); the first at '${root.mntPoint}'; ${supported}; ${reverse}`));
   } catch (err) {
     const old = (err as { code?: string }).code === 'ENOSYS';
     calls.push(call(['listmount', 'statmount'], old ? 'limited' : 'unavailable', old ? 'ENOSYS: they are Linux 6.8; mountinfo() has the same facts' : errorText(err)));
   }
 
-  const changing = [['mount', 'umount2', 'pivotRoot'], ['fsconfig', 'fsmount', 'moveMount'], ['openTree', 'fspick', 'mountSetattr']];
+  const changing = [['mount', 'umount2', 'pivotRoot'], ['fsmount', 'moveMount'], ['openTree', 'fspick', 'mountSetattr']];
   let fsopen: CallCheck;
   try {
-    closeSync(butter.fsopen('tmpfs'));
-    fsopen = call('fsopen', 'ok', 'a tmpfs context was made, and closed unused');
+    // A superblock made and dropped, never mounted: FSCONFIG_CMD_CREATE_EXCL is 6.6.
+    const ctx = butter.fsopen('tmpfs');
+    let excl: string;
+    try {
+      butter.fsconfig(ctx, C.FSCONFIG_CMD_CREATE_EXCL);
+      excl = 'FSCONFIG_CMD_CREATE_EXCL works';
+    } catch (err) {
+      excl = `no FSCONFIG_CMD_CREATE_EXCL (6.6): ${errorText(err)}`;
+    } finally {
+      closeSync(ctx);
+    }
+    fsopen = call(['fsopen', 'fsconfig'], 'ok', `a tmpfs context made, its superblock created, neither mounted; ${excl}`);
   } catch (err) {
     fsopen = call('fsopen', (err as { code?: string }).code === 'EPERM' ? 'limited' : 'unavailable', errorText(err));
   }

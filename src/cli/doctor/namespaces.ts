@@ -49,7 +49,17 @@ export function check(env: Environment): FamilyReport {
   calls.push(probe('nsGetMntnsId', () => {
     const fd = openSync('/proc/self/ns/mnt', 'r');
     try {
-      return `this mount namespace is ${butter.nsGetMntnsId(fd)}`;
+      return `this mount namespace is ${butter.nsGetMntnsId(fd)} (6.8)`;
+    } finally {
+      closeSync(fd);
+    }
+  }));
+  calls.push(probe(['nsGetPidInPidns', 'nsGetPidFromPidns'], () => {
+    const fd = openSync('/proc/self/ns/pid', 'r');
+    try {
+      const pid = butter.nsGetPidInPidns(fd, process.pid);
+      if (pid !== process.pid || butter.nsGetPidFromPidns(fd, pid) !== pid) throw new Error(`this process is ${pid} in its own pid namespace, not ${process.pid}`);
+      return `pid ${pid} translated both ways in this pid namespace (6.9)`;
     } finally {
       closeSync(fd);
     }
