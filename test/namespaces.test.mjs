@@ -171,6 +171,8 @@ test('the nsfs ioctls: type, owner, owning user namespace, mount namespace id, p
   try {
     const id = B.nsGetMntnsId(mnt);
     assert.equal(typeof id, 'bigint');
+    assert.equal(B.nsGetId(mnt), id, 'NS_GET_ID of a mount namespace is its NS_GET_MNTNS_ID');
+    assert.notEqual(B.nsGetId(pid), id);
     assert.equal(B.statmount(B.listmount()[0], C.STATMOUNT_MNT_NS_ID).mntNsId, id);
     assert.equal(B.nsGetPidInPidns(pid, process.pid), process.pid);
     assert.equal(B.nsGetTgidFromPidns(pid, process.pid), process.pid);
@@ -180,6 +182,7 @@ test('the nsfs ioctls: type, owner, owning user namespace, mount namespace id, p
     assert.throws(() => B.nsGetMntnsId(pid), (e) => assertSysError(e, 'EINVAL', 'ioctl'));
     assert.throws(() => B.nsGetOwnerUid(mnt), (e) => assertSysError(e, 'EINVAL', 'ioctl'));
     assert.throws(() => B.nsGetNstype(file), (e) => assertSysError(e, 'ENOTTY', 'ioctl'));
+    assert.throws(() => B.nsGetId(file), (e) => assertSysError(e, 'ENOTTY', 'ioctl'));
     assert.throws(() => B.nsGetParent(2 ** 31 - 1), (e) => assertSysError(e, 'EBADF', 'ioctl'));
     // The initial user namespace has no owner, nor has a pid namespace past the caller's: EPERM.
     assert.throws(() => B.nsGetParent(pid), (e) => assertSysError(e, 'EPERM', 'ioctl'));
@@ -218,4 +221,5 @@ test('bad arguments throw Node\'s argument errors', () => {
   assert.throws(() => B.setns(0, 1.5), { code: 'ERR_OUT_OF_RANGE' });
   assert.throws(() => B.nsGetPidInPidns(0, 0), { code: 'ERR_OUT_OF_RANGE' });
   assert.throws(() => B.nsGetMntnsId('3'), { code: 'ERR_INVALID_ARG_TYPE' });
+  assert.throws(() => B.nsGetId(-1), { code: 'ERR_OUT_OF_RANGE' });
 });

@@ -7,6 +7,7 @@ export {
   nsGetNstype,
   nsGetOwnerUid,
   nsGetMntnsId,
+  nsGetId,
   nsGetPidFromPidns,
   nsGetTgidFromPidns,
   nsGetPidInPidns,

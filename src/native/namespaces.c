@@ -25,7 +25,10 @@
 #endif
 /* Newer than the build's headers (Linux 6.1). */
 #ifndef NS_GET_MNTNS_ID
-#define NS_GET_MNTNS_ID _IOR(NSIO, 0x5, uint64_t) /* 6.8 (as _IO until 6.11) */
+#define NS_GET_MNTNS_ID _IOR(NSIO, 0x5, uint64_t) /* 6.8 */
+#endif
+#ifndef NS_GET_ID
+#define NS_GET_ID _IOR(NSIO, 13, uint64_t) /* 6.18: any namespace's id */
 #endif
 #ifndef NS_GET_PID_FROM_PIDNS
 #define NS_GET_PID_FROM_PIDNS _IOR(NSIO, 0x6, int)  /* 6.9 */
@@ -71,12 +74,13 @@ static napi_value js_ns_get_owner_uid(napi_env env, napi_callback_info info) {
   return butter_int(env, uid);
 }
 
-/* nsGetMntnsId(fd) -> a mount namespace's 64-bit id (statmount's and listmount's mnt_ns_id), a BigInt | -errno */
-static napi_value js_ns_get_mntns_id(napi_env env, napi_callback_info info) {
+/* nsIoctlU64(fd, request) -> the 64-bit value NS_GET_MNTNS_ID or NS_GET_ID writes (a namespace id), a BigInt | -errno */
+static napi_value js_ns_ioctl_u64(napi_env env, napi_callback_info info) {
   int32_t fd;
-  if (!butter_args(env, info, "i", &fd)) return NULL;
+  uint32_t request;
+  if (!butter_args(env, info, "iu", &fd, &request)) return NULL;
   uint64_t id;
-  if (ioctl(fd, NS_GET_MNTNS_ID, &id) < 0) return butter_errno_result(env, errno);
+  if (ioctl(fd, (unsigned long)request, &id) < 0) return butter_errno_result(env, errno);
   napi_value r;
   napi_create_bigint_uint64(env, id, &r);
   return r;
@@ -88,7 +92,7 @@ void butter_init_namespaces(napi_env env, napi_value exports) {
       {"setns", js_setns},
       {"nsIoctl", js_ns_ioctl},
       {"nsGetOwnerUid", js_ns_get_owner_uid},
-      {"nsGetMntnsId", js_ns_get_mntns_id},
+      {"nsIoctlU64", js_ns_ioctl_u64},
   };
   butter_export(env, exports, fns, BUTTER_COUNT(fns));
   napi_value c;
@@ -117,5 +121,6 @@ void butter_init_namespaces(napi_env env, napi_value exports) {
   BUTTER_U32(c, NS_GET_TGID_FROM_PIDNS); /* 6.9 */
   BUTTER_U32(c, NS_GET_PID_IN_PIDNS);    /* 6.9 */
   BUTTER_U32(c, NS_GET_TGID_IN_PIDNS);   /* 6.9 */
+  BUTTER_U32(c, NS_GET_ID);              /* 6.18 */
   napi_set_named_property(env, exports, "constants", c);
 }

@@ -24,13 +24,14 @@ export interface NamespacesNative {
   /** NS_GET_USERNS, NS_GET_PARENT, NS_GET_NSTYPE and the pid translations: the ioctl's result. */
   nsIoctl(fd: number, request: number, arg: number): number;
   nsGetOwnerUid(fd: number): number;
-  nsGetMntnsId(fd: number): bigint | number;
+  /** NS_GET_MNTNS_ID and NS_GET_ID: the id the ioctl writes. */
+  nsIoctlU64(fd: number, request: number): bigint | number;
   readonly constants: Readonly<Record<
     | 'CLONE_NEWNS' | 'CLONE_NEWUTS' | 'CLONE_NEWIPC' | 'CLONE_NEWUSER' | 'CLONE_NEWPID' | 'CLONE_NEWNET'
     | 'CLONE_NEWCGROUP' | 'CLONE_NEWTIME' | 'CLONE_FILES' | 'CLONE_FS' | 'CLONE_SYSVSEM' | 'CLONE_THREAD'
     | 'CLONE_SIGHAND' | 'CLONE_VM' | 'NS_GET_USERNS' | 'NS_GET_PARENT' | 'NS_GET_NSTYPE' | 'NS_GET_OWNER_UID'
     | 'NS_GET_MNTNS_ID' | 'NS_GET_PID_FROM_PIDNS' | 'NS_GET_TGID_FROM_PIDNS' | 'NS_GET_PID_IN_PIDNS'
-    | 'NS_GET_TGID_IN_PIDNS', number>>;
+    | 'NS_GET_TGID_IN_PIDNS' | 'NS_GET_ID', number>>;
 }
 
 declare module '../core/native' {
@@ -143,12 +144,21 @@ export function nsGetOwnerUid(fd: number): number {
   return check(native.namespaces.nsGetOwnerUid(fd), 'ioctl');
 }
 
-/** NS_GET_MNTNS_ID (6.8): the 64-bit id of the mount namespace of `fd` (`statmount`'s and `listmount`'s `mntNsId`). */
-export function nsGetMntnsId(fd: number): bigint {
+function nsId(fd: number, request: number): bigint {
   validateFd(fd);
-  const r = native.namespaces.nsGetMntnsId(fd);
+  const r = native.namespaces.nsIoctlU64(fd, request);
   if (typeof r === 'number') check(r, 'ioctl');
   return r as bigint;
+}
+
+/** NS_GET_MNTNS_ID (6.8): the 64-bit id of the mount namespace of `fd` (`statmount`'s and `listmount`'s `mntNsId`). */
+export function nsGetMntnsId(fd: number): bigint {
+  return nsId(fd, C.NS_GET_MNTNS_ID);
+}
+
+/** NS_GET_ID (6.18): the 64-bit id of the namespace of `fd`, of any type, unique for the machine's uptime (inode numbers are reused). */
+export function nsGetId(fd: number): bigint {
+  return nsId(fd, C.NS_GET_ID);
 }
 
 function translate(fd: number, request: number, pid: number): number {

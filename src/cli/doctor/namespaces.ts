@@ -4,7 +4,7 @@
  * The ioctls of namespace fds are read from this process's /proc/self/ns.
  */
 import { closeSync, openSync } from 'node:fs';
-import { report, call, probe, type CallCheck, type Environment, type Fact, type FamilyReport } from './check';
+import { report, call, probe, errorText, type CallCheck, type Environment, type Fact, type FamilyReport } from './check';
 
 const TYPES: [string, string][] = [['mnt', 'CLONE_NEWNS'], ['uts', 'CLONE_NEWUTS'], ['ipc', 'CLONE_NEWIPC'], ['user', 'CLONE_NEWUSER'], ['pid', 'CLONE_NEWPID'], ['net', 'CLONE_NEWNET'], ['cgroup', 'CLONE_NEWCGROUP'], ['time', 'CLONE_NEWTIME']];
 
@@ -46,10 +46,17 @@ export function check(env: Environment): FamilyReport {
       closeSync(user);
     }
   }));
-  calls.push(probe('nsGetMntnsId', () => {
+  calls.push(probe(['nsGetMntnsId', 'nsGetId'], () => {
     const fd = openSync('/proc/self/ns/mnt', 'r');
     try {
-      return `this mount namespace is ${butter.nsGetMntnsId(fd)} (6.8)`;
+      const id = butter.nsGetMntnsId(fd);
+      let any: string;
+      try {
+        any = butter.nsGetId(fd) === id ? 'nsGetId agrees' : 'nsGetId gave another id';
+      } catch (err) {
+        any = `no nsGetId (6.18): ${errorText(err)}`;
+      }
+      return `this mount namespace is ${id} (6.8); ${any}`;
     } finally {
       closeSync(fd);
     }
