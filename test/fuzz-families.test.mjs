@@ -262,6 +262,8 @@ test('mount and namespaces: only documented errors (in a child in namespaces of 
       closeIf(settle(() => b.nsGetUserns(noFd(p))));
       settle(() => b.nsGetPidInPidns(noFd(p), f));
       settle(() => b.nsGetMntnsId(noFd(p)));
+      settle(() => b.nsMntGetInfo(noFd(p)));
+      closeIf(settle(() => b.nsMntGetNext(noFd(p)))?.fd);
     }), { numRuns: ${RUNS} });
     await Promise.all([b.promises.mount(CLOSED_FD, {}), b.promises.umount2(null)].map((p) => p.catch(classify)));
     console.log('ok');

@@ -193,6 +193,41 @@ test('the nsfs ioctls: type, owner, owning user namespace, mount namespace id, p
   }
 });
 
+test('nsMntGetInfo, nsMntGetNext and nsMntGetPrev walk the mount namespaces by id; the fds are the caller\'s', { skip: noMountNamespace }, async () => {
+  const child = spawn('unshare', ['--mount', '--propagation', 'private', 'sleep', '30'], { stdio: 'ignore' });
+  const own = openSync('/proc/self/ns/mnt', 'r');
+  try {
+    const ns = `/proc/${child.pid}/ns/mnt`;
+    while (readlinkSync(ns) === readlinkSync('/proc/self/ns/mnt')) await new Promise((r) => setTimeout(r, 5));
+    const theirs = openSync(ns, 'r');
+    const target = B.nsGetMntnsId(theirs);
+    const info = B.nsMntGetInfo(own);
+    assert.deepEqual(info, { nrMounts: B.mountinfo().length, mntNsId: B.nsGetMntnsId(own) });
+    // Walk forward from ours to theirs (made after ours, so later by id).
+    let at = own;
+    let found = null;
+    for (let i = 0; i < 100_000 && found === null; i++) {
+      const next = B.nsMntGetNext(at);
+      if (at !== own) closeSync(at);
+      at = next.fd;
+      assert.ok(next.mntNsId > info.mntNsId);
+      if (next.mntNsId === target) found = next;
+    }
+    if (at !== own) closeSync(at);
+    assert.equal(found?.nrMounts, B.nsMntGetInfo(theirs).nrMounts);
+    const prev = B.nsMntGetPrev(theirs);
+    closeSync(prev.fd);
+    assert.ok(prev.mntNsId < target && prev.mntNsId >= info.mntNsId);
+    closeSync(theirs);
+    const pid = openSync('/proc/self/ns/pid', 'r');
+    assert.throws(() => B.nsMntGetInfo(pid), (e) => assertSysError(e, 'EINVAL', 'ioctl'));
+    closeSync(pid);
+  } finally {
+    closeSync(own);
+    child.kill();
+  }
+});
+
 test('without CAP_SYS_ADMIN unshare and setns are EPERM (as nobody)', { skip: nobodyUnavailable }, () => {
   const r = runChild(`
     import fs from 'node:fs';
@@ -222,4 +257,5 @@ test('bad arguments throw Node\'s argument errors', () => {
   assert.throws(() => B.nsGetPidInPidns(0, 0), { code: 'ERR_OUT_OF_RANGE' });
   assert.throws(() => B.nsGetMntnsId('3'), { code: 'ERR_INVALID_ARG_TYPE' });
   assert.throws(() => B.nsGetId(-1), { code: 'ERR_OUT_OF_RANGE' });
+  assert.throws(() => B.nsMntGetNext(null), { code: 'ERR_INVALID_ARG_TYPE' });
 });

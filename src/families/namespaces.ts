@@ -8,9 +8,12 @@ export {
   nsGetOwnerUid,
   nsGetMntnsId,
   nsGetId,
+  nsMntGetInfo,
+  nsMntGetNext,
+  nsMntGetPrev,
   nsGetPidFromPidns,
   nsGetTgidFromPidns,
   nsGetPidInPidns,
   nsGetTgidInPidns,
 } from '../raw/namespaces';
-export type { ThreadOptions } from '../raw/namespaces';
+export type { ThreadOptions, MntNsInfo } from '../raw/namespaces';

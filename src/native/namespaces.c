@@ -30,6 +30,17 @@
 #ifndef NS_GET_ID
 #define NS_GET_ID _IOR(NSIO, 13, uint64_t) /* 6.18: any namespace's id */
 #endif
+/* struct mnt_ns_info of <linux/nsfs.h>, 6.12: what the NS_MNT_GET_* ioctls fill. */
+struct butter_mnt_ns_info {
+  uint32_t size;
+  uint32_t nr_mounts;
+  uint64_t mnt_ns_id;
+};
+#ifndef NS_MNT_GET_INFO
+#define NS_MNT_GET_INFO _IOR(NSIO, 10, struct butter_mnt_ns_info) /* 6.12 */
+#define NS_MNT_GET_NEXT _IOR(NSIO, 11, struct butter_mnt_ns_info) /* 6.12 */
+#define NS_MNT_GET_PREV _IOR(NSIO, 12, struct butter_mnt_ns_info) /* 6.12 */
+#endif
 #ifndef NS_GET_PID_FROM_PIDNS
 #define NS_GET_PID_FROM_PIDNS _IOR(NSIO, 0x6, int)  /* 6.9 */
 #define NS_GET_TGID_FROM_PIDNS _IOR(NSIO, 0x7, int) /* 6.9 */
@@ -86,6 +97,27 @@ static napi_value js_ns_ioctl_u64(napi_env env, napi_callback_info info) {
   return r;
 }
 
+/*
+ * nsMntInfo(fd, request) -> [result, nrMounts, mntNsId] | -errno for
+ * NS_MNT_GET_INFO (result 0) and NS_MNT_GET_NEXT / NS_MNT_GET_PREV (result
+ * a new fd for that mount namespace, which the caller owns; close-on-exec).
+ */
+static napi_value js_ns_mnt_info(napi_env env, napi_callback_info info) {
+  int32_t fd;
+  uint32_t request;
+  if (!butter_args(env, info, "iu", &fd, &request)) return NULL;
+  struct butter_mnt_ns_info ns = {.size = sizeof ns};
+  int r = ioctl(fd, (unsigned long)request, &ns);
+  if (r < 0) return butter_errno_result(env, errno);
+  napi_value arr, id;
+  napi_create_array_with_length(env, 3, &arr);
+  napi_create_bigint_uint64(env, ns.mnt_ns_id, &id);
+  napi_set_element(env, arr, 0, butter_int(env, r));
+  napi_set_element(env, arr, 1, butter_int(env, ns.nr_mounts));
+  napi_set_element(env, arr, 2, id);
+  return arr;
+}
+
 void butter_init_namespaces(napi_env env, napi_value exports) {
   static const butter_fn fns[] = {
       {"unshare", js_unshare},
@@ -93,6 +125,7 @@ void butter_init_namespaces(napi_env env, napi_value exports) {
       {"nsIoctl", js_ns_ioctl},
       {"nsGetOwnerUid", js_ns_get_owner_uid},
       {"nsIoctlU64", js_ns_ioctl_u64},
+      {"nsMntInfo", js_ns_mnt_info},
   };
   butter_export(env, exports, fns, BUTTER_COUNT(fns));
   napi_value c;
@@ -122,5 +155,8 @@ void butter_init_namespaces(napi_env env, napi_value exports) {
   BUTTER_U32(c, NS_GET_PID_IN_PIDNS);    /* 6.9 */
   BUTTER_U32(c, NS_GET_TGID_IN_PIDNS);   /* 6.9 */
   BUTTER_U32(c, NS_GET_ID);              /* 6.18 */
+  BUTTER_U32(c, NS_MNT_GET_INFO);        /* 6.12 */
+  BUTTER_U32(c, NS_MNT_GET_NEXT);        /* 6.12 */
+  BUTTER_U32(c, NS_MNT_GET_PREV);        /* 6.12 */
   napi_set_named_property(env, exports, "constants", c);
 }

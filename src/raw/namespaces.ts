@@ -26,12 +26,14 @@ export interface NamespacesNative {
   nsGetOwnerUid(fd: number): number;
   /** NS_GET_MNTNS_ID and NS_GET_ID: the id the ioctl writes. */
   nsIoctlU64(fd: number, request: number): bigint | number;
+  /** NS_MNT_GET_INFO, NS_MNT_GET_NEXT, NS_MNT_GET_PREV: [0 or the new fd, nr_mounts, mnt_ns_id]. */
+  nsMntInfo(fd: number, request: number): [number, number, bigint] | number;
   readonly constants: Readonly<Record<
     | 'CLONE_NEWNS' | 'CLONE_NEWUTS' | 'CLONE_NEWIPC' | 'CLONE_NEWUSER' | 'CLONE_NEWPID' | 'CLONE_NEWNET'
     | 'CLONE_NEWCGROUP' | 'CLONE_NEWTIME' | 'CLONE_FILES' | 'CLONE_FS' | 'CLONE_SYSVSEM' | 'CLONE_THREAD'
     | 'CLONE_SIGHAND' | 'CLONE_VM' | 'NS_GET_USERNS' | 'NS_GET_PARENT' | 'NS_GET_NSTYPE' | 'NS_GET_OWNER_UID'
     | 'NS_GET_MNTNS_ID' | 'NS_GET_PID_FROM_PIDNS' | 'NS_GET_TGID_FROM_PIDNS' | 'NS_GET_PID_IN_PIDNS'
-    | 'NS_GET_TGID_IN_PIDNS' | 'NS_GET_ID', number>>;
+    | 'NS_GET_TGID_IN_PIDNS' | 'NS_GET_ID' | 'NS_MNT_GET_INFO' | 'NS_MNT_GET_NEXT' | 'NS_MNT_GET_PREV', number>>;
 }
 
 declare module '../core/native' {
@@ -184,4 +186,42 @@ export function nsGetPidInPidns(fd: number, pid: number): number {
 /** NS_GET_TGID_IN_PIDNS (6.9): as `nsGetPidInPidns`, for the process (thread group) of `pid`. */
 export function nsGetTgidInPidns(fd: number, pid: number): number {
   return translate(fd, C.NS_GET_TGID_IN_PIDNS, pid);
+}
+
+/** What `nsMntGetInfo` tells of a mount namespace (`struct mnt_ns_info`). */
+export interface MntNsInfo {
+  /** How many mounts it has. */
+  nrMounts: number;
+  /** Its id, as `nsGetMntnsId` gives. */
+  mntNsId: bigint;
+}
+
+function mntInfo(fd: number, request: number): [number, MntNsInfo] {
+  validateFd(fd);
+  const r = native.namespaces.nsMntInfo(fd, request);
+  if (typeof r === 'number') check(r, 'ioctl');
+  const [result, nrMounts, mntNsId] = r as [number, number, bigint];
+  return [result, { nrMounts, mntNsId }];
+}
+
+/** NS_MNT_GET_INFO (6.12): the size and id of the mount namespace of `fd`. */
+export function nsMntGetInfo(fd: number): MntNsInfo {
+  return mntInfo(fd, C.NS_MNT_GET_INFO)[1];
+}
+
+/**
+ * NS_MNT_GET_NEXT (6.12): the mount namespace after that of `fd` (by id)
+ * among those the caller may see (owned by its user namespace, or below):
+ * `fd` is a new fd for it, which the caller owns (close-on-exec). ENOENT
+ * after the last.
+ */
+export function nsMntGetNext(fd: number): MntNsInfo & { fd: number } {
+  const [next, info] = mntInfo(fd, C.NS_MNT_GET_NEXT);
+  return { fd: next, ...info };
+}
+
+/** NS_MNT_GET_PREV (6.12): as `nsMntGetNext`, the one before. */
+export function nsMntGetPrev(fd: number): MntNsInfo & { fd: number } {
+  const [prev, info] = mntInfo(fd, C.NS_MNT_GET_PREV);
+  return { fd: prev, ...info };
 }
