@@ -433,6 +433,19 @@ test('listmount and statmount agree with mountinfo(); mntNsId; their errors', { 
     out.einval = fails(() => B.statmount(ids[0], all, 1));
     out.listEnoent = fails(() => B.listmount(2n ** 40n));
     out.badNs = fails(() => B.listmount(undefined, 0, { mntNsId: 1n }));
+    // A mount point longer than statmount's first buffer: it grows until the strings fit.
+    let deep = '/tmp';
+    process.chdir(deep);
+    for (let i = 0; i < 60; i++) {
+      const part = String(i).padStart(99, 'd');
+      fs.mkdirSync(part);
+      process.chdir(part);
+      deep += '/' + part;
+    }
+    B.mount('tmpfs', '.', 'tmpfs');
+    const deepId = B.listmount().find((id) => B.statmount(id, C.STATMOUNT_MNT_BASIC).mntIdOld === B.mountinfo().at(-1).mountId);
+    out.deep = B.statmount(deepId, C.STATMOUNT_MNT_POINT).mntPoint === deep;
+    out.deepLength = deep.length;
   `);
   assert.equal(out.count, out.mountinfo);
   assert.equal(out.one, 1);
@@ -459,6 +472,8 @@ test('listmount and statmount agree with mountinfo(); mntNsId; their errors', { 
   assertSysError(out.einval, 'EINVAL', 'statmount');
   assertSysError(out.listEnoent, 'ENOENT', 'listmount');
   assertSysError(out.badNs, 'ENOENT', 'listmount');
+  assert.ok(out.deepLength > 4096 * 1.4);
+  assert.equal(out.deep, true);
 });
 
 test('promises.mount and promises.umount2 run off the loop; their errors carry the paths', { skip }, () => {
