@@ -10,6 +10,8 @@ export {
 } from '../raw/seccomp';
 export type { SeccompNotifSizes } from '../raw/seccomp';
 export { SeccompFilter, seccompCompile, seccompInterpret, seccompDisassemble, seccompLoad } from '../high/seccomp';
+export { seccompProfile } from '../high/seccomp-profile';
+export type { SeccompProfileOptions } from '../high/seccomp-profile';
 export type {
   SeccompAction,
   SeccompArch,

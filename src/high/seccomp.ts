@@ -178,13 +178,20 @@ export function actionValue(action: unknown, name: string): number {
 
 /** A syscall's number on `arch`, or undefined when that architecture has no such call. */
 export function syscallNumber(name: string, arch: SeccompArch): number | undefined {
-  return Object.hasOwn(syscallNumbers[arch], name) ? syscallNumbers[arch][name] : undefined;
+  return numberMap(arch).get(name);
+}
+
+// The generated tables as Maps, made on first use: a lookup per name per architecture is most of a profile's compile time.
+const numberMaps = new Map<SeccompArch, Map<string, number>>();
+function numberMap(arch: SeccompArch): Map<string, number> {
+  let map = numberMaps.get(arch);
+  if (!map) numberMaps.set(arch, (map = new Map(Object.entries(syscallNumbers[arch]))));
+  return map;
 }
 
 /** A syscall's name on `arch`, or undefined. */
 export function syscallName(nr: number, arch: SeccompArch): string | undefined {
-  const table = syscallNumbers[arch];
-  for (const name in table) if (table[name] === nr) return name;
+  for (const [name, n] of numberMap(arch)) if (n === nr) return name;
   return undefined;
 }
 
@@ -274,7 +281,8 @@ function leaves(table: Table, lo: number, hi: number, fallback: number): Leaf[] 
     out.push(leaf);
   };
   let at = lo;
-  for (const nr of [...table.keys()].filter((n) => n >= lo && n < hi).sort((a, b) => a - b)) {
+  const numbers = [...table.keys()].filter((n) => n >= lo && n < hi);
+  for (const nr of numbers.sort((a, b) => a - b)) {
     if (nr > at) push({ start: at, value: fallback });
     const rules = reachable(table.get(nr)!);
     push(rules[0].checks.length === 0 ? { start: nr, value: rules[0].value } : { start: nr, rules });

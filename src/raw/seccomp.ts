@@ -9,9 +9,9 @@
  * compiled filter into the whole process, after checking that it lets Node's
  * own threads live.
  */
-import { check, invalidArgValue } from '../core/errors';
+import { check, invalidArgType, invalidArgValue } from '../core/errors';
 import { native } from '../core/native';
-import { validateBytes, validateUint32 } from '../core/validate';
+import { validateUint32 } from '../core/validate';
 
 /** The seccomp family's binding (src/native/seccomp.c); failing calls return -errno. */
 export interface SeccompNative {
@@ -79,7 +79,8 @@ export function seccompSetModeStrict(): void {
  */
 export function seccompSetModeFilter(flags: number, program: Uint8Array): number {
   validateUint32(flags, 'flags');
-  const bytes = validateBytes(program, 'program');
+  if (!(program instanceof Uint8Array)) throw invalidArgType('program', 'an instance of Buffer or Uint8Array', program);
+  const bytes = program;
   if (bytes.length === 0 || bytes.length % SOCK_FILTER_SIZE !== 0 || bytes.length > BPF_MAXINSNS * SOCK_FILTER_SIZE) {
     throw invalidArgValue('program', program, `must hold 1 to ${BPF_MAXINSNS} sock_filter records of ${SOCK_FILTER_SIZE} bytes`);
   }
