@@ -79,8 +79,8 @@ function assertKernelAgrees(filter, calls, arch = native) {
   return got;
 }
 
-// The kernel runs x86's uretprobe (335) and uprobe (336) without asking the
-// filter (6.14 and 6.18): called outside a probe, they kill with SIGILL.
+// Recent kernels run x86's uretprobe (335) and uprobe (336) syscalls without
+// asking the filter (seen on 6.18): outside a probe they fail, or kill with SIGILL.
 const unfiltered = native === 'x86_64' ? [335, 336] : [];
 const upTo = (n, base = 0) => Array.from({ length: n }, (_, i) => [base + i]).filter(([nr]) => !unfiltered.includes(nr & ~X32));
 
