@@ -396,3 +396,41 @@ describe('seccompLoad', () => {
     assert.equal(out.nnp, true);
   });
 });
+
+describe('arbitrary values', () => {
+  test('the compiler, the profile reader and the interpreter give only documented errors', async () => {
+    const fc = (await import('fast-check')).default;
+    const documented = (e) =>
+      (e instanceof TypeError && ['ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE'].includes(e.code)) ||
+      (e instanceof RangeError && e.code === 'ERR_OUT_OF_RANGE');
+    const attempt = (f) => {
+      try {
+        f();
+      } catch (e) {
+        assert.ok(documented(e), `an undocumented error: ${e?.stack ?? e}`);
+      }
+    };
+    const scalar = fc.oneof(fc.integer(), fc.bigInt(), fc.double(), fc.string(), fc.boolean(), fc.constant(null), fc.constant(undefined),
+      fc.constantFrom('allow', 'eq', 'masked_eq', 'read', 'x86_64', 'x32', 'SCMP_ACT_ERRNO', 'SCMP_CMP_MASKED_EQ', 'SCMP_ARCH_X86_64', 'amd64', '4.8', 5, 0x7fff0000));
+    const value = fc.letrec((tie) => ({
+      any: fc.oneof({ maxDepth: 4 }, scalar, tie('array'), tie('object')),
+      array: fc.array(tie('any'), { maxLength: 4 }),
+      object: fc.dictionary(
+        fc.constantFrom('syscall', 'action', 'args', 'arch', 'index', 'op', 'value', 'mask', 'errno', 'trace', 'defaultAction', 'badArchAction',
+          'names', 'name', 'errnoRet', 'includes', 'excludes', 'caps', 'arches', 'minKernel', 'valueTwo', 'syscalls', 'archMap',
+          'architecture', 'subArchitectures', 'architectures', 'defaultErrnoRet', 'nr', 'instructionPointer'),
+        tie('any'), { maxKeys: 6 }),
+    })).any;
+    const program = fc.uint8Array({ minLength: 0, maxLength: 96 });
+    fc.assert(fc.property(value, value, program, (a, b, p) => {
+      attempt(() => seccompCompile(a, b));
+      attempt(() => seccompCompile([a], { defaultAction: 'allow' }));
+      attempt(() => seccompProfile(a, b));
+      attempt(() => seccompProfile({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [a] }));
+      attempt(() => seccompInterpret(p, a));
+      attempt(() => seccompInterpret(p, { nr: 0 }));
+      attempt(() => seccompDisassemble(p));
+      attempt(() => seccompLoad(a, b));
+    }), { numRuns: 2000 });
+  });
+});

@@ -72,6 +72,27 @@ function action(name: unknown, errnoRet: unknown, at: string): SeccompAction {
 
 const running = release().split(/[.-]/).map(Number);
 
+function strings(value: unknown, at: string): string[] {
+  if (value === undefined || value === null) return [];
+  if (!isArray(value) || value.some((v) => typeof v !== 'string')) throw invalidArgType(at, 'an array of strings', value);
+  return value as string[];
+}
+
+function object<T>(value: unknown, at: string): Partial<T> {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || isArray(value)) throw invalidArgType(at, 'of type object', value);
+  return value as Partial<T>;
+}
+
+// A profile's includes/excludes, checked.
+function selector(value: unknown, at: string): ProfileFilter {
+  const o = object<ProfileFilter>(value, at);
+  if (o.minKernel !== undefined && (typeof o.minKernel !== 'string' || !/^\d+(\.\d+)*$/.test(o.minKernel))) {
+    throw invalidArgValue(`${at}.minKernel`, o.minKernel, "must be a kernel version such as '4.8'");
+  }
+  return { caps: strings(o.caps, `${at}.caps`), arches: strings(o.arches, `${at}.arches`), minKernel: o.minKernel };
+}
+
 function kernelAtLeast(version: string): boolean {
   const want = String(version).split('.').map(Number);
   const have = running;
@@ -81,13 +102,11 @@ function kernelAtLeast(version: string): boolean {
   return true;
 }
 
-function applies(s: ProfileSyscall, arch: SeccompArch, caps: Set<string>): boolean {
-  const inc = s.includes ?? {};
-  const exc = s.excludes ?? {};
-  if (inc.caps && !inc.caps.every((c) => caps.has(c))) return false;
-  if (exc.caps && exc.caps.some((c) => caps.has(c))) return false;
-  if (inc.arches && !inc.arches.includes(goArch[arch])) return false;
-  if (exc.arches && exc.arches.includes(goArch[arch])) return false;
+function applies(inc: ProfileFilter, exc: ProfileFilter, arch: SeccompArch, caps: Set<string>): boolean {
+  if (!inc.caps!.every((c) => caps.has(c))) return false;
+  if (exc.caps!.some((c) => caps.has(c))) return false;
+  if (inc.arches!.length > 0 && !inc.arches!.includes(goArch[arch])) return false;
+  if (exc.arches!.includes(goArch[arch])) return false;
   if (inc.minKernel && !kernelAtLeast(inc.minKernel)) return false;
   if (exc.minKernel && kernelAtLeast(exc.minKernel)) return false;
   return true;
@@ -117,40 +136,51 @@ export function seccompProfile(profile: object | string, options: SeccompProfile
     }
   } else p = profile as Profile;
   if (typeof p !== 'object' || p === null || isArray(p)) throw invalidArgType('profile', 'of type object or string', profile);
-  if (o.caps !== undefined && (!isArray(o.caps) || o.caps.some((c) => typeof c !== 'string'))) throw invalidArgType('options.caps', 'an array of strings', o.caps);
-  const caps = new Set(o.caps ?? DOCKER_DEFAULT_CAPS);
+  const defaultAction = action(p.defaultAction, p.defaultErrnoRet, 'profile.defaultAction');
+  const caps = new Set(o.caps === undefined ? DOCKER_DEFAULT_CAPS : strings(o.caps, 'options.caps'));
   const main: SeccompArch = o.arch ?? (process.arch === 'arm64' ? 'aarch64' : 'x86_64');
-  if (!Object.hasOwn(goArch, main)) throw invalidArgValue('options.arch', o.arch, "must be 'x86_64', 'x32' or 'aarch64'");
+  if (typeof main !== 'string' || !Object.hasOwn(goArch, main)) throw invalidArgValue('options.arch', o.arch, "must be 'x86_64', 'x32' or 'aarch64'");
 
   // The architectures: the main one's archMap entry (or the profile's list), those Butter knows.
-  let listed: string[] = p.architectures ?? [];
-  for (const entry of p.archMap ?? []) {
-    if (scmpArch[entry.architecture] === main) listed = [entry.architecture, ...(entry.subArchitectures ?? [])];
-  }
-  const arches = [...new Set([main, ...listed.map((a) => scmpArch[a]).filter((a): a is SeccompArch => a !== undefined)])];
-  if (!isArray(p.syscalls ?? [])) throw invalidArgType('profile.syscalls', 'an array', p.syscalls);
+  let listed = strings(p.architectures, 'profile.architectures');
+  const archMap = p.archMap ?? [];
+  if (!isArray(archMap)) throw invalidArgType('profile.archMap', 'an array', archMap);
+  archMap.forEach((e, i) => {
+    const entry = object<{ architecture: string; subArchitectures: string[] }>(e, `profile.archMap[${i}]`);
+    const subs = strings(entry.subArchitectures, `profile.archMap[${i}].subArchitectures`);
+    if (typeof entry.architecture === 'string' && scmpArch[entry.architecture] === main) listed = [entry.architecture, ...subs];
+  });
+  const arches = [...new Set([main, ...listed.map((a) => (Object.hasOwn(scmpArch, a) ? scmpArch[a] : undefined)).filter((a): a is SeccompArch => a !== undefined)])];
+  const syscalls = p.syscalls ?? [];
+  if (!isArray(syscalls)) throw invalidArgType('profile.syscalls', 'an array', p.syscalls);
 
   const rules: SeccompRule[] = [];
-  (p.syscalls ?? []).forEach((s, i) => {
+  syscalls.forEach((entry, i) => {
     const at = `profile.syscalls[${i}]`;
-    if (typeof s !== 'object' || s === null) throw invalidArgType(at, 'of type object', s);
+    const s = object<ProfileSyscall>(entry, at);
+    if (entry === null || entry === undefined) throw invalidArgType(at, 'of type object', entry);
     const act = action(s.action, s.errnoRet, `${at}.action`);
-    const args: SeccompArgCheck[] = (s.args ?? []).map((a, j) => {
-      const op = scmpOps[a.op];
+    const argList = s.args ?? [];
+    if (!isArray(argList)) throw invalidArgType(`${at}.args`, 'an array', s.args);
+    const args: SeccompArgCheck[] = argList.map((raw, j) => {
+      const a = object<ProfileArg>(raw, `${at}.args[${j}]`);
+      const op = typeof a.op === 'string' && Object.hasOwn(scmpOps, a.op) ? scmpOps[a.op] : undefined;
       if (op === undefined) throw invalidArgValue(`${at}.args[${j}].op`, a.op, 'is not an SCMP_CMP_* operator');
       // libseccomp's masked equality: `value` is the mask, `valueTwo` what the masked argument must equal.
       return op === 'masked_eq'
-        ? { index: a.index, op, mask: big(a.value, `${at}.args[${j}].value`), value: big(a.valueTwo ?? 0, `${at}.args[${j}].valueTwo`) }
-        : { index: a.index, op, value: big(a.value, `${at}.args[${j}].value`) };
+        ? { index: a.index as number, op, mask: big(a.value, `${at}.args[${j}].value`), value: big(a.valueTwo ?? 0, `${at}.args[${j}].valueTwo`) }
+        : { index: a.index as number, op, value: big(a.value, `${at}.args[${j}].value`) };
     });
-    const names = s.names ?? (s.name !== undefined ? [s.name] : []);
+    const names = s.names !== undefined && s.names !== null ? strings(s.names, `${at}.names`) : s.name !== undefined ? strings([s.name], `${at}.name`) : [];
+    const inc = selector(s.includes, `${at}.includes`);
+    const exc = selector(s.excludes, `${at}.excludes`);
     for (const arch of arches) {
-      if (!applies(s, arch, caps)) continue;
+      if (!applies(inc, exc, arch, caps)) continue;
       for (const name of names) {
         if (syscallNumber(name, arch) === undefined) continue;
         rules.push({ syscall: name, action: act, args, arch: [arch] });
       }
     }
   });
-  return seccompCompile(rules, { defaultAction: action(p.defaultAction, p.defaultErrnoRet, 'profile.defaultAction'), arch: arches });
+  return seccompCompile(rules, { defaultAction, arch: arches });
 }
