@@ -12,7 +12,8 @@
 import { release } from 'node:os';
 import { invalidArgType, invalidArgValue } from '../core/errors';
 import { isArray, validateOptions } from '../core/validate';
-import { seccompCompile, type SeccompAction, type SeccompArch, type SeccompArgCheck, type SeccompFilter, type SeccompRule, syscallNumber } from './seccomp';
+import { actionValue, addRule, compiledRule, compileTables, syscallNumber, type SeccompAction, type SeccompArch, type SeccompArgCheck, type SeccompFilter, type Table } from './seccomp';
+import { SECCOMP_RET_KILL_PROCESS } from '../raw/seccomp';
 
 /** Docker's default capabilities: what a container gets without `--cap-add`/`--cap-drop`. */
 export const DOCKER_DEFAULT_CAPS: readonly string[] = Object.freeze([
@@ -154,7 +155,7 @@ export function seccompProfile(profile: object | string, options: SeccompProfile
   const syscalls = p.syscalls ?? [];
   if (!isArray(syscalls)) throw invalidArgType('profile.syscalls', 'an array', p.syscalls);
 
-  const rules: SeccompRule[] = [];
+  const tables = new Map(arches.map((a) => [a, new Map() as Table]));
   syscalls.forEach((entry, i) => {
     const at = `profile.syscalls[${i}]`;
     const s = object<ProfileSyscall>(entry, at);
@@ -174,13 +175,15 @@ export function seccompProfile(profile: object | string, options: SeccompProfile
     const names = s.names !== undefined && s.names !== null ? strings(s.names, `${at}.names`) : s.name !== undefined ? strings([s.name], `${at}.name`) : [];
     const inc = selector(s.includes, `${at}.includes`);
     const exc = selector(s.excludes, `${at}.excludes`);
+    const rule = compiledRule(act, args, at);
     for (const arch of arches) {
       if (!applies(inc, exc, arch, caps)) continue;
+      const table = tables.get(arch)!;
       for (const name of names) {
-        if (syscallNumber(name, arch) === undefined) continue;
-        rules.push({ syscall: name, action: act, args, arch: [arch] });
+        const nr = syscallNumber(name, arch);
+        if (nr !== undefined) addRule(table, nr, rule);
       }
     }
   });
-  return seccompCompile(rules, { defaultAction, arch: arches });
+  return compileTables(tables, arches, actionValue(defaultAction, 'profile.defaultAction'), SECCOMP_RET_KILL_PROCESS);
 }

@@ -217,8 +217,10 @@ function argValue(value: unknown, name: string): bigint {
 }
 
 const ops = ['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'masked_eq'] as const;
-interface Check { index: number; op: (typeof ops)[number]; value: bigint; mask: bigint }
-interface Compiled { value: number; checks: Check[] }
+/** @internal */
+export interface Check { index: number; op: (typeof ops)[number]; value: bigint; mask: bigint }
+/** @internal */
+export interface Compiled { value: number; checks: Check[] }
 
 function validateChecks(value: unknown, name: string): Check[] {
   if (value === undefined) return [];
@@ -235,8 +237,13 @@ function validateChecks(value: unknown, name: string): Check[] {
   });
 }
 
-// Per architecture: each syscall number's rules, in order.
-type Table = Map<number, Compiled[]>;
+/** @internal Per architecture: each syscall number's rules, in order. */
+export type Table = Map<number, Compiled[]>;
+
+/** @internal One rule's action and checks, checked. */
+export function compiledRule(action: unknown, args: unknown, at: string): Compiled {
+  return { value: actionValue(action, `${at}.action`), checks: validateChecks(args, `${at}.args`) };
+}
 
 function ruleTables(rules: unknown, arches: SeccompArch[]): Map<SeccompArch, Table> {
   if (!isArray(rules)) throw invalidArgType('rules', 'an array', rules);
@@ -244,7 +251,7 @@ function ruleTables(rules: unknown, arches: SeccompArch[]): Map<SeccompArch, Tab
   rules.forEach((r, i) => {
     const at = `rules[${i}]`;
     const o = validateOptions<SeccompRule>(r, at, ['syscall', 'action', 'args', 'arch']);
-    const rule: Compiled = { value: actionValue(o.action, `${at}.action`), checks: validateChecks(o.args, `${at}.args`) };
+    const rule = compiledRule(o.action, o.args, at);
     const only = o.arch === undefined ? arches : validateArches(o.arch, `${at}.arch`).filter((a) => tables.has(a));
     let known = false;
     for (const arch of only) {
@@ -254,7 +261,7 @@ function ruleTables(rules: unknown, arches: SeccompArch[]): Map<SeccompArch, Tab
       if (nr === undefined) continue;
       known = true;
       const table = tables.get(arch)!;
-      table.set(nr, [...(table.get(nr) ?? []), rule]);
+      addRule(table, nr, rule);
     }
     if (!known && only.length > 0) {
       if (typeof o.syscall !== 'string') throw invalidArgType(`${at}.syscall`, 'of type string or number', o.syscall);
@@ -262,6 +269,13 @@ function ruleTables(rules: unknown, arches: SeccompArch[]): Map<SeccompArch, Tab
     }
   });
   return tables;
+}
+
+/** @internal */
+export function addRule(table: Table, nr: number, rule: Compiled): void {
+  const list = table.get(nr);
+  if (list) list.push(rule);
+  else table.set(nr, [rule]);
 }
 
 // A rule with no checks decides for every call: later rules of its syscall can never apply.
@@ -415,8 +429,11 @@ export function seccompCompile(rules: readonly SeccompRule[], options: SeccompCo
   const fallback = actionValue(o.defaultAction, 'options.defaultAction');
   const badArch = o.badArchAction === undefined ? SECCOMP_RET_KILL_PROCESS : actionValue(o.badArchAction, 'options.badArchAction');
   const arches = validateArches(o.arch, 'options.arch');
-  const tables = ruleTables(rules, arches);
+  return compileTables(ruleTables(rules, arches), arches, fallback, badArch);
+}
 
+/** @internal The program for rules already checked and sorted by architecture and number (seccompProfile's way in). */
+export function compileTables(tables: Map<SeccompArch, Table>, arches: SeccompArch[], fallback: number, badArch: number): SeccompFilter {
   const asm = new Assembler();
   asm.stmt(BPF_LD | BPF_W | BPF_ABS, DATA_ARCH);
   const audits = [...new Set(arches.map((a) => auditArch[a]))];
@@ -442,7 +459,7 @@ export function seccompCompile(rules: readonly SeccompRule[], options: SeccompCo
   });
   const program = asm.assemble();
   if (program.length / 8 > BPF_MAXINSNS) {
-    throw outOfRange('rules', `a program of at most ${BPF_MAXINSNS} instructions (these compile to ${program.length / 8})`, rules.length);
+    throw outOfRange('rules', `a program of at most ${BPF_MAXINSNS} instructions (these compile to ${program.length / 8})`, program.length / 8);
   }
   return new SeccompFilter(program, arches, tables, fallback);
 }
