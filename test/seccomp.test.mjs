@@ -367,7 +367,27 @@ describe('seccompLoad', () => {
     const fine = seccompCompile([], { defaultAction: 'allow' });
     assert.throws(() => seccompLoad(fine, { tsync: false }), { code: 'ERR_INVALID_ARG_VALUE' });
     assert.throws(() => seccompLoad(fine.program), { code: 'ERR_INVALID_ARG_TYPE' });
+    assert.throws(() => new SeccompFilter(Symbol('seccompCompile'), fine.program, [native], new Map(), 0), { code: 'ERR_ILLEGAL_CONSTRUCTOR' });
     assert.equal(prctlGetSeccomp(), C.SECCOMP_MODE_DISABLED, 'nothing was loaded here');
+  });
+
+  test('a thread with a filter of its own makes TSYNC load nothing, and the error names it (in a child)', () => {
+    const r = runChild(`
+      import * as b from 'butter';
+      import { Worker } from 'node:worker_threads';
+      const w = new Worker("const b = require(process.cwd()); const p = Buffer.alloc(8); p.writeUInt16LE(6, 0); p.writeUInt32LE(0x7fff0000, 4);" +
+        "b.prctlSetNoNewPrivs(); b.seccompSetModeFilter(0, p); require('worker_threads').parentPort.postMessage(b.gettid()); setInterval(() => {}, 1000);",
+        { eval: true, execArgv: [] });
+      const tid = await new Promise((r) => w.once('message', r));
+      let err;
+      try { b.seccompLoad(b.seccompCompile([], { defaultAction: 'allow' })); } catch (e) { err = { code: e.code, tid: e.tid }; }
+      console.log(JSON.stringify({ tid, err, mode: b.prctlGetSeccomp() }));
+      process.exit(0);
+    `);
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.deepEqual(out.err, { code: 'ERR_BUTTER_SECCOMP_TSYNC', tid: out.tid });
+    assert.equal(out.mode, C.SECCOMP_MODE_DISABLED, 'nothing was loaded on the main thread');
   });
 
   test('Docker\'s profile in a running Node (in a child): every thread filtered, Node works, denied calls fail', () => {

@@ -11,7 +11,7 @@
  * without looking at arguments) applies to every syscall without argument
  * rules.
  */
-import { invalidArgType, invalidArgValue, outOfRange } from '../core/errors';
+import { illegalConstructor, invalidArgType, invalidArgValue, outOfRange } from '../core/errors';
 import { isArray, validateBoolean, validateInteger, validateOptions, UINT32_MAX, UINT64_MAX } from '../core/validate';
 import { constants as osConstants } from 'node:os';
 import {
@@ -380,6 +380,9 @@ function emitSearch(asm: Assembler, list: Leaf[], a: number, b: number, fallback
   emitSearch(asm, list, m, b, fallback);
 }
 
+// Only the compiler makes filters: seccompLoad trusts what a filter says it can do.
+const compiler = Symbol('seccompCompile');
+
 /** A compiled filter: the program, and what the compiler knows of it. */
 export class SeccompFilter {
   /** The program: `struct sock_filter` records, ready for seccomp(2) (or `spawn()`'s `seccomp`). */
@@ -390,7 +393,8 @@ export class SeccompFilter {
   readonly #fallback: number;
 
   /** @internal use seccompCompile() or seccompProfile() */
-  constructor(program: Uint8Array, arch: SeccompArch[], tables: Map<SeccompArch, Table>, fallback: number) {
+  constructor(token: symbol, program: Uint8Array, arch: SeccompArch[], tables: Map<SeccompArch, Table>, fallback: number) {
+    if (token !== compiler) throw illegalConstructor();
     this.program = program;
     this.arch = Object.freeze(arch);
     this.#tables = tables;
@@ -461,7 +465,7 @@ export function compileTables(tables: Map<SeccompArch, Table>, arches: SeccompAr
   if (program.length / 8 > BPF_MAXINSNS) {
     throw outOfRange('rules', `a program of at most ${BPF_MAXINSNS} instructions (these compile to ${program.length / 8})`, program.length / 8);
   }
-  return new SeccompFilter(program, arches, tables, fallback);
+  return new SeccompFilter(compiler, program, arches, tables, fallback);
 }
 
 function programOf(filter: unknown): Uint8Array {
