@@ -324,6 +324,18 @@ describe('seccompProfile (Docker\'s default)', () => {
     }
   });
 
+  test('compiles for aarch64 too, with aarch64\'s numbers', () => {
+    const f = seccompProfile(docker, { arch: 'aarch64' });
+    assert.deepEqual(f.arch, ['aarch64'], 'arm (32-bit) is not compiled');
+    const v = (nr, args) => seccompInterpret(f, { nr, arch: 'aarch64', args });
+    assert.equal(v(173).action, 'allow', 'getppid');
+    assert.equal(v('getppid').action, 'allow');
+    assert.deepEqual([v('clone3').action, v('clone3').data], ['errno', 38]);
+    assert.equal(v('sync_file_range').action, 'allow', 'arm64 has no sync_file_range2');
+    assert.equal(v('personality', [8]).action, 'allow');
+    assert.equal(seccompInterpret(f, { nr: 110, arch: 'x86_64' }).action, 'kill_process', 'x86_64 was not compiled for');
+  });
+
   test('refuses what is not a profile', () => {
     assert.throws(() => seccompProfile('{'), { code: 'ERR_INVALID_ARG_VALUE' });
     assert.throws(() => seccompProfile(42), { code: 'ERR_INVALID_ARG_TYPE' });
