@@ -21,6 +21,8 @@ import {
   prctlGetSeccomp,
   prctlGetNoNewPrivs,
   SeccompFilter,
+  seccompSyscallNumber,
+  seccompSyscallName,
   constants as C,
 } from 'butter';
 import { assertSysError } from './support/errors.mjs';
@@ -342,6 +344,30 @@ describe('seccompProfile (Docker\'s default)', () => {
     assert.throws(() => seccompProfile({ defaultAction: 'SCMP_ACT_NOPE' }), { code: 'ERR_INVALID_ARG_VALUE' });
     assert.throws(() => seccompProfile({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['read'], action: 'SCMP_ACT_ERRNO', args: [{ index: 0, value: 1, op: 'SCMP_CMP_IN' }] }] }), { code: 'ERR_INVALID_ARG_VALUE' });
     assert.throws(() => seccompProfile(docker, { caps: 'CAP_SYS_ADMIN' }), { code: 'ERR_INVALID_ARG_TYPE' });
+  });
+});
+
+describe('the syscall tables', () => {
+  test('names and numbers per architecture, from the kernel headers (and libseccomp\'s resolver where installed)', () => {
+    assert.equal(seccompSyscallNumber('getppid', 'x86_64'), 110);
+    assert.equal(seccompSyscallNumber('getppid', 'aarch64'), 173);
+    assert.equal(seccompSyscallNumber('getppid', 'x32'), X32 + 110);
+    assert.equal(seccompSyscallNumber('open', 'aarch64'), undefined, 'arm64 has only openat');
+    assert.equal(seccompSyscallNumber('fstat', 'aarch64'), 80, 'an __ARCH_WANT_NEW_STAT name');
+    assert.equal(seccompSyscallNumber('mseal', 'x86_64'), 462, 'newer than the headers');
+    assert.equal(seccompSyscallName(435, 'x86_64'), 'clone3');
+    assert.equal(seccompSyscallName(1, 'aarch64'), 'io_destroy');
+    assert.equal(seccompSyscallName(99999), undefined);
+    assert.throws(() => seccompSyscallNumber(1), { code: 'ERR_INVALID_ARG_TYPE' });
+    assert.throws(() => seccompSyscallName(-1), { code: 'ERR_OUT_OF_RANGE' });
+    assert.throws(() => seccompSyscallName(1, 'sparc'), { code: 'ERR_INVALID_ARG_VALUE' });
+    const resolver = spawnSync('scmp_sys_resolver', ['-a', 'x86_64', 'read'], { encoding: 'utf8' });
+    if (resolver.status !== 0) return;
+    for (const arch of ['x86_64', 'aarch64']) {
+      const names = ['read', 'openat', 'clone', 'clone3', 'io_uring_setup', 'personality', 'rt_sigreturn', 'fstat', 'futex_waitv'];
+      const theirs = names.map((n) => Number(spawnSync('scmp_sys_resolver', ['-a', arch, n], { encoding: 'utf8' }).stdout));
+      assert.deepEqual(names.map((n) => seccompSyscallNumber(n, arch)), theirs, arch);
+    }
   });
 });
 

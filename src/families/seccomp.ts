@@ -9,7 +9,7 @@ export {
   prctlGetSeccomp,
 } from '../raw/seccomp';
 export type { SeccompNotifSizes } from '../raw/seccomp';
-export { SeccompFilter, seccompCompile, seccompInterpret, seccompDisassemble, seccompLoad } from '../high/seccomp';
+export { SeccompFilter, seccompCompile, seccompInterpret, seccompDisassemble, seccompLoad, seccompSyscallNumber, seccompSyscallName } from '../high/seccomp';
 export { seccompProfile } from '../high/seccomp-profile';
 export type { SeccompProfileOptions } from '../high/seccomp-profile';
 export type {

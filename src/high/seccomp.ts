@@ -18,6 +18,7 @@ import {
   AUDIT_ARCH_AARCH64,
   AUDIT_ARCH_X86_64,
   BPF_MAXINSNS,
+  SOCK_FILTER_SIZE,
   SECCOMP_FILTER_FLAG_LOG,
   SECCOMP_FILTER_FLAG_SPEC_ALLOW,
   SECCOMP_FILTER_FLAG_TSYNC,
@@ -176,9 +177,19 @@ export function actionValue(action: unknown, name: string): number {
   throw invalidArgValue(name, action, 'must have an errno or a trace property');
 }
 
-/** A syscall's number on `arch`, or undefined when that architecture has no such call. */
+/** @internal A syscall's number on `arch`, or undefined when that architecture has no such call. */
 export function syscallNumber(name: string, arch: SeccompArch): number | undefined {
   return numberMap(arch).get(name);
+}
+
+/**
+ * A syscall's number on `arch` (default: this machine's), from the tables
+ * Butter was built with, or undefined when that architecture has no such call
+ * (as libseccomp's `scmp_sys_resolver`). x32's numbers include its bit 30.
+ */
+export function seccompSyscallNumber(name: string, arch?: SeccompArch): number | undefined {
+  if (typeof name !== 'string') throw invalidArgType('name', 'of type string', name);
+  return syscallNumber(name, arch === undefined ? nativeArch : validateArch(arch, 'arch'));
 }
 
 // The generated tables as Maps, made on first use: a lookup per name per architecture is most of a profile's compile time.
@@ -189,9 +200,10 @@ function numberMap(arch: SeccompArch): Map<string, number> {
   return map;
 }
 
-/** A syscall's name on `arch`, or undefined. */
-export function syscallName(nr: number, arch: SeccompArch): string | undefined {
-  for (const [name, n] of numberMap(arch)) if (n === nr) return name;
+/** A syscall's name from its number on `arch` (default: this machine's), or undefined when the tables have none. */
+export function seccompSyscallName(nr: number, arch?: SeccompArch): string | undefined {
+  validateInteger(nr, 'nr', 0, UINT32_MAX);
+  for (const [name, n] of numberMap(arch === undefined ? nativeArch : validateArch(arch, 'arch'))) if (n === nr) return name;
   return undefined;
 }
 
@@ -403,7 +415,7 @@ export class SeccompFilter {
 
   /** The number of instructions. */
   get length(): number {
-    return this.program.length / 8;
+    return this.program.length / SOCK_FILTER_SIZE;
   }
 
   /** Every verdict a syscall number can get on `arch`, whatever its arguments. */
@@ -462,15 +474,16 @@ export function compileTables(tables: Map<SeccompArch, Table>, arches: SeccompAr
     else asm.stmt(BPF_RET, badArch);
   });
   const program = asm.assemble();
-  if (program.length / 8 > BPF_MAXINSNS) {
-    throw outOfRange('rules', `a program of at most ${BPF_MAXINSNS} instructions (these compile to ${program.length / 8})`, program.length / 8);
+  const length = program.length / SOCK_FILTER_SIZE;
+  if (length > BPF_MAXINSNS) {
+    throw outOfRange('rules', `a program of at most ${BPF_MAXINSNS} instructions (these compile to ${length})`, length);
   }
   return new SeccompFilter(compiler, program, arches, tables, fallback);
 }
 
 function programOf(filter: unknown): Uint8Array {
   if (filter instanceof SeccompFilter) return filter.program;
-  if (filter instanceof Uint8Array && filter.length > 0 && filter.length % 8 === 0) return filter;
+  if (filter instanceof Uint8Array && filter.length > 0 && filter.length % SOCK_FILTER_SIZE === 0) return filter;
   throw invalidArgType('filter', 'a SeccompFilter or a Uint8Array of sock_filter records', filter);
 }
 
