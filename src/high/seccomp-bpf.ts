@@ -5,11 +5,10 @@
  * a disassembler. Programs are `struct sock_filter` arrays in this machine's
  * byte order; the data they read is `struct seccomp_data`.
  */
-import { endianness } from 'node:os';
 import { invalidArgValue } from '../core/errors';
 import { SOCK_FILTER_SIZE } from '../raw/seccomp';
 
-const LE = endianness() === 'LE';
+const LE = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
 // Instruction classes, sizes, modes, operations (linux/bpf_common.h).
 export const BPF_LD = 0x00, BPF_LDX = 0x01, BPF_ST = 0x02, BPF_STX = 0x03, BPF_ALU = 0x04, BPF_JMP = 0x05, BPF_RET = 0x06, BPF_MISC = 0x07;
