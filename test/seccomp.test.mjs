@@ -210,6 +210,9 @@ describe('seccompCompile', () => {
     const d = { defaultAction: 'allow' };
     assert.throws(() => seccompCompile([{ syscall: 'nope', action: 'allow' }], d), { code: 'ERR_INVALID_ARG_VALUE', message: /rules\[0\]\.syscall/ });
     assert.throws(() => seccompCompile([{ syscall: 'read', action: 'deny' }], d), { code: 'ERR_INVALID_ARG_VALUE' });
+    assert.throws(() => seccompCompile([{ syscall: X32 + 1, action: 'allow' }], { ...d, arch: 'x86_64' }), { code: 'ERR_INVALID_ARG_VALUE', message: /not a syscall on x86_64/ });
+    assert.throws(() => seccompCompile([{ syscall: 1, action: 'allow' }], { ...d, arch: 'x32' }), { code: 'ERR_INVALID_ARG_VALUE' });
+    assert.equal(seccompInterpret(seccompCompile([{ syscall: X32 + 1, action: 'log' }], { ...d, arch: ['x86_64', 'x32'] }), { nr: X32 + 1, arch: 'x32' }).action, 'log');
     assert.throws(() => seccompCompile([{ syscall: 'read', action: { errno: 4096 } }], d), { code: 'ERR_OUT_OF_RANGE' });
     assert.throws(() => seccompCompile([{ syscall: 'read', action: { errno: 'ENOPE' } }], d), { code: 'ERR_INVALID_ARG_VALUE' });
     assert.throws(() => seccompCompile([{ syscall: 'read', action: 'allow', args: [{ index: 6, op: 'eq', value: 1 }] }], d), { code: 'ERR_OUT_OF_RANGE' });

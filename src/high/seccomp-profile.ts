@@ -12,7 +12,7 @@
 import { release } from 'node:os';
 import { invalidArgType, invalidArgValue } from '../core/errors';
 import { isArray, validateOptions } from '../core/validate';
-import { actionValue, addRule, compiledRule, compileTables, syscallNumber, type SeccompAction, type SeccompArch, type SeccompArgCheck, type SeccompFilter, type Table } from './seccomp';
+import { actionValue, addRule, compiledRule, compileTables, nativeArch, syscallNumber, type SeccompAction, type SeccompArch, type SeccompArgCheck, type SeccompFilter, type Table } from './seccomp';
 import { SECCOMP_RET_KILL_PROCESS } from '../raw/seccomp';
 
 /** Docker's default capabilities: what a container gets without `--cap-add`/`--cap-drop`. */
@@ -139,7 +139,7 @@ export function seccompProfile(profile: object | string, options: SeccompProfile
   if (typeof p !== 'object' || p === null || isArray(p)) throw invalidArgType('profile', 'of type object or string', profile);
   const defaultAction = action(p.defaultAction, p.defaultErrnoRet, 'profile.defaultAction');
   const caps = new Set(o.caps === undefined ? DOCKER_DEFAULT_CAPS : strings(o.caps, 'options.caps'));
-  const main: SeccompArch = o.arch ?? (process.arch === 'arm64' ? 'aarch64' : 'x86_64');
+  const main: SeccompArch = o.arch ?? nativeArch('options.arch');
   if (typeof main !== 'string' || !Object.hasOwn(goArch, main)) throw invalidArgValue('options.arch', o.arch, "must be 'x86_64', 'x32' or 'aarch64'");
 
   // The architectures: the main one's archMap entry (or the profile's list), those Butter knows.

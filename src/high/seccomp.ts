@@ -124,7 +124,13 @@ export interface SeccompSyscall {
   instructionPointer?: bigint;
 }
 
-const nativeArch: SeccompArch = process.arch === 'arm64' ? 'aarch64' : 'x86_64';
+const machineArch = ({ x64: 'x86_64', arm64: 'aarch64' } as Partial<Record<string, SeccompArch>>)[process.arch];
+
+/** @internal This machine's architecture, where an argument leaves it out. */
+export function nativeArch(name: string): SeccompArch {
+  if (machineArch === undefined) throw invalidArgValue(name, undefined, `must be given: Butter has no syscall tables for this machine's architecture (${process.arch})`);
+  return machineArch;
+}
 const X32_SYSCALL_BIT = 0x40000000;
 const auditArch: Record<SeccompArch, number> = { x86_64: AUDIT_ARCH_X86_64, x32: AUDIT_ARCH_X86_64, aarch64: AUDIT_ARCH_AARCH64 };
 const archNames = Object.keys(auditArch) as SeccompArch[];
@@ -189,7 +195,7 @@ export function syscallNumber(name: string, arch: SeccompArch): number | undefin
  */
 export function seccompSyscallNumber(name: string, arch?: SeccompArch): number | undefined {
   if (typeof name !== 'string') throw invalidArgType('name', 'of type string', name);
-  return syscallNumber(name, arch === undefined ? nativeArch : validateArch(arch, 'arch'));
+  return syscallNumber(name, arch === undefined ? nativeArch('arch') : validateArch(arch, 'arch'));
 }
 
 // The generated tables as Maps, made on first use: a lookup per name per architecture is most of a profile's compile time.
@@ -203,7 +209,7 @@ function numberMap(arch: SeccompArch): Map<string, number> {
 /** A syscall's name from its number on `arch` (default: this machine's), or undefined when the tables have none. */
 export function seccompSyscallName(nr: number, arch?: SeccompArch): string | undefined {
   validateInteger(nr, 'nr', 0, UINT32_MAX);
-  for (const [name, n] of numberMap(arch === undefined ? nativeArch : validateArch(arch, 'arch'))) if (n === nr) return name;
+  for (const [name, n] of numberMap(arch === undefined ? nativeArch('arch') : validateArch(arch, 'arch'))) if (n === nr) return name;
   return undefined;
 }
 
@@ -215,7 +221,7 @@ function validateArch(value: unknown, name: string): SeccompArch {
 }
 
 function validateArches(value: unknown, name: string): SeccompArch[] {
-  if (value === undefined) return [nativeArch];
+  if (value === undefined) return [nativeArch(name)];
   const list = isArray(value) ? value : [value];
   if (list.length === 0) throw invalidArgValue(name, value, 'must not be empty');
   return [...new Set(list.map((a, i) => validateArch(a, isArray(value) ? `${name}[${i}]` : name)))];
@@ -269,14 +275,18 @@ function ruleTables(rules: unknown, arches: SeccompArch[]): Map<SeccompArch, Tab
     for (const arch of only) {
       let nr: number | undefined;
       if (typeof o.syscall === 'string') nr = syscallNumber(o.syscall, arch);
-      else nr = validateInteger(o.syscall, `${at}.syscall`, 0, UINT32_MAX);
+      else {
+        nr = validateInteger(o.syscall, `${at}.syscall`, 0, UINT32_MAX);
+        // x86_64 and x32 share the arch check and split the numbers at bit 30.
+        if ((arch === 'x86_64' && nr >= X32_SYSCALL_BIT) || (arch === 'x32' && nr < X32_SYSCALL_BIT)) nr = undefined;
+      }
       if (nr === undefined) continue;
       known = true;
       const table = tables.get(arch)!;
       addRule(table, nr, rule);
     }
     if (!known && only.length > 0) {
-      if (typeof o.syscall !== 'string') throw invalidArgType(`${at}.syscall`, 'of type string or number', o.syscall);
+      if (typeof o.syscall !== 'string' && typeof o.syscall !== 'number') throw invalidArgType(`${at}.syscall`, 'of type string or number', o.syscall);
       throw invalidArgValue(`${at}.syscall`, o.syscall, `is not a syscall on ${only.join(', ')}`);
     }
   });
@@ -318,6 +328,7 @@ function leaves(table: Table, lo: number, hi: number, fallback: number): Leaf[] 
   return out;
 }
 
+// seccomp_data's arguments are in the task's byte order; both architectures here are little-endian, so the high half is at +4.
 function ldArg(asm: Assembler, index: number, high: boolean): void {
   asm.stmt(BPF_LD | BPF_W | BPF_ABS, DATA_ARGS + 8 * index + (high ? 4 : 0));
 }
@@ -494,7 +505,7 @@ function programOf(filter: unknown): Uint8Array {
 export function seccompInterpret(filter: SeccompFilter | Uint8Array, syscall: SeccompSyscall): SeccompVerdict {
   const insns = decode(programOf(filter));
   const o = validateOptions<SeccompSyscall>(syscall, 'syscall', ['nr', 'arch', 'args', 'instructionPointer']);
-  const arch = o.arch === undefined ? nativeArch : validateArch(o.arch, 'syscall.arch');
+  const arch = o.arch === undefined ? nativeArch('syscall.arch') : validateArch(o.arch, 'syscall.arch');
   let nr: number;
   if (typeof o.nr === 'string') {
     const found = syscallNumber(o.nr, arch);
@@ -536,10 +547,11 @@ const deadly = new Set(['kill_process', 'kill_thread', 'trap']);
 
 /** The syscalls on which `filter` could kill (or trap) one of Node's own threads on this machine. */
 function killsNode(filter: SeccompFilter): string[] {
-  if (!filter.arch.includes(nativeArch)) return ['every syscall (the filter does not know this architecture)'];
+  const arch = machineArch;
+  if (arch === undefined || !filter.arch.includes(arch)) return ['every syscall (the filter does not know this architecture)'];
   return nodeNeeds.filter((name) => {
-    const nr = syscallNumber(name, nativeArch);
-    return nr !== undefined && filter.possibleVerdicts(nr, nativeArch).some((v) => deadly.has(seccompVerdict(v).action));
+    const nr = syscallNumber(name, arch);
+    return nr !== undefined && filter.possibleVerdicts(nr, arch).some((v) => deadly.has(seccompVerdict(v).action));
   });
 }
 
