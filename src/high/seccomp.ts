@@ -54,7 +54,7 @@ import {
   disassemble,
   run,
 } from './seccomp-bpf';
-import { syscallNumbers } from './seccomp-syscalls';
+import { syscallTables } from './seccomp-syscalls';
 
 /** The architectures Butter has syscall tables for. x32 is x86_64's ILP32 ABI: the same AUDIT_ARCH, numbers with bit 30 set. */
 export type SeccompArch = 'x86_64' | 'x32' | 'aarch64';
@@ -202,7 +202,12 @@ export function seccompSyscallNumber(name: string, arch?: SeccompArch): number |
 const numberMaps = new Map<SeccompArch, Map<string, number>>();
 function numberMap(arch: SeccompArch): Map<string, number> {
   let map = numberMaps.get(arch);
-  if (!map) numberMaps.set(arch, (map = new Map(Object.entries(syscallNumbers[arch]))));
+  if (!map) {
+    map = new Map();
+    const words = syscallTables[arch].split(' ');
+    for (let i = 0; i < words.length; i += 2) map.set(words[i], Number(words[i + 1]));
+    numberMaps.set(arch, map);
+  }
   return map;
 }
 
