@@ -291,6 +291,36 @@ describe('seccompCompile', () => {
     assert.equal(seccompInterpret(f, { nr: 399, args: [0, 0, 0, 399n << 20n] }).data, 10 + (399 % 11));
   });
 
+  test('random rule sets: the kernel, the interpreter and a model of the rules agree on every number and on random arguments', { skip: noProbe }, async () => {
+    const fc = (await import('fast-check')).default;
+    const u64 = fc.oneof(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), fc.constantFrom(0n, 1n, 0xffffffffn, 0x100000000n, 2n ** 63n, 2n ** 64n - 1n));
+    const check = fc.record({ index: fc.integer({ min: 0, max: 5 }), op: fc.constantFrom('eq', 'ne', 'lt', 'le', 'gt', 'ge', 'masked_eq'), value: u64, mask: u64 })
+      .map((c) => (c.op === 'masked_eq' ? { ...c, value: c.value & c.mask } : { index: c.index, op: c.op, value: c.value }));
+    const rule = fc.record({
+      syscall: fc.integer({ min: 0, max: 40 }),
+      action: fc.integer({ min: 1, max: 30 }).map((errno) => ({ errno })),
+      args: fc.array(check, { maxLength: 3 }),
+    });
+    fc.assert(fc.property(fc.array(rule, { maxLength: 60 }), fc.array(fc.array(u64, { minLength: 6, maxLength: 6 }), { minLength: 1, maxLength: 4 }), (rules, argSets) => {
+      const f = seccompCompile(rules, { defaultAction: { errno: 99 }, arch: native });
+      const calls = [];
+      for (let nr = 0; nr <= 41; nr++) {
+        calls.push([nr, 0, 0, 0, 0, 0, 0]);
+        for (const args of argSets) calls.push([nr, ...args]);
+      }
+      // And the values the rules compare with, so that equalities hold somewhere.
+      for (const r of rules) for (const c of r.args) calls.push([r.syscall, ...Array.from({ length: 6 }, (_, i) => (i === c.index ? c.value : 0n))]);
+      assertKernelAgrees(f, calls);
+      // And the rules' meaning, modelled here: a syscall's first rule whose checks all hold, else the default.
+      const holds = (c, a) => ({ eq: a === c.value, ne: a !== c.value, lt: a < c.value, le: a <= c.value, gt: a > c.value, ge: a >= c.value,
+        masked_eq: (a & (c.mask ?? 0n)) === c.value })[c.op];
+      for (const [nr, ...args] of calls) {
+        const hit = rules.find((r) => r.syscall === nr && r.args.every((c) => holds(c, BigInt(args[c.index]))));
+        assert.equal(seccompInterpret(f, { nr, args: args.map(BigInt) }).data, hit ? hit.action.errno : 99, JSON.stringify({ nr, args: args.map(String) }));
+      }
+    }), { numRuns: 40 });
+  });
+
   test('refuses rules that would pass the kernel\'s 4096 instructions', () => {
     const rules = [];
     for (let nr = 0; nr < 1500; nr++) rules.push({ syscall: nr, action: 'allow', args: [{ index: 0, op: 'lt', value: 1n << 40n }] });
