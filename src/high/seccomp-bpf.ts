@@ -262,9 +262,10 @@ const jumpNames: Record<number, string> = { [BPF_JEQ]: 'jeq', [BPF_JGT]: 'jgt', 
 const hex = (k: number): string => `0x${(k >>> 0).toString(16)}`;
 
 /**
- * One line per instruction, in the notation of the kernel's bpf_dbg and
- * libseccomp's scmp_bpf_disasm: `0004: jeq #0x27 jt 5 jf 6`; loads from
- * seccomp_data name their field, returns `describe(k)` when given.
+ * One line per instruction: `0004: jeq #0x27 jt 0005 jf 0006`, jump targets as
+ * instruction numbers, loads written `$data[k]` as libseccomp's scmp_bpf_disasm
+ * writes them and followed by the seccomp_data field they read, returns
+ * followed by `describe(k)` when given.
  */
 export function disassemble(insns: readonly Instruction[], describe?: (verdict: number) => string): string {
   const pad = (n: number): string => String(n).padStart(4, '0');
