@@ -9,7 +9,7 @@
  * compiled filter into the whole process, after checking that it lets Node's
  * own threads live.
  */
-import { check, invalidArgType, invalidArgValue } from '../core/errors';
+import { check, invalidArgType, invalidArgValue, EOPNOTSUPP } from '../core/errors';
 import { native } from '../core/native';
 import { validateUint32 } from '../core/validate';
 
@@ -94,7 +94,7 @@ export function seccompSetModeFilter(flags: number, program: Uint8Array): number
  */
 export function seccompGetActionAvail(action: number): boolean {
   const r = native.seccomp.seccompGetActionAvail(validateUint32(action, 'action'));
-  if (r === -95) return false; // EOPNOTSUPP
+  if (r === -EOPNOTSUPP) return false;
   check(r, 'seccomp');
   return true;
 }
