@@ -215,6 +215,9 @@ describe('seccompCompile', () => {
     assert.equal(seccompInterpret(seccompCompile([{ syscall: X32 + 1, action: 'log' }], { ...d, arch: ['x86_64', 'x32'] }), { nr: X32 + 1, arch: 'x32' }).action, 'log');
     assert.throws(() => seccompCompile([{ syscall: 'read', action: { errno: 4096 } }], d), { code: 'ERR_OUT_OF_RANGE' });
     assert.throws(() => seccompCompile([{ syscall: 'read', action: { errno: 'ENOPE' } }], d), { code: 'ERR_INVALID_ARG_VALUE' });
+    assert.throws(() => seccompCompile([{ syscall: 'read', action: 'toString' }], d), { code: 'ERR_INVALID_ARG_VALUE' });
+    assert.throws(() => seccompCompile([{ syscall: 'read', action: { errno: 'toString' } }], d), { code: 'ERR_INVALID_ARG_VALUE' });
+    assert.throws(() => seccompCompile([{ syscall: 'constructor', action: 'allow' }], d), { code: 'ERR_INVALID_ARG_VALUE' });
     assert.throws(() => seccompCompile([{ syscall: 'read', action: 'allow', args: [{ index: 6, op: 'eq', value: 1 }] }], d), { code: 'ERR_OUT_OF_RANGE' });
     assert.throws(() => seccompCompile([{ syscall: 'read', action: 'allow', args: [{ index: 0, op: 'eq', value: -1n }] }], d), { code: 'ERR_OUT_OF_RANGE' });
     assert.throws(() => seccompCompile([{ syscall: 'read', action: 'allow', args: [{ index: 0, op: 'lt', value: 1, mask: 1 }] }], d), { code: 'ERR_INVALID_ARG_VALUE' });

@@ -168,14 +168,15 @@ function describe(value: number): string {
 /** An action as its 32-bit return value. */
 export function actionValue(action: unknown, name: string): number {
   if (typeof action === 'string') {
-    const v = simpleActions[action];
+    const v = Object.hasOwn(simpleActions, action) ? simpleActions[action] : undefined;
     if (v === undefined) throw invalidArgValue(name, action, `must be one of ${Object.keys(simpleActions).map((a) => `'${a}'`).join(', ')}, { errno } or { trace }`);
     return v;
   }
   if (typeof action !== 'object' || action === null) throw invalidArgType(name, 'of type string or object', action);
   const a = action as { errno?: unknown; trace?: unknown };
   if ('errno' in a) {
-    const n = typeof a.errno === 'string' ? (osConstants.errno as Record<string, number>)[a.errno] : a.errno;
+    const errnos = osConstants.errno as Record<string, number>;
+    const n = typeof a.errno === 'string' ? (Object.hasOwn(errnos, a.errno) ? errnos[a.errno] : undefined) : a.errno;
     if (n === undefined) throw invalidArgValue(`${name}.errno`, a.errno, 'is not an errno name');
     return (SECCOMP_RET_ERRNO | validateInteger(n, `${name}.errno`, 0, 4095)) >>> 0;
   }
