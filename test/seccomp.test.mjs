@@ -163,11 +163,18 @@ describe('seccomp 1:1', () => {
       try { b.seccompSetModeFilter(L | T, p); } catch (e) { plain = e.code; }
       // TSYNC with a listener needs TSYNC_ESRCH (a thread that cannot sync is an error, not a tid).
       const fd = b.seccompSetModeFilter(L | T | E, p);
-      console.log(JSON.stringify({ plain, fd, link: readlinkSync('/proc/self/fd/' + fd), nnp: b.prctlGetNoNewPrivs(), mode: b.prctlGetSeccomp() }));
+      const { SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: W } = b.constants;
+      const codes = {};
+      for (const [name, flags] of [['second', L], ['killable', L | W], ['killableAlone', W]]) {
+        try { b.seccompSetModeFilter(flags, p); codes[name] = 'loaded'; } catch (e) { codes[name] = e.code; }
+      }
+      console.log(JSON.stringify({ codes, plain, fd, link: readlinkSync('/proc/self/fd/' + fd), nnp: b.prctlGetNoNewPrivs(), mode: b.prctlGetSeccomp() }));
     `);
     assert.equal(r.status, 0, r.stderr);
     const out = JSON.parse(r.stdout);
     assert.equal(out.plain, 'EINVAL');
+    // One listener per filter stack; WAIT_KILLABLE_RECV only with a listener.
+    assert.deepEqual(out.codes, { second: 'EBUSY', killable: 'EBUSY', killableAlone: 'EINVAL' });
     assert.ok(out.fd > 2);
     assert.equal(out.link, 'anon_inode:seccomp notify');
     assert.equal(out.nnp, true);
