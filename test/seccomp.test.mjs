@@ -27,6 +27,7 @@ import {
 } from 'butter';
 import { assertSysError } from './support/errors.mjs';
 import { runChild, root } from './support/child.mjs';
+import { NOBODY, nobodyUnavailable } from './support/nobody.mjs';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'butter-seccomp-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -129,6 +130,25 @@ describe('seccomp 1:1', () => {
     assertSysError(out.einval, 'EINVAL', 'seccomp');
     assertSysError(out.flags, 'EINVAL', 'seccomp');
     assert.equal(out.mode, C.SECCOMP_MODE_DISABLED);
+  });
+
+  test('a filter without no_new_privs or CAP_SYS_ADMIN is EACCES; with no_new_privs it loads (as nobody, in a child)', { skip: nobodyUnavailable }, () => {
+    const source = `
+      const b = require('butter');
+      const p = Buffer.from([6, 0, 0, 0, 0, 0, 0xff, 0x7f]);
+      const out = {};
+      try { b.seccompSetModeFilter(0, p); } catch (e) { out.without = { ...e, message: e.message, name: e.name }; }
+      b.prctlSetNoNewPrivs();
+      out.with = b.seccompSetModeFilter(0, p);
+      out.mode = b.prctlGetSeccomp();
+      console.log(JSON.stringify(out));
+    `;
+    const r = spawnSync(process.execPath, ['-e', source], { cwd: root, uid: NOBODY, gid: NOBODY, encoding: 'utf8', timeout: 20_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assertSysError(out.without, 'EACCES', 'seccomp');
+    assert.equal(out.with, 0);
+    assert.equal(out.mode, C.SECCOMP_MODE_FILTER);
   });
 
   test('SET_MODE_STRICT: the calling thread dies at its first syscall past read/write/exit (a Worker, in a child)', () => {
