@@ -414,7 +414,7 @@ const compiler = Symbol('seccompCompile');
 
 /** A compiled filter: the program, and what the compiler knows of it. */
 export class SeccompFilter {
-  /** The program: `struct sock_filter` records, ready for seccomp(2) (or `spawn()`'s `seccomp`). */
+  /** The program: `struct sock_filter` records, ready for seccomp(2) in this process or in a child. */
   readonly program: Uint8Array;
   /** The architectures it knows; syscalls through any other get `badArchAction`. */
   readonly arch: readonly SeccompArch[];
