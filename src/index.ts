@@ -24,4 +24,5 @@ export * from './families/fanotify';
 export * from './families/splice';
 export * from './families/mount';
 export * from './families/namespaces';
+export * from './families/seccomp';
 export * as promises from './promises';

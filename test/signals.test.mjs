@@ -72,7 +72,7 @@ describe('names and numbers', () => {
   });
 
   test('SignalFd and blockSignals refuse what cannot or must not be blocked process-wide', () => {
-    for (const sig of ['SIGKILL', 'SIGSTOP', 'SIGCHLD', 'SIGSEGV', 'SIGBUS', 'SIGFPE', 'SIGILL', 'SIGTRAP', 'SIGRTMAX', S.SIGKILL]) {
+    for (const sig of ['SIGKILL', 'SIGSTOP', 'SIGCHLD', 'SIGSEGV', 'SIGBUS', 'SIGFPE', 'SIGILL', 'SIGTRAP', 'SIGRTMAX', 'SIGRTMAX-1', S.SIGKILL]) {
       assert.throws(() => new SignalFd(['SIGUSR1', sig]), (e) => e instanceof TypeError && e.code === 'ERR_INVALID_ARG_VALUE', String(sig));
       assert.throws(() => blockSignals(sig), { code: 'ERR_INVALID_ARG_VALUE' });
     }

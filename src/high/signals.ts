@@ -40,6 +40,7 @@ const refused: Record<number, string> = {
   [S.SIGILL]: 'is a fault signal: blocked, a fault kills the process instead',
   [S.SIGTRAP]: 'is a fault signal: blocked, a fault kills the process instead',
   [SIGRTMAX]: 'is the signal Butter uses to reach every thread when it changes their masks',
+  [SIGRTMAX - 1]: "is the signal Butter uses to interrupt its work threads' blocking calls when they are aborted",
 };
 
 function processWideMask(signals: unknown): { mask: bigint; list: number[] } {

@@ -282,7 +282,8 @@ void butter_init_work(napi_env env, napi_value exports);
   X(signal)                \
   X(splice)                \
   X(mount)                 \
-  X(namespaces)
+  X(namespaces)            \
+  X(seccomp)
 
 #define BUTTER_DECLARE_FAMILY(name) void butter_init_##name(napi_env env, napi_value exports);
 BUTTER_FAMILIES(BUTTER_DECLARE_FAMILY)

@@ -307,3 +307,19 @@ export async function mountChecks(signal: AbortSignal, userns: number): Promise<
   unshare(constants.CLONE_NEWNS, { threadOnly: true });
   void [point, propagation];
 }
+
+import { seccompCompile, seccompProfile, seccompInterpret, seccompLoad, type SeccompFilter, type SeccompRule, type SeccompVerdict } from 'butter';
+
+export function seccompChecks(profile: string): void {
+  const rules: SeccompRule[] = [
+    { syscall: 'getppid', action: { errno: 'EPERM' } },
+    { syscall: 'personality', action: 'allow', args: [{ index: 0, op: 'masked_eq', mask: 0xffn, value: 8 }], arch: ['x86_64', 'x32'] },
+  ];
+  const filter: SeccompFilter = seccompCompile(rules, { defaultAction: 'allow', arch: ['x86_64', 'aarch64'] });
+  const verdict: SeccompVerdict = seccompInterpret(filter, { nr: 'getppid', args: [1n, 2] });
+  const program: Uint8Array = seccompProfile(profile, { caps: ['CAP_SYS_ADMIN'] }).program;
+  seccompLoad(filter, { tsync: true, log: false });
+  // @ts-expect-error an action is a name or { errno } / { trace }
+  seccompCompile([{ syscall: 'read', action: 'deny' }], { defaultAction: 'allow' });
+  void [verdict.action, program];
+}
