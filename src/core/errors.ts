@@ -19,6 +19,7 @@ export const EEXIST = 17;
 export const EINVAL = 22;
 export const EMFILE = 24;
 export const ENOSPC = 28;
+export const EINPROGRESS = 115;
 export const ECANCELED = 125;
 
 /** An error from the kernel, shaped like the ones `node:fs` throws. */

@@ -3,7 +3,7 @@
  * kernel in one io_submit; completions are signalled on an EventFd
  * (IOCB_FLAG_RESFD) and reaped when it wakes, so nothing waits on the loop.
  */
-import { invalidArgType, sysError, EAGAIN, EBADF, ECANCELED } from '../core/errors';
+import { invalidArgType, sysError, EAGAIN, EBADF, ECANCELED, EINPROGRESS } from '../core/errors';
 import { native } from '../core/native';
 import { abortError, isArray, validateAbortSignal, validateFd, validateInteger, validateOptions, UINT64_MAX } from '../core/validate';
 import { EventFd } from './eventfd';
@@ -46,6 +46,8 @@ interface Operation {
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
   inFlight: boolean;
+  /** io_cancel took it: a cancelled poll completes with no events (res 0). */
+  cancelled: boolean;
 }
 
 const OPTIONS = ['rwFlags', 'priority', 'signal'] as const;
@@ -180,7 +182,7 @@ export class LinuxAio {
     if (ctx === null) return;
     const queued = this.#queue.splice(0);
     for (const op of queued) this.#settle(op, sysError(EBADF, op.syscall));
-    for (const op of this.#ops) if (op?.inFlight) native.aio.ioCancel(ctx, op.id);
+    for (const op of this.#ops) if (op?.inFlight) this.#cancel(ctx, op);
     while (this.#inFlight > 0) {
       const r = native.aio.ioGetevents(ctx, this.#inFlight, this.entries, UINT64_MAX, this.#out);
       if (r < 0 && r !== -4) break; // only EINTR is worth another wait
@@ -208,7 +210,7 @@ export class LinuxAio {
       reject = rej;
     });
     const id = this.#freeIds.length > 0 ? (this.#freeIds.pop() as number) : this.#ops.length;
-    const op: Operation = { id, opcode, fd, buffer, offset, rwFlags, priority, events, syscall, resolve, reject, signal, onAbort: undefined, inFlight: false };
+    const op: Operation = { id, opcode, fd, buffer, offset, rwFlags, priority, events, syscall, resolve, reject, signal, onAbort: undefined, inFlight: false, cancelled: false };
     this.#ops[id] = op;
     if (signal) {
       op.onAbort = () => this.#abort(op);
@@ -275,9 +277,11 @@ export class LinuxAio {
       if (op === undefined || !op.inFlight) continue;
       this.#inFlight--;
       const res = out[e + 1] as number;
-      if (res >= 0) this.#settle(op, res);
-      else if (res === -ECANCELED) this.#settle(op, !closing && op.signal?.aborted ? abortError(op.signal) : sysError(EBADF, op.syscall));
-      else this.#settle(op, sysError(-res, op.syscall));
+      if (op.cancelled && (res === 0 || res === -ECANCELED)) {
+        this.#settle(op, !closing && op.signal?.aborted ? abortError(op.signal) : sysError(EBADF, op.syscall));
+      } else {
+        this.#settle(op, res >= 0 ? res : sysError(-res, op.syscall));
+      }
     }
     if (this.#inFlight === 0) this.#ev.off('event', this.#onWake);
   }
@@ -299,7 +303,12 @@ export class LinuxAio {
       this.#queue.splice(i, 1);
       this.#settle(op, abortError(op.signal as AbortSignal));
     } else if (this.#ctx !== null) {
-      native.aio.ioCancel(this.#ctx, op.id);
+      this.#cancel(this.#ctx, op);
     }
+  }
+
+  /** io_cancel: EINPROGRESS when the kernel cancels it (polls only). */
+  #cancel(ctx: NativeAioContext, op: Operation): void {
+    if (native.aio.ioCancel(ctx, op.id) === -EINPROGRESS) op.cancelled = true;
   }
 }

@@ -9,7 +9,7 @@
  * of a blocking fd that is neither a regular file nor a block device: the
  * kernel would sleep in it, holding the thread, until a peer acted.
  */
-import { check, illegalConstructor, invalidArgType, invalidArgValue, outOfRange, sysError } from '../core/errors';
+import { check, illegalConstructor, invalidArgType, invalidArgValue, outOfRange, sysError, EINPROGRESS } from '../core/errors';
 import { native } from '../core/native';
 import { isArray, validateBigUint, validateFd, validateInt32, validateInteger, validateUint32, UINT64_MAX } from '../core/validate';
 
@@ -50,7 +50,6 @@ export const {
 /** The layout of src/native/aio.c's iocb description and event arrays. */
 export const AIO_DESC_STRIDE = 9;
 export const AIO_EVENT_STRIDE = 3;
-const EINPROGRESS = 115;
 
 const natives = new WeakMap<AioContext, NativeAioContext>();
 const sizes = new WeakMap<AioContext, number>();
@@ -199,7 +198,7 @@ export function ioSubmit(ctx: AioContext, iocbs: readonly Iocb[]): number {
       describeIocb(desc, i, optionalInteger(iocb.data, `${name}.data`, 0, Number.MAX_SAFE_INTEGER), opcode,
         validateFd(iocb.fd, `${name}.fd`), optionalInteger(iocb.offset, `${name}.offset`, 0, Number.MAX_SAFE_INTEGER),
         optionalInteger(iocb.rwFlags, `${name}.rwFlags`, 0, 0xffffffff), optionalInteger(iocb.flags, `${name}.flags`, 0, 0xffffffff),
-        optionalInteger(iocb.reqprio, `${name}.reqprio`, -0x8000, 0x7fff), iocb.resfd === undefined ? 0 : validateFd(iocb.resfd, `${name}.resfd`),
+        optionalInteger(iocb.reqprio, `${name}.reqprio`, 0, 0xffff), iocb.resfd === undefined ? 0 : validateFd(iocb.resfd, `${name}.resfd`),
         optionalInteger(iocb.events, `${name}.events`, 0, 0xffff));
     }
     if (n === 0) return 0;
@@ -238,9 +237,9 @@ export function ioGetevents(ctx: AioContext, minNr: number, nr: number, timeout?
 
 /**
  * io_cancel(2) of the operation in flight submitted with `data`. Returns once
- * the kernel is cancelling it (its event, res -ECANCELED, then comes through
- * `ioGetevents()`); EINVAL when no such operation can be cancelled: Linux
- * cancels only polls, and reads and writes run to completion.
+ * the kernel is cancelling it (its event then comes through `ioGetevents()`:
+ * a cancelled poll's res is 0, no events); EINVAL when no such operation can
+ * be cancelled: Linux cancels only polls, and reads and writes run to completion.
  */
 export function ioCancel(ctx: AioContext, data: number): void {
   const c = nativeContext(ctx);
