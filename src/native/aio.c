@@ -338,6 +338,371 @@ static napi_value js_aligned_buffer(napi_env env, napi_callback_info info) {
   return butter_pair(env, ab, butter_int(env, offset));
 }
 
+/*
+ * POSIX AIO, as glibc implements it: a pool of threads in this process, each
+ * running blocking preads and pwrites; requests on one fd run one at a time,
+ * in order. An Aiocb (paio_cb) is native memory glibc keeps a pointer to
+ * while its request runs, with a reference to the JS buffer it reads into or
+ * writes from. Completions reach JS through a notifier: glibc starts a thread
+ * per completion (SIGEV_THREAD), which queues the request's id and adds 1 to
+ * an eventfd JS watches; no signal is ever sent.
+ */
+typedef struct paio_notifier {
+  int efd; /* a duplicate of JS's eventfd, closed with the last reference */
+  pthread_mutex_t lock;
+  double *ids; /* completed, not yet taken */
+  size_t n, cap;
+  int refs; /* JS's, and one per notification still to come (atomic) */
+} paio_notifier;
+
+typedef struct paio_token {
+  paio_notifier *notifier;
+  double id;
+} paio_token;
+
+typedef struct paio_cb {
+  struct aiocb cb;
+  napi_ref keep;               /* the buffer, or NULL */
+  paio_notifier *notifier;     /* holds a reference, or NULL (SIGEV_NONE) */
+  double id;
+  bool submitted;              /* given to glibc, and may still be running */
+} paio_cb;
+
+static void notifier_unref(paio_notifier *n) {
+  if (__atomic_sub_fetch(&n->refs, 1, __ATOMIC_ACQ_REL) != 0) return;
+  close(n->efd);
+  pthread_mutex_destroy(&n->lock);
+  free(n->ids);
+  free(n);
+}
+
+/* glibc's notification thread: signals blocked, no napi. */
+static void paio_notify(union sigval v) {
+  paio_token *t = v.sival_ptr;
+  paio_notifier *n = t->notifier;
+  pthread_mutex_lock(&n->lock);
+  if (n->n == n->cap) {
+    size_t cap = n->cap ? n->cap * 2 : 64;
+    double *ids = realloc(n->ids, cap * sizeof *ids);
+    if (ids) {
+      n->ids = ids;
+      n->cap = cap;
+    }
+  }
+  /* Out of memory, the id is lost and its request waits for close(), which polls every one. */
+  if (n->n < n->cap) n->ids[n->n++] = t->id;
+  pthread_mutex_unlock(&n->lock);
+  uint64_t one = 1;
+  ssize_t unused = write(n->efd, &one, sizeof one);
+  (void)unused;
+  free(t);
+  notifier_unref(n);
+}
+
+static void notifier_finalize(napi_env env, void *data, void *hint) {
+  notifier_unref(data);
+}
+
+/* aioNotifierNew(eventfd) -> notifier (an external) | -errno: it writes a duplicate of `eventfd`. */
+static napi_value js_aio_notifier_new(napi_env env, napi_callback_info info) {
+  int32_t fd;
+  if (!butter_args(env, info, "i", &fd)) return NULL;
+  paio_notifier *n = calloc(1, sizeof *n);
+  if (!n) return butter_errno_result(env, ENOMEM);
+  n->efd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (n->efd < 0) {
+    int err = errno;
+    free(n);
+    return butter_errno_result(env, err);
+  }
+  pthread_mutex_init(&n->lock, NULL);
+  n->refs = 1;
+  napi_value ext;
+  if (napi_create_external(env, n, notifier_finalize, NULL, &ext) != napi_ok) {
+    notifier_unref(n);
+    return NULL;
+  }
+  return ext;
+}
+
+/* aioNotifierTake(notifier, out: Float64Array) -> ids of completed requests written to `out`. */
+static napi_value js_aio_notifier_take(napi_env env, napi_callback_info info) {
+  napi_value v, outv;
+  if (!butter_args(env, info, "vv", &v, &outv)) return NULL;
+  paio_notifier *n;
+  napi_typedarray_type type;
+  size_t olen;
+  double *out;
+  if (napi_get_value_external(env, v, (void **)&n) != napi_ok ||
+      napi_get_typedarray_info(env, outv, &type, &olen, (void **)&out, NULL, NULL) != napi_ok || type != napi_float64_array) {
+    napi_throw_type_error(env, "ERR_BUTTER_INTERNAL", "expected a notifier and a Float64Array");
+    return NULL;
+  }
+  pthread_mutex_lock(&n->lock);
+  size_t k = n->n < olen ? n->n : olen;
+  memcpy(out, n->ids, k * sizeof *out);
+  memmove(n->ids, n->ids + k, (n->n - k) * sizeof *n->ids);
+  n->n -= k;
+  pthread_mutex_unlock(&n->lock);
+  return butter_int(env, (int64_t)k);
+}
+
+/*
+ * Waits until glibc is done with the aiocb: its request over, and the thread
+ * that ran it out of glibc's request lock, which it holds while it reads the
+ * aiocb to notify (aio_error reads the status without that lock;
+ * aio_suspend takes it).
+ */
+static void paio_wait(paio_cb *p) {
+  if (!p->submitted) return;
+  const struct aiocb *list[1] = {&p->cb};
+  while (aio_error(&p->cb) == EINPROGRESS) aio_suspend(list, 1, NULL);
+  struct timespec zero = {0, 0};
+  aio_suspend(list, 1, &zero);
+  p->submitted = false;
+}
+
+static void paio_cb_finalize(napi_env env, void *data, void *hint) {
+  paio_cb *p = data;
+  if (p->submitted && aio_error(&p->cb) == EINPROGRESS) aio_cancel(p->cb.aio_fildes, &p->cb);
+  paio_wait(p);
+  if (p->keep) napi_delete_reference(env, p->keep);
+  if (p->notifier) notifier_unref(p->notifier);
+  free(p);
+}
+
+static paio_cb *arg_aiocb(napi_env env, napi_value v) {
+  void *p = NULL;
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external || napi_get_value_external(env, v, &p) != napi_ok) {
+    napi_throw_type_error(env, "ERR_BUTTER_INTERNAL", "expected an aiocb");
+    return NULL;
+  }
+  return p;
+}
+
+/*
+ * aiocbNew(fd, opcode, buffer | null, offset, reqprio, notifier | undefined, id) -> aiocb (an external)
+ * `opcode` is lio_listio's LIO_READ, LIO_WRITE or LIO_NOP; the buffer is held
+ * as long as the aiocb. A forgotten aiocb whose request runs waits for it.
+ */
+static napi_value js_aiocb_new(napi_env env, napi_callback_info info) {
+  int32_t fd, opcode, reqprio;
+  napi_value buf, nv = NULL;
+  double offset, id = 0;
+  if (!butter_args(env, info, "iivdi|vd", &fd, &opcode, &buf, &offset, &reqprio, &nv, &id)) return NULL;
+  paio_cb *p = calloc(1, sizeof *p);
+  if (!p) return butter_errno_result(env, ENOMEM);
+  napi_valuetype t = napi_undefined;
+  if (nv) napi_typeof(env, nv, &t);
+  if (t == napi_external) {
+    napi_get_value_external(env, nv, (void **)&p->notifier);
+    __atomic_add_fetch(&p->notifier->refs, 1, __ATOMIC_ACQ_REL);
+  }
+  p->cb.aio_fildes = fd;
+  p->cb.aio_lio_opcode = opcode;
+  p->cb.aio_offset = (off_t)offset;
+  p->cb.aio_reqprio = reqprio;
+  p->cb.aio_sigevent.sigev_notify = SIGEV_NONE;
+  p->id = id;
+  napi_typeof(env, buf, &t);
+  if (t != napi_null) {
+    const void *data;
+    size_t len;
+    if (!butter_arg_bytes(env, buf, &data, &len) || napi_create_reference(env, buf, 1, &p->keep) != napi_ok) {
+      paio_cb_finalize(env, p, NULL);
+      return NULL;
+    }
+    p->cb.aio_buf = (void *)data;
+    p->cb.aio_nbytes = len;
+  }
+  napi_value ext;
+  if (napi_create_external(env, p, paio_cb_finalize, NULL, &ext) != napi_ok) {
+    paio_cb_finalize(env, p, NULL);
+    return NULL;
+  }
+  return ext;
+}
+
+/*
+ * Readies an aiocb for glibc: -EBUSY while its previous request runs (glibc
+ * would corrupt its list), 1 when a read or write of its fd could block
+ * glibc's thread for good (may_sleep: close() and teardown wait for it), else
+ * 0 with its notification armed (a token for paio_notify, freed by it).
+ */
+static int paio_arm(paio_cb *p, bool rw) {
+  if (p->submitted && aio_error(&p->cb) == EINPROGRESS) return -EBUSY;
+  paio_wait(p);
+  if (rw && may_sleep(p->cb.aio_fildes, 0)) return 1;
+  if (p->notifier) {
+    paio_token *t = malloc(sizeof *t);
+    if (!t) return -ENOMEM;
+    t->notifier = p->notifier;
+    t->id = p->id;
+    __atomic_add_fetch(&p->notifier->refs, 1, __ATOMIC_ACQ_REL);
+    p->cb.aio_sigevent.sigev_notify = SIGEV_THREAD;
+    p->cb.aio_sigevent.sigev_notify_function = paio_notify;
+    p->cb.aio_sigevent.sigev_notify_attributes = NULL;
+    p->cb.aio_sigevent.sigev_value.sival_ptr = t;
+  }
+  p->submitted = true;
+  return 0;
+}
+
+/* Undoes paio_arm for a request glibc refused: it will never notify. */
+static void paio_disarm(paio_cb *p) {
+  p->submitted = false;
+  if (p->cb.aio_sigevent.sigev_notify != SIGEV_THREAD) return;
+  free(p->cb.aio_sigevent.sigev_value.sival_ptr);
+  p->cb.aio_sigevent.sigev_notify = SIGEV_NONE;
+  notifier_unref(p->notifier);
+}
+
+/* aioRead(aiocb) / aioWrite(aiocb) / aioFsync(aiocb, op): 0 | -errno | [0] (may_sleep) */
+static napi_value paio_submit(napi_env env, napi_callback_info info, int which) {
+  napi_value v;
+  int32_t op = 0;
+  if (!butter_args(env, info, which == 2 ? "vi" : "v", &v, &op)) return NULL;
+  paio_cb *p = arg_aiocb(env, v);
+  if (!p) return NULL;
+  int r = paio_arm(p, which != 2);
+  if (r == 1) {
+    napi_value index, result;
+    napi_create_array_with_length(env, 1, &result);
+    napi_create_uint32(env, 0, &index);
+    napi_set_element(env, result, 0, index);
+    return result;
+  }
+  if (r < 0) return butter_int(env, r);
+  r = which == 0 ? aio_read(&p->cb) : which == 1 ? aio_write(&p->cb) : aio_fsync(op, &p->cb);
+  if (r < 0) {
+    r = -errno;
+    paio_disarm(p);
+  }
+  return butter_int(env, r);
+}
+static napi_value js_aio_read(napi_env env, napi_callback_info info) { return paio_submit(env, info, 0); }
+static napi_value js_aio_write(napi_env env, napi_callback_info info) { return paio_submit(env, info, 1); }
+static napi_value js_aio_fsync(napi_env env, napi_callback_info info) { return paio_submit(env, info, 2); }
+
+/* aioError(aiocb) -> 0 | EINPROGRESS | ECANCELED | the request's errno (positive, as aio_error(3)); -EINVAL when never submitted */
+static napi_value js_aio_error(napi_env env, napi_callback_info info) {
+  napi_value v;
+  if (!butter_args(env, info, "v", &v)) return NULL;
+  paio_cb *p = arg_aiocb(env, v);
+  if (!p) return NULL;
+  if (!p->submitted) return butter_int(env, -EINVAL);
+  return butter_int(env, aio_error(&p->cb));
+}
+
+/* aioReturn(aiocb) -> the request's result | -errno; -EINVAL when not submitted, or still in progress (undefined in POSIX) */
+static napi_value js_aio_return(napi_env env, napi_callback_info info) {
+  napi_value v;
+  if (!butter_args(env, info, "v", &v)) return NULL;
+  paio_cb *p = arg_aiocb(env, v);
+  if (!p) return NULL;
+  if (!p->submitted || aio_error(&p->cb) == EINPROGRESS) return butter_int(env, -EINVAL);
+  int err = aio_error(&p->cb);
+  ssize_t r = aio_return(&p->cb);
+  paio_wait(p);
+  return butter_int(env, r < 0 ? -err : r);
+}
+
+/* aioCancel(fd, aiocb | null) -> AIO_CANCELED | AIO_NOTCANCELED | AIO_ALLDONE | -errno */
+static napi_value js_aio_cancel(napi_env env, napi_callback_info info) {
+  int32_t fd;
+  napi_value v;
+  if (!butter_args(env, info, "iv", &fd, &v)) return NULL;
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  paio_cb *p = NULL;
+  if (t != napi_null && !(p = arg_aiocb(env, v))) return NULL;
+  /* An aiocb glibc never had: cancelling it would look it up by a stale status. */
+  if (p && !p->submitted) return butter_int(env, AIO_ALLDONE);
+  int r = aio_cancel(fd, p ? &p->cb : NULL);
+  return butter_int(env, r < 0 ? -errno : r);
+}
+
+/* The aiocbs of a JS array; NULL after throwing (or *n = 0 for an empty one). */
+static paio_cb **aiocb_list(napi_env env, napi_value arr, uint32_t *n) {
+  if (napi_get_array_length(env, arr, n) != napi_ok) {
+    napi_throw_type_error(env, "ERR_BUTTER_INTERNAL", "expected an array of aiocbs");
+    return NULL;
+  }
+  paio_cb **list = malloc((*n ? *n : 1) * sizeof *list);
+  if (!list) {
+    napi_throw_error(env, "ERR_BUTTER_INTERNAL", "out of memory");
+    return NULL;
+  }
+  for (uint32_t i = 0; i < *n; i++) {
+    napi_value el;
+    if (napi_get_element(env, arr, i, &el) != napi_ok || !(list[i] = arg_aiocb(env, el))) {
+      free(list);
+      return NULL;
+    }
+  }
+  return list;
+}
+
+/* aioSuspend(aiocbs, timeoutNs: bigint (2^64 - 1: none)) -> 0 | -errno; blocks the thread. Aiocbs not submitted are skipped (NULL entries). */
+static napi_value js_aio_suspend(napi_env env, napi_callback_info info) {
+  napi_value arr;
+  uint64_t timeout_ns;
+  if (!butter_args(env, info, "vU", &arr, &timeout_ns)) return NULL;
+  uint32_t n;
+  paio_cb **list = aiocb_list(env, arr, &n);
+  if (!list) return NULL;
+  const struct aiocb **cbs = (const struct aiocb **)list;
+  for (uint32_t i = 0; i < n; i++) cbs[i] = list[i]->submitted ? &list[i]->cb : NULL;
+  struct timespec ts = {.tv_sec = (time_t)(timeout_ns / 1000000000u), .tv_nsec = (long)(timeout_ns % 1000000000u)};
+  int r = aio_suspend(cbs, (int)n, timeout_ns == UINT64_MAX ? NULL : &ts);
+  int err = errno;
+  free(list);
+  return butter_int(env, r < 0 ? -err : 0);
+}
+
+/*
+ * lioListio(mode, aiocbs) -> 0 | -errno | [index] (may_sleep, nothing submitted)
+ * LIO_WAIT blocks the thread until all are done. Each aiocb's own
+ * notification stays armed; the list's own is none (SIGEV_NONE).
+ */
+static napi_value js_lio_listio(napi_env env, napi_callback_info info) {
+  int32_t mode;
+  napi_value arr;
+  if (!butter_args(env, info, "iv", &mode, &arr)) return NULL;
+  uint32_t n;
+  paio_cb **list = aiocb_list(env, arr, &n);
+  if (!list) return NULL;
+  napi_value result = NULL;
+  int r = 0;
+  uint32_t armed = 0;
+  for (; armed < n; armed++) {
+    paio_cb *p = list[armed];
+    bool rw = p->cb.aio_lio_opcode == LIO_READ || p->cb.aio_lio_opcode == LIO_WRITE;
+    r = paio_arm(p, rw);
+    if (r == 1) {
+      napi_value index;
+      napi_create_array_with_length(env, 1, &result);
+      napi_create_uint32(env, armed, &index);
+      napi_set_element(env, result, 0, index);
+    }
+    if (r != 0) break;
+  }
+  if (r != 0) {
+    for (uint32_t i = 0; i < armed; i++) paio_disarm(list[i]);
+    free(list);
+    return result ? result : butter_int(env, r);
+  }
+  struct aiocb **cbs = (struct aiocb **)list;
+  for (uint32_t i = 0; i < n; i++) cbs[i] = &list[i]->cb;
+  /* On EAGAIN or EIO glibc has taken some requests and not others, with no
+     way to tell which never will notify: their tokens are left, not freed
+     twice. They stay `submitted`, which only makes paio_wait ask glibc. */
+  r = lio_listio(mode, cbs, (int)n, NULL) < 0 ? -errno : 0;
+  free(list);
+  return butter_int(env, r);
+}
+
 void butter_init_aio(napi_env env, napi_value exports) {
   static const butter_fn fns[] = {
       {"ioSetup", js_io_setup},
@@ -346,6 +711,17 @@ void butter_init_aio(napi_env env, napi_value exports) {
       {"ioGetevents", js_io_getevents},
       {"ioCancel", js_io_cancel},
       {"alignedBuffer", js_aligned_buffer},
+      {"aiocbNew", js_aiocb_new},
+      {"aioRead", js_aio_read},
+      {"aioWrite", js_aio_write},
+      {"aioFsync", js_aio_fsync},
+      {"aioError", js_aio_error},
+      {"aioReturn", js_aio_return},
+      {"aioCancel", js_aio_cancel},
+      {"aioSuspend", js_aio_suspend},
+      {"lioListio", js_lio_listio},
+      {"aioNotifierNew", js_aio_notifier_new},
+      {"aioNotifierTake", js_aio_notifier_take},
   };
   butter_export(env, exports, fns, BUTTER_COUNT(fns));
   napi_value c;
@@ -373,5 +749,15 @@ void butter_init_aio(napi_env env, napi_value exports) {
   BUTTER_U32(c, IOPRIO_CLASS_BE);
   BUTTER_U32(c, IOPRIO_CLASS_IDLE);
   BUTTER_U32(c, IOPRIO_CLASS_SHIFT);
+  BUTTER_INT(c, LIO_READ); /* POSIX AIO, glibc */
+  BUTTER_INT(c, LIO_WRITE);
+  BUTTER_INT(c, LIO_NOP);
+  BUTTER_INT(c, LIO_WAIT);
+  BUTTER_INT(c, LIO_NOWAIT);
+  BUTTER_INT(c, AIO_CANCELED);
+  BUTTER_INT(c, AIO_NOTCANCELED);
+  BUTTER_INT(c, AIO_ALLDONE);
+  BUTTER_INT(c, O_SYNC);
+  BUTTER_INT(c, O_DSYNC);
   napi_set_named_property(env, exports, "constants", c);
 }

@@ -16,6 +16,12 @@ import { isArray, validateBigUint, validateFd, validateInt32, validateInteger, v
 declare const contextBrand: unique symbol;
 /** A context as the native core holds it (an external; io_destroy'd when collected). */
 export type NativeAioContext = { readonly [contextBrand]: true };
+declare const aiocbBrand: unique symbol;
+/** A POSIX `struct aiocb` in native memory, holding its buffer (src/native/aio.c). */
+export type NativeAiocb = { readonly [aiocbBrand]: true };
+declare const notifierBrand: unique symbol;
+/** Where glibc's completion threads report to (src/native/aio.c). */
+export type NativeAioNotifier = { readonly [notifierBrand]: true };
 
 /** The aio family's binding (src/native/aio.c); failing calls return -errno. */
 export interface AioNative {
@@ -27,11 +33,26 @@ export interface AioNative {
   ioGetevents(ctx: NativeAioContext, minNr: number, nr: number, timeoutNs: bigint, out: Float64Array): number;
   ioCancel(ctx: NativeAioContext, data: number): number;
   alignedBuffer(size: number, alignment: number): [ArrayBuffer, number];
+  /** POSIX AIO (glibc): results are -errno, `[0]` for an fd whose read or write could block glibc's thread for good. */
+  aiocbNew(fd: number, opcode: number, buffer: Uint8Array | null, offset: number, reqprio: number, notifier?: NativeAioNotifier, id?: number): NativeAiocb | number;
+  aioRead(aiocb: NativeAiocb): number | [number];
+  aioWrite(aiocb: NativeAiocb): number | [number];
+  aioFsync(aiocb: NativeAiocb, op: number): number;
+  /** 0, EINPROGRESS, ECANCELED or the request's errno (positive); -EINVAL when never submitted. */
+  aioError(aiocb: NativeAiocb): number;
+  aioReturn(aiocb: NativeAiocb): number;
+  aioCancel(fd: number, aiocb: NativeAiocb | null): number;
+  aioSuspend(aiocbs: NativeAiocb[], timeoutNs: bigint): number;
+  lioListio(mode: number, aiocbs: NativeAiocb[]): number | [number];
+  /** A notifier adds 1 to (a duplicate of) `eventfd` per completion and queues the request's id. */
+  aioNotifierNew(eventfd: number): NativeAioNotifier | number;
+  aioNotifierTake(notifier: NativeAioNotifier, out: Float64Array): number;
   readonly constants: Readonly<Record<
     | 'IOCB_CMD_PREAD' | 'IOCB_CMD_PWRITE' | 'IOCB_CMD_FSYNC' | 'IOCB_CMD_FDSYNC' | 'IOCB_CMD_POLL' | 'IOCB_CMD_NOOP'
     | 'IOCB_CMD_PREADV' | 'IOCB_CMD_PWRITEV' | 'IOCB_FLAG_RESFD' | 'IOCB_FLAG_IOPRIO'
     | 'RWF_HIPRI' | 'RWF_DSYNC' | 'RWF_SYNC' | 'RWF_NOWAIT' | 'RWF_APPEND' | 'RWF_NOAPPEND' | 'RWF_ATOMIC' | 'RWF_DONTCACHE'
-    | 'IOPRIO_CLASS_NONE' | 'IOPRIO_CLASS_RT' | 'IOPRIO_CLASS_BE' | 'IOPRIO_CLASS_IDLE' | 'IOPRIO_CLASS_SHIFT', number>>;
+    | 'IOPRIO_CLASS_NONE' | 'IOPRIO_CLASS_RT' | 'IOPRIO_CLASS_BE' | 'IOPRIO_CLASS_IDLE' | 'IOPRIO_CLASS_SHIFT'
+    | 'LIO_READ' | 'LIO_WRITE' | 'LIO_NOP' | 'LIO_WAIT' | 'LIO_NOWAIT' | 'AIO_CANCELED' | 'AIO_NOTCANCELED' | 'AIO_ALLDONE' | 'O_SYNC' | 'O_DSYNC', number>>;
 }
 
 declare module '../core/native' {
