@@ -94,8 +94,10 @@ export class PosixAio {
    * resolve as usual), and closes the eventfd.
    */
   close(): void {
-    if (this.#notifier === null) return;
+    const notifier = this.#notifier;
+    if (notifier === null) return;
     this.#notifier = null;
+    native.aio.aioNotifierClose(notifier);
     const all = [...this.#requests.values()];
     for (const req of all) native.aio.aioCancel(req.fd, req.aiocb);
     for (const req of all) {

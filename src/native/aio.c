@@ -13,6 +13,7 @@
 #include "butter.h"
 
 #include <aio.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/aio_abi.h>
@@ -348,11 +349,11 @@ static napi_value js_aligned_buffer(napi_env env, napi_callback_info info) {
  * an eventfd JS watches; no signal is ever sent.
  */
 typedef struct paio_notifier {
-  int efd; /* a duplicate of JS's eventfd, closed with the last reference */
   pthread_mutex_t lock;
+  int efd; /* a duplicate of JS's eventfd, or -1 once JS is done with it (aioNotifierClose) */
   double *ids; /* completed, not yet taken */
   size_t n, cap;
-  int refs; /* JS's, and one per notification still to come (atomic) */
+  int refs; /* JS's, each aiocb's, and one per notification still to come (atomic): the memory's */
 } paio_notifier;
 
 typedef struct paio_token {
@@ -370,7 +371,6 @@ typedef struct paio_cb {
 
 static void notifier_unref(paio_notifier *n) {
   if (__atomic_sub_fetch(&n->refs, 1, __ATOMIC_ACQ_REL) != 0) return;
-  close(n->efd);
   pthread_mutex_destroy(&n->lock);
   free(n->ids);
   free(n);
@@ -381,6 +381,7 @@ static void paio_notify(union sigval v) {
   paio_token *t = v.sival_ptr;
   paio_notifier *n = t->notifier;
   pthread_mutex_lock(&n->lock);
+  if (n->efd < 0) goto out; /* closed: nobody waits for it */
   if (n->n == n->cap) {
     size_t cap = n->cap ? n->cap * 2 : 64;
     double *ids = realloc(n->ids, cap * sizeof *ids);
@@ -391,22 +392,60 @@ static void paio_notify(union sigval v) {
   }
   /* Out of memory, the id is lost and its request waits for close(), which polls every one. */
   if (n->n < n->cap) n->ids[n->n++] = t->id;
-  pthread_mutex_unlock(&n->lock);
   uint64_t one = 1;
   ssize_t unused = write(n->efd, &one, sizeof one);
   (void)unused;
+out:
+  pthread_mutex_unlock(&n->lock);
   free(t);
   notifier_unref(n);
 }
 
+/* Closes the eventfd duplicate at once: notifications still to come find it gone. */
+static void notifier_close(paio_notifier *n) {
+  pthread_mutex_lock(&n->lock);
+  if (n->efd >= 0) close(n->efd);
+  n->efd = -1;
+  pthread_mutex_unlock(&n->lock);
+}
+
 static void notifier_finalize(napi_env env, void *data, void *hint) {
+  notifier_close(data);
   notifier_unref(data);
 }
 
-/* aioNotifierNew(eventfd) -> notifier (an external) | -errno: it writes a duplicate of `eventfd`. */
+/* aioNotifierClose(notifier) -> 0: PosixAio's close(). */
+static napi_value js_aio_notifier_close(napi_env env, napi_callback_info info) {
+  napi_value v;
+  paio_notifier *n;
+  if (!butter_args(env, info, "v", &v)) return NULL;
+  if (napi_get_value_external(env, v, (void **)&n) != napi_ok) {
+    napi_throw_type_error(env, "ERR_BUTTER_INTERNAL", "expected a notifier");
+    return NULL;
+  }
+  notifier_close(n);
+  return butter_int(env, 0);
+}
+
+/*
+ * glibc's notification threads call paio_notify whenever a request ends, also
+ * after the environment that made it is gone; and Node unloads an addon when
+ * the last environment that loaded it ends (a Worker's, say). So the first
+ * notifier makes the addon stay loaded for good (RTLD_NODELETE).
+ */
+static bool pinned;
+static pthread_once_t pin_once = PTHREAD_ONCE_INIT;
+static void pin_addon(void) {
+  Dl_info info;
+  pinned = dladdr((void *)paio_notify, &info) && info.dli_fname && dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+}
+
+/* aioNotifierNew(eventfd) -> notifier (an external) | -errno: it writes a duplicate of `eventfd`. ENOTSUP if the addon cannot be pinned. */
 static napi_value js_aio_notifier_new(napi_env env, napi_callback_info info) {
   int32_t fd;
   if (!butter_args(env, info, "i", &fd)) return NULL;
+  pthread_once(&pin_once, pin_addon);
+  if (!pinned) return butter_errno_result(env, ENOTSUP);
   paio_notifier *n = calloc(1, sizeof *n);
   if (!n) return butter_errno_result(env, ENOMEM);
   n->efd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
@@ -722,6 +761,7 @@ void butter_init_aio(napi_env env, napi_value exports) {
       {"lioListio", js_lio_listio},
       {"aioNotifierNew", js_aio_notifier_new},
       {"aioNotifierTake", js_aio_notifier_take},
+      {"aioNotifierClose", js_aio_notifier_close},
   };
   butter_export(env, exports, fns, BUTTER_COUNT(fns));
   napi_value c;

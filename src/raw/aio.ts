@@ -47,6 +47,8 @@ export interface AioNative {
   /** A notifier adds 1 to (a duplicate of) `eventfd` per completion and queues the request's id. */
   aioNotifierNew(eventfd: number): NativeAioNotifier | number;
   aioNotifierTake(notifier: NativeAioNotifier, out: Float64Array): number;
+  /** Closes the notifier's eventfd duplicate (notifications still to come are dropped). */
+  aioNotifierClose(notifier: NativeAioNotifier): number;
   readonly constants: Readonly<Record<
     | 'IOCB_CMD_PREAD' | 'IOCB_CMD_PWRITE' | 'IOCB_CMD_FSYNC' | 'IOCB_CMD_FDSYNC' | 'IOCB_CMD_POLL' | 'IOCB_CMD_NOOP'
     | 'IOCB_CMD_PREADV' | 'IOCB_CMD_PWRITEV' | 'IOCB_FLAG_RESFD' | 'IOCB_FLAG_IOPRIO'
