@@ -135,9 +135,14 @@ describe('the 1:1 calls', () => {
     const closed = fs.openSync(process.execPath, 'r');
     fs.closeSync(closed);
     assert.throws(() => aioCancel(closed), (err) => assertSysError(err, 'EBADF', 'aio_cancel'));
-    // aio_suspend's timeout: a request that cannot finish soon needs a blocked glibc thread; an
-    // empty list (or aiocbs never submitted) has none in progress, and glibc returns at once.
+    // An aiocb never submitted is not waited for.
     aioSuspend([new Aiocb({ fd })], 1_000_000n);
+    // The last of 20 reads glibc runs one after another on one fd cannot be done 1 ns after they were queued.
+    const { fd: big } = file('x'.repeat(1 << 20));
+    const queue = Array.from({ length: 20 }, () => new Aiocb({ fd: big, buffer: Buffer.alloc(1 << 20) }));
+    queue.forEach(aioRead);
+    assert.throws(() => aioSuspend([queue[19]], 1n), (err) => assertSysError(err, 'EAGAIN', 'aio_suspend'));
+    assert.deepEqual(finish(queue), queue.map(() => 1 << 20));
   });
 
   test('a read or write of a blocking pipe is refused: glibc\'s thread would block for good', () => {
