@@ -93,6 +93,7 @@ export class LinuxAio {
   #queue: Operation[] = [];
   #scheduled = false;
   #inFlight = 0;
+  #listening = false;
   #desc: Float64Array;
   #buffers: unknown[] = [];
   #out: Float64Array;
@@ -227,7 +228,8 @@ export class LinuxAio {
   /**
    * Submits what the queue holds, as far as the context has room. A buffered
    * read or write is done by the time io_submit returns, so each batch is
-   * reaped at once: that saves the eventfd's wake, and makes room for the next.
+   * reaped at once: that saves the eventfd's wake (and its listener, when
+   * nothing is left in flight), and makes room for the next.
    */
   #submit(): void {
     const ctx = this.#ctx;
@@ -247,9 +249,13 @@ export class LinuxAio {
         this.#settle(op, wouldBlock('fd', op.fd));
       } else if (r > 0) {
         for (const op of this.#queue.splice(0, r)) op.inFlight = true;
-        if (this.#inFlight === 0) this.#ev.on('event', this.#onWake);
         this.#inFlight += r;
         this.#reap();
+        // Only what is still in flight needs the eventfd (and holds the loop).
+        if (this.#inFlight > 0 && !this.#listening) {
+          this.#listening = true;
+          this.#ev.on('event', this.#onWake);
+        }
       } else if (r === -EAGAIN && this.#inFlight > 0) {
         break; // the kernel is out of room: completions make more
       } else {
@@ -283,7 +289,10 @@ export class LinuxAio {
         this.#settle(op, res >= 0 ? res : sysError(-res, op.syscall));
       }
     }
-    if (this.#inFlight === 0) this.#ev.off('event', this.#onWake);
+    if (this.#inFlight === 0 && this.#listening) {
+      this.#listening = false;
+      this.#ev.off('event', this.#onWake);
+    }
   }
 
   #settle(op: Operation, result: number | Error): void {

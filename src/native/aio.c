@@ -209,6 +209,7 @@ static napi_value js_io_submit(napi_env env, napi_callback_info info) {
   uint32_t slots[n];
   uint32_t filled = 0;
   int err = 0;
+  int safe_fd = -1; /* the last fd may_sleep cleared */
   napi_value result = NULL;
   for (; filled < n; filled++) {
     const double *d = desc + (size_t)filled * D_STRIDE;
@@ -227,13 +228,16 @@ static napi_value js_io_submit(napi_env env, napi_callback_info info) {
     if (napi_get_element(env, bufs, filled, &buf) != napi_ok) break;
     uint16_t op = cb->aio_lio_opcode;
     if (op == IOCB_CMD_PREAD || op == IOCB_CMD_PWRITE || op == IOCB_CMD_PREADV || op == IOCB_CMD_PWRITEV) {
-      if (may_sleep((int)cb->aio_fildes, (uint32_t)cb->aio_rw_flags)) {
+      /* A batch is mostly one fd: what it is cannot change within this call. */
+      bool checked = (int)cb->aio_fildes == safe_fd && !(cb->aio_rw_flags & RWF_NOWAIT);
+      if (!checked && may_sleep((int)cb->aio_fildes, (uint32_t)cb->aio_rw_flags)) {
         napi_value index;
         napi_create_array_with_length(env, 1, &result);
         napi_create_uint32(env, filled, &index);
         napi_set_element(env, result, 0, index);
         break;
       }
+      if (!(cb->aio_rw_flags & RWF_NOWAIT)) safe_fd = (int)cb->aio_fildes;
       if (op == IOCB_CMD_PREAD || op == IOCB_CMD_PWRITE) {
         const void *p;
         size_t len;

@@ -1,4 +1,4 @@
-/** `butter doctor`'s check of the aio family: a Linux AIO context made, a read reaped through the 1:1 calls and one through LinuxAio's eventfd, and the system's AIO limit. */
+/** `butter doctor`'s check of the aio family: a Linux AIO context made, a read reaped through the 1:1 calls and one through LinuxAio's eventfd, a POSIX AIO read through glibc's threads, and the system's AIO limit. */
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,6 +42,16 @@ export async function check(env: Environment): Promise<FamilyReport> {
     } finally {
       aio.close();
     }
+    const posix = new butter.PosixAio();
+    try {
+      const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no completion within ${WAKE_TIMEOUT_MS} ms`)), WAKE_TIMEOUT_MS).unref());
+      const n = await Promise.race([posix.read(fd, Buffer.alloc(5), 0), timeout]);
+      calls.push(n === 5 ? call('PosixAio', 'ok', "a read ran on glibc's AIO threads and completed through the eventfd") : call('PosixAio', 'unavailable', `read ${n} bytes, not 5`));
+    } catch (err) {
+      calls.push(call('PosixAio', 'unavailable', errorText(err)));
+    } finally {
+      posix.close();
+    }
   } catch (err) {
     calls.push(call('ioSetup', 'unavailable', errorText(err)));
   } finally {
@@ -54,5 +64,5 @@ export async function check(env: Environment): Promise<FamilyReport> {
     const fix = /ENOSYS/.test(detail) ? 'a kernel built with CONFIG_AIO' : /EAGAIN/.test(detail) ? 'raise fs.aio-max-nr, or close other AIO contexts' : 'see the detail';
     return report('aio', calls, `${bad.map((c) => c.calls.join(', ')).join('; ')} failed`, fix, facts);
   }
-  return report('aio', calls, 'Linux AIO contexts work; completions reach the loop through an eventfd', null, facts);
+  return report('aio', calls, 'Linux AIO contexts and glibc\'s POSIX AIO work; completions reach the loop through an eventfd', null, facts);
 }
