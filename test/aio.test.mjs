@@ -10,6 +10,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import {
   ioSetup, ioDestroy, ioSubmit, ioGetevents, ioCancel, alignedBuffer, AioContext, LinuxAio, EventFd, eventfdRead, pipe2, constants as C,
+  Aiocb, aioRead, aioWrite, aioFsync, aioError, aioReturn, aioSuspend, aioCancel, lioListio, PosixAio,
 } from 'butter';
 import { assertSysError } from './support/errors.mjs';
 import { runChild } from './support/child.mjs';
@@ -450,5 +451,91 @@ describe('LinuxAio', () => {
     `, { timeout: 20_000 });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout.trim(), '0');
+  });
+});
+
+describe('fuzz', () => {
+  // Arbitrary values as arguments, iocb fields and options give only documented errors,
+  // never a crash, a hang or another kind of error. A value is used as an fd only if it
+  // is one of this test's; any other number that would pass as one becomes a closed fd.
+  test('the 1:1 calls, LinuxAio, Aiocb, the POSIX calls and PosixAio: only documented errors', async () => {
+    const { default: fc } = await import('fast-check');
+    const { fd: fileFd } = file(8192);
+    const [nr, nw] = pipe();
+    const [br] = blockingPipe();
+    const ours = [fileFd, nr, nw, br];
+    const closed = 2 ** 31 - 1;
+    const asFd = (v) => (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < 2 ** 31 ? ours[v % ours.length] ?? closed : v);
+    const classify = (err) => {
+      if (err instanceof TypeError && ['ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE'].includes(err.code)) return;
+      if (err instanceof RangeError && err.code === 'ERR_OUT_OF_RANGE') return;
+      if (err instanceof Error && err.name === 'Error' && /^E[A-Z0-9]+$/.test(err.code) && err.errno < 0 && typeof err.syscall === 'string') return;
+      if (err?.name === 'AbortError') return;
+      throw new Error(`an undocumented error: ${err?.stack ?? String(err)}`);
+    };
+    const settle = (fn) => {
+      try {
+        return fn();
+      } catch (err) {
+        return classify(err);
+      }
+    };
+    const value = fc.oneof(
+      fc.anything({ withBigInt: true, withTypedArray: true, maxDepth: 2 }),
+      fc.integer({ min: -2, max: 20 }), fc.integer(), fc.double(), fc.bigInt(),
+      fc.constantFrom(0, 1, 2, 3, 5, 6, 7, 8, -1, 2 ** 53, NaN, 0n, -1n, null, undefined, [], {}, Buffer.alloc(8), new Uint8Array(3), [Buffer.alloc(2)]),
+    );
+    const iocb = fc.record({
+      opcode: fc.oneof(fc.integer({ min: 0, max: 9 }), value), fd: value, data: value, buffer: value, buffers: value, offset: value,
+      rwFlags: fc.oneof(fc.constantFrom(0, C.RWF_NOWAIT, C.RWF_HIPRI, C.RWF_APPEND), value), flags: fc.oneof(fc.constantFrom(0, 1, 2, 3), value),
+      reqprio: value, resfd: value, events: value,
+    }, { requiredKeys: [] });
+    const ctx = ioSetup(8);
+    const aio = own(new LinuxAio({ entries: 4 }));
+    const posix = own(new PosixAio());
+    const pending = [];
+    try {
+      fc.assert(
+        fc.property(fc.array(iocb, { maxLength: 4 }), value, value, value, (iocbs, a, b, c) => {
+          const mapped = iocbs.map((x) => ({ ...x, fd: asFd(x.fd), resfd: asFd(x.resfd) }));
+          settle(() => ioSubmit(ctx, mapped));
+          settle(() => ioGetevents(ctx, 0, a, 0n));
+          settle(() => ioGetevents(ctx, typeof a === 'number' && a > 0 ? 0 : a, 8, b));
+          settle(() => ioCancel(ctx, a));
+          settle(() => ioSubmit(a, mapped));
+          settle(() => alignedBuffer(a, b));
+          for (const m of ['read', 'write', 'readv', 'writev', 'fsync', 'fdatasync', 'poll']) {
+            const p = settle(() => aio[m](asFd(a), m === 'poll' ? 1 : b, c, m === 'poll' ? undefined : c));
+            if (p) pending.push(p.catch(classify));
+          }
+          const cb = settle(() => new LinuxAio(a));
+          cb?.close();
+          const acb = settle(() => new Aiocb({ fd: asFd(a), buffer: b, offset: c, opcode: typeof c === 'number' ? c % 3 : c }));
+          if (acb) {
+            settle(() => aioRead(acb));
+            settle(() => aioWrite(acb));
+            settle(() => aioFsync(b, acb));
+            settle(() => aioError(acb));
+            settle(() => lioListio(C.LIO_NOWAIT, [acb]));
+            settle(() => aioCancel(asFd(a), acb));
+            settle(() => aioSuspend([acb], 1_000_000n));
+            settle(() => aioReturn(acb));
+          }
+          settle(() => aioSuspend(a, b));
+          for (const m of ['read', 'write', 'fsync', 'fdatasync']) {
+            const p = settle(() => posix[m](asFd(a), b, c));
+            if (p) pending.push(p.catch(classify));
+          }
+          // Drain: a poll on the pipes could wait for good; the non-blocking pipe gets data now and then.
+          if (typeof a === 'number' && a % 7 === 0) fs.writeSync(nw, 'x');
+        }),
+        { numRuns: 300 },
+      );
+    } finally {
+      ioDestroy(ctx);
+    }
+    aio.close();
+    posix.close();
+    await Promise.all(pending);
   });
 });
