@@ -44,6 +44,7 @@
 
 /* The layout of one iocb in ioSubmit's description array (src/raw/aio.ts writes it). */
 enum { D_DATA, D_OPCODE, D_FD, D_OFFSET, D_RW_FLAGS, D_FLAGS, D_REQPRIO, D_RESFD, D_EVENTS, D_STRIDE };
+#define AIO_BATCH_MAX 1024
 /* One event in ioGetevents' output array: data, res, res2. */
 enum { E_DATA, E_RES, E_RES2, E_STRIDE };
 
@@ -203,6 +204,8 @@ static napi_value js_io_submit(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if (!c->id) return butter_errno_result(env, EINVAL); /* destroyed: what io_submit says of an unknown context */
+  /* The pointer array is on the stack, so a call submits at most AIO_BATCH_MAX; a partial submission says so. */
+  if (n > AIO_BATCH_MAX) n = AIO_BATCH_MAX;
   if (n > c->nfree) n = c->nfree;
   if (n == 0) return butter_errno_result(env, EAGAIN);
   struct iocb *ptrs[n];

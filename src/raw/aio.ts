@@ -201,8 +201,8 @@ export function wouldBlock(name: string, fd: number): TypeError {
 
 /**
  * io_submit(2): queues the iocbs in order; returns how many the kernel took
- * (fewer than given when it stopped at one it refused, or the context is
- * full), and throws only when it took none. A context holds `nrEvents`
+ * (fewer than given when it stopped at one it refused, the context is full,
+ * or past 1024, the most one call submits), and throws only when it took none. A context holds `nrEvents`
  * operations in flight or unreaped: past that, EAGAIN.
  */
 export function ioSubmit(ctx: AioContext, iocbs: readonly Iocb[]): number {
