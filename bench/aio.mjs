@@ -1,7 +1,8 @@
 // 4 KiB random reads over a 1 GiB file on a block-backed file system, at
 // queue depths 1, 16, 64 and 256, from the page cache and with O_DIRECT:
 // Butter's LinuxAio and PosixAio, Node's fs.read and FileHandle.read, and
-// fio's libaio and posixaio engines (the C floor of each), in one run.
+// fio's libaio and posixaio engines (the C floor of each) and its io_uring
+// engine (what POSIX AIO's threads cost against io_uring), in one run.
 //
 //   node bench/aio.mjs [--dir DIR] [--seconds S] [--qd 1,16,64,256] [--modes cached,direct]
 //
@@ -38,7 +39,7 @@ printMachine('aio: 4 KiB random reads, 1 GiB file');
 const dir = fs.mkdtempSync(path.join(opts.dir, 'butter-bench-aio-'));
 const file = path.join(dir, 'data');
 process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
-process.on('SIGINT', () => process.exit(130));
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
 
 {
   const fd = fs.openSync(file, 'w');
@@ -142,7 +143,7 @@ for (const mode of MODES) {
   for (const depth of DEPTHS) {
     for (const [name, run] of Object.entries(cases)) (results[mode][name] ??= {})[depth] = await run(mode, depth);
     if (fioOk) {
-      for (const engine of ['libaio', 'posixaio']) (results[mode][`fio ${engine}`] ??= {})[depth] = fio(engine, mode, depth);
+      for (const engine of ['libaio', 'posixaio', 'io_uring']) (results[mode][`fio ${engine}`] ??= {})[depth] = fio(engine, mode, depth);
     }
   }
   const rows = Object.entries(results[mode]).map(([name, byDepth]) => [name, ...DEPTHS.map((d) => fmt(byDepth[d] / 1000, 0))]);
@@ -154,6 +155,7 @@ for (const mode of MODES) {
   if (fioOk) {
     ratioRows.push(['LinuxAio / fio libaio', ...DEPTHS.map((d) => ratio(results[mode].LinuxAio[d], results[mode]['fio libaio'][d]))]);
     ratioRows.push(['PosixAio / fio posixaio', ...DEPTHS.map((d) => ratio(results[mode].PosixAio[d], results[mode]['fio posixaio'][d]))]);
+    ratioRows.push(['fio posixaio / fio io_uring', ...DEPTHS.map((d) => ratio(results[mode]['fio posixaio'][d], results[mode]['fio io_uring'][d]))]);
   }
   console.log(table(['ratio', ...DEPTHS.map((d) => `QD ${d}`)], ratioRows));
 }
