@@ -30,6 +30,21 @@ export async function check(env: Environment): Promise<FamilyReport> {
       }
       return 'a context of 1, a read submitted and reaped, destroyed';
     }));
+    // RWF_* newer than the headers Butter may be built with: an old kernel refuses them (ENOTSUP).
+    const ctx = butter.ioSetup(1);
+    try {
+      for (const [name, version] of [['RWF_NOAPPEND', '6.9'], ['RWF_DONTCACHE', '6.14']] as const) {
+        try {
+          butter.ioSubmit(ctx, [{ opcode: butter.constants.IOCB_CMD_PREAD, fd, buffer: Buffer.alloc(1), rwFlags: butter.constants[name] }]);
+          const [event] = butter.ioGetevents(ctx, 1, 1, 2_000_000_000n);
+          facts[name] = event !== undefined && event.res >= 0 ? 'accepted' : `refused here (${event?.res})`;
+        } catch (err) {
+          facts[name] = `refused: ${(err as { code?: string }).code} (Linux ${version})`;
+        }
+      }
+    } finally {
+      butter.ioDestroy(ctx);
+    }
     const aio = new butter.LinuxAio({ entries: 1 });
     try {
       const buffer = Buffer.alloc(5);
