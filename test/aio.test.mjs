@@ -454,6 +454,37 @@ describe('LinuxAio', () => {
   });
 });
 
+test('objects closed, and objects forgotten and collected, leave no fd and no AIO context', async () => {
+  const { fd } = file();
+  const fds = () => fs.readdirSync('/proc/self/fd').length;
+  const aioNr = () => Number(fs.readFileSync('/proc/sys/fs/aio-nr', 'utf8'));
+  const before = fds();
+  const contexts = aioNr();
+  // A few: each io_destroy waits for an RCU grace period.
+  for (let i = 0; i < 20; i++) {
+    const a = new LinuxAio({ entries: 4 });
+    const p = new PosixAio();
+    await Promise.all([a.read(fd, Buffer.alloc(4)), p.read(fd, Buffer.alloc(4))]);
+    a.close();
+    p.close();
+  }
+  assert.equal(fds(), before);
+  for (let i = 0; i < 20; i++) {
+    const a = new LinuxAio({ entries: 4 });
+    const p = new PosixAio();
+    await Promise.all([a.read(fd, Buffer.alloc(4)), p.read(fd, Buffer.alloc(4))]);
+    ioSetup(4);
+  }
+  for (let i = 0; i < 10 && fds() > before; i++) {
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.equal(fds(), before, 'every eventfd closed by its finalizer');
+  // io_destroy returns before the kernel has freed a context (an RCU grace period later).
+  for (let i = 0; i < 300 && aioNr() > contexts; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal(aioNr(), contexts, 'every context destroyed by its finalizer');
+});
+
 describe('fuzz', () => {
   // Arbitrary values as arguments, iocb fields and options give only documented errors,
   // never a crash, a hang or another kind of error. A value is used as an fd only if it
