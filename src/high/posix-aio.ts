@@ -1,17 +1,19 @@
 /**
- * PosixAio: POSIX AIO (glibc's thread pool) with Promises. glibc starts a
- * thread per completion to notify (SIGEV_THREAD); ours queues the request's
- * id and wakes an EventFd, so no signal reaches the process and nothing
- * waits on the loop.
+ * PosixAio: POSIX AIO (glibc's thread pool) with Promises. The reads and
+ * writes started in one tick go to glibc in one lio_listio, with one
+ * notification for the batch: glibc starts a thread to notify (SIGEV_THREAD),
+ * which queues the batch's ids natively and wakes an EventFd, so no signal
+ * reaches the process and nothing waits on the loop.
  */
 import { invalidArgType, sysError, EBADF, ECANCELED, EINPROGRESS } from '../core/errors';
 import { native } from '../core/native';
 import { validateFd, validateInteger, UINT64_MAX } from '../core/validate';
 import { EventFd } from './eventfd';
 import { wouldBlock, type NativeAioNotifier, type NativeAiocb } from '../raw/aio';
-import { nativeAiocb, notifyingAiocb, LIO_READ, LIO_WRITE, O_DSYNC, O_SYNC } from '../raw/posix-aio';
+import { Aiocb, nativeAiocb, notifyingAiocb, LIO_READ, LIO_WRITE, O_DSYNC, O_SYNC } from '../raw/posix-aio';
 
 interface Request {
+  id: number;
   aiocb: NativeAiocb;
   fd: number;
   syscall: string;
@@ -31,9 +33,9 @@ function validatePosition(value: unknown): number {
 /**
  * POSIX AIO requests as Promises. Each method resolves with the request's
  * result (bytes; 0 for a sync) or rejects with its fs-shaped error
- * (`aio_read`, `aio_write`, `aio_fsync`, or the submitting call's). glibc
- * runs the requests of one fd one at a time, in order: queue depth on a
- * single fd buys nothing (docs/guide.md, "POSIX AIO").
+ * (`aio_read`, `aio_write`, `aio_fsync`). glibc runs the requests of one fd
+ * one at a time, in order, and a tick's reads and writes complete together,
+ * when the last of them is done (docs/guide.md, "aio").
  */
 export class PosixAio {
   #ev: EventFd;
@@ -41,7 +43,13 @@ export class PosixAio {
   #requests = new Map<number, Request>();
   #nextId = 0;
   #out = new Float64Array(256);
+  #batch: Request[] = [];
+  #scheduled = false;
   #onWake = (): void => this.#reap();
+  #flush = (): void => {
+    this.#scheduled = false;
+    this.#submit();
+  };
 
   constructor() {
     this.#ev = new EventFd();
@@ -98,6 +106,7 @@ export class PosixAio {
     if (notifier === null) return;
     this.#notifier = null;
     native.aio.aioNotifierClose(notifier);
+    this.#submit(); // rejects (EBADF) the batch still waiting for its tick
     const all = [...this.#requests.values()];
     for (const req of all) native.aio.aioCancel(req.fd, req.aiocb);
     for (const req of all) {
@@ -115,14 +124,51 @@ export class PosixAio {
     const notifier = this.#notifier;
     if (notifier === null) return Promise.reject(sysError(EBADF, syscall));
     const id = this.#nextId++;
-    const aiocb = nativeAiocb(notifyingAiocb({ fd, opcode, offset, ...(buffer ? { buffer } : {}) }, notifier, id));
-    const r = syscall === 'aio_fsync' ? native.aio.aioFsync(aiocb, syncOp) : opcode === LIO_READ ? native.aio.aioRead(aiocb) : native.aio.aioWrite(aiocb);
-    if (typeof r !== 'number') return Promise.reject(wouldBlock('fd', fd));
-    if (r < 0) return Promise.reject(sysError(-r, syscall));
+    // A sync has no lio_listio opcode: it goes alone, with a notification of its own.
+    const fsync = syscall === 'aio_fsync';
+    const aiocb = nativeAiocb(fsync ? notifyingAiocb({ fd }, notifier, id) : new Aiocb({ fd, opcode, offset, ...(buffer ? { buffer } : {}) }));
+    if (fsync) {
+      const r = native.aio.aioFsync(aiocb, syncOp);
+      if (r < 0) return Promise.reject(sysError(-r, syscall));
+    }
     return new Promise<number>((resolve, reject) => {
-      if (this.#requests.size === 0) this.#ev.on('event', this.#onWake);
-      this.#requests.set(id, { aiocb, fd, syscall, resolve, reject });
+      const req = { id, aiocb, fd, syscall, resolve, reject };
+      if (fsync) this.#track(req);
+      else {
+        this.#batch.push(req);
+        if (!this.#scheduled) {
+          this.#scheduled = true;
+          queueMicrotask(this.#flush);
+        }
+      }
     });
+  }
+
+  #track(req: Request): void {
+    if (this.#requests.size === 0) this.#ev.on('event', this.#onWake);
+    this.#requests.set(req.id, req);
+  }
+
+  /** One lio_listio for the tick's reads and writes. */
+  #submit(): void {
+    const batch = this.#batch;
+    this.#batch = [];
+    const notifier = this.#notifier;
+    if (notifier === null) {
+      for (const req of batch) req.reject(sysError(EBADF, req.syscall));
+      return;
+    }
+    let list = batch;
+    for (;;) {
+      if (list.length === 0) return;
+      const r = native.aio.lioListioNotify(notifier, list.map((req) => req.aiocb), Float64Array.from(list, (req) => req.id));
+      if (typeof r === 'number') break;
+      // Nothing was submitted: take out the one whose fd would block glibc's thread, and retry.
+      const [bad] = list.splice(r[0], 1) as [Request];
+      bad.reject(wouldBlock('fd', bad.fd));
+    }
+    // Submitted, even on EAGAIN or EIO: glibc notifies for the batch, and each request's aio_return tells.
+    for (const req of list) this.#track(req);
   }
 
   #reap(): void {

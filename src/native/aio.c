@@ -363,9 +363,11 @@ typedef struct paio_notifier {
   int refs; /* JS's, each aiocb's, and one per notification still to come (atomic): the memory's */
 } paio_notifier;
 
+/* What one notification reports: one request's id, or a lio_listio batch's. */
 typedef struct paio_token {
   paio_notifier *notifier;
-  double id;
+  uint32_t n;
+  double ids[];
 } paio_token;
 
 typedef struct paio_cb {
@@ -389,16 +391,20 @@ static void paio_notify(union sigval v) {
   paio_notifier *n = t->notifier;
   pthread_mutex_lock(&n->lock);
   if (n->efd < 0) goto out; /* closed: nobody waits for it */
-  if (n->n == n->cap) {
+  if (n->n + t->n > n->cap) {
     size_t cap = n->cap ? n->cap * 2 : 64;
+    while (cap < n->n + t->n) cap *= 2;
     double *ids = realloc(n->ids, cap * sizeof *ids);
     if (ids) {
       n->ids = ids;
       n->cap = cap;
     }
   }
-  /* Out of memory, the id is lost and its request waits for close(), which polls every one. */
-  if (n->n < n->cap) n->ids[n->n++] = t->id;
+  /* Out of memory, the ids are lost and their requests wait for close(), which polls every one. */
+  if (n->n + t->n <= n->cap) {
+    memcpy(n->ids + n->n, t->ids, t->n * sizeof *t->ids);
+    n->n += t->n;
+  }
   uint64_t one = 1;
   ssize_t unused = write(n->efd, &one, sizeof one);
   (void)unused;
@@ -570,6 +576,22 @@ static napi_value js_aiocb_new(napi_env env, napi_callback_info info) {
   return ext;
 }
 
+static paio_token *token_new(paio_notifier *n, uint32_t count) {
+  paio_token *t = malloc(sizeof *t + count * sizeof *t->ids);
+  if (!t) return NULL;
+  t->notifier = n;
+  t->n = count;
+  __atomic_add_fetch(&n->refs, 1, __ATOMIC_ACQ_REL);
+  return t;
+}
+
+static void notify_thread(struct sigevent *sev, paio_token *t) {
+  sev->sigev_notify = SIGEV_THREAD;
+  sev->sigev_notify_function = paio_notify;
+  sev->sigev_notify_attributes = NULL;
+  sev->sigev_value.sival_ptr = t;
+}
+
 /*
  * Readies an aiocb for glibc: -EBUSY while its previous request runs (glibc
  * would corrupt its list), 1 when a read or write of its fd could block
@@ -581,16 +603,17 @@ static int paio_arm(paio_cb *p, bool rw) {
   paio_wait(p);
   if (rw && may_sleep(p->cb.aio_fildes, 0)) return 1;
   if (p->notifier) {
-    paio_token *t = malloc(sizeof *t);
+    paio_token *t = token_new(p->notifier, 1);
     if (!t) return -ENOMEM;
-    t->notifier = p->notifier;
-    t->id = p->id;
-    __atomic_add_fetch(&p->notifier->refs, 1, __ATOMIC_ACQ_REL);
-    p->cb.aio_sigevent.sigev_notify = SIGEV_THREAD;
-    p->cb.aio_sigevent.sigev_notify_function = paio_notify;
-    p->cb.aio_sigevent.sigev_notify_attributes = NULL;
-    p->cb.aio_sigevent.sigev_value.sival_ptr = t;
+    t->ids[0] = p->id;
+    notify_thread(&p->cb.aio_sigevent, t);
+  } else {
+    p->cb.aio_sigevent.sigev_notify = SIGEV_NONE;
   }
+  /* What aio_error and aio_return report if glibc fails to queue it in a
+     lio_listio, where it sets nothing (it does set both once it takes it). */
+  p->cb.__error_code = EAGAIN;
+  p->cb.__return_value = -1;
   p->submitted = true;
   return 0;
 }
@@ -712,10 +735,37 @@ static napi_value js_aio_suspend(napi_env env, napi_callback_info info) {
  * LIO_WAIT blocks the thread until all are done. Each aiocb's own
  * notification stays armed; the list's own is none (SIGEV_NONE).
  */
+static napi_value lio_listio_common(napi_env env, int32_t mode, napi_value arr, paio_notifier *notifier, const double *ids, size_t nids);
+
 static napi_value js_lio_listio(napi_env env, napi_callback_info info) {
   int32_t mode;
   napi_value arr;
   if (!butter_args(env, info, "iv", &mode, &arr)) return NULL;
+  return lio_listio_common(env, mode, arr, NULL, NULL, 0);
+}
+
+/*
+ * lioListioNotify(notifier, aiocbs, ids: Float64Array) -> 0 | -errno | [index]
+ * PosixAio's batch: LIO_NOWAIT, and one notification, a thread glibc starts
+ * once the last of them is done, reports all of `ids`. (On EAGAIN or EIO
+ * glibc still notifies, once, for what it took, or at once if it took none.)
+ */
+static napi_value js_lio_listio_notify(napi_env env, napi_callback_info info) {
+  napi_value nv, arr, idsv;
+  if (!butter_args(env, info, "vvv", &nv, &arr, &idsv)) return NULL;
+  paio_notifier *n;
+  napi_typedarray_type type;
+  size_t nids;
+  double *ids;
+  if (napi_get_value_external(env, nv, (void **)&n) != napi_ok ||
+      napi_get_typedarray_info(env, idsv, &type, &nids, (void **)&ids, NULL, NULL) != napi_ok || type != napi_float64_array) {
+    napi_throw_type_error(env, "ERR_BUTTER_INTERNAL", "expected a notifier and a Float64Array");
+    return NULL;
+  }
+  return lio_listio_common(env, LIO_NOWAIT, arr, n, ids, nids);
+}
+
+static napi_value lio_listio_common(napi_env env, int32_t mode, napi_value arr, paio_notifier *notifier, const double *ids, size_t nids) {
   uint32_t n;
   paio_cb **list = aiocb_list(env, arr, &n);
   if (!list) return NULL;
@@ -744,7 +794,18 @@ static napi_value js_lio_listio(napi_env env, napi_callback_info info) {
   /* On EAGAIN or EIO glibc has taken some requests and not others, with no
      way to tell which never will notify: their tokens are left, not freed
      twice. They stay `submitted`, which only makes paio_wait ask glibc. */
-  r = lio_listio(mode, cbs, (int)n, NULL) < 0 ? -errno : 0;
+  struct sigevent sev = {.sigev_notify = SIGEV_NONE};
+  if (notifier) {
+    paio_token *t = token_new(notifier, n < nids ? n : (uint32_t)nids);
+    if (!t) {
+      for (uint32_t i = 0; i < n; i++) paio_disarm((paio_cb *)cbs[i]);
+      free(list);
+      return butter_errno_result(env, ENOMEM);
+    }
+    memcpy(t->ids, ids, t->n * sizeof *ids);
+    notify_thread(&sev, t);
+  }
+  r = lio_listio(mode, cbs, (int)n, &sev) < 0 ? -errno : 0;
   free(list);
   return butter_int(env, r);
 }
@@ -766,6 +827,7 @@ void butter_init_aio(napi_env env, napi_value exports) {
       {"aioCancel", js_aio_cancel},
       {"aioSuspend", js_aio_suspend},
       {"lioListio", js_lio_listio},
+      {"lioListioNotify", js_lio_listio_notify},
       {"aioNotifierNew", js_aio_notifier_new},
       {"aioNotifierTake", js_aio_notifier_take},
       {"aioNotifierClose", js_aio_notifier_close},

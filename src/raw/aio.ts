@@ -44,6 +44,8 @@ export interface AioNative {
   aioCancel(fd: number, aiocb: NativeAiocb | null): number;
   aioSuspend(aiocbs: NativeAiocb[], timeoutNs: bigint): number;
   lioListio(mode: number, aiocbs: NativeAiocb[]): number | [number];
+  /** lio_listio(LIO_NOWAIT) with one notification for the batch, reporting `ids`. */
+  lioListioNotify(notifier: NativeAioNotifier, aiocbs: NativeAiocb[], ids: Float64Array): number | [number];
   /** A notifier adds 1 to (a duplicate of) `eventfd` per completion and queues the request's id. */
   aioNotifierNew(eventfd: number): NativeAioNotifier | number;
   aioNotifierTake(notifier: NativeAioNotifier, out: Float64Array): number;
