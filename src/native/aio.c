@@ -19,12 +19,10 @@
 #include <linux/aio_abi.h>
 #include <linux/fs.h>
 #include <linux/ioprio.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
