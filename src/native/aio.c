@@ -261,6 +261,12 @@ static napi_value js_io_submit(napi_env env, napi_callback_info info) {
     slots[filled] = slot;
     ptrs[filled] = cb;
   }
+  if (filled < n) {
+    /* The iocb the loop stopped at took no slot: drop its vector. */
+    uint32_t slot = c->free[c->nfree - 1];
+    free(c->iov[slot]);
+    c->iov[slot] = NULL;
+  }
   long r = filled == n ? syscall(SYS_io_submit, c->id, (long)n, ptrs) : 0;
   if (r < 0) err = errno;
   /* The slots of what the kernel did not take are free again. */
