@@ -52,7 +52,8 @@ interface Operation {
 
 const OPTIONS = ['rwFlags', 'priority', 'signal'] as const;
 
-function validateBuffer(value: unknown, name: string): Uint8Array {
+/** A Buffer or Uint8Array argument (this family's objects). */
+export function validateBuffer(value: unknown, name: string): Uint8Array {
   if (!(value instanceof Uint8Array)) throw invalidArgType(name, 'an instance of Buffer or Uint8Array', value);
   return value;
 }
@@ -62,7 +63,8 @@ function validateBuffers(value: unknown, name: string): Uint8Array[] {
   return value.map((b, i) => validateBuffer(b, `${name}[${i}]`));
 }
 
-function validatePosition(value: unknown): number {
+/** A file offset argument: a safe integer >= 0, default 0. */
+export function validatePosition(value: unknown): number {
   return value === undefined ? 0 : validateInteger(value, 'position', 0, Number.MAX_SAFE_INTEGER);
 }
 

@@ -5,9 +5,10 @@
  * which queues the batch's ids natively and wakes an EventFd, so no signal
  * reaches the process and nothing waits on the loop.
  */
-import { invalidArgType, sysError, EBADF, ECANCELED, EINPROGRESS } from '../core/errors';
+import { sysError, EBADF, ECANCELED, EINPROGRESS } from '../core/errors';
 import { native } from '../core/native';
-import { validateFd, validateInteger, UINT64_MAX } from '../core/validate';
+import { validateFd, UINT64_MAX } from '../core/validate';
+import { validateBuffer, validatePosition } from './aio';
 import { EventFd } from './eventfd';
 import { wouldBlock, type NativeAioNotifier, type NativeAiocb } from '../raw/aio';
 import { Aiocb, nativeAiocb, notifyingAiocb, LIO_READ, LIO_WRITE, O_DSYNC, O_SYNC } from '../raw/posix-aio';
@@ -19,15 +20,6 @@ interface Request {
   syscall: string;
   resolve(value: number): void;
   reject(err: Error): void;
-}
-
-function validateBuffer(value: unknown): Uint8Array {
-  if (!(value instanceof Uint8Array)) throw invalidArgType('buffer', 'an instance of Buffer or Uint8Array', value);
-  return value;
-}
-
-function validatePosition(value: unknown): number {
-  return value === undefined ? 0 : validateInteger(value, 'position', 0, Number.MAX_SAFE_INTEGER);
 }
 
 /**
@@ -54,9 +46,9 @@ export class PosixAio {
   constructor() {
     this.#ev = new EventFd();
     const n = native.aio.aioNotifierNew(this.#ev.fd);
-    if (typeof n === 'number') {
+    if (Array.isArray(n)) {
       this.#ev.close();
-      throw sysError(-n, 'fcntl');
+      throw sysError(-n[0], n[1]);
     }
     this.#notifier = n;
   }
@@ -68,12 +60,12 @@ export class PosixAio {
 
   /** aio_read: resolves with the bytes read into `buffer` (all of it) from `position`. */
   read(fd: number, buffer: Uint8Array, position?: number): Promise<number> {
-    return this.#start(validateFd(fd), LIO_READ, validateBuffer(buffer), validatePosition(position), 'aio_read', 0);
+    return this.#start(validateFd(fd), LIO_READ, validateBuffer(buffer, 'buffer'), validatePosition(position), 'aio_read', 0);
   }
 
   /** aio_write: resolves with the bytes written from `buffer` at `position`. */
   write(fd: number, buffer: Uint8Array, position?: number): Promise<number> {
-    return this.#start(validateFd(fd), LIO_WRITE, validateBuffer(buffer), validatePosition(position), 'aio_write', 0);
+    return this.#start(validateFd(fd), LIO_WRITE, validateBuffer(buffer, 'buffer'), validatePosition(position), 'aio_write', 0);
   }
 
   /** aio_fsync(O_SYNC): once the requests on `fd` before it are done. */

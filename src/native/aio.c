@@ -457,19 +457,19 @@ static void pin_addon(void) {
   pinned = dladdr((void *)paio_notify, &info) && info.dli_fname && dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
 }
 
-/* aioNotifierNew(eventfd) -> notifier (an external) | -errno: it writes a duplicate of `eventfd`. ENOTSUP if the addon cannot be pinned. */
+/* aioNotifierNew(eventfd) -> notifier (an external) | [-errno, call]: it writes a duplicate of `eventfd`; ENOTSUP from dlopen if the addon cannot be pinned. */
 static napi_value js_aio_notifier_new(napi_env env, napi_callback_info info) {
   int32_t fd;
   if (!butter_args(env, info, "i", &fd)) return NULL;
   pthread_once(&pin_once, pin_addon);
-  if (!pinned) return butter_errno_result(env, ENOTSUP);
+  if (!pinned) return butter_call_error(env, ENOTSUP, "dlopen", NULL);
   paio_notifier *n = calloc(1, sizeof *n);
-  if (!n) return butter_errno_result(env, ENOMEM);
+  if (!n) return butter_call_error(env, ENOMEM, "malloc", NULL);
   n->efd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
   if (n->efd < 0) {
     int err = errno;
     free(n);
-    return butter_errno_result(env, err);
+    return butter_call_error(env, err, "fcntl", NULL);
   }
   pthread_mutex_init(&n->lock, NULL);
   n->refs = 1;

@@ -47,7 +47,7 @@ export interface AioNative {
   /** lio_listio(LIO_NOWAIT) with one notification for the batch, reporting `ids`. */
   lioListioNotify(notifier: NativeAioNotifier, aiocbs: NativeAiocb[], ids: Float64Array): number | [number];
   /** A notifier adds 1 to (a duplicate of) `eventfd` per completion and queues the request's id. */
-  aioNotifierNew(eventfd: number): NativeAioNotifier | number;
+  aioNotifierNew(eventfd: number): NativeAioNotifier | [number, string];
   aioNotifierTake(notifier: NativeAioNotifier, out: Float64Array): number;
   /** Closes the notifier's eventfd duplicate (notifications still to come are dropped). */
   aioNotifierClose(notifier: NativeAioNotifier): number;
