@@ -31,6 +31,8 @@ export interface AiocbOptions {
 }
 
 const natives = new WeakMap<Aiocb, NativeAiocb>();
+/** The call that last submitted each Aiocb: the `syscall` of its request's error. */
+const lastCalls = new WeakMap<Aiocb, string>();
 let notify: { notifier: NativeAioNotifier; id: number } | null = null;
 
 /**
@@ -45,8 +47,6 @@ export class Aiocb {
   readonly buffer: Uint8Array | null;
   readonly offset: number;
   readonly reqprio: number;
-  /** The call that last submitted it: the `syscall` of its errors. */
-  lastCall = 'aio_read';
 
   constructor(options: AiocbOptions) {
     const opts = validateOptions<AiocbOptions>(options, 'options', ['fd', 'opcode', 'buffer', 'offset', 'reqprio']);
@@ -83,7 +83,7 @@ export function nativeAiocb(aiocb: unknown, name = 'aiocb'): NativeAiocb {
 function submitted(aiocb: Aiocb, r: number | [number], call: string): void {
   if (typeof r !== 'number') throw wouldBlock('aiocb.fd', aiocb.fd);
   check(r, call);
-  aiocb.lastCall = call;
+  lastCalls.set(aiocb, call);
 }
 
 function requireBuffer(aiocb: Aiocb, call: string): NativeAiocb {
@@ -125,7 +125,7 @@ export function aioReturn(aiocb: Aiocb): number {
   const state = native.aio.aioError(n);
   if (state < 0 || state === EINPROGRESS) throw sysError(EINVAL, 'aio_return');
   const r = native.aio.aioReturn(n);
-  if (r < 0) throw sysError(-r, aiocb.lastCall);
+  if (r < 0) throw sysError(-r, lastCalls.get(aiocb) ?? 'aio_return');
   return r;
 }
 
@@ -172,5 +172,5 @@ export function lioListio(mode: number, aiocbs: readonly Aiocb[]): void {
   const r = native.aio.lioListio(mode, list);
   if (typeof r !== 'number') throw wouldBlock(`aiocbs[${r[0]}].fd`, (aiocbs[r[0]] as Aiocb).fd);
   check(r, 'lio_listio');
-  for (const a of aiocbs) a.lastCall = a.opcode === LIO_WRITE ? 'aio_write' : 'aio_read';
+  for (const a of aiocbs) lastCalls.set(a, a.opcode === LIO_WRITE ? 'aio_write' : 'aio_read');
 }
