@@ -12,6 +12,7 @@ import { native } from './native';
  * The errnos the families compare a native call's result (`-errno`) with:
  * Linux's asm-generic numbers, those of every architecture Node is built for.
  */
+export const EINTR = 4;
 export const EBADF = 9;
 export const EAGAIN = 11;
 export const EFAULT = 14;

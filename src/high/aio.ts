@@ -3,7 +3,7 @@
  * kernel in one io_submit; completions are signalled on an EventFd
  * (IOCB_FLAG_RESFD) and reaped when it wakes, so nothing waits on the loop.
  */
-import { invalidArgType, sysError, EAGAIN, EBADF, ECANCELED, EINPROGRESS } from '../core/errors';
+import { invalidArgType, sysError, EAGAIN, EBADF, ECANCELED, EINPROGRESS, EINTR } from '../core/errors';
 import { native } from '../core/native';
 import { abortError, isArray, validateAbortSignal, validateFd, validateInteger, validateOptions, UINT64_MAX } from '../core/validate';
 import { EventFd } from './eventfd';
@@ -188,7 +188,7 @@ export class LinuxAio {
     for (const op of this.#ops) if (op?.inFlight) this.#cancel(ctx, op);
     while (this.#inFlight > 0) {
       const r = native.aio.ioGetevents(ctx, this.#inFlight, this.entries, UINT64_MAX, this.#out);
-      if (r < 0 && r !== -4) break; // only EINTR is worth another wait
+      if (r < 0 && r !== -EINTR) break; // only an interrupted wait is worth another
       if (r > 0) this.#complete(r, true);
     }
     this.#ctx = null;
