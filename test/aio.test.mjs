@@ -166,6 +166,32 @@ describe('the 1:1 calls', () => {
     }
   });
 
+  test('tmpfs and O_DIRECT: refused (EINVAL at open) before Linux 6.6, accepted since', { skip: !fs.existsSync('/dev/shm') && 'no /dev/shm' }, async () => {
+    const shm = fs.mkdtempSync('/dev/shm/butter-aio-');
+    try {
+      const p = path.join(shm, 'f');
+      fs.writeFileSync(p, 'x'.repeat(8192));
+      const [major, minor] = os.release().split('.').map(Number);
+      let fd;
+      try {
+        fd = fs.openSync(p, fs.constants.O_RDONLY | fs.constants.O_DIRECT);
+      } catch (err) {
+        assert.ok(major < 6 || (major === 6 && minor < 6), `Linux ${os.release()} refused O_DIRECT on tmpfs: ${err.code}`);
+        assert.equal(err.code, 'EINVAL');
+        return;
+      }
+      try {
+        assert.ok(major > 6 || (major === 6 && minor >= 6), `Linux ${os.release()} took O_DIRECT on tmpfs`);
+        const aio = own(new LinuxAio());
+        assert.equal(await aio.read(fd, alignedBuffer(4096), 4096), 4096);
+      } finally {
+        fs.closeSync(fd);
+      }
+    } finally {
+      fs.rmSync(shm, { recursive: true, force: true });
+    }
+  });
+
   test('errors: io_setup EINVAL and EAGAIN; io_submit EBADF, EINVAL (NOOP, an unknown opcode, a bad resfd, fsync of a pipe), EAGAIN when full', () => {
     assert.throws(() => ioSetup(0), (err) => assertSysError(err, 'EINVAL', 'io_setup'));
     const max = Number(fs.readFileSync('/proc/sys/fs/aio-max-nr', 'utf8'));
