@@ -25,4 +25,5 @@ export * from './families/splice';
 export * from './families/mount';
 export * from './families/namespaces';
 export * from './families/seccomp';
+export * from './families/aio';
 export * as promises from './promises';

@@ -273,17 +273,18 @@ void butter_init_work(napi_env env, napi_value exports);
  * binding.gyp compiles the files listed here (scripts/native-families.js).
  */
 #define BUTTER_FAMILIES(X) \
-  X(process)               \
-  X(host)                  \
-  X(eventfd)               \
-  X(inotify)               \
-  X(fanotify)              \
-  X(timerfd)               \
-  X(signal)                \
-  X(splice)                \
-  X(mount)                 \
-  X(namespaces)            \
-  X(seccomp)
+  X(process)              \
+  X(host)                 \
+  X(eventfd)              \
+  X(inotify)              \
+  X(fanotify)             \
+  X(timerfd)              \
+  X(signal)               \
+  X(splice)               \
+  X(mount)                \
+  X(namespaces)           \
+  X(seccomp)              \
+  X(aio)
 
 #define BUTTER_DECLARE_FAMILY(name) void butter_init_##name(napi_env env, napi_value exports);
 BUTTER_FAMILIES(BUTTER_DECLARE_FAMILY)
