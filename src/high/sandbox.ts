@@ -145,7 +145,19 @@ export function spawn(command: string, args?: readonly string[] | SandboxSpawnOp
     cwd = spawnOptions.cwd;
     delete spawnOptions.cwd;
   }
-  const plan = planSandbox(sandbox, { cwd: newRoot ? cwd : undefined, detached: spawnOptions.detached === true });
+  return spawnSandbox(command, args, sandbox, spawnOptions, { cwd: newRoot ? cwd : undefined });
+}
+
+/** Where the target starts inside a new root; with `cwdTry`, `/` when `cwd` is not there. */
+export interface PlanPlace {
+  cwd?: string;
+  cwdTry?: boolean;
+  detached?: boolean;
+}
+
+/** spawn() with the options split: `butter run` starts here. */
+export function spawnSandbox(command: string, args: readonly string[], sandbox: SandboxOptions, spawnOptions: SpawnOptions, place: PlanPlace): ChildProcess {
+  const plan = planSandbox(sandbox, { ...place, detached: spawnOptions.detached === true });
   const { child, ready } = spawnHelper(command, args, { ...spawnOptions, steps: plan.map((p) => p.step) });
   ready.catch((err: SystemError & { step?: number | string }) => {
     if (typeof err.step === 'number') {
@@ -160,7 +172,7 @@ export function spawn(command: string, args?: readonly string[] | SandboxSpawnOp
 }
 
 /** The helper's steps for `options`; `cwd` is the directory inside a new root. */
-export function planSandbox(options: SandboxOptions, { cwd, detached = false }: { cwd?: string; detached?: boolean } = {}): Planned[] {
+export function planSandbox(options: SandboxOptions, { cwd, cwdTry = false, detached = false }: PlanPlace = {}): Planned[] {
   const plan: Planned[] = [];
   const add = (label: string, ...steps: HelperStep[]): void => void steps.forEach((step) => plan.push({ step, label }));
   const namespaces = validateNamespaces(options.namespaces);
@@ -208,7 +220,7 @@ export function planSandbox(options: SandboxOptions, { cwd, detached = false }: 
   }
   // detached: Node's spawn has made the session already.
   if (flag('newSession') && !detached) add('newSession', { op: 'setsid' });
-  if (cwd !== undefined) add('cwd', { op: 'chdir', path: cwd });
+  if (cwd !== undefined) add('cwd', { op: 'chdir', path: cwd, try: cwdTry });
   if (options.capabilities !== undefined) add('capabilities', { op: 'caps', keep: capabilityMask(options.capabilities) });
   if (flag('noNewPrivs')) add('noNewPrivs', { op: 'prctl', option: PR_SET_NO_NEW_PRIVS, args: [1] });
   // A seccomp filter, when there is one, goes here: last before the exec, so the steps above are not filtered.
