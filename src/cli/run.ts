@@ -14,6 +14,8 @@ import type { Namespace, SandboxMount, SandboxOptions } from '../high/sandbox';
 const EXIT_FAILURE = 1;
 
 interface Parsed {
+  /** Root's own capabilities, kept as bwrap keeps them: not made ambient. */
+  rootDefault: boolean;
   sandbox: SandboxOptions & { namespaces: Namespace[]; mounts: SandboxMount[] };
   env: NodeJS.ProcessEnv;
   chdir: string | undefined;
@@ -136,8 +138,12 @@ function parse(args: string[]): Parsed {
   const command = args.slice(i);
   if (command.length === 0) throw new UsageError('no command given');
   sandbox.namespaces = [...namespaces];
-  if (capsGiven || !root) sandbox.capabilities = [...caps];
-  return { sandbox, env, chdir, command };
+  // Root as uid 0 inside keeps the caller's bounding set, not the full one a new user namespace brings.
+  const rootDefault = root && !capsGiven && namespaces.has('user') && (sandbox.uidMap ?? 0) === 0;
+  if (capsGiven || !root || rootDefault) sandbox.capabilities = [...caps];
+  // As bwrap: PWD names the directory the command starts in.
+  env.PWD = chdir ?? process.cwd();
+  return { rootDefault, sandbox, env, chdir, command };
 }
 
 export const run: Command = {
@@ -173,9 +179,10 @@ export const run: Command = {
     const options: SpawnOptions = { stdio: 'inherit', env: o.env };
     // bwrap keeps the current directory when the sandbox has it.
     const place = o.chdir !== undefined ? { cwd: o.chdir } : { cwd: process.cwd(), cwdTry: true };
+    const extras = { ...place, noAmbient: o.rootDefault };
     let child;
     try {
-      child = spawnSandbox(file, rest, o.sandbox, options, place);
+      child = spawnSandbox(file, rest, o.sandbox, options, extras);
     } catch (err) {
       io.err(`butter run: ${(err as Error).message}\n`);
       return EXIT_FAILURE;
@@ -183,7 +190,8 @@ export const run: Command = {
     let failed = false;
     child.on('error', (err) => {
       failed = true;
-      io.err(`butter run: ${err.message}\n`);
+      const step = (err as { step?: unknown }).step;
+      io.err(`butter run: ${err.message}${typeof step === 'string' ? ` (${step})` : ''}\n`);
     });
     // A terminal's SIGINT and SIGQUIT reach the command itself (same process group): here they are ignored.
     const forward = (signal: NodeJS.Signals) => () => child.kill(signal);

@@ -169,8 +169,12 @@ export type HelperStep = (
   /** The rest runs in a child: after unshare(CLONE_NEWPID), pid 2 under an init, or pid 1 with `asPid1` (protocol.h). */
   | { op: 'fork'; asPid1?: boolean }
   | { op: 'setsid' }
-  /** The capabilities the target keeps (a bit per `CAP_*`); all others leave every set, the bounding set included. */
-  | { op: 'caps'; keep: bigint }
+  /**
+   * The capabilities the target keeps (a bit per `CAP_*`); all others leave
+   * every set, the bounding set included. `ambient` (a subset, default all of
+   * `keep`) are also inheritable and ambient: what a target that is not uid 0 keeps across execve.
+   */
+  | { op: 'caps'; keep: bigint; ambient?: bigint }
 ) & { names?: StepNames };
 
 /** `step[key]` as bytes for the kernel, `undefined` as empty (a NULL to the helper). */
@@ -256,8 +260,10 @@ function stepRequestOf(step: HelperStep, name: string, i: number): Request {
     case 'setsid':
       return { op: P.BUTTER_HELPER_SETSID, value: 0, syscall: 'setsid', step: i };
     case 'caps': {
-      const keep = new BigUint64Array([validateBigUint(step.keep, `${name}.keep`, UINT64_MAX)]);
-      return { op: P.BUTTER_HELPER_CAPS, value: 0, payload: new Uint8Array(keep.buffer), syscall: 'capset', step: i };
+      const keep = validateBigUint(step.keep, `${name}.keep`, UINT64_MAX);
+      const ambient = step.ambient === undefined ? keep : validateBigUint(step.ambient, `${name}.ambient`, UINT64_MAX);
+      if ((ambient & ~keep) !== 0n) throw invalidArgValue(`${name}.ambient`, step.ambient, 'must be a subset of keep');
+      return { op: P.BUTTER_HELPER_CAPS, value: 0, payload: new Uint8Array(new BigUint64Array([keep, ambient]).buffer), syscall: 'capset', step: i };
     }
     default:
       throw invalidArgValue(`${name}.op`, (step as { op: unknown }).op);

@@ -161,6 +161,12 @@ static int file_request(char *path, mode_t mode, const char *data, size_t len, i
   if (err) return *detail = BUTTER_HELPER_FAILED_MKDIR, err;
   int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) return *detail = BUTTER_HELPER_FAILED_OPEN, errno;
+  /* The mode asked for, not what the umask leaves of it (as bwrap). */
+  if (fchmod(fd, mode) < 0) {
+    err = errno;
+    close(fd);
+    return err;
+  }
   static char chunk[65536];
   for (;;) {
     ssize_t n = len;
@@ -188,8 +194,8 @@ out:
   return err;
 }
 
-/* CAPS: what the target may keep, everything else dropped from every set. */
-static int caps_request(uint64_t keep, uint32_t *detail) {
+/* CAPS: what the target may keep, everything else dropped from every set; `ambient` (within `keep`) also inheritable and ambient. */
+static int caps_request(uint64_t keep, uint64_t ambient, uint32_t *detail) {
   /* The bounding set first: dropping from it takes CAP_SETPCAP, which capset may drop. */
   for (int cap = 0; cap < 64; cap++) {
     int has = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
@@ -198,12 +204,15 @@ static int caps_request(uint64_t keep, uint32_t *detail) {
   }
   struct __user_cap_header_struct head = {.version = _LINUX_CAPABILITY_VERSION_3};
   struct __user_cap_data_struct sets[2];
-  for (int i = 0; i < 2; i++) sets[i].effective = sets[i].permitted = sets[i].inheritable = (uint32_t)(keep >> 32 * i);
+  for (int i = 0; i < 2; i++) {
+    sets[i].effective = sets[i].permitted = (uint32_t)(keep >> 32 * i);
+    sets[i].inheritable = (uint32_t)(ambient >> 32 * i);
+  }
   if (syscall(SYS_capset, &head, sets) < 0) return errno;
   /* Ambient capabilities are what a target that is not uid 0 keeps across execve. */
   if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0) return *detail = BUTTER_HELPER_FAILED_PRCTL, errno;
   for (int cap = 0; cap < 64; cap++) {
-    if ((keep >> cap & 1) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0) return *detail = BUTTER_HELPER_FAILED_PRCTL, errno;
+    if ((ambient >> cap & 1) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0) return *detail = BUTTER_HELPER_FAILED_PRCTL, errno;
   }
   return 0;
 }
@@ -379,10 +388,11 @@ static int run(uint32_t op, uint32_t value, char *data, size_t len, int fd, char
     if (len) return EPROTO;
     return setsid() < 0 ? errno : 0;
   case BUTTER_HELPER_CAPS: {
-    uint64_t keep;
-    if (len != sizeof keep) return EPROTO;
-    memcpy(&keep, data, sizeof keep);
-    return caps_request(keep, result);
+    uint64_t masks[2];
+    if (len != sizeof masks) return EPROTO;
+    memcpy(masks, data, sizeof masks);
+    if (masks[1] & ~masks[0]) return EPROTO;
+    return caps_request(masks[0], masks[1], result);
   }
   default:
     return EPROTO;

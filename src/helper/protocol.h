@@ -48,8 +48,9 @@ enum butter_helper_op {
   BUTTER_HELPER_FILE,        /* value: mode; payload: the path, NUL, the data; or the path alone and an fd (SCM_RIGHTS) to copy to EOF */
   BUTTER_HELPER_FORK,        /* value: BUTTER_HELPER_FORK_*; the rest runs in a child (after unshare(CLONE_NEWPID), pid 1 or 2) */
   BUTTER_HELPER_SETSID,      /* setsid(2) */
-  BUTTER_HELPER_CAPS,        /* payload: uint64_t mask of the capabilities kept; every other leaves the bounding set, then
-                                capset(2) sets effective, permitted and inheritable to the mask, and the ambient set is it */
+  BUTTER_HELPER_CAPS,        /* payload: uint64_t mask of the capabilities kept, uint64_t of those also ambient (a subset);
+                                every other leaves the bounding set, then capset(2) sets effective and permitted to the
+                                first, inheritable to the second, and the ambient set is the second */
   BUTTER_HELPER_OPS
 };
 

@@ -121,8 +121,9 @@ interface Planned {
  * Starts `command` with `args` in a sandbox: child_process.spawn's options
  * (`shell` excepted) and the sandbox's. Returns Node's ChildProcess. A step
  * that fails emits `'error'` with the fs-shaped error of its call (`step`
- * says which option it came from) and the process exits with code 127: the
- * target never runs outside the sandbox asked for.
+ * names the option it came from: `'mounts[2]'`, `'namespaces'`, `'exec'`...)
+ * and the process exits with code 127: the target never runs outside the
+ * sandbox asked for.
  */
 export function spawn(command: string, args?: readonly string[] | SandboxSpawnOptions, options?: SandboxSpawnOptions): ChildProcess {
   if (!isArray(args)) {
@@ -148,22 +149,24 @@ export function spawn(command: string, args?: readonly string[] | SandboxSpawnOp
   return spawnSandbox(command, args, sandbox, spawnOptions, { cwd: newRoot ? cwd : undefined });
 }
 
-/** Where the target starts inside a new root; with `cwdTry`, `/` when `cwd` is not there. */
-export interface PlanPlace {
+/** What spawn() derives from Node's options, and `butter run` from bwrap's. */
+export interface PlanExtras {
+  /** Where the target starts inside a new root; with `cwdTry`, `/` when `cwd` is not there. */
   cwd?: string;
   cwdTry?: boolean;
   detached?: boolean;
+  /** The kept capabilities are not made ambient (bwrap's root keeps its own that way). */
+  noAmbient?: boolean;
 }
 
 /** spawn() with the options split: `butter run` starts here. */
-export function spawnSandbox(command: string, args: readonly string[], sandbox: SandboxOptions, spawnOptions: SpawnOptions, place: PlanPlace): ChildProcess {
-  const plan = planSandbox(sandbox, { ...place, detached: spawnOptions.detached === true });
+export function spawnSandbox(command: string, args: readonly string[], sandbox: SandboxOptions, spawnOptions: SpawnOptions, extras: PlanExtras): ChildProcess {
+  const plan = planSandbox(sandbox, { ...extras, detached: spawnOptions.detached === true });
   const { child, ready } = spawnHelper(command, args, { ...spawnOptions, steps: plan.map((p) => p.step) });
   ready.catch((err: SystemError & { step?: number | string }) => {
     if (typeof err.step === 'number') {
       const label = plan[err.step]?.label ?? 'exec';
       if (err.code === 'EPERM' || err.code === 'ENOSPC') addUsernsReason(err, plan[err.step]?.step);
-      err.message += ` (${label})`;
       err.step = label;
     }
     child.emit('error', err);
@@ -172,7 +175,7 @@ export function spawnSandbox(command: string, args: readonly string[], sandbox: 
 }
 
 /** The helper's steps for `options`; `cwd` is the directory inside a new root. */
-export function planSandbox(options: SandboxOptions, { cwd, cwdTry = false, detached = false }: PlanPlace = {}): Planned[] {
+export function planSandbox(options: SandboxOptions, { cwd, cwdTry = false, detached = false, noAmbient = false }: PlanExtras = {}): Planned[] {
   const plan: Planned[] = [];
   const add = (label: string, ...steps: HelperStep[]): void => void steps.forEach((step) => plan.push({ step, label }));
   const namespaces = validateNamespaces(options.namespaces);
@@ -221,7 +224,7 @@ export function planSandbox(options: SandboxOptions, { cwd, cwdTry = false, deta
   // detached: Node's spawn has made the session already.
   if (flag('newSession') && !detached) add('newSession', { op: 'setsid' });
   if (cwd !== undefined) add('cwd', { op: 'chdir', path: cwd, try: cwdTry });
-  if (options.capabilities !== undefined) add('capabilities', { op: 'caps', keep: capabilityMask(options.capabilities) });
+  if (options.capabilities !== undefined) add('capabilities', { op: 'caps', keep: capabilityMask(options.capabilities), ...(noAmbient ? { ambient: 0n } : {}) });
   if (flag('noNewPrivs')) add('noNewPrivs', { op: 'prctl', option: PR_SET_NO_NEW_PRIVS, args: [1] });
   // A seccomp filter, when there is one, goes here: last before the exec, so the steps above are not filtered.
   return plan;
