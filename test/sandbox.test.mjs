@@ -267,3 +267,26 @@ test('the sandbox leaves no child behind: a target outliving its sandbox setup s
   const sleeps = spawnSync('pgrep', ['-f', '^sleep 30$'], { encoding: 'utf8' }).stdout.trim();
   assert.equal(sleeps, '', 'the target in the PID namespace died with the monitor');
 });
+
+test('spawn: a user namespace refused names the setting that refuses it (here the limit, set to 0 inside a user namespace of its own)', { skip: !userns && NO_USERNS }, () => {
+  const source = `
+    import { writeFileSync } from 'node:fs';
+    import { spawn } from 'butter';
+    // user.max_user_namespaces is per user namespace: this changes the limit below this one only.
+    writeFileSync('/proc/sys/user/max_user_namespaces', '0');
+    spawn('true', [], { namespaces: ['user'] }).on('error', (e) => console.log(JSON.stringify({ code: e.code, syscall: e.syscall, step: e.step, reason: e.reason, message: e.message })));`;
+  const r = runChild(source, { prefix: ['unshare', '--user', '--map-root-user', '--'] });
+  assert.equal(r.status, 0, r.stderr);
+  const err = JSON.parse(r.stdout);
+  const reason = 'the limit on user namespaces is reached (user.max_user_namespaces = 0)';
+  assert.deepEqual(err, { code: 'ENOSPC', syscall: 'unshare', step: 'namespaces', reason, message: `ENOSPC: no space left on device, unshare: ${reason}` });
+});
+
+test('butter doctor: the sandbox family reports each namespace as created here or not', { skip: !userns && NO_USERNS }, () => {
+  const r = spawnSync(process.execPath, [bin, 'doctor', '--json'], { encoding: 'utf8', timeout: 60_000 });
+  const sandbox = JSON.parse(r.stdout).families.find((f) => f.family === 'sandbox');
+  assert.ok(sandbox, 'doctor reports the sandbox family');
+  for (const ns of ['user', 'mount', 'pid', 'net', 'uts', 'ipc', 'cgroup']) assert.equal(sandbox.facts[`namespace.${ns}`], true, ns);
+  assert.equal(sandbox.calls.at(-1).calls[0], 'spawn({ mounts })');
+  assert.equal(sandbox.calls.at(-1).status, 'ok');
+});
