@@ -166,8 +166,12 @@ export type HelperStep = (
   | { op: 'symlink'; target: string | Uint8Array; path: string | Uint8Array }
   /** A new file at `path` (parents made) holding `data`, or what `fd` reads up to its end. */
   | { op: 'file'; path: string | Uint8Array; data?: string | Uint8Array; fd?: number; mode?: number }
-  /** The rest runs in a child: after unshare(CLONE_NEWPID), pid 2 under an init, or pid 1 with `asPid1` (protocol.h). */
-  | { op: 'fork'; asPid1?: boolean }
+  /**
+   * The rest runs in a child made by clone(2) in new namespaces (`CLONE_NEW*`
+   * flags, `CLONE_NEWTIME` excepted): in a new PID namespace pid 2 under an
+   * init, or pid 1 with `asPid1`. The helper stays outside as a monitor (protocol.h).
+   */
+  | { op: 'fork'; flags?: number; asPid1?: boolean }
   | { op: 'setsid' }
   /**
    * The capabilities the target keeps (a bit per `CAP_*`); all others leave
@@ -256,7 +260,13 @@ function stepRequestOf(step: HelperStep, name: string, i: number): Request {
       return { op: P.BUTTER_HELPER_FILE, value: mode, payload: Buffer.concat([path, NUL, data]), syscall: 'write', path: step.path, step: i };
     }
     case 'fork':
-      return { op: P.BUTTER_HELPER_FORK, value: flag(step.asPid1, 'asPid1') ? P.BUTTER_HELPER_FORK_AS_PID_1 : 0, syscall: 'fork', step: i };
+      return {
+        op: P.BUTTER_HELPER_FORK,
+        value: flag(step.asPid1, 'asPid1') ? P.BUTTER_HELPER_FORK_AS_PID_1 : 0,
+        payload: new Uint8Array(new BigUint64Array([BigInt(validateUint32(step.flags ?? 0, `${name}.flags`))]).buffer),
+        syscall: 'clone',
+        step: i,
+      };
     case 'setsid':
       return { op: P.BUTTER_HELPER_SETSID, value: 0, syscall: 'setsid', step: i };
     case 'caps': {

@@ -20,7 +20,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -264,58 +263,81 @@ static void relay(int status) {
   _exit(WEXITSTATUS(status));
 }
 
-/* The helper outside the PID namespace: waits for its child and ends as the target did. */
-static void monitor(pid_t child, volatile int *relayed) {
+/*
+ * The helper outside the new namespaces: ends as the target did. Under an
+ * init the status comes through `report` as soon as the target is reaped:
+ * the init's own exit (it ends the PID namespace, and with the last process
+ * in them the other namespaces, which takes milliseconds) is not waited for.
+ * EOF without a status (the init was killed) falls back to the init's own.
+ */
+static void monitor(pid_t child, int report) {
   forward_signals(child);
   int status;
+  if (report >= 0) {
+    ssize_t n;
+    while ((n = read(report, &status, sizeof status)) < 0 && errno == EINTR) {}
+    if (n == sizeof status) relay(status);
+  }
   while (waitpid(child, &status, 0) < 0) {
     if (errno != EINTR) _exit(EXIT_FAILED);
   }
-  relay(*relayed != -1 ? *relayed : status);
+  relay(status);
 }
 
-/*
- * pid 1 of the namespace: reaps every orphan until the target ends, then
- * leaves its status for the monitor (pid 1 cannot end by a signal it sends
- * itself) and exits, which ends the namespace.
- */
-static void init(pid_t target, volatile int *relayed) {
+/* pid 1 of the namespace: reaps every orphan until the target ends, then reports its status and exits. */
+static void init(pid_t target, int report) {
   forward_signals(target);
   for (;;) {
     int status;
     pid_t pid = waitpid(-1, &status, 0);
     if (pid == target) {
-      *relayed = status;
+      /* A short write leaves the monitor EOF, and the init's own status. */
+      while (write(report, &status, sizeof status) < 0 && errno == EINTR) {}
       _exit(0);
     }
     if (pid < 0 && errno != EINTR) _exit(EXIT_FAILED);
   }
 }
 
+/* What FORK's clone may create: the namespaces clone(2) takes (CLONE_NEWTIME's bit is its exit signal's there). */
+#define FORK_NAMESPACES (CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET)
+
 /*
- * FORK: the helper stays outside as the monitor; the child (and under an
- * init, the grandchild) speaks the protocol on. Those that stay behind close
- * their copy of the socket, so the parent still reads EOF at the exec.
+ * FORK: the helper stays as the monitor, in the namespaces it had; its child
+ * is made in the new ones by clone(2) (pid 1 when one is a PID namespace),
+ * so the monitor holds none of them and its exit tears none down. Those that
+ * stay behind close their copy of the socket, so the parent still reads EOF
+ * at the exec. clone is called raw (glibc has no fork with flags): the child
+ * only makes system calls, forks and execs, none of which rely on the
+ * thread id glibc keeps for the parent.
  */
-static int fork_request(uint32_t value) {
-  volatile int *relayed = mmap(NULL, sizeof *relayed, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (relayed == MAP_FAILED) return errno;
-  *relayed = -1;
-  pid_t pid = fork();
-  if (pid < 0) return errno;
-  if (pid > 0) {
+static int fork_request(uint32_t value, uint64_t flags) {
+  if (flags & ~(uint64_t)FORK_NAMESPACES) return EPROTO;
+  int under_init = !(value & BUTTER_HELPER_FORK_AS_PID_1);
+  int report[2] = {-1, -1};
+  if (under_init && pipe2(report, O_CLOEXEC) < 0) return errno;
+  pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL, NULL, NULL, 0UL);
+  if (pid != 0) {
+    int err = errno;
+    if (report[1] >= 0) close(report[1]);
+    if (pid < 0) {
+      if (report[0] >= 0) close(report[0]);
+      return err;
+    }
     close(sock);
-    monitor(pid, relayed);
+    monitor(pid, report[0]);
   }
+  if (report[0] >= 0) close(report[0]);
   /* A sandbox outlives no monitor: the monitor is the process the parent knows and kills. */
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-  if (value & BUTTER_HELPER_FORK_AS_PID_1) return 0;
+  if (!under_init) return 0;
   pid = fork();
   if (pid < 0) return errno;
   if (pid > 0) {
     close(sock);
-    init(pid, relayed);
+    init(pid, report[1]);
   }
+  close(report[1]);
   return 0;
 }
 
@@ -381,9 +403,12 @@ static int run(uint32_t op, uint32_t value, char *data, size_t len, int fd, char
     if ((nul && fd >= 0) || payload_string(data, at, path) || path[0] != '/') return EPROTO;
     return file_request(path, value, data + at + 1, nul ? len - at - 1 : 0, fd, result);
   }
-  case BUTTER_HELPER_FORK:
-    if (len || (value & ~BUTTER_HELPER_FORK_AS_PID_1)) return EPROTO;
-    return fork_request(value);
+  case BUTTER_HELPER_FORK: {
+    uint64_t flags;
+    if (len != sizeof flags || (value & ~BUTTER_HELPER_FORK_AS_PID_1)) return EPROTO;
+    memcpy(&flags, data, sizeof flags);
+    return fork_request(value, flags);
+  }
   case BUTTER_HELPER_SETSID:
     if (len) return EPROTO;
     return setsid() < 0 ? errno : 0;

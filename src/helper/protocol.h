@@ -46,7 +46,8 @@ enum butter_helper_op {
   BUTTER_HELPER_MKDIR,       /* value: mode; payload: the path, made with its missing parents (an existing directory is kept) */
   BUTTER_HELPER_SYMLINK,     /* value: the link's content's length; payload: the content, then the link's path (parents made) */
   BUTTER_HELPER_FILE,        /* value: mode; payload: the path, NUL, the data; or the path alone and an fd (SCM_RIGHTS) to copy to EOF */
-  BUTTER_HELPER_FORK,        /* value: BUTTER_HELPER_FORK_*; the rest runs in a child (after unshare(CLONE_NEWPID), pid 1 or 2) */
+  BUTTER_HELPER_FORK,        /* value: BUTTER_HELPER_FORK_*; payload: uint64_t CLONE_NEW* flags (CLONE_NEWTIME excepted): the
+                                rest runs in a child made in those namespaces (pid 1 or 2 in a new PID namespace) */
   BUTTER_HELPER_SETSID,      /* setsid(2) */
   BUTTER_HELPER_CAPS,        /* payload: uint64_t mask of the capabilities kept, uint64_t of those also ambient (a subset);
                                 every other leaves the bounding set, then capset(2) sets effective and permitted to the
@@ -66,12 +67,12 @@ enum butter_helper_op {
 #define BUTTER_HELPER_MOUNT_MKTARGET 2u
 
 /*
- * FORK: without it the helper forks twice: its child (pid 1 after
- * unshare(CLONE_NEWPID)) becomes an init that reaps, forwards signals to its
- * child and relays that child's exit status; the grandchild runs the rest.
- * With it the child runs the rest and the target is pid 1. Either way the
- * helper stays as a monitor outside: it forwards the signals it gets to its
- * child and ends as the target ended (the same exit code, or the same signal).
+ * FORK: without it the helper's child (pid 1 in a new PID namespace) becomes
+ * an init that reaps, forwards signals to its child and reports that child's
+ * exit status; the grandchild runs the rest. With it the child runs the rest
+ * and the target is pid 1. Either way the helper stays outside as a monitor:
+ * it forwards the signals it gets to its child and ends as the target ended
+ * (the same exit code, or the same signal).
  */
 #define BUTTER_HELPER_FORK_AS_PID_1 1u
 

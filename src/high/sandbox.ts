@@ -185,11 +185,20 @@ export function planSandbox(options: SandboxOptions, { cwd, cwdTry = false, deta
 
   // The monitor's own: it is the process the spawning thread forked.
   if (flag('dieWithParent')) add('dieWithParent', { op: 'prctl', option: PR_SET_PDEATHSIG, args: [SIGKILL] });
-  const flags = namespaces.reduce((all, ns) => all | NAMESPACES[ns], 0);
-  if (flags !== 0) add('namespaces', { op: 'unshare', flags: flags >>> 0 });
+  const flags = namespaces.reduce((all, ns) => all | NAMESPACES[ns], 0) >>> 0;
   for (const key of ['uidMap', 'gidMap'] as const) {
     if (options[key] !== undefined && !has('user')) throw invalidArgValue(`options.${key}`, options[key], "needs the 'user' namespace");
   }
+  if (flag('asPid1') && !has('pid')) throw invalidArgValue('options.asPid1', true, "needs the 'pid' namespace");
+  if (has('pid') && !has('time')) {
+    // The target and its init are made in the namespaces by clone: the monitor holds none, so their teardown comes after 'exit'.
+    add('namespaces', { op: 'fork', flags, asPid1: flag('asPid1') });
+  } else if (flags !== 0) {
+    add('namespaces', { op: 'unshare', flags });
+    // A new PID or time namespace is for the children (and clone cannot make a time namespace).
+    if (has('pid') || has('time')) add('namespaces', { op: 'fork', asPid1: flag('asPid1') });
+  }
+  // The process is in the user namespace now, and writes its own maps.
   if (has('user')) {
     const uid = options.uidMap === undefined ? process.getuid!() : validateUint32(options.uidMap, 'options.uidMap');
     const gid = options.gidMap === undefined ? process.getgid!() : validateUint32(options.gidMap, 'options.gidMap');
@@ -197,9 +206,6 @@ export function planSandbox(options: SandboxOptions, { cwd, cwdTry = false, deta
     // Without setgroups denied a process without CAP_SETGID may not write its gid_map.
     add('gidMap', { op: 'write', path: '/proc/self/setgroups', data: 'deny' }, { op: 'write', path: '/proc/self/gid_map', data: `${gid} ${process.getgid!()} 1` });
   }
-  // A new PID or time namespace is for the children: the target runs in a child of the helper.
-  if (has('pid') || has('time')) add('namespaces', { op: 'fork', asPid1: flag('asPid1') });
-  else if (flag('asPid1')) throw invalidArgValue('options.asPid1', true, "needs the 'pid' namespace");
   // Nothing mounted inside propagates out, whatever the host's propagation.
   if (has('mount')) add('namespaces', { op: 'mount', target: '/', flags: MS_SLAVE | MS_REC });
   if (options.mounts !== undefined) {
@@ -323,7 +329,7 @@ function mountSteps(m: SandboxMount, name: string): HelperStep[] {
  * here, as the sysctl or LSM that does, on `err.reason` and in the message.
  */
 function addUsernsReason(err: SystemError & { reason?: string }, step: HelperStep | undefined): void {
-  if (step?.op !== 'unshare' || (step.flags & NAMESPACES.user) === 0) return;
+  if ((step?.op !== 'unshare' && step?.op !== 'fork') || ((step.flags ?? 0) & NAMESPACES.user) === 0) return;
   const sysctl = (name: string): string | null => {
     try {
       return readFileSync(`/proc/sys/${name.replaceAll('.', '/')}`, 'utf8').trim();
