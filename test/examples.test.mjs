@@ -20,6 +20,7 @@ const examples = {
   watch: ['watch.mjs', /^create \S+\/a \(dir\)\ncreate \S+\/a\/b \(dir\)\n(?:.*\n)*create \S+\/a\/b\/notes\.txt \n$/],
   timers: ['timers.mjs', /^tick 3: [1-9]\d* tick\(s\) missed\n(?:.*\n)*\d+ calls in 100 ms\n$/],
   fanotify: ['fanotify.mjs', /^create \S+\/draft\.txt by pid (\d+)\nrename \S+\/draft\.txt -> \S+\/final\.txt by pid \1\ndelete \S+\/final\.txt by pid \1\n$/],
+  sandbox: ['sandbox.mjs', /^pid 2 on sandbox in \/work\nbin\ndev\nlib\nlib64\nproc\ntmp\nusr\nwork\n\/usr is read-only\nexited with code 0\n$/],
   host: ['hostname-in-namespace.mjs', /^host name here: butter-sandbox \| uname: butter-sandbox\n$/],
 };
 
