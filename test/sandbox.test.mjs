@@ -9,7 +9,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import path from 'node:path';
-import { existsSync, mkdtempSync, openSync, closeSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, closeSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -258,14 +258,22 @@ test('butter run: usage errors exit 1, as bwrap', () => {
 });
 
 test('the sandbox leaves no child behind: a target outliving its sandbox setup still ends with the ChildProcess', { skip: !userns && NO_USERNS }, async () => {
-  const child = spawn('sleep', ['30'], { namespaces: ['user', 'pid', 'mount'], mounts: FULL, stdio: 'ignore' });
-  await sleep(100);
+  // A duration no other process on the machine is likely to sleep for: the target's mark in /proc.
+  const mark = `30.${process.pid}`;
+  const running = () => readdirSync('/proc').filter((p) => /^\d+$/.test(p)).some((p) => {
+    try {
+      return readFileSync(`/proc/${p}/cmdline`, 'latin1') === `sleep\0${mark}\0`;
+    } catch {
+      return false; // gone meanwhile
+    }
+  });
+  const child = spawn('sleep', [mark], { namespaces: ['user', 'pid', 'mount'], mounts: FULL, stdio: 'ignore' });
+  while (!running()) await sleep(10);
   child.kill('SIGKILL');
   const [code, signal] = await once(child, 'exit');
   assert.deepEqual({ code, signal }, { code: null, signal: 'SIGKILL' });
-  await sleep(100);
-  const sleeps = spawnSync('pgrep', ['-f', '^sleep 30$'], { encoding: 'utf8' }).stdout.trim();
-  assert.equal(sleeps, '', 'the target in the PID namespace died with the monitor');
+  for (let i = 0; i < 100 && running(); i++) await sleep(10);
+  assert.equal(running(), false, 'the target in the PID namespace died with the monitor');
 });
 
 test('spawn: a user namespace refused names the setting that refuses it (here the limit, set to 0 inside a user namespace of its own)', { skip: !userns && NO_USERNS }, () => {
