@@ -207,6 +207,8 @@ const SAME = [
     '--size', '1048576', '--tmpfs', '/tmp', '--chdir', '/work', '--', 'sh', '-c', 'ls -1 /; readlink /bin; stat -c "%a %n" /private /work /tmp; stat -f -c "%b %S" /tmp; pwd'],
   ['--ro-bind', '/', '/', '--tmpfs', '/mnt', '--remount-ro', '/mnt', '--bind-try', '/nonexistent', '/x', '--ro-bind-try', '/nonexistent', '/y', '--', 'sh', '-c', 'touch /mnt/a || echo ro; touch /usr/a || echo ro; test -e /x || echo no-x'],
   ['--ro-bind', '/', '/', '--dev', '/dev', '--mqueue', '/dev/mqueue', '--', 'sh', '-c', 'stat -c "%F %t,%T %a" /dev/null /dev/zero /dev/full /dev/random /dev/urandom /dev/tty; readlink /dev/stdout /dev/fd /dev/ptmx; stat -f -c %T /dev/mqueue /dev/pts'],
+  // A file bound over one that a read-only bind holds already.
+  ['--ro-bind', '/', '/', '--ro-bind', '/etc/os-release', '/etc/hostname', '--', 'head', '-1', '/etc/hostname'],
   ['--ro-bind', '/', '/', '--clearenv', '--setenv', 'A', 'b', '--unsetenv', 'PWD', '--', 'env'],
   ['--ro-bind', '/', '/', '--new-session', '--die-with-parent', '--', 'sh', '-c', 'read -r p c s pg sid rest < /proc/$$/stat; [ "$sid" = $$ ] && echo leader'],
   ['--ro-bind', '/', '/', '--', 'sh', '-c', 'read -r p c s pg sid rest < /proc/$$/stat; [ "$sid" = $$ ] && echo leader || echo not'],

@@ -131,7 +131,8 @@ static int mount_request(uint32_t options, char *data, size_t len, uint32_t *det
   if (options & BUTTER_HELPER_MOUNT_MKTARGET) {
     int err = S_ISDIR(st.st_mode) ? make_dirs(target, 0755) : make_parents(target);
     if (!err && !S_ISDIR(st.st_mode)) {
-      int fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC, 0444);
+      /* Read-only: a file that is there already (under a read-only bind) is opened, not refused with EROFS. */
+      int fd = open(target, O_RDONLY | O_CREAT | O_CLOEXEC, 0444);
       if (fd < 0) err = errno;
       else close(fd);
     }
