@@ -300,3 +300,45 @@ test('butter doctor: the sandbox family reports each namespace as created here o
   assert.equal(sandbox.calls.at(-1).calls[0], 'spawn({ mounts })');
   assert.equal(sandbox.calls.at(-1).status, 'ok');
 });
+
+test('spawn: arbitrary sandbox options give an argument error before anything starts, or a sandbox that fails or runs: never a crash, a hang or a leaked fd', { skip: !userns && NO_USERNS, timeout: 120_000 }, async () => {
+  const { default: fc } = await import('fast-check');
+  const fdCount = () => readdirSync('/proc/self/fd').length;
+  const before = fdCount();
+  const NS = ['user', 'mount', 'pid', 'net', 'uts', 'ipc', 'cgroup', 'time'];
+  const value = fc.oneof(
+    fc.anything({ withBigInt: true, maxDepth: 2 }),
+    fc.constantFrom(0, -1, 1.5, NaN, 2 ** 32, 0o777, '', 'x\0y', '/', 'relative', '/tmp/x', true, null, [], {}),
+  );
+  // A file mount's fd is left out: a real fd of this process would be read to its end, a pipe's never.
+  const mount = fc.record({
+    type: fc.oneof(fc.constantFrom('bind', 'ro-bind', 'dev-bind', 'tmpfs', 'proc', 'dev', 'mqueue', 'dir', 'symlink', 'file', 'remount-ro'), value),
+    source: fc.oneof(fc.constantFrom('/usr', '/nonexistent', 'usr/bin'), value),
+    target: fc.oneof(fc.constantFrom('/x', '/proc', '/a/b/c', 'x', '/'), value),
+    mode: fc.oneof(fc.constant(undefined), value),
+    optional: fc.oneof(fc.constant(undefined), value),
+    data: fc.oneof(fc.constant(undefined), fc.constant('data'), value),
+  }, { requiredKeys: ['type', 'target'] });
+  const options = fc.record({
+    namespaces: fc.oneof(fc.subarray(NS), fc.array(fc.oneof(fc.constantFrom(...NS), value), { maxLength: 3 }), value),
+    mounts: fc.oneof(fc.array(mount, { maxLength: 3 }), value),
+    uidMap: value, gidMap: value, hostname: fc.oneof(fc.constant('box'), value), newSession: value, dieWithParent: value,
+    noNewPrivs: value, capabilities: fc.oneof(fc.constant(['net_raw']), value), asPid1: value,
+  }, { requiredKeys: [] });
+  await fc.assert(fc.asyncProperty(options, async (opts) => {
+    let child;
+    try {
+      child = spawn('/nonexistent/butter-fuzz', [], { ...opts, stdio: 'ignore' });
+    } catch (err) {
+      assert.ok(['ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE', 'ERR_OUT_OF_RANGE'].includes(err.code), err.stack);
+      assert.ok(err instanceof TypeError || err instanceof RangeError, err.stack);
+      return;
+    }
+    const { code, err } = await outcome(child);
+    // The command does not exist: it never runs, whatever step stopped it.
+    assert.equal(code, 127);
+    assert.match(err.code, /^E[A-Z0-9]+$/);
+    assert.equal(typeof err.step, 'string');
+  }), { numRuns: 150 });
+  assert.equal(fdCount(), before);
+});
