@@ -292,6 +292,18 @@ test('spawn: a user namespace refused names the setting that refuses it (here th
   assert.deepEqual(err, { code: 'ENOSPC', syscall: 'unshare', step: 'namespaces', reason, message: `ENOSPC: no space left on device, unshare: ${reason}` });
 });
 
+test('spawn: EPERM from a user namespace refused names why (here: a process whose uid has no mapping, under `unshare --user`)', { skip: !userns && NO_USERNS }, () => {
+  const source = `
+    import { spawn } from 'butter';
+    spawn('true', [], { namespaces: ['user', 'mount'] }).on('error', (e) => console.log(JSON.stringify({ code: e.code, syscall: e.syscall, step: e.step, reason: e.reason })));`;
+  const r = runChild(source, { prefix: ['unshare', '--user', '--'] });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), {
+    code: 'EPERM', syscall: 'unshare', step: 'namespaces',
+    reason: "this process's uid has no mapping in its own user namespace (/proc/self/uid_map is empty), and a user namespace needs one",
+  });
+});
+
 test('butter doctor: the sandbox family reports each namespace as created here or not', { skip: !userns && NO_USERNS }, () => {
   const r = spawnSync(process.execPath, [bin, 'doctor', '--json'], { encoding: 'utf8', timeout: 60_000 });
   const sandbox = JSON.parse(r.stdout).families.find((f) => f.family === 'sandbox');

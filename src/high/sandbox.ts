@@ -330,19 +330,23 @@ function mountSteps(m: SandboxMount, name: string): HelperStep[] {
  */
 function addUsernsReason(err: SystemError & { reason?: string }, step: HelperStep | undefined): void {
   if ((step?.op !== 'unshare' && step?.op !== 'fork') || ((step.flags ?? 0) & NAMESPACES.user) === 0) return;
-  const sysctl = (name: string): string | null => {
-    try {
-      return readFileSync(`/proc/sys/${name.replaceAll('.', '/')}`, 'utf8').trim();
-    } catch {
-      return null;
-    }
-  };
+  const sysctl = (name: string): string | null => readMaybe(`/proc/sys/${name.replaceAll('.', '/')}`);
   let reason: string;
   if (err.code === 'ENOSPC') reason = `the limit on user namespaces is reached (user.max_user_namespaces = ${sysctl('user.max_user_namespaces')})`;
   else if (sysctl('user.max_user_namespaces') === '0') reason = 'user namespaces are disabled (user.max_user_namespaces = 0)';
   else if (sysctl('kernel.unprivileged_userns_clone') === '0') reason = 'unprivileged user namespaces are disabled (kernel.unprivileged_userns_clone = 0)';
   else if (sysctl('kernel.apparmor_restrict_unprivileged_userns') === '1') reason = 'AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns = 1)';
+  else if (readMaybe('/proc/self/uid_map') === '') reason = "this process's uid has no mapping in its own user namespace (/proc/self/uid_map is empty), and a user namespace needs one";
   else reason = 'an LSM or a seccomp filter (a container runtime\'s) refuses them';
   err.reason = reason;
   err.message += `: ${reason}`;
+}
+
+/** A /proc file's text, trimmed; null when it cannot be read (no such sysctl here). */
+function readMaybe(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return null;
+  }
 }
