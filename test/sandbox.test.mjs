@@ -122,6 +122,13 @@ test('spawn: a failing step emits an fs-shaped error naming its option, the help
   }
 });
 
+test('spawn: a sandbox killed during its setup ends as any killed child: no error event', { skip: !userns && NO_USERNS }, async () => {
+  const child = spawn('true', [], { namespaces: ALL, mounts: FULL });
+  child.kill('SIGKILL');
+  const { code, signal, err } = await outcome(child);
+  assert.deepEqual({ code, signal, err }, { code: null, signal: 'SIGKILL', err: undefined });
+});
+
 test('spawn: options are validated before anything starts', () => {
   assert.throws(() => spawn('true', [], { namespaces: ['users'] }), { code: 'ERR_INVALID_ARG_VALUE', name: 'TypeError' });
   assert.throws(() => spawn('true', [], { namespaces: 'user' }), { code: 'ERR_INVALID_ARG_TYPE' });

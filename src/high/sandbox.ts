@@ -163,7 +163,9 @@ export interface PlanExtras {
 export function spawnSandbox(command: string, args: readonly string[], sandbox: SandboxOptions, spawnOptions: SpawnOptions, extras: PlanExtras): ChildProcess {
   const plan = planSandbox(sandbox, { ...extras, detached: spawnOptions.detached === true });
   const { child, ready } = spawnHelper(command, args, { ...spawnOptions, steps: plan.map((p) => p.step) });
-  ready.catch((err: SystemError & { step?: number | string }) => {
+  ready.catch((err: SystemError & { step?: number | string; signal?: string | null }) => {
+    // Node has emitted its own error for a helper that could not start; one killed during the setup ends as any killed child.
+    if (child.pid === undefined || (err.code === 'ERR_BUTTER_HELPER_EXITED' && err.signal !== null)) return;
     if (typeof err.step === 'number') {
       const label = plan[err.step]?.label ?? 'exec';
       if (err.code === 'EPERM' || err.code === 'ENOSPC') addUsernsReason(err, plan[err.step]?.step);
