@@ -210,8 +210,8 @@ function both(args, options = {}) {
 const SAME = [
   ['--unshare-all', '--ro-bind', '/', '/', '--proc', '/proc', '--dev', '/dev', '--', 'sh', '-c', 'id; echo $$; ls /dev; cat /proc/self/uid_map; pwd; grep Cap /proc/self/status'],
   ['--unshare-all', '--uid', '1234', '--gid', '5678', '--hostname', 'box', '--ro-bind', '/', '/', '--', 'sh', '-c', 'id -u; id -g; hostname; pwd'],
-  ['--ro-bind', '/usr', '/usr', '--symlink', 'usr/bin', '/bin', '--symlink', 'usr/lib', '/lib', '--symlink', 'usr/lib64', '/lib64', '--dir', '/work', '--perms', '0700', '--dir', '/private',
-    '--size', '1048576', '--tmpfs', '/tmp', '--chdir', '/work', '--', 'sh', '-c', 'ls -1 /; readlink /bin; stat -c "%a %n" /private /work /tmp; stat -f -c "%b %S" /tmp; pwd'],
+  ['--ro-bind', '/usr', '/usr', '--symlink', 'usr/bin', '/bin', '--symlink', 'usr/lib', '/lib', '--symlink', 'usr/lib64', '/lib64', '--dir', '/work', '--perms', '0700', '--dir', '/private/inner',
+    '--size', '1048576', '--tmpfs', '/tmp', '--chdir', '/work', '--', 'sh', '-c', 'ls -1 /; readlink /bin; stat -c "%a %n" /private /private/inner /work /tmp; stat -f -c "%b %S" /tmp; pwd'],
   ['--ro-bind', '/', '/', '--tmpfs', '/mnt', '--remount-ro', '/mnt', '--bind-try', '/nonexistent', '/x', '--ro-bind-try', '/nonexistent', '/y', '--', 'sh', '-c', 'touch /mnt/a || echo ro; touch /usr/a || echo ro; test -e /x || echo no-x'],
   ['--ro-bind', '/', '/', '--dev', '/dev', '--mqueue', '/dev/mqueue', '--', 'sh', '-c', 'stat -c "%F %t,%T %a" /dev/null /dev/zero /dev/full /dev/random /dev/urandom /dev/tty; readlink /dev/stdout /dev/fd /dev/ptmx; stat -f -c %T /dev/mqueue /dev/pts'],
   // A file bound over one that a read-only bind holds already.

@@ -79,7 +79,7 @@ static int payload_pair(const char *data, size_t len, uint32_t first, char *a, c
   return err ? err : payload_string(data + first, len - first, b);
 }
 
-/* mkdir -p: makes `path` and its missing parents; an existing directory is no error (mkdir's errno otherwise). */
+/* mkdir -p: makes `path` and its missing parents, all with `mode` (as bwrap); an existing directory is no error (mkdir's errno otherwise). */
 static int make_dirs(char *path, mode_t mode) {
   for (char *p = path + 1;; p++) {
     if (*p != '/' && *p != '\0') continue;
