@@ -266,6 +266,14 @@ test('butter run: usage errors exit 1, as bwrap', () => {
   }
 });
 
+test('butter run: --help before the command is its own, after it the command\'s', { skip: !userns && NO_USERNS }, () => {
+  const own = spawnSync(process.execPath, [bin, 'run', '--help'], { encoding: 'utf8' });
+  assert.equal(own.status, 0);
+  assert.match(own.stdout, /^Usage: butter run /);
+  const theirs = spawnSync(process.execPath, [bin, 'run', '--ro-bind', '/', '/', '--', 'sh', '-c', 'echo "$@"', 'sh', '--help', '-h'], { encoding: 'utf8' });
+  assert.deepEqual({ status: theirs.status, stdout: theirs.stdout }, { status: 0, stdout: '--help -h\n' });
+});
+
 test('the sandbox leaves no child behind: a target outliving its sandbox setup still ends with the ChildProcess', { skip: !userns && NO_USERNS }, async () => {
   // A duration no other process on the machine is likely to sleep for: the target's mark in /proc.
   const mark = `30.${process.pid}`;

@@ -40,6 +40,8 @@ export interface Command {
    * them into a usage message and exit code 2.
    */
   run(args: string[], io: Io): Promise<number>;
+  /** It finds `-h`/`--help` among its own options itself: its arguments carry another program's (`butter run -- ls --help`). */
+  readonly ownHelp?: boolean;
 }
 
 export const EXIT_OK = 0;
@@ -118,7 +120,7 @@ export async function run(args: readonly string[], io: Io): Promise<number> {
     io.err(`butter: ${what} '${first}'\n\n${usage()}`);
     return EXIT_USAGE;
   }
-  if (rest.includes('-h') || rest.includes('--help')) {
+  if (!command.ownHelp && (rest.includes('-h') || rest.includes('--help'))) {
     io.out(commandHelp(command));
     return EXIT_OK;
   }

@@ -14,6 +14,8 @@ import type { Namespace, SandboxMount, SandboxOptions } from '../high/sandbox';
 const EXIT_FAILURE = 1;
 
 interface Parsed {
+  /** `--help` came before the command. */
+  help?: boolean;
   /** Root's own capabilities, kept as bwrap keeps them: not made ambient. */
   rootDefault: boolean;
   sandbox: SandboxOptions & { namespaces: Namespace[]; mounts: SandboxMount[] };
@@ -84,6 +86,7 @@ function parse(args: string[]): Parsed {
       i++;
       break;
     }
+    if (a === '-h' || a === '--help') return { help: true, rootDefault: false, sandbox: { namespaces: [], mounts: [] }, env: {}, chdir: undefined, command: [] };
     if (!a.startsWith('--')) break;
     const unshare = /^--unshare-(user|ipc|pid|net|uts|cgroup)(-try)?$/.exec(a);
     if (unshare !== null && (unshare[2] === undefined || unshare[1] === 'user' || unshare[1] === 'cgroup')) {
@@ -150,6 +153,7 @@ export const run: Command = {
   name: 'run',
   summary: 'run a command in a sandbox, with bubblewrap\'s (bwrap\'s) command line',
   usage: 'butter run [options] [--] <command> [args...]',
+  ownHelp: true,
   help: [
     'Runs the command in new namespaces and a new root built on an empty tmpfs from',
     'the mounts given, in order, as bwrap does. Options (bwrap\'s):',
@@ -173,6 +177,10 @@ export const run: Command = {
   async run(args: string[], io: Io): Promise<number> {
     const o = parseOrUsage('run', run.usage, parse, args, io);
     if (o === null) return EXIT_FAILURE;
+    if (o.help) {
+      io.out(`Usage: ${run.usage}\n\n${run.summary}\n\n${run.help}\n`);
+      return 0;
+    }
     if (loadButter('run', io) === null) return EXIT_FAILURE;
     const { spawnSandbox } = require('../high/sandbox') as typeof import('../high/sandbox');
     const [file, ...rest] = o.command as [string, ...string[]];
