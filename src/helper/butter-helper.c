@@ -227,23 +227,45 @@ static void forward(int sig) {
 }
 
 /*
- * Passes on every signal a process would end or pause for, but the ones the
- * kernel sends a process about itself (faults) and those that cannot be
+ * Every signal a process would end or pause for is passed on, but the ones
+ * the kernel sends a process about itself (faults) and those that cannot be
  * caught. Job control (SIGTSTP, SIGTTIN, SIGTTOU) keeps its default: a
- * terminal stops the whole foreground group.
+ * terminal stops the whole foreground group. 32 and 33 are glibc's own.
  */
-static void forward_signals(pid_t pid) {
+static int forwarded(int sig) {
+  switch (sig) {
+  case SIGKILL: case SIGSTOP: case SIGCHLD: case SIGSEGV: case SIGBUS: case SIGILL: case SIGFPE: case SIGTRAP: case SIGSYS:
+  case SIGTSTP: case SIGTTIN: case SIGTTOU:
+    return 0;
+  default:
+    return sig < 32 || (sig >= SIGRTMIN && sig <= SIGRTMAX);
+  }
+}
+
+/*
+ * Blocks the forwarded signals before a fork (saving the mask in `saved`):
+ * one sent between the fork and forward_signals() waits instead of ending
+ * the parent, or, sent to an init, being dropped (an init drops a signal it
+ * has no handler for, unless it is blocked).
+ */
+static void block_forwarded(sigset_t *saved) {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig = 1; sig < NSIG; sig++) {
+    if (forwarded(sig)) sigaddset(&set, sig);
+  }
+  sigprocmask(SIG_BLOCK, &set, saved);
+}
+
+/* Passes the forwarded signals on to `pid` from now on, those that came since block_forwarded() first. */
+static void forward_signals(pid_t pid, const sigset_t *saved) {
   forward_to = pid;
   struct sigaction sa = {.sa_handler = forward, .sa_flags = SA_RESTART};
   sigemptyset(&sa.sa_mask);
   for (int sig = 1; sig < NSIG; sig++) {
-    switch (sig) {
-    case SIGKILL: case SIGSTOP: case SIGCHLD: case SIGSEGV: case SIGBUS: case SIGILL: case SIGFPE: case SIGTRAP: case SIGSYS:
-    case SIGTSTP: case SIGTTIN: case SIGTTOU:
-      continue;
-    }
-    sigaction(sig, &sa, NULL); /* 32 and 33 are glibc's own: EINVAL, left alone */
+    if (forwarded(sig)) sigaction(sig, &sa, NULL);
   }
+  sigprocmask(SIG_SETMASK, saved, NULL);
 }
 
 /* Ends as `status` says the target ended: its exit code, or killed by its signal. */
@@ -271,8 +293,8 @@ static void relay(int status) {
  * in them the other namespaces, which takes milliseconds) is not waited for.
  * EOF without a status (the init was killed) falls back to the init's own.
  */
-static void monitor(pid_t child, int report) {
-  forward_signals(child);
+static void monitor(pid_t child, int report, const sigset_t *saved) {
+  forward_signals(child, saved);
   int status;
   if (report >= 0) {
     ssize_t n;
@@ -286,8 +308,8 @@ static void monitor(pid_t child, int report) {
 }
 
 /* pid 1 of the namespace: reaps every orphan until the target ends, then reports its status and exits. */
-static void init(pid_t target, int report) {
-  forward_signals(target);
+static void init(pid_t target, int report, const sigset_t *saved) {
+  forward_signals(target, saved);
   for (;;) {
     int status;
     pid_t pid = waitpid(-1, &status, 0);
@@ -317,27 +339,38 @@ static int fork_request(uint32_t value, uint64_t flags) {
   int under_init = !(value & BUTTER_HELPER_FORK_AS_PID_1);
   int report[2] = {-1, -1};
   if (under_init && pipe2(report, O_CLOEXEC) < 0) return errno;
+  sigset_t saved;
+  block_forwarded(&saved);
   pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL, NULL, NULL, 0UL);
-  if (pid != 0) {
+  if (pid < 0) {
     int err = errno;
-    if (report[1] >= 0) close(report[1]);
-    if (pid < 0) {
-      if (report[0] >= 0) close(report[0]);
-      return err;
-    }
-    close(sock);
-    monitor(pid, report[0]);
+    sigprocmask(SIG_SETMASK, &saved, NULL);
+    if (under_init) close(report[0]), close(report[1]);
+    return err;
   }
-  if (report[0] >= 0) close(report[0]);
+  if (pid > 0) {
+    if (under_init) close(report[1]);
+    close(sock);
+    monitor(pid, report[0], &saved);
+  }
+  /* The child: default dispositions, and the mask the helper had. */
+  sigprocmask(SIG_SETMASK, &saved, NULL);
+  if (under_init) close(report[0]);
   /* A sandbox outlives no monitor: the monitor is the process the parent knows and kills. */
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   if (!under_init) return 0;
+  block_forwarded(&saved);
   pid = fork();
-  if (pid < 0) return errno;
+  if (pid < 0) {
+    int err = errno;
+    sigprocmask(SIG_SETMASK, &saved, NULL);
+    return err;
+  }
   if (pid > 0) {
     close(sock);
-    init(pid, report[1]);
+    init(pid, report[1], &saved);
   }
+  sigprocmask(SIG_SETMASK, &saved, NULL);
   close(report[1]);
   return 0;
 }
