@@ -7,6 +7,7 @@
  */
 import type { SpawnOptions } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { CAPABILITIES, capabilityBit } from '../core/capabilities';
 import { loadButter, parseOrUsage, UsageError } from './common';
 import type { Command, Io } from './main';
 import type { Namespace, SandboxMount, SandboxOptions } from '../high/sandbox';
@@ -27,20 +28,11 @@ interface Parsed {
 /** bwrap's --unshare-all: cgroup and user only where they can be had ('-try'), which here means always asked for. */
 const ALL: Namespace[] = ['user', 'ipc', 'pid', 'net', 'uts', 'cgroup'];
 
-/** Capability names by number. */
-const CAP_NAMES = [
-  'chown', 'dac_override', 'dac_read_search', 'fowner', 'fsetid', 'kill', 'setgid', 'setuid', 'setpcap', 'linux_immutable',
-  'net_bind_service', 'net_broadcast', 'net_admin', 'net_raw', 'ipc_lock', 'ipc_owner', 'sys_module', 'sys_rawio', 'sys_chroot',
-  'sys_ptrace', 'sys_pacct', 'sys_admin', 'sys_boot', 'sys_nice', 'sys_resource', 'sys_time', 'sys_tty_config', 'mknod', 'lease',
-  'audit_write', 'audit_control', 'setfcap', 'mac_override', 'mac_admin', 'syslog', 'wake_alarm', 'block_suspend', 'audit_read',
-  'perfmon', 'bpf', 'checkpoint_restore',
-];
-
 /** The capabilities this process's children can hold (its bounding set): `ALL`. */
 function boundingSet(): string[] {
   const hex = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '0';
   const mask = BigInt(`0x${hex}`);
-  return CAP_NAMES.filter((_, i) => (mask >> BigInt(i)) & 1n);
+  return CAPABILITIES.filter((_, i) => (mask >> BigInt(i)) & 1n);
 }
 
 function parse(args: string[]): Parsed {
@@ -76,9 +68,9 @@ function parse(args: string[]): Parsed {
   const cap = (option: string, name: string): string[] => {
     capsGiven = true;
     if (name.toUpperCase() === 'ALL') return boundingSet();
-    const bare = name.toLowerCase().replace(/^cap_/, '');
-    if (!CAP_NAMES.includes(bare)) throw new UsageError(`${option}: unknown capability ${name}`);
-    return [bare];
+    const bit = capabilityBit(name);
+    if (bit < 0) throw new UsageError(`${option}: unknown capability ${name}`);
+    return [CAPABILITIES[bit]!];
   };
   for (; i < args.length; i++) {
     const a = args[i]!;

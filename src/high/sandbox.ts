@@ -13,6 +13,7 @@
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { posix, resolve } from 'node:path';
+import { capabilityBit } from '../core/capabilities';
 import { invalidArgType, invalidArgValue, type SystemError } from '../core/errors';
 import { spawnHelper, type HelperStep } from '../core/helper';
 import { isArray, validateBoolean, validateFd, validateInt32, validateOptions, validateUint32 } from '../core/validate';
@@ -44,15 +45,6 @@ const MOUNT_ATTR_NODEV = 0x4;
 const PR_SET_PDEATHSIG = 1;
 const PR_SET_NO_NEW_PRIVS = 38;
 const SIGKILL = 9;
-
-/** Capability names by number (linux/capability.h), without the CAP_ prefix. */
-const CAPABILITIES = [
-  'chown', 'dac_override', 'dac_read_search', 'fowner', 'fsetid', 'kill', 'setgid', 'setuid', 'setpcap', 'linux_immutable',
-  'net_bind_service', 'net_broadcast', 'net_admin', 'net_raw', 'ipc_lock', 'ipc_owner', 'sys_module', 'sys_rawio', 'sys_chroot',
-  'sys_ptrace', 'sys_pacct', 'sys_admin', 'sys_boot', 'sys_nice', 'sys_resource', 'sys_time', 'sys_tty_config', 'mknod', 'lease',
-  'audit_write', 'audit_control', 'setfcap', 'mac_override', 'mac_admin', 'syslog', 'wake_alarm', 'block_suspend', 'audit_read',
-  'perfmon', 'bpf', 'checkpoint_restore', // the last three: Linux 5.8, 5.8, 5.9
-] as const;
 
 /** One entry of `mounts`: what the new root holds, made in order (bwrap's options of the same names). */
 export type SandboxMount =
@@ -251,7 +243,7 @@ export function capabilityMask(names: unknown): bigint {
   if (!isArray(names)) throw invalidArgType('options.capabilities', 'an instance of Array', names);
   let mask = 0n;
   names.forEach((name, i) => {
-    const cap = typeof name === 'string' ? CAPABILITIES.indexOf(name.toLowerCase().replace(/^cap_/, '') as (typeof CAPABILITIES)[number]) : -1;
+    const cap = typeof name === 'string' ? capabilityBit(name) : -1;
     if (cap < 0) throw invalidArgValue(`options.capabilities[${i}]`, name, 'is not a capability');
     mask |= 1n << BigInt(cap);
   });
