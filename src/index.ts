@@ -26,4 +26,5 @@ export * from './families/mount';
 export * from './families/namespaces';
 export * from './families/seccomp';
 export * from './families/aio';
+export * from './families/sandbox';
 export * as promises from './promises';

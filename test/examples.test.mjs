@@ -22,6 +22,7 @@ const examples = {
   fanotify: ['fanotify.mjs', /^create \S+\/draft\.txt by pid (\d+)\nrename \S+\/draft\.txt -> \S+\/final\.txt by pid \1\ndelete \S+\/final\.txt by pid \1\n$/],
   seccomp: ['seccomp.mjs', /^mkdir: EACCES, as the filter says\n(\d+) of \1 threads filtered; \d+ instructions\n$/],
   aio: ['aio.mjs', /^Linux AIO, O_DIRECT: 4096 \+ 4096 \+ 4096 \+ 4096 bytes of \d+\nPOSIX AIO: the same bytes: true\n$/],
+  sandbox: ['sandbox.mjs', /^pid 2 on sandbox in \/work\nbin\ndev\nlib\nlib64\nproc\ntmp\nusr\nwork\n\/usr is read-only\nexited with code 0\n$/],
   host: ['hostname-in-namespace.mjs', /^host name here: butter-sandbox \| uname: butter-sandbox\n$/],
   mount: ['mount-in-namespace.mjs', /^tmpfs on scratch: rw,nosuid,nodev\S* \(size=1024k\)\ntmpfs on view: ro,nosuid,nodev\S* \(size=1024k\)\n$/],
 };

@@ -113,6 +113,17 @@ test('protocol: a wrong version, a request before the hello, a malformed or unkn
     [[encodeRequest(P.BUTTER_HELPER_HELLO, P.BUTTER_HELPER_VERSION), [encodeRequest(P.BUTTER_HELPER_CHDIR, 0, Buffer.from('/')), 0]], { seq: 1, error: os.constants.errno.EPROTO, value: 0 }],
     // A setns without its fd.
     [[encodeRequest(P.BUTTER_HELPER_HELLO, P.BUTTER_HELPER_VERSION), encodeRequest(P.BUTTER_HELPER_SETNS, 0)], { seq: 1, error: os.constants.errno.EPROTO, value: 0 }],
+    // The sandbox's steps (version 2): a mount with three of its four strings, or the last unterminated.
+    ...[Buffer.from('src\0/t\0\0'), Buffer.from('src\0/t\0\0data')].map((strings) => [
+      [encodeRequest(P.BUTTER_HELPER_HELLO, P.BUTTER_HELPER_VERSION), encodeRequest(P.BUTTER_HELPER_MOUNT, 0, Buffer.concat([Buffer.alloc(16), strings]))],
+      { seq: 1, error: os.constants.errno.EPROTO, value: 0 },
+    ]),
+    [[encodeRequest(P.BUTTER_HELPER_HELLO, P.BUTTER_HELPER_VERSION), encodeRequest(P.BUTTER_HELPER_MKDIR, 0o755, Buffer.from('relative'))], { seq: 1, error: os.constants.errno.EPROTO, value: 0 }],
+    [[encodeRequest(P.BUTTER_HELPER_HELLO, P.BUTTER_HELPER_VERSION), encodeRequest(P.BUTTER_HELPER_FORK, 0, Buffer.alloc(1))], { seq: 1, error: os.constants.errno.EPROTO, value: 0 }],
+    // Ambient capabilities that are not kept.
+    [[encodeRequest(P.BUTTER_HELPER_HELLO, P.BUTTER_HELPER_VERSION), encodeRequest(P.BUTTER_HELPER_CAPS, 0, new Uint8Array(new BigUint64Array([1n, 2n]).buffer))], { seq: 1, error: os.constants.errno.EPROTO, value: 0 }],
+    // A file with both data and an fd.
+    [[encodeRequest(P.BUTTER_HELPER_HELLO, P.BUTTER_HELPER_VERSION), [encodeRequest(P.BUTTER_HELPER_FILE, 0o644, Buffer.from('/f\0data')), 0]], { seq: 1, error: os.constants.errno.EPROTO, value: 0 }],
   ];
   for (const [messages, failure] of cases) {
     const { channel, child } = rawHelper();
@@ -170,7 +181,11 @@ test('spawnHelper: steps are validated before anything starts', () => {
   assert.throws(() => spawnHelper(1, []), { code: 'ERR_INVALID_ARG_TYPE' });
   assert.throws(() => spawnHelper('/bin/true', [], { steps: {} }), { code: 'ERR_INVALID_ARG_TYPE' });
   assert.throws(() => spawnHelper('/bin/true', ['a\0b']), { code: 'ERR_INVALID_ARG_VALUE' });
-  assert.throws(() => spawnHelper('/bin/true', [], { steps: [{ op: 'mount' }] }), { code: 'ERR_INVALID_ARG_VALUE' });
+  assert.throws(() => spawnHelper('/bin/true', [], { steps: [{ op: 'overlay' }] }), { code: 'ERR_INVALID_ARG_VALUE' });
+  assert.throws(() => spawnHelper('/bin/true', [], { steps: [{ op: 'mount' }] }), { code: 'ERR_INVALID_ARG_TYPE' });
+  assert.throws(() => spawnHelper('/bin/true', [], { steps: [{ op: 'mkdir', path: 'relative' }] }), { code: 'ERR_INVALID_ARG_VALUE' });
+  assert.throws(() => spawnHelper('/bin/true', [], { steps: [{ op: 'file', path: '/f', data: 'x', fd: 0 }] }), { code: 'ERR_INVALID_ARG_VALUE' });
+  assert.throws(() => spawnHelper('/bin/true', [], { steps: [{ op: 'caps', keep: 1n, ambient: 2n }] }), { code: 'ERR_INVALID_ARG_VALUE' });
   assert.throws(() => spawnHelper('/bin/true', [], { steps: [null] }), { code: 'ERR_INVALID_ARG_TYPE' });
   assert.throws(() => spawnHelper('/bin/true', [], { steps: [{ op: 'unshare', flags: -1 }] }), { code: 'ERR_OUT_OF_RANGE' });
   assert.throws(() => spawnHelper('/bin/true', [], { steps: [{ op: 'chdir', path: 'a\0b' }] }), { code: 'ERR_INVALID_ARG_VALUE' });

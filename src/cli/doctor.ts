@@ -11,14 +11,16 @@
  *
  * Doctor never changes machine state: it reads /proc and /proc/sys, and
  * exercises Butter only on objects it creates and closes itself (an eventfd).
- * It never calls sethostname, writes a sysctl, or enters a namespace; where
- * only such a call would tell, it reasons from capabilities and sysctls and
- * says so.
+ * It never calls sethostname, writes a sysctl, or enters a namespace itself
+ * (the sandbox check's probes are short-lived children in namespaces of their
+ * own); where only such a call would tell, it reasons from capabilities and
+ * sysctls and says so.
  */
 import { readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { CAPABILITIES } from '../core/capabilities';
 import type { Command, Io } from './main';
 
 import { errorText, readText, worst, type Butter, type Environment, type FamilyReport, type Status } from './doctor/check';
@@ -62,20 +64,7 @@ export interface DoctorReport {
 
 // ---------------------------------------------------------------- environment
 
-
-/** linux/capability.h, in bit order. */
-const CAPABILITIES = [
-  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL',
-  'CAP_SETGID', 'CAP_SETUID', 'CAP_SETPCAP', 'CAP_LINUX_IMMUTABLE', 'CAP_NET_BIND_SERVICE',
-  'CAP_NET_BROADCAST', 'CAP_NET_ADMIN', 'CAP_NET_RAW', 'CAP_IPC_LOCK', 'CAP_IPC_OWNER',
-  'CAP_SYS_MODULE', 'CAP_SYS_RAWIO', 'CAP_SYS_CHROOT', 'CAP_SYS_PTRACE', 'CAP_SYS_PACCT',
-  'CAP_SYS_ADMIN', 'CAP_SYS_BOOT', 'CAP_SYS_NICE', 'CAP_SYS_RESOURCE', 'CAP_SYS_TIME',
-  'CAP_SYS_TTY_CONFIG', 'CAP_MKNOD', 'CAP_LEASE', 'CAP_AUDIT_WRITE', 'CAP_AUDIT_CONTROL',
-  'CAP_SETFCAP', 'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG', 'CAP_WAKE_ALARM',
-  'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ', 'CAP_PERFMON', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
-] as const;
-
-export type CapabilityName = (typeof CAPABILITIES)[number];
+export type { CapabilityName } from '../core/capabilities';
 
 function capabilityName(bit: number): string {
   // A kernel newer than this table still gets every bit reported, by number.

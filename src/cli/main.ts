@@ -2,7 +2,7 @@
  * The `butter` command: dispatch to one module per subcommand.
  *
  * A subcommand is a `Command` object in its own module (src/cli/doctor.ts,
- * watch.ts, fatrace.ts), listed once in `commands` below. This file
+ * watch.ts, fatrace.ts, run.ts), listed once in `commands` below. This file
  * must not import the library itself: `butter --help` and `butter --version`
  * have to work even when the native addon cannot load, which is exactly when
  * someone needs `butter doctor` to say why.
@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { doctor } from './doctor';
 import { fatrace } from './fatrace';
+import { run as runCommand } from './run';
 import { watch } from './watch';
 
 /** Where a command writes, and whether it may use colors. */
@@ -39,6 +40,8 @@ export interface Command {
    * them into a usage message and exit code 2.
    */
   run(args: string[], io: Io): Promise<number>;
+  /** It finds `-h`/`--help` among its own options itself: its arguments carry another program's (`butter run -- ls --help`). */
+  readonly ownHelp?: boolean;
 }
 
 export const EXIT_OK = 0;
@@ -46,7 +49,7 @@ export const EXIT_USAGE = 2;
 /** A bug in butter itself (sysexits' EX_SOFTWARE), so scripts can tell it from a finding. */
 export const EXIT_INTERNAL = 70;
 
-const commands: readonly Command[] = [doctor, watch, fatrace];
+const commands: readonly Command[] = [doctor, watch, fatrace, runCommand];
 
 /** The package's version, from its package.json (dist/cjs/cli -> package root). */
 export function version(): string {
@@ -117,7 +120,7 @@ export async function run(args: readonly string[], io: Io): Promise<number> {
     io.err(`butter: ${what} '${first}'\n\n${usage()}`);
     return EXIT_USAGE;
   }
-  if (rest.includes('-h') || rest.includes('--help')) {
+  if (!command.ownHelp && (rest.includes('-h') || rest.includes('--help'))) {
     io.out(commandHelp(command));
     return EXIT_OK;
   }

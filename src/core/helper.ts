@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { invalidArgType, invalidArgValue, outOfRange, sysError, type SystemError } from './errors';
 import { native, type NativeHandle } from './native';
 import { FdSource } from './source';
-import { validateBigUint, validateBytes, validateFd, validateInt32, validateUint32, UINT64_MAX } from './validate';
+import { validateBigUint, validateBoolean, validateBytes, validateFd, validateInt32, validateUint32, UINT64_MAX } from './validate';
 
 const EAGAIN = 11;
 const EPIPE = 32;
@@ -109,9 +109,10 @@ interface Request {
   value: number;
   payload?: Uint8Array;
   fd?: number;
-  /** For errors: the syscall it names, and its path. */
+  /** For errors: the syscall it names, and its paths. */
   syscall: string;
   path?: string | Uint8Array;
+  dest?: string | Uint8Array;
   step: number;
 }
 
@@ -125,8 +126,17 @@ export function encodeRequest(op: number, value: number, payload?: Uint8Array): 
   return message;
 }
 
+/**
+ * The paths an error names instead of the step's own, which may be the
+ * helper's view (a sandbox's /newroot/etc is its caller's /etc).
+ */
+export interface StepNames {
+  path?: string;
+  dest?: string;
+}
+
 /** A setup step the helper runs in itself, in order, before the exec. */
-export type HelperStep =
+export type HelperStep = (
   /** unshare(2) with `CLONE_*` flags. */
   | { op: 'unshare'; flags: number }
   /** setns(2) into the namespace `fd` refers to (a /proc/PID/ns/* or pidfd); `nstype` 0 accepts any. */
@@ -136,11 +146,60 @@ export type HelperStep =
   | { op: 'sethostname'; name: string | Uint8Array }
   /** prctl(2) with `option` and up to four further arguments. */
   | { op: 'prctl'; option: number; args?: (bigint | number)[] }
-  | { op: 'chdir'; path: string | Uint8Array };
+  /** chdir(2); with `try`, a missing directory leaves the helper where it is. */
+  | { op: 'chdir'; path: string | Uint8Array; try?: boolean }
+  /**
+   * mount(2), after making `target` (and its parents) with `makeTarget`: a
+   * directory, or an empty file for a bind of a non-directory; with `try`, a
+   * bind whose source is missing mounts nothing. `attributes` (`MOUNT_ATTR_*`)
+   * are then set on the new mount and every mount below it.
+   */
+  | { op: 'mount'; source?: string | Uint8Array; target: string | Uint8Array; fstype?: string; flags?: number; data?: string; attributes?: number; makeTarget?: boolean; try?: boolean }
+  /** mount_setattr(2): `set` and `clear` are `MOUNT_ATTR_*`, `flags` `AT_*` (`AT_RECURSIVE`). */
+  | { op: 'setattr'; path: string | Uint8Array; set?: number; clear?: number; flags?: number }
+  /** umount2(2). */
+  | { op: 'umount'; path: string | Uint8Array; flags?: number }
+  | { op: 'pivotRoot'; newRoot: string | Uint8Array; putOld: string | Uint8Array }
+  /** mkdir -p: an existing directory is kept. */
+  | { op: 'mkdir'; path: string | Uint8Array; mode?: number }
+  /** symlink(2) at `path` to `target` (parents made; the same link already there is kept). */
+  | { op: 'symlink'; target: string | Uint8Array; path: string | Uint8Array }
+  /** A new file at `path` (parents made) holding `data`, or what `fd` reads up to its end. */
+  | { op: 'file'; path: string | Uint8Array; data?: string | Uint8Array; fd?: number; mode?: number }
+  /**
+   * The rest runs in a child made by clone(2) in new namespaces (`CLONE_NEW*`
+   * flags, `CLONE_NEWTIME` excepted): in a new PID namespace pid 2 under an
+   * init, or pid 1 with `asPid1`. The helper stays outside as a monitor (protocol.h).
+   */
+  | { op: 'fork'; flags?: number; asPid1?: boolean }
+  | { op: 'setsid' }
+  /**
+   * The capabilities the target keeps (a bit per `CAP_*`); all others leave
+   * every set, the bounding set included. `ambient` (a subset, default all of
+   * `keep`) are also inheritable and ambient: what a target that is not uid 0 keeps across execve.
+   */
+  | { op: 'caps'; keep: bigint; ambient?: bigint }
+) & { names?: StepNames };
+
+/** `step[key]` as bytes for the kernel, `undefined` as empty (a NULL to the helper). */
+function bytesOf(step: object, key: string, name: string, optional = false): Buffer {
+  const value = (step as Record<string, unknown>)[key];
+  if (optional && value === undefined) return Buffer.alloc(0);
+  return validateBytes(value, `${name}.${key}`);
+}
+
+const NUL = Buffer.alloc(1);
 
 function stepRequest(step: HelperStep, i: number): Request {
   const name = `steps[${i}]`;
   if (step === null || typeof step !== 'object') throw invalidArgType(name, 'of type object', step);
+  const request = stepRequestOf(step, name, i);
+  if (step.names !== undefined) Object.assign(request, { path: step.names.path, dest: step.names.dest });
+  return request;
+}
+
+function stepRequestOf(step: HelperStep, name: string, i: number): Request {
+  const flag = (value: unknown, key: string): boolean => (value === undefined ? false : validateBoolean(value, `${name}.${key}`));
   switch (step.op) {
     case 'unshare':
       return { op: P.BUTTER_HELPER_UNSHARE, value: validateUint32(step.flags, `${name}.flags`), syscall: 'unshare', step: i };
@@ -161,11 +220,71 @@ function stepRequest(step: HelperStep, i: number): Request {
       given.forEach((a, j) => (args[j] = validateBigUint(a, `${name}.args[${j}]`, UINT64_MAX)));
       return { op: P.BUTTER_HELPER_PRCTL, value: validateInt32(step.option, `${name}.option`, 0), payload: new Uint8Array(args.buffer), syscall: 'prctl', step: i };
     }
-    case 'chdir':
-      return { op: P.BUTTER_HELPER_CHDIR, value: 0, payload: validateBytes(step.path, `${name}.path`), syscall: 'chdir', path: step.path, step: i };
+    case 'chdir': {
+      const value = flag(step.try, 'try') ? P.BUTTER_HELPER_CHDIR_TRY : 0;
+      return { op: P.BUTTER_HELPER_CHDIR, value, payload: validateBytes(step.path, `${name}.path`), syscall: 'chdir', path: step.path, step: i };
+    }
+    case 'mount': {
+      const head = new BigUint64Array([BigInt(validateUint32(step.flags ?? 0, `${name}.flags`)), BigInt(validateUint32(step.attributes ?? 0, `${name}.attributes`))]);
+      const fields = [bytesOf(step, 'source', name, true), bytesOf(step, 'target', name), bytesOf(step, 'fstype', name, true), bytesOf(step, 'data', name, true)];
+      const value = (flag(step.try, 'try') ? P.BUTTER_HELPER_MOUNT_TRY : 0) | (flag(step.makeTarget, 'makeTarget') ? P.BUTTER_HELPER_MOUNT_MKTARGET : 0);
+      const payload = Buffer.concat([new Uint8Array(head.buffer), ...fields.flatMap((f) => [f, NUL])]);
+      return { op: P.BUTTER_HELPER_MOUNT, value, payload, syscall: 'mount', path: step.source ?? step.target, dest: step.source === undefined ? undefined : step.target, step: i };
+    }
+    case 'setattr': {
+      const head = new BigUint64Array([BigInt(validateUint32(step.set ?? 0, `${name}.set`)), BigInt(validateUint32(step.clear ?? 0, `${name}.clear`))]);
+      const payload = Buffer.concat([new Uint8Array(head.buffer), bytesOf(step, 'path', name)]);
+      return { op: P.BUTTER_HELPER_SETATTR, value: validateUint32(step.flags ?? 0, `${name}.flags`), payload, syscall: 'mount_setattr', path: step.path, step: i };
+    }
+    case 'umount':
+      return { op: P.BUTTER_HELPER_UMOUNT, value: validateUint32(step.flags ?? 0, `${name}.flags`), payload: bytesOf(step, 'path', name), syscall: 'umount2', path: step.path, step: i };
+    case 'pivotRoot': {
+      const newRoot = bytesOf(step, 'newRoot', name);
+      return { op: P.BUTTER_HELPER_PIVOT_ROOT, value: newRoot.byteLength, payload: Buffer.concat([newRoot, bytesOf(step, 'putOld', name)]), syscall: 'pivot_root', path: step.newRoot, dest: step.putOld, step: i };
+    }
+    case 'mkdir':
+      return { op: P.BUTTER_HELPER_MKDIR, value: validateInt32(step.mode ?? 0o755, `${name}.mode`, 0, 0o7777), payload: absolute(step, 'path', name), syscall: 'mkdir', path: step.path, step: i };
+    case 'symlink': {
+      const target = bytesOf(step, 'target', name);
+      return { op: P.BUTTER_HELPER_SYMLINK, value: target.byteLength, payload: Buffer.concat([target, absolute(step, 'path', name)]), syscall: 'symlink', path: step.target, dest: step.path, step: i };
+    }
+    case 'file': {
+      const mode = validateInt32(step.mode ?? 0o666, `${name}.mode`, 0, 0o7777);
+      const path = absolute(step, 'path', name);
+      if (step.fd !== undefined) {
+        if (step.data !== undefined) throw invalidArgValue(`${name}.data`, step.data, 'must not be given with fd');
+        return { op: P.BUTTER_HELPER_FILE, value: mode, payload: path, fd: validateFd(step.fd, `${name}.fd`), syscall: 'write', path: step.path, step: i };
+      }
+      const data = typeof step.data === 'string' ? Buffer.from(step.data) : step.data;
+      if (!(data instanceof Uint8Array)) throw invalidArgType(`${name}.data`, 'of type string or an instance of Buffer or Uint8Array', data);
+      return { op: P.BUTTER_HELPER_FILE, value: mode, payload: Buffer.concat([path, NUL, data]), syscall: 'write', path: step.path, step: i };
+    }
+    case 'fork':
+      return {
+        op: P.BUTTER_HELPER_FORK,
+        value: flag(step.asPid1, 'asPid1') ? P.BUTTER_HELPER_FORK_AS_PID_1 : 0,
+        payload: new Uint8Array(new BigUint64Array([BigInt(validateUint32(step.flags ?? 0, `${name}.flags`))]).buffer),
+        syscall: 'clone',
+        step: i,
+      };
+    case 'setsid':
+      return { op: P.BUTTER_HELPER_SETSID, value: 0, syscall: 'setsid', step: i };
+    case 'caps': {
+      const keep = validateBigUint(step.keep, `${name}.keep`, UINT64_MAX);
+      const ambient = step.ambient === undefined ? keep : validateBigUint(step.ambient, `${name}.ambient`, UINT64_MAX);
+      if ((ambient & ~keep) !== 0n) throw invalidArgValue(`${name}.ambient`, step.ambient, 'must be a subset of keep');
+      return { op: P.BUTTER_HELPER_CAPS, value: 0, payload: new Uint8Array(new BigUint64Array([keep, ambient]).buffer), syscall: 'capset', step: i };
+    }
     default:
       throw invalidArgValue(`${name}.op`, (step as { op: unknown }).op);
   }
+}
+
+/** An absolute path (the helper makes its parents, from the root). */
+function absolute(step: object, key: string, name: string): Buffer {
+  const path = bytesOf(step, key, name);
+  if (path[0] !== 0x2f) throw invalidArgValue(`${name}.${key}`, (step as Record<string, unknown>)[key], 'must be an absolute path');
+  return path;
 }
 
 export interface HelperSpawnOptions extends SpawnOptions {
@@ -272,9 +391,21 @@ async function nextReply(channel: HelperChannel): Promise<HelperReply | null> {
   }
 }
 
+/** The call a failed request's reply value names, when not the request's main one. */
+const FAILED_CALLS: Record<number, string> = {
+  [P.BUTTER_HELPER_FAILED_OPEN]: 'open',
+  [P.BUTTER_HELPER_FAILED_MKDIR]: 'mkdir',
+  [P.BUTTER_HELPER_FAILED_STAT]: 'stat',
+  [P.BUTTER_HELPER_FAILED_READ]: 'read',
+  [P.BUTTER_HELPER_FAILED_SETATTR]: 'mount_setattr',
+  [P.BUTTER_HELPER_FAILED_PRCTL]: 'prctl',
+};
+
 function stepError(reply: HelperReply, req: Request): SystemError {
-  const failedOpen = req.op === P.BUTTER_HELPER_WRITE && reply.value === P.BUTTER_HELPER_FAILED_OPEN;
-  const err = sysError(reply.error, failedOpen ? 'open' : req.syscall, req.path);
+  const detailed = req.op !== P.BUTTER_HELPER_PRCTL && reply.value !== 0 ? FAILED_CALLS[reply.value] : undefined;
+  // A target made or changed after the mount is the request's dest.
+  const onDest = reply.value === P.BUTTER_HELPER_FAILED_MKDIR || reply.value === P.BUTTER_HELPER_FAILED_SETATTR;
+  const err = detailed === undefined ? sysError(reply.error, req.syscall, req.path, req.dest) : sysError(reply.error, detailed, onDest ? (req.dest ?? req.path) : req.path);
   if (req.step >= 0) Object.assign(err, { step: req.step });
   return err;
 }

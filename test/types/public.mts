@@ -323,3 +323,24 @@ export function seccompChecks(profile: string): void {
   seccompCompile([{ syscall: 'read', action: 'deny' }], { defaultAction: 'allow' });
   void [verdict.action, program];
 }
+
+import { spawn as spawnSandboxed, type SandboxMount, type SandboxSpawnOptions } from 'butter';
+import type { ChildProcess } from 'node:child_process';
+
+export function sandboxChecks(): void {
+  const mounts: SandboxMount[] = [
+    { type: 'ro-bind', source: '/usr', target: '/usr' },
+    { type: 'bind', source: '/srv', target: '/srv', optional: true },
+    { type: 'tmpfs', target: '/tmp', mode: 0o1777, size: 1 << 20 },
+    { type: 'file', target: '/etc/motd', data: Buffer.from('hi') },
+    { type: 'symlink', source: 'usr/bin', target: '/bin' },
+  ];
+  const options: SandboxSpawnOptions = { namespaces: ['user', 'mount', 'pid'], mounts, uidMap: 0, cwd: '/', stdio: 'inherit', dieWithParent: true };
+  const child: ChildProcess = spawnSandboxed('sh', ['-c', 'true'], options);
+  const bare: ChildProcess = spawnSandboxed('true', { namespaces: ['net'] });
+  // @ts-expect-error not a namespace
+  spawnSandboxed('true', [], { namespaces: ['users'] });
+  // @ts-expect-error a bind needs its source
+  const noSource: SandboxMount = { type: 'bind', target: '/x' };
+  void [child, bare, noSource];
+}
