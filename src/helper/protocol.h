@@ -12,7 +12,8 @@
  * is the target's. Both come from child_process.spawn, as for any child.
  *
  * Every request is a struct butter_helper_request, its payload following in
- * the same message; a setns request carries one fd (SCM_RIGHTS). The first
+ * the same message; a setns request carries one fd (SCM_RIGHTS), as does the
+ * reply to a seccomp request that makes a listener. The first
  * request is HELLO. The helper runs each request in order, in itself, and
  * answers each with a struct butter_helper_reply, except an EXEC that
  * succeeds: the helper's socket is close-on-exec, so the parent reads EOF.
@@ -25,7 +26,7 @@
 #include <stdint.h>
 
 /* Bumped on any change to a message's layout or meaning. */
-#define BUTTER_HELPER_VERSION 1
+#define BUTTER_HELPER_VERSION 2
 
 enum butter_helper_op {
   BUTTER_HELPER_HELLO = 1,   /* value: the protocol version the parent speaks; reply value: the helper's */
@@ -36,6 +37,7 @@ enum butter_helper_op {
   BUTTER_HELPER_PRCTL,       /* value: option; payload: arg2..arg5 as uint64_t; reply value: prctl's result */
   BUTTER_HELPER_CHDIR,       /* payload: the path */
   BUTTER_HELPER_EXEC,        /* value: BUTTER_HELPER_EXEC_*; payload: the file to exec with the helper's argv[2...] */
+  BUTTER_HELPER_SECCOMP,     /* value: SECCOMP_FILTER_FLAG_*; payload: the struct sock_filter array; with NEW_LISTENER the reply carries the listener fd (SCM_RIGHTS) */
   BUTTER_HELPER_OPS
 };
 
