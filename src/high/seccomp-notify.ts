@@ -278,6 +278,12 @@ export class SeccompNotify extends FdSource<SeccompNotification> {
     this.deadline = deadline;
     this.defaultAnswer = defaultAnswer;
     this.#default = response;
+    // Any other fd would pass as readable and fail every read: refuse it here (ENOTTY).
+    const valid = native.seccomp_notify.seccompNotifyIdValid(this.fd, 0n);
+    if (valid < 0 && valid !== -ENOENT) {
+      this.close();
+      throw sysError(-valid, 'ioctl');
+    }
     if (syncWakeUp) {
       const r = native.seccomp_notify.seccompNotifySetFlags(this.fd, BigInt(SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP));
       if (r < 0) {
