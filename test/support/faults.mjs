@@ -124,7 +124,9 @@ export const ADAPTERS = {
     // A shell under a filter that notifies chdir: each event is a subshell's
     // cd waiting for its answer (take()'s, else the deadline's default). The
     // listener is held by an object with no deadline, which never reads, so
-    // that make() can duplicate it synchronously.
+    // that make() can duplicate it synchronously; notifications a closed
+    // source left unread wait until this process ends, which closes the
+    // listener, so producing is over once the subshells are started.
     code: `const { spawnHelper } = await import(${JSON.stringify(HELPER)});
     let holder;
     const target = spawnHelper('/bin/sh', [], { stdio: ['pipe', 'pipe', 'ignore'], steps: [
@@ -147,7 +149,7 @@ export const ADAPTERS = {
       produce: (src, n) => new Promise((resolve) => {
         sh.stdout.ref();
         waiting.push([++produced, () => { sh.stdout.unref(); resolve(); }]);
-        sh.stdin.write('i=0; while [ $i -lt ' + n + ' ]; do (cd /) & i=$((i+1)); done; wait; echo done\\n');
+        sh.stdin.write('i=0; while [ $i -lt ' + n + ' ]; do (cd /) & i=$((i+1)); done; echo done\\n');
       }),
       take: (ev) => { ev.respond({ value: 0 }); return 1; },
     };`,
