@@ -21,6 +21,7 @@ const examples = {
   timers: ['timers.mjs', /^tick 3: [1-9]\d* tick\(s\) missed\n(?:.*\n)*\d+ calls in 100 ms\n$/],
   fanotify: ['fanotify.mjs', /^create \S+\/draft\.txt by pid (\d+)\nrename \S+\/draft\.txt -> \S+\/final\.txt by pid \1\ndelete \S+\/final\.txt by pid \1\n$/],
   host: ['hostname-in-namespace.mjs', /^host name here: butter-sandbox \| uname: butter-sandbox\n$/],
+  'seccomp-notify': ['seccomp-supervise.mjs', /^sh: in \/tmp\ndenied chdir\("\/etc"\) for sh\[(\d+)\]: EACCES\nsh: cd \/etc refused\ndenied mkdir(?:at)?\("\/tmp\/butter-example-\1"\) for mkdir\[\d+\]: EPERM\nsh: mkdir refused\nsupervised 3 syscalls, denied 2; the shell exited with 0\n$/],
 };
 
 // The suite also runs on Bun and Deno (scripts/runtimes.sh): the examples run on the runtime running it.
