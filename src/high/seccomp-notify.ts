@@ -201,7 +201,14 @@ export class SeccompNotification {
 
   #read<T>(read: (fd: number) => T): T {
     const path = `/proc/${this.pid}/mem`;
-    const fd = openSync(path, 'r');
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch (err) {
+      // A target that is gone (ESRCH while it exits, ENOENT once reaped) is the same finding as below.
+      if (!this.idValid()) throw sysError(ENOENT, 'ioctl');
+      throw err;
+    }
     try {
       if (!this.idValid()) throw sysError(ENOENT, 'ioctl');
       const result = read(fd);

@@ -114,7 +114,8 @@ export interface SeccompNotifResp {
 /**
  * SECCOMP_IOCTL_NOTIF_SEND: answers notification `resp.id`. ENOENT when its
  * target no longer waits (it died, or a signal interrupted the syscall);
- * EINPROGRESS when an ADDFD for it is under way.
+ * EINPROGRESS when an ADDFD for it is under way, or when it was answered
+ * and its target is still waking.
  */
 export function seccompNotifySend(fd: number, resp: SeccompNotifResp): void {
   validateFd(fd);
