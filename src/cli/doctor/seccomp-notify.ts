@@ -60,11 +60,11 @@ export async function check(env: Environment): Promise<FamilyReport> {
     n.respond({ value: 0 });
     const code = await exit;
     if (code !== 7) throw new Error(`the shell exited with ${code}, not 7, after its chdir was answered`);
-    calls.push(call(['seccompNotifyRecv', 'seccompNotifySend', 'SeccompNotify'], 'ok', `a shell's ${syscall} was received and answered, and the shell went on`));
+    calls.push(call('SeccompNotify', 'ok', `a shell's ${syscall} was received and answered, and the shell went on`));
     facts.syncWakeUp = r === null;
     calls.push(call('seccompNotifySetFlags', r === null ? 'ok' : 'limited', r === null ? 'SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP accepted' : `${r}: the kernel lacks SECCOMP_IOCTL_NOTIF_SET_FLAGS (Linux 6.6)`));
   } catch (err) {
-    calls.push(call(['seccomp', 'SeccompNotify'], 'unavailable', errorText(err)));
+    calls.push(call('SeccompNotify', 'unavailable', errorText(err)));
   } finally {
     (notify as InstanceType<typeof butter.SeccompNotify> | null)?.close();
   }
