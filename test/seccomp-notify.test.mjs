@@ -103,6 +103,7 @@ describe('seccomp_notify', { skip: NOT_X86_64 }, () => {
     assert.equal(n.readString(n.args[0], 64), '/butter-memory-test');
     assert.throws(() => n.readString(n.args[0], 4), (err) => assertSysError(err, 'ENAMETOOLONG', 'read', `/proc/${child.pid}/mem`));
     assert.deepEqual(n.readMemory(0n, 16), Buffer.alloc(0), 'nothing mapped there');
+    assert.throws(() => n.readString(0n), (err) => assertSysError(err, 'EFAULT', 'read', `/proc/${child.pid}/mem`));
     n.respond({ value: 0 });
     assert.throws(() => n.readMemory(n.args[0], 5), (err) => assertSysError(err, 'ENOENT', 'ioctl'));
     assert.equal((await done).code, 0);

@@ -13,7 +13,7 @@
  * listener it is given (FdSource owns it); the caller's stays the caller's.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import { invalidArgType, invalidArgValue, outOfRange, sysError, EAGAIN, ENOENT, EPIPE } from '../core/errors';
+import { invalidArgType, invalidArgValue, outOfRange, sysError, EAGAIN, EFAULT, ENOENT, EPIPE } from '../core/errors';
 import { native } from '../core/native';
 import { FdSource } from '../core/source';
 import { closeOnAbort, validateAbortSignal, validateBigUint, validateBoolean, validateFd, validateInteger, validateOptions, UINT64_MAX } from '../core/validate';
@@ -30,6 +30,7 @@ import {
 } from '../raw/seccomp-notify';
 
 const O_CLOEXEC = 0o2000000;
+const ENAMETOOLONG = 36;
 /** /proc/PID/mem is read a page at a time when looking for a string's end: the next page may not be mapped. */
 const PAGE = 4096;
 
@@ -178,7 +179,8 @@ export class SeccompNotification {
   /**
    * Reads the NUL-terminated string at `address` in the target's memory (a
    * path argument), as UTF-8, checked as `readMemory()` is. ENAMETOOLONG when
-   * no NUL comes within `maxLength` bytes (default 4096, PATH_MAX).
+   * no NUL comes within `maxLength` bytes (default 4096, PATH_MAX), EFAULT
+   * when the string runs into unmapped memory (as the syscall itself would).
    */
   readString(address: bigint | number, maxLength = PAGE): string {
     const at = validateBigUint(address, 'address', UINT64_MAX);
@@ -219,9 +221,6 @@ export class SeccompNotification {
     }
   }
 }
-
-const EFAULT = 14;
-const ENAMETOOLONG = 36;
 
 /** One pread of the target's memory: bytes read (0 at an unmapped address, which reads as EIO). */
 function readAt(fd: number, buffer: Buffer, at: bigint): number {

@@ -81,7 +81,8 @@ static napi_value js_helper_recv(napi_env env, napi_callback_info info) {
     struct cmsghdr align;
     char space[CMSG_SPACE(sizeof(int) * 4)];
   } control;
-  struct iovec iov = {.iov_base = data, .iov_len = sizeof(struct butter_helper_reply)};
+  /* The whole buffer: a longer message than a reply reads as one, and JS refuses it. */
+  struct iovec iov = {.iov_base = data, .iov_len = len};
   struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.space, .msg_controllen = sizeof control.space};
   ssize_t n = recvmsg(h->fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
   if (n < 0) return butter_errno_result(env, errno);
