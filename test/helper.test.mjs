@@ -111,6 +111,9 @@ test('protocol: a wrong version, a request before the hello, a malformed or unkn
     [[encodeRequest(P.BUTTER_HELPER_HELLO, P.BUTTER_HELPER_VERSION), encodeRequest(P.BUTTER_HELPER_CHDIR, 0, Buffer.from('/\0x'))], { seq: 1, error: os.constants.errno.EPROTO, value: 0, fd: -1 }],
     // An fd on a request that takes none.
     [[encodeRequest(P.BUTTER_HELPER_HELLO, P.BUTTER_HELPER_VERSION), [encodeRequest(P.BUTTER_HELPER_CHDIR, 0, Buffer.from('/')), 0]], { seq: 1, error: os.constants.errno.EPROTO, value: 0, fd: -1 }],
+    // A seccomp filter that is not whole struct sock_filters, or none at all.
+    [[encodeRequest(P.BUTTER_HELPER_HELLO, P.BUTTER_HELPER_VERSION), encodeRequest(P.BUTTER_HELPER_SECCOMP, 0, new Uint8Array(12))], { seq: 1, error: os.constants.errno.EPROTO, value: 0, fd: -1 }],
+    [[encodeRequest(P.BUTTER_HELPER_HELLO, P.BUTTER_HELPER_VERSION), encodeRequest(P.BUTTER_HELPER_SECCOMP, 0)], { seq: 1, error: os.constants.errno.EPROTO, value: 0, fd: -1 }],
     // A setns without its fd.
     [[encodeRequest(P.BUTTER_HELPER_HELLO, P.BUTTER_HELPER_VERSION), encodeRequest(P.BUTTER_HELPER_SETNS, 0)], { seq: 1, error: os.constants.errno.EPROTO, value: 0, fd: -1 }],
   ];

@@ -214,6 +214,28 @@ describe('seccomp_notify', { skip: NOT_X86_64 }, () => {
     await closed;
   });
 
+  test('the step passes its flags: with WAIT_KILLABLE_RECV a received notification outlives a non-fatal signal', async () => {
+    const script = 'trap "echo usr1" USR1; cd /tmp; echo "cd $?"';
+    for (const killable of [false, true]) {
+      const flags = C.SECCOMP_FILTER_FLAG_NEW_LISTENER | (killable ? C.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV : 0);
+      let notify;
+      const { child } = spawnHelper('/bin/sh', ['-c', script], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        steps: [{ op: 'prctl', option: 38, args: [1] }, { op: 'seccomp', flags, filter: notifyFilter([NR.chdir]), onListener: (fd) => (notify = new SeccompNotify(fd)) }],
+      });
+      const done = outcome(child);
+      while (notify === undefined) await sleep(5);
+      const n = await notify.read();
+      process.kill(child.pid, 'SIGUSR1');
+      await sleep(100);
+      // Without the flag the signal interrupts the chdir: dash's trap has no SA_RESTART, so cd fails (EINTR).
+      assert.equal(n.idValid(), killable, `killable: ${killable}`);
+      assert.equal(n.respond({ value: 0 }), killable);
+      const r = await done;
+      assert.equal(r.out, killable ? 'usr1\ncd 0\n' : 'usr1\ncd 2\n');
+    }
+  });
+
   test('the listener reaches the parent once, closed in the helper and never in the target; no fd is left here', async () => {
     const before = fdCount();
     const { child, ready, listener } = supervised('/bin/sh', ['-c', 'cd /; sleep 0.2'], [NR.chdir]);

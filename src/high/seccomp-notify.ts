@@ -110,7 +110,8 @@ export class SeccompNotification {
    * Answers: the syscall fails with `error` (`'EPERM'`, or a positive errno),
    * or returns `value`. Returns true when this call answered it; false when it
    * was answered already, or its target no longer waits (it died, or a signal
-   * interrupted the syscall, which then restarts as a new notification).
+   * interrupted the syscall: it fails with EINTR, or restarts as a new
+   * notification when the handler has SA_RESTART).
    */
   respond(answer: { error: string | number } | { value: bigint | number }): boolean {
     return this.#owner._answer(this, responseOf(answer, 'answer'));
