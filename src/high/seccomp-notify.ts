@@ -138,8 +138,6 @@ export class SeccompNotification {
    * (`SECCOMP_IOCTL_NOTIF_ADDFD`) and returns its number there. With `send`,
    * that number is also the syscall's result (the notification is answered);
    * otherwise answer it afterwards. Throws ENOENT when the target no longer waits.
-   * The kernel has the target install the fd and waits for it, on this
-   * thread: a stopped target (SIGSTOP, a debugger) holds the call until it runs.
    */
   addFd(fd: number, options?: SeccompAddFdOptions): number {
     validateFd(fd);
