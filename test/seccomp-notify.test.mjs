@@ -7,6 +7,8 @@ import { once } from 'node:events';
 import { closeSync, openSync, readdirSync, readlinkSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import {
   SeccompNotify,
   SeccompNotification,
@@ -22,6 +24,9 @@ import { assertSysError } from './support/errors.mjs';
 import { NOT_X86_64, NR, AUDIT_ARCH_X86_64, notifyFilter, supervised, outcome } from './support/seccomp.mjs';
 
 const { spawnHelper } = await import('../dist/cjs/core/helper.js');
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc');
 
 const fdCount = () => readdirSync('/proc/self/fd').length;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -248,6 +253,27 @@ describe('seccomp_notify', { skip: NOT_X86_64 }, () => {
     await done;
     notify.close();
     assert.equal(fdCount(), before);
+  });
+
+  test('made and closed 5,000 times, or dropped without close() (no deadline: nothing holds it), no listener fd is left', async () => {
+    const { child, ready, listener } = supervised('/bin/sh', ['-c', 'read x'], [NR.chdir], { options: { deadline: Infinity }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const done = outcome(child);
+    const holder = await listener;
+    await ready; // the helper's socket is closed by then
+    const before = fdCount();
+    for (let i = 0; i < 5_000; i++) new SeccompNotify(holder.fd, { deadline: i % 2 ? 1000 : Infinity }).close();
+    assert.equal(fdCount(), before);
+    for (let i = 0; i < 100; i++) new SeccompNotify(holder.fd, { deadline: Infinity });
+    assert.equal(fdCount(), before + 100);
+    for (let i = 0; i < 30 && fdCount() > before; i++) {
+      gc();
+      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setImmediate(r));
+    }
+    assert.equal(fdCount(), before, 'the finalizers closed what nobody closed');
+    child.stdin.end('\n');
+    await done;
+    holder.close();
   });
 
   test('helper: a seccomp step that fails rejects with its syscall and index, and one that succeeds before a failing exec leaks nothing', async () => {
