@@ -27,4 +27,5 @@ export * from './families/namespaces';
 export * from './families/seccomp';
 export * from './families/aio';
 export * from './families/sandbox';
+export * from './families/seccomp-notify';
 export * as promises from './promises';

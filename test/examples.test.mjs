@@ -25,6 +25,7 @@ const examples = {
   sandbox: ['sandbox.mjs', /^pid 2 on sandbox in \/work\nbin\ndev\nlib\nlib64\nproc\ntmp\nusr\nwork\n\/usr is read-only\nexited with code 0\n$/],
   host: ['hostname-in-namespace.mjs', /^host name here: butter-sandbox \| uname: butter-sandbox\n$/],
   mount: ['mount-in-namespace.mjs', /^tmpfs on scratch: rw,nosuid,nodev\S* \(size=1024k\)\ntmpfs on view: ro,nosuid,nodev\S* \(size=1024k\)\n$/],
+  'seccomp-notify': ['seccomp-supervise.mjs', /^sh: in \/tmp\ndenied chdir\("\/etc"\) for sh\[(\d+)\]: EACCES\nsh: cd \/etc refused\ndenied mkdir(?:at)?\("\/tmp\/butter-example-\1"\) for mkdir\[\d+\]: EPERM\nsh: mkdir refused\nsupervised 3 syscalls, denied 2; the shell exited with 0\n$/],
 };
 
 // The suite also runs on Bun and Deno (scripts/runtimes.sh): the examples run on the runtime running it.

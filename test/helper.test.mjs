@@ -83,16 +83,16 @@ test('protocol: hello, requests answered in order with their results, EOF at the
   const { channel, child } = rawHelper(['/bin/cat', '/proc/self/status']);
   const done = output(child);
   assert.ok(channel.send(encodeRequest(P.BUTTER_HELPER_HELLO, P.BUTTER_HELPER_VERSION)) > 0);
-  assert.deepEqual(await channel.read(), { seq: 0, error: 0, value: P.BUTTER_HELPER_VERSION });
+  assert.deepEqual(await channel.read(), { seq: 0, error: 0, value: P.BUTTER_HELPER_VERSION, fd: -1 });
   const prctl = (option, arg2 = 0n) => encodeRequest(P.BUTTER_HELPER_PRCTL, option, new Uint8Array(new BigUint64Array([arg2, 0n, 0n, 0n]).buffer));
   channel.send(prctl(PR_GET_NO_NEW_PRIVS));
   channel.send(prctl(PR_SET_NO_NEW_PRIVS, 1n));
   channel.send(prctl(PR_GET_NO_NEW_PRIVS));
   channel.send(prctl(PR_GET_DUMPABLE));
-  assert.deepEqual(await channel.read(), { seq: 1, error: 0, value: 0 });
-  assert.deepEqual(await channel.read(), { seq: 2, error: 0, value: 0 });
-  assert.deepEqual(await channel.read(), { seq: 3, error: 0, value: 1 });
-  assert.deepEqual(await channel.read(), { seq: 4, error: 0, value: 1 });
+  assert.deepEqual(await channel.read(), { seq: 1, error: 0, value: 0, fd: -1 });
+  assert.deepEqual(await channel.read(), { seq: 2, error: 0, value: 0, fd: -1 });
+  assert.deepEqual(await channel.read(), { seq: 3, error: 0, value: 1, fd: -1 });
+  assert.deepEqual(await channel.read(), { seq: 4, error: 0, value: 1, fd: -1 });
   channel.send(encodeRequest(P.BUTTER_HELPER_EXEC, 0, Buffer.from('/bin/cat')));
   assert.equal(await channel.read(), null);
   assert.equal(await channel.read(), null, 'EOF stays');
@@ -104,26 +104,29 @@ test('protocol: hello, requests answered in order with their results, EOF at the
 
 test('protocol: a wrong version, a request before the hello, a malformed or unknown request: EPROTO-family errors, then exit 127', async () => {
   const cases = [
-    [[encodeRequest(P.BUTTER_HELPER_HELLO, 999)], { seq: 0, error: os.constants.errno.EPROTONOSUPPORT, value: P.BUTTER_HELPER_VERSION }],
-    [[encodeRequest(P.BUTTER_HELPER_CHDIR, 0, Buffer.from('/'))], { seq: 0, error: os.constants.errno.EPROTO, value: P.BUTTER_HELPER_VERSION }],
-    [[encodeRequest(P.BUTTER_HELPER_HELLO, P.BUTTER_HELPER_VERSION), new Uint8Array(4)], { seq: 1, error: os.constants.errno.EPROTO, value: 0 }],
-    [[encodeRequest(P.BUTTER_HELPER_HELLO, P.BUTTER_HELPER_VERSION), encodeRequest(1000, 0)], { seq: 1, error: os.constants.errno.EPROTO, value: 0 }],
-    [[encodeRequest(P.BUTTER_HELPER_HELLO, P.BUTTER_HELPER_VERSION), encodeRequest(P.BUTTER_HELPER_CHDIR, 0, Buffer.from('/\0x'))], { seq: 1, error: os.constants.errno.EPROTO, value: 0 }],
+    [[encodeRequest(P.BUTTER_HELPER_HELLO, 999)], { seq: 0, error: os.constants.errno.EPROTONOSUPPORT, value: P.BUTTER_HELPER_VERSION, fd: -1 }],
+    [[encodeRequest(P.BUTTER_HELPER_CHDIR, 0, Buffer.from('/'))], { seq: 0, error: os.constants.errno.EPROTO, value: P.BUTTER_HELPER_VERSION, fd: -1 }],
+    [[encodeRequest(P.BUTTER_HELPER_HELLO, P.BUTTER_HELPER_VERSION), new Uint8Array(4)], { seq: 1, error: os.constants.errno.EPROTO, value: 0, fd: -1 }],
+    [[encodeRequest(P.BUTTER_HELPER_HELLO, P.BUTTER_HELPER_VERSION), encodeRequest(1000, 0)], { seq: 1, error: os.constants.errno.EPROTO, value: 0, fd: -1 }],
+    [[encodeRequest(P.BUTTER_HELPER_HELLO, P.BUTTER_HELPER_VERSION), encodeRequest(P.BUTTER_HELPER_CHDIR, 0, Buffer.from('/\0x'))], { seq: 1, error: os.constants.errno.EPROTO, value: 0, fd: -1 }],
     // An fd on a request that takes none.
-    [[encodeRequest(P.BUTTER_HELPER_HELLO, P.BUTTER_HELPER_VERSION), [encodeRequest(P.BUTTER_HELPER_CHDIR, 0, Buffer.from('/')), 0]], { seq: 1, error: os.constants.errno.EPROTO, value: 0 }],
+    [[encodeRequest(P.BUTTER_HELPER_HELLO, P.BUTTER_HELPER_VERSION), [encodeRequest(P.BUTTER_HELPER_CHDIR, 0, Buffer.from('/')), 0]], { seq: 1, error: os.constants.errno.EPROTO, value: 0, fd: -1 }],
+    // A seccomp filter that is not whole struct sock_filters, or none at all.
+    [[encodeRequest(P.BUTTER_HELPER_HELLO, P.BUTTER_HELPER_VERSION), encodeRequest(P.BUTTER_HELPER_SECCOMP, 0, new Uint8Array(12))], { seq: 1, error: os.constants.errno.EPROTO, value: 0, fd: -1 }],
+    [[encodeRequest(P.BUTTER_HELPER_HELLO, P.BUTTER_HELPER_VERSION), encodeRequest(P.BUTTER_HELPER_SECCOMP, 0)], { seq: 1, error: os.constants.errno.EPROTO, value: 0, fd: -1 }],
     // A setns without its fd.
-    [[encodeRequest(P.BUTTER_HELPER_HELLO, P.BUTTER_HELPER_VERSION), encodeRequest(P.BUTTER_HELPER_SETNS, 0)], { seq: 1, error: os.constants.errno.EPROTO, value: 0 }],
+    [[encodeRequest(P.BUTTER_HELPER_HELLO, P.BUTTER_HELPER_VERSION), encodeRequest(P.BUTTER_HELPER_SETNS, 0)], { seq: 1, error: os.constants.errno.EPROTO, value: 0, fd: -1 }],
     // The sandbox's steps (version 2): a mount with three of its four strings, or the last unterminated.
     ...[Buffer.from('src\0/t\0\0'), Buffer.from('src\0/t\0\0data')].map((strings) => [
       [encodeRequest(P.BUTTER_HELPER_HELLO, P.BUTTER_HELPER_VERSION), encodeRequest(P.BUTTER_HELPER_MOUNT, 0, Buffer.concat([Buffer.alloc(16), strings]))],
-      { seq: 1, error: os.constants.errno.EPROTO, value: 0 },
+      { seq: 1, error: os.constants.errno.EPROTO, value: 0, fd: -1 },
     ]),
-    [[encodeRequest(P.BUTTER_HELPER_HELLO, P.BUTTER_HELPER_VERSION), encodeRequest(P.BUTTER_HELPER_MKDIR, 0o755, Buffer.from('relative'))], { seq: 1, error: os.constants.errno.EPROTO, value: 0 }],
-    [[encodeRequest(P.BUTTER_HELPER_HELLO, P.BUTTER_HELPER_VERSION), encodeRequest(P.BUTTER_HELPER_FORK, 0, Buffer.alloc(1))], { seq: 1, error: os.constants.errno.EPROTO, value: 0 }],
+    [[encodeRequest(P.BUTTER_HELPER_HELLO, P.BUTTER_HELPER_VERSION), encodeRequest(P.BUTTER_HELPER_MKDIR, 0o755, Buffer.from('relative'))], { seq: 1, error: os.constants.errno.EPROTO, value: 0, fd: -1 }],
+    [[encodeRequest(P.BUTTER_HELPER_HELLO, P.BUTTER_HELPER_VERSION), encodeRequest(P.BUTTER_HELPER_FORK, 0, Buffer.alloc(1))], { seq: 1, error: os.constants.errno.EPROTO, value: 0, fd: -1 }],
     // Ambient capabilities that are not kept.
-    [[encodeRequest(P.BUTTER_HELPER_HELLO, P.BUTTER_HELPER_VERSION), encodeRequest(P.BUTTER_HELPER_CAPS, 0, new Uint8Array(new BigUint64Array([1n, 2n]).buffer))], { seq: 1, error: os.constants.errno.EPROTO, value: 0 }],
+    [[encodeRequest(P.BUTTER_HELPER_HELLO, P.BUTTER_HELPER_VERSION), encodeRequest(P.BUTTER_HELPER_CAPS, 0, new Uint8Array(new BigUint64Array([1n, 2n]).buffer))], { seq: 1, error: os.constants.errno.EPROTO, value: 0, fd: -1 }],
     // A file with both data and an fd.
-    [[encodeRequest(P.BUTTER_HELPER_HELLO, P.BUTTER_HELPER_VERSION), [encodeRequest(P.BUTTER_HELPER_FILE, 0o644, Buffer.from('/f\0data')), 0]], { seq: 1, error: os.constants.errno.EPROTO, value: 0 }],
+    [[encodeRequest(P.BUTTER_HELPER_HELLO, P.BUTTER_HELPER_VERSION), [encodeRequest(P.BUTTER_HELPER_FILE, 0o644, Buffer.from('/f\0data')), 0]], { seq: 1, error: os.constants.errno.EPROTO, value: 0, fd: -1 }],
   ];
   for (const [messages, failure] of cases) {
     const { channel, child } = rawHelper();

@@ -12,6 +12,7 @@ import { native } from './native';
  * The errnos the families compare a native call's result (`-errno`) with:
  * Linux's asm-generic numbers, those of every architecture Node is built for.
  */
+export const ENOENT = 2;
 export const EINTR = 4;
 export const EBADF = 9;
 export const EAGAIN = 11;
@@ -20,6 +21,7 @@ export const EEXIST = 17;
 export const EINVAL = 22;
 export const EMFILE = 24;
 export const ENOSPC = 28;
+export const EPIPE = 32;
 export const EOPNOTSUPP = 95;
 export const EINPROGRESS = 115;
 export const ECANCELED = 125;

@@ -18,6 +18,7 @@ const EAGAIN = 11;
 const EPIPE = 32;
 const ECONNRESET = 104;
 const EPROTO = 71;
+const EMFILE = 24;
 
 const P = native.helperConstants;
 
@@ -32,11 +33,16 @@ export function helperPath(): string {
   return existsSync(release) ? release : join(root, 'build', 'Debug', 'butter-helper');
 }
 
-/** One reply: `seq` is the request's index (0: the hello), `error` 0 or an errno, `value` the result. */
+/**
+ * One reply: `seq` is the request's index (0: the hello), `error` 0 or an
+ * errno, `value` the result, `fd` the fd that came with it (a seccomp
+ * listener, held by the channel until `closeHeld()` or `close()`) or -1.
+ */
 export interface HelperReply {
   seq: number;
   error: number;
   value: number;
+  fd: number;
 }
 
 /**
@@ -79,6 +85,11 @@ export class HelperChannel extends FdSource<HelperReply | null> {
     return native.helperSend(this.fd, message, fd);
   }
 
+  /** Closes an fd a reply brought (once: a number closed already is left alone). */
+  closeHeld(fd: number): void {
+    if (!this.closed) native.handleCloseHeld(this.handle, fd);
+  }
+
   override close(): void {
     this.closePeer();
     super.close();
@@ -87,7 +98,7 @@ export class HelperChannel extends FdSource<HelperReply | null> {
   protected readBatch(out: (HelperReply | null)[]): number {
     let count = 0;
     for (;;) {
-      const n = native.handleRead(this.handle, this.#bytes);
+      const n = native.helperRecv(this.handle, this.#bytes);
       if (n === -EAGAIN) return count;
       if (n === -ECONNRESET) continue; // reported once, ahead of the replies queued before it
       if (n < 0) return count || n;
@@ -98,7 +109,8 @@ export class HelperChannel extends FdSource<HelperReply | null> {
         return count;
       }
       // A reply is three int32s; anything else cannot come from the helper.
-      out.push(n === 12 ? { seq: this.#buffer[0]!, error: this.#buffer[1]!, value: this.#buffer[2]! >>> 0 } : { seq: -1, error: EPROTO, value: 0 });
+      const fd = this.#buffer[3]!;
+      out.push(n === 12 ? { seq: this.#buffer[0]!, error: this.#buffer[1]!, value: this.#buffer[2]! >>> 0, fd } : { seq: -1, error: EPROTO, value: 0, fd });
     }
   }
 }
@@ -109,6 +121,8 @@ interface Request {
   value: number;
   payload?: Uint8Array;
   fd?: number;
+  /** A seccomp step's: called with the listener its reply brings. */
+  onListener?: (fd: number) => void;
   /** For errors: the syscall it names, and its paths. */
   syscall: string;
   path?: string | Uint8Array;
@@ -179,6 +193,18 @@ export type HelperStep = (
    * `keep`) are also inheritable and ambient: what a target that is not uid 0 keeps across execve.
    */
   | { op: 'caps'; keep: bigint; ambient?: bigint }
+  /**
+   * seccomp(2) `SECCOMP_SET_MODE_FILTER` with `flags` (`SECCOMP_FILTER_FLAG_*`)
+   * and `filter`, an array of `struct sock_filter` (8 bytes each). Unless
+   * running as root, a `prctl` step with `PR_SET_NO_NEW_PRIVS` must come
+   * first. With `SECCOMP_FILTER_FLAG_NEW_LISTENER`, `onListener` is called
+   * with the listener fd as soon as the reply brings it (before the later
+   * steps and the exec may need answers); the fd is closed when it returns,
+   * so keep a duplicate (`new SeccompNotify(fd)` makes one). The filter must
+   * let the helper finish: its `sendmsg`, `recvmsg`, `close`, `execve` and
+   * the later steps' calls run under it.
+   */
+  | { op: 'seccomp'; flags: number; filter: Uint8Array; onListener?: (fd: number) => void }
 ) & { names?: StepNames };
 
 /** `step[key]` as bytes for the kernel, `undefined` as empty (a NULL to the helper). */
@@ -274,6 +300,20 @@ function stepRequestOf(step: HelperStep, name: string, i: number): Request {
       const ambient = step.ambient === undefined ? keep : validateBigUint(step.ambient, `${name}.ambient`, UINT64_MAX);
       if ((ambient & ~keep) !== 0n) throw invalidArgValue(`${name}.ambient`, step.ambient, 'must be a subset of keep');
       return { op: P.BUTTER_HELPER_CAPS, value: 0, payload: new Uint8Array(new BigUint64Array([keep, ambient]).buffer), syscall: 'capset', step: i };
+    }
+    case 'seccomp': {
+      const flags = validateUint32(step.flags, `${name}.flags`);
+      const filter = step.filter;
+      if (!(filter instanceof Uint8Array)) throw invalidArgType(`${name}.filter`, 'an instance of Buffer or Uint8Array', filter);
+      if (filter.byteLength === 0 || filter.byteLength % 8 !== 0 || filter.byteLength > P.BUTTER_HELPER_MAX_REQUEST) {
+        throw invalidArgValue(`${name}.filter`, filter, `must be 1 to ${P.BUTTER_HELPER_MAX_REQUEST / 8} struct sock_filter (8 bytes each)`);
+      }
+      const listening = (flags & P.SECCOMP_FILTER_FLAG_NEW_LISTENER) !== 0;
+      if (listening !== (step.onListener !== undefined)) {
+        throw invalidArgValue(`${name}.onListener`, step.onListener, 'must be a function exactly when flags has SECCOMP_FILTER_FLAG_NEW_LISTENER');
+      }
+      if (listening && typeof step.onListener !== 'function') throw invalidArgType(`${name}.onListener`, 'of type function', step.onListener);
+      return { op: P.BUTTER_HELPER_SECCOMP, value: flags, payload: filter, onListener: step.onListener, syscall: 'seccomp', step: i };
     }
     default:
       throw invalidArgValue(`${name}.op`, (step as { op: unknown }).op);
@@ -372,6 +412,7 @@ async function talk(child: ChildProcess, channel: HelperChannel, requests: Reque
       if (reply.seq !== answered || req === undefined) throw sysError(EPROTO, 'butter-helper', helperPath());
       answered++;
       if (reply.error !== 0) throw stepError(reply, req);
+      if (reply.fd >= 0 || req.onListener !== undefined) listener(channel, reply, req);
     }
   } finally {
     channel.close();
@@ -400,6 +441,17 @@ const FAILED_CALLS: Record<number, string> = {
   [P.BUTTER_HELPER_FAILED_SETATTR]: 'mount_setattr',
   [P.BUTTER_HELPER_FAILED_PRCTL]: 'prctl',
 };
+/** Hands a seccomp step's listener to its `onListener`, then closes this process's copy. */
+function listener(channel: HelperChannel, reply: HelperReply, req: Request): void {
+  try {
+    if (req.onListener === undefined) throw sysError(EPROTO, 'butter-helper', helperPath());
+    // The kernel drops an fd the receiver has no room for (MSG_CTRUNC).
+    if (reply.fd < 0) throw Object.assign(sysError(EMFILE, 'recvmsg'), { step: req.step });
+    req.onListener(reply.fd);
+  } finally {
+    if (reply.fd >= 0) channel.closeHeld(reply.fd);
+  }
+}
 
 function stepError(reply: HelperReply, req: Request): SystemError {
   const detailed = req.op !== P.BUTTER_HELPER_PRCTL && reply.value !== 0 ? FAILED_CALLS[reply.value] : undefined;

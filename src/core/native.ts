@@ -58,6 +58,8 @@ export interface Native extends Families {
   helperSocketpair(parent: NativeHandle, child: NativeHandle): [number, number] | number;
   /** One sendmsg(2) of `message`, with `passFd` as SCM_RIGHTS when >= 0. */
   helperSend(fd: number, message: Uint8Array, passFd: number): number;
+  /** One reply into `buffer` (bytes, or -errno); the int32 after it is the fd that came with it, held by `handle`, or -1. */
+  helperRecv(handle: NativeHandle, buffer: Uint8Array): number;
   readonly helperConstants: Readonly<Record<
     | 'BUTTER_HELPER_VERSION' | 'BUTTER_HELPER_HELLO' | 'BUTTER_HELPER_UNSHARE' | 'BUTTER_HELPER_SETNS' | 'BUTTER_HELPER_WRITE'
     | 'BUTTER_HELPER_SETHOSTNAME' | 'BUTTER_HELPER_PRCTL' | 'BUTTER_HELPER_CHDIR' | 'BUTTER_HELPER_EXEC' | 'BUTTER_HELPER_EXEC_SEARCH'
@@ -66,7 +68,7 @@ export interface Native extends Families {
     | 'BUTTER_HELPER_SYMLINK' | 'BUTTER_HELPER_FILE' | 'BUTTER_HELPER_FORK' | 'BUTTER_HELPER_SETSID' | 'BUTTER_HELPER_CAPS'
     | 'BUTTER_HELPER_CHDIR_TRY' | 'BUTTER_HELPER_MOUNT_TRY' | 'BUTTER_HELPER_MOUNT_MKTARGET' | 'BUTTER_HELPER_FORK_AS_PID_1'
     | 'BUTTER_HELPER_FAILED_MKDIR' | 'BUTTER_HELPER_FAILED_STAT' | 'BUTTER_HELPER_FAILED_READ' | 'BUTTER_HELPER_FAILED_SETATTR'
-    | 'BUTTER_HELPER_FAILED_PRCTL', number>>;
+    | 'BUTTER_HELPER_FAILED_PRCTL' | 'BUTTER_HELPER_SECCOMP' | 'SECCOMP_FILTER_FLAG_NEW_LISTENER', number>>;
   /** 0: cancelled before it ran; 1: running, interrupted if the kernel lets it; 2: over. */
   workAbort(work: NativeWork): number;
 }

@@ -7,15 +7,19 @@
  * parent's requests in order (protocol.h) and then execs the target.
  *
  * It must not leak into the target: the protocol socket is moved to a high,
- * close-on-exec fd at once, and fds that requests carry arrive close-on-exec
- * and are closed after use.
+ * close-on-exec fd at once, fds that requests carry arrive close-on-exec
+ * and are closed after use, and a seccomp listener is closed once its reply
+ * has taken it to the parent.
  */
 #include "protocol.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
 #include <linux/mount.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -43,12 +47,32 @@ extern char **environ;
 
 static int sock = -1;
 static uint32_t seq;
+/* An fd the current request's reply carries (a seccomp listener), or -1; closed once sent. */
+static int passing = -1;
 
 /* Answers the current request; after a failure the helper is done. */
 static void reply(int error, uint32_t value) {
   struct butter_helper_reply r = {.seq = seq, .error = error, .value = value};
+  struct iovec iov = {.iov_base = &r, .iov_len = sizeof r};
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+  union {
+    struct cmsghdr align;
+    char space[CMSG_SPACE(sizeof(int))];
+  } control;
+  if (passing >= 0) {
+    memset(&control, 0, sizeof control);
+    msg.msg_control = control.space;
+    msg.msg_controllen = sizeof control.space;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &passing, sizeof passing);
+  }
   /* A parent that is gone reads nothing, and there is nobody else to tell. */
-  while (send(sock, &r, sizeof r, MSG_NOSIGNAL) < 0 && errno == EINTR) {}
+  while (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 && errno == EINTR) {}
+  if (passing >= 0) close(passing);
+  passing = -1;
   if (error) _exit(EXIT_FAILED);
 }
 
@@ -405,6 +429,16 @@ static int run(uint32_t op, uint32_t value, char *data, size_t len, int fd, char
   case BUTTER_HELPER_CHDIR:
     if ((value & ~BUTTER_HELPER_CHDIR_TRY) || payload_string(data, len, path)) return EPROTO;
     return chdir(path) == 0 || (errno == ENOENT && value) ? 0 : errno;
+  case BUTTER_HELPER_SECCOMP: {
+    /* The payload sits 8 bytes into a uint64_t buffer: aligned for struct sock_filter. */
+    if (len == 0 || len % sizeof(struct sock_filter) || len / sizeof(struct sock_filter) > USHRT_MAX) return EPROTO;
+    struct sock_fprog prog = {.len = (unsigned short)(len / sizeof(struct sock_filter)), .filter = (void *)data};
+    long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, value, &prog);
+    if (r < 0) return errno;
+    /* With NEW_LISTENER the result is the listener: it goes with the reply. */
+    if (value & SECCOMP_FILTER_FLAG_NEW_LISTENER) passing = (int)r;
+    return 0;
+  }
   case BUTTER_HELPER_EXEC:
     if ((value & ~BUTTER_HELPER_EXEC_SEARCH) || payload_string(data, len, path)) return EPROTO;
     if (value & BUTTER_HELPER_EXEC_SEARCH) execvpe(path, argv, environ);

@@ -12,7 +12,8 @@
  * is the target's. Both come from child_process.spawn, as for any child.
  *
  * Every request is a struct butter_helper_request, its payload following in
- * the same message; a setns request carries one fd (SCM_RIGHTS). The first
+ * the same message; a setns request carries one fd (SCM_RIGHTS), as does the
+ * reply to a seccomp request that makes a listener. The first
  * request is HELLO. The helper runs each request in order, in itself, and
  * answers each with a struct butter_helper_reply, except an EXEC that
  * succeeds: the helper's socket is close-on-exec, so the parent reads EOF.
@@ -52,6 +53,7 @@ enum butter_helper_op {
   BUTTER_HELPER_CAPS,        /* payload: uint64_t mask of the capabilities kept, uint64_t of those also ambient (a subset);
                                 every other leaves the bounding set, then capset(2) sets effective and permitted to the
                                 first, inheritable to the second, and the ambient set is the second */
+  BUTTER_HELPER_SECCOMP,     /* value: SECCOMP_FILTER_FLAG_*; payload: the struct sock_filter array; with NEW_LISTENER the reply carries the listener fd (SCM_RIGHTS) */
   BUTTER_HELPER_OPS
 };
 

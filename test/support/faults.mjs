@@ -18,9 +18,14 @@
 // case that leaves an fd watched or the loop referenced is killed at its
 // timeout and fails. The child prints its `result` as JSON.
 import { spawn } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
 import { once } from 'node:events';
 import { root } from './child.mjs';
 import { BUTTER_ESM, inPrivateTmpfsAsync } from './private-tmpfs.mjs';
+import { notifyFilter, NR } from './seccomp.mjs';
+
+const HELPER = pathToFileURL(`${root}/dist/cjs/core/helper.js`).href;
+const CHDIR_FILTER = notifyFilter([NR.chdir]).toString('base64');
 
 /** Events each case produces. */
 export const N = 5;
@@ -111,6 +116,42 @@ export const ADAPTERS = {
         sh.on('exit', resolve);
       }),
       take: (ev) => { if (!ev.permission) return 0; ev.allow(); return 1; },
+    };`,
+  },
+  SeccompNotify: {
+    child: 'plain',
+    syscalls: ['fcntl'],
+    // A shell under a filter that notifies chdir: each event is a subshell's
+    // cd waiting for its answer (take()'s, else the deadline's default). The
+    // listener is held by an object with no deadline, which never reads, so
+    // that make() can duplicate it synchronously; notifications a closed
+    // source left unread wait until this process ends, which closes the
+    // listener, so producing is over once the subshells are started.
+    code: `const { spawnHelper } = await import(${JSON.stringify(HELPER)});
+    let holder;
+    const target = spawnHelper('/bin/sh', [], { stdio: ['pipe', 'pipe', 'ignore'], steps: [
+      { op: 'prctl', option: 38, args: [1] },
+      { op: 'seccomp', flags: B.constants.SECCOMP_FILTER_FLAG_NEW_LISTENER, filter: Buffer.from(${JSON.stringify(CHDIR_FILTER)}, 'base64'),
+        onListener: (fd) => (holder = new B.SeccompNotify(fd, { deadline: Infinity })) },
+    ] });
+    await target.ready;
+    // The shell reads its commands until this process ends: it must not keep it alive.
+    const sh = target.child;
+    sh.unref();
+    sh.stdin.unref();
+    sh.stdout.unref();
+    let dones = 0;
+    const waiting = [];
+    sh.stdout.setEncoding('utf8').on('data', (s) => { dones += s.split('\\n').length - 1; while (waiting.length && waiting[0][0] <= dones) waiting.shift()[1](); });
+    let produced = 0;
+    const A = {
+      make: () => new B.SeccompNotify(holder.fd, { deadline: 1000 }),
+      produce: (src, n) => new Promise((resolve) => {
+        sh.stdout.ref();
+        waiting.push([++produced, () => { sh.stdout.unref(); resolve(); }]);
+        sh.stdin.write('i=0; while [ $i -lt ' + n + ' ]; do (cd /) & i=$((i+1)); done; echo done\\n');
+      }),
+      take: (ev) => { ev.respond({ value: 0 }); return 1; },
     };`,
   },
   'watch()': {

@@ -343,4 +343,41 @@ export function sandboxChecks(): void {
   // @ts-expect-error a bind needs its source
   const noSource: SandboxMount = { type: 'bind', target: '/x' };
   void [child, bare, noSource];
+// seccomp_notify: the supervisor object, its notifications, answers, the 1:1 calls.
+}
+
+import {
+  SeccompNotify,
+  SeccompNotification,
+  seccompNotifyRecv,
+  seccompNotifySend,
+  seccompNotifyIdValid,
+  seccompNotifyAddfd,
+  type SeccompNotifyOptions,
+  type SeccompNotif,
+} from 'butter';
+
+export async function seccompNotifyChecks(listener: number): Promise<void> {
+  const options: SeccompNotifyOptions = { deadline: 500, defaultAnswer: { error: 'EPERM' }, syncWakeUp: false };
+  using notify = new SeccompNotify(listener, options);
+  for await (const n of notify) {
+    const s: SeccompNotification = n;
+    const name: string | null = s.syscall.name;
+    const arg: bigint | undefined = s.args[1];
+    if (name === 'openat' && arg !== undefined) {
+      const path: string = s.readString(arg);
+      const fd: number = s.addFd(3, { send: path === '/etc/hosts', cloexec: true });
+      void fd;
+    }
+    const answered: boolean = name === 'connect' ? s.respond({ error: 'EACCES' }) : s.idValid() ? s.continue() : s.respond({ value: 0n });
+    // @ts-expect-error an answer is an error or a value, not a string
+    s.respond('EPERM');
+    void answered;
+  }
+  new SeccompNotify(listener, { defaultAnswer: 'continue' }).close();
+  const raw: SeccompNotif = seccompNotifyRecv(listener);
+  seccompNotifySend(listener, { id: raw.id, val: 0, flags: constants.SECCOMP_USER_NOTIF_FLAG_CONTINUE });
+  const valid: boolean = seccompNotifyIdValid(listener, raw.id);
+  const added: number = seccompNotifyAddfd(listener, { id: raw.id, srcfd: 3, flags: constants.SECCOMP_ADDFD_FLAG_SEND });
+  void [valid, added, notify.pendingAnswers];
 }
