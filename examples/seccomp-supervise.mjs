@@ -59,16 +59,16 @@ let denied = 0;
 // The loop ends by itself when the shell (and every process it started) is gone.
 for await (const n of notify) {
   seen++;
-  const path = n.readString(n.syscall.name === 'mkdirat' ? n.args[1] : n.args[0]);
+  const path = n.readString(n.syscall === 'mkdirat' ? n.args[1] : n.args[0]);
   // continue() lets the call run with whatever its arguments hold by then:
   // fine for a shell, not a boundary against a hostile process (see the guide).
-  if (n.syscall.name === 'chdir' && path === '/tmp') {
+  if (n.syscall === 'chdir' && path === '/tmp') {
     n.continue();
     continue;
   }
-  const error = n.syscall.name === 'chdir' ? 'EACCES' : 'EPERM';
+  const error = n.syscall === 'chdir' ? 'EACCES' : 'EPERM';
   const comm = readFileSync(`/proc/${n.pid}/comm`, 'utf8').trim();
-  console.log(`denied ${n.syscall.name}(${JSON.stringify(path)}) for ${comm}[${n.pid}]: ${error}`);
+  console.log(`denied ${n.syscall}(${JSON.stringify(path)}) for ${comm}[${n.pid}]: ${error}`);
   n.respond({ error });
   denied++;
 }

@@ -57,7 +57,8 @@ describe('seccomp_notify', { skip: NOT_X86_64 }, () => {
       }
     }
     assert.equal(n.pid, child.pid);
-    assert.deepEqual(n.syscall, { name: 'chdir', nr: NR.chdir });
+    assert.equal(n.syscall, 'chdir');
+    assert.equal(n.nr, NR.chdir);
     assert.equal(n.arch, AUDIT_ARCH_X86_64);
     assert.equal(n.args.length, 6);
     assert.ok(n.args.every((a) => typeof a === 'bigint'));
@@ -372,7 +373,7 @@ describe('seccomp_notify', { skip: NOT_X86_64 }, () => {
     const notify = await listener;
     const n = await notify.read();
     assert.ok(n instanceof SeccompNotification);
-    assert.ok(Object.isFrozen(n.args) && Object.isFrozen(n.syscall));
+    assert.ok(Object.isFrozen(n.args));
     n.continue();
     assert.equal((await done).code, 0);
   });

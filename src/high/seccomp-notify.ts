@@ -81,8 +81,10 @@ export class SeccompNotification {
   readonly pid: number;
   /** The target's `AUDIT_ARCH_*` (`0xc000003e` for x86_64). */
   readonly arch: number;
-  /** The syscall's number, and its name where Butter's table for `arch` has one. */
-  readonly syscall: { readonly name: string | null; readonly nr: number };
+  /** The syscall's name, where Butter's table for `arch` has one (else null). */
+  readonly syscall: string | null;
+  /** The syscall's number. */
+  readonly nr: number;
   /** The six argument registers, unsigned: pointers are addresses in the target (`readMemory()`). */
   readonly args: readonly bigint[];
   readonly instructionPointer: bigint;
@@ -96,7 +98,8 @@ export class SeccompNotification {
     this.id = n.id;
     this.pid = n.pid;
     this.arch = n.arch;
-    this.syscall = Object.freeze(n.syscall);
+    this.syscall = n.syscall;
+    this.nr = n.nr;
     this.args = Object.freeze(n.args);
     this.instructionPointer = n.instructionPointer;
   }
@@ -251,7 +254,7 @@ function responseOf(answer: unknown, name: string): Response {
  * ```ts
  * using notify = new SeccompNotify(listenerFd);
  * for await (const n of notify) {
- *   if (n.syscall.name === 'connect') n.respond({ error: 'EPERM' });
+ *   if (n.syscall === 'connect') n.respond({ error: 'EPERM' });
  *   else n.respond({ value: 0 });
  * }
  * ```

@@ -52,8 +52,10 @@ export interface SeccompNotif {
   id: bigint;
   /** The target thread, as this process's pid namespace sees it (0 when outside it). */
   pid: number;
-  /** The syscall: its number, and its name where Butter's table for `arch` has one. */
-  syscall: { name: string | null; nr: number };
+  /** The syscall's name, where Butter's table for `arch` has one (else null). */
+  syscall: string | null;
+  /** The syscall's number. */
+  nr: number;
   /** The target's `AUDIT_ARCH_*` (`0xc000003e` for x86_64). */
   arch: number;
   instructionPointer: bigint;
@@ -78,7 +80,8 @@ export function parseSeccompNotif(buffer: Uint8Array): SeccompNotif {
   return {
     id: v.getBigUint64(0, le),
     pid: v.getUint32(8, le),
-    syscall: { name: syscallName(arch, nr), nr },
+    syscall: syscallName(arch, nr),
+    nr,
     arch,
     instructionPointer: v.getBigUint64(24, le),
     args,

@@ -362,7 +362,7 @@ export async function seccompNotifyChecks(listener: number): Promise<void> {
   using notify = new SeccompNotify(listener, options);
   for await (const n of notify) {
     const s: SeccompNotification = n;
-    const name: string | null = s.syscall.name;
+    const name: string | null = s.syscall;
     const arg: bigint | undefined = s.args[1];
     if (name === 'openat' && arg !== undefined) {
       const path: string = s.readString(arg);

@@ -53,8 +53,8 @@ export async function check(env: Environment): Promise<FamilyReport> {
     const exit = new Promise<number | null>((resolve) => child.once('exit', resolve));
     await ready;
     const n = await notify!.read({ signal: AbortSignal.timeout(WAKE_TIMEOUT_MS) });
-    const syscall = `${n.syscall.name ?? '?'} (${n.syscall.nr})`;
-    if (n.syscall.nr !== target[1] || n.pid !== child.pid) throw new Error(`the notification was ${syscall} from pid ${n.pid}, not chdir from ${child.pid}`);
+    const syscall = `${n.syscall ?? '?'} (${n.nr})`;
+    if (n.nr !== target[1] || n.pid !== child.pid) throw new Error(`the notification was ${syscall} from pid ${n.pid}, not chdir from ${child.pid}`);
     // Before the answer: once the shell is gone, the object closes itself.
     const r = probeSetFlags(butter, notify!.fd);
     n.respond({ value: 0 });
