@@ -1,58 +1,36 @@
 // Supervising a process's syscalls from JavaScript (seccomp user notification):
-// a shell runs under a filter that stops its chdir and mkdir calls until this
-// process answers; cd into /tmp is let through, everything else is denied, and
-// each denial is logged with the process that made it. The shell is started
-// by butter-helper (Butter's internal spawnHelper, which the sandbox family's
-// spawn() builds on), which loads the filter in itself before the exec.
-// x86_64 (the filter's syscall numbers); Linux 5.0 or later.
+// a shell runs in a sandbox under a filter that stops its chdir and mkdir
+// calls until this process answers; cd into /tmp is let through, everything
+// else is denied, and each denial is logged with the process that made it.
+// Needs user namespaces (the sandbox is unprivileged); Linux 5.0 or later.
 // Run: node examples/seccomp-supervise.mjs
-import { SeccompNotify, constants as C } from 'butter';
+import { spawn, seccompCompile } from 'butter';
 import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
-import { createRequire } from 'node:module';
 
-const { spawnHelper } = createRequire(import.meta.url)('../dist/cjs/core/helper.js');
-
-const NR = { chdir: 80, mkdir: 83, mkdirat: 258 };
-const AUDIT_ARCH_X86_64 = 0xc000003e;
-const PR_SET_NO_NEW_PRIVS = 38;
-
-/** struct sock_filter[]: x86_64 processes' chdir, mkdir and mkdirat notify; the rest (and other ABIs) run. */
-function filter() {
-  const notify = Object.values(NR);
-  const insns = [
-    [0x20, 0, 0, 4], // ld seccomp_data.arch
-    [0x15, 0, notify.length + 1, AUDIT_ARCH_X86_64], // jne → allow
-    [0x20, 0, 0, 0], // ld seccomp_data.nr
-    ...notify.map((nr, i) => [0x15, notify.length - i, 0, nr]), // jeq → notify
-    [0x06, 0, 0, 0x7fff0000], // ret SECCOMP_RET_ALLOW
-    [0x06, 0, 0, C.SECCOMP_RET_USER_NOTIF],
-  ];
-  const b = Buffer.alloc(insns.length * 8);
-  insns.forEach(([code, jt, jf, k], i) => {
-    b.writeUInt16LE(code, i * 8);
-    b.writeUInt8(jt, i * 8 + 2);
-    b.writeUInt8(jf, i * 8 + 3);
-    b.writeUInt32LE(k >>> 0, i * 8 + 4);
-  });
-  return b;
-}
+const filter = seccompCompile(
+  ['chdir', 'mkdir', 'mkdirat'].map((syscall) => ({ syscall, action: 'user_notif' })),
+  { defaultAction: 'allow' },
+);
 
 const script = `cd /tmp && echo "sh: in $PWD"
 cd /etc 2>/dev/null || echo "sh: cd /etc refused"
 mkdir /tmp/butter-example-$$ 2>/dev/null || echo "sh: mkdir refused"`;
 
-let notify;
-const { child, ready } = spawnHelper('/bin/sh', ['-c', script], {
-  stdio: ['ignore', 'inherit', 'inherit'],
-  steps: [
-    { op: 'prctl', option: PR_SET_NO_NEW_PRIVS, args: [1] },
-    // The listener comes back before the exec: from here on, the shell waits for our answers.
-    { op: 'seccomp', flags: C.SECCOMP_FILTER_FLAG_NEW_LISTENER, filter: filter(), onListener: (fd) => (notify = new SeccompNotify(fd)) },
+const child = spawn('/bin/sh', ['-c', script], {
+  namespaces: ['user', 'mount'],
+  mounts: [
+    { type: 'ro-bind', source: '/', target: '/' },
+    { type: 'dev', target: '/dev' },
+    { type: 'tmpfs', target: '/tmp' },
   ],
+  stdio: ['ignore', 'inherit', 'inherit'],
+  seccomp: filter,
+  seccompNotify: true,
 });
 const exited = once(child, 'exit');
-await ready;
+// The listener arrives before the shell runs: from then on, it waits for our answers.
+const notify = await child.seccompNotify;
 
 let seen = 0;
 let denied = 0;

@@ -369,3 +369,73 @@ test('spawn: arbitrary sandbox options give an argument error before anything st
   }), { numRuns: 150 });
   assert.equal(fdCount(), before);
 });
+
+const { seccompCompile } = await import('butter');
+const denyMkdir = () => seccompCompile([{ syscall: 'mkdir', action: { errno: 'EPERM' } }, { syscall: 'mkdirat', action: { errno: 'EPERM' } }], { defaultAction: 'allow' });
+
+test('spawn: seccomp filters run in the target, stacked in order after every sandbox step, with no_new_privs set', { skip: !userns && NO_USERNS }, async () => {
+  const denyRmdir = seccompCompile([{ syscall: 'rmdir', action: { errno: 'EACCES' } }, { syscall: 'unlinkat', action: { errno: 'EACCES' } }], { defaultAction: 'allow' });
+  const child = spawn('sh', ['-c', 'mkdir /tmp/a 2>&1 | grep -o "not permitted"; rmdir /tmp 2>&1 | grep -o "denied"; grep -E "^(NoNewPrivs|Seccomp):" /proc/self/status | tr -s "\\t" " "'], {
+    namespaces: ALL, mounts: FULL, stdio: ['ignore', 'pipe', 'inherit'], seccomp: [denyMkdir(), denyRmdir.program],
+  });
+  const { out, code, err } = await outcome(child);
+  assert.equal(err, undefined);
+  assert.equal(code, 0);
+  assert.equal(out, 'not permitted\ndenied\nNoNewPrivs: 1\nSeccomp: 2\n');
+  assert.equal(child.seccompNotify, undefined);
+});
+
+test('spawn: seccompNotify: the last filter\'s listener arrives as a SeccompNotify before the target runs', { skip: !userns && NO_USERNS }, async () => {
+  const filter = seccompCompile([{ syscall: 'mkdir', action: 'user_notif' }, { syscall: 'mkdirat', action: 'user_notif' }], { defaultAction: 'allow' });
+  const child = spawn('sh', ['-c', 'mkdir /tmp/a 2>&1 | grep -o "No space"; mkdir /tmp/b && echo made'], {
+    namespaces: ALL, mounts: FULL, stdio: ['ignore', 'pipe', 'inherit'], seccomp: filter, seccompNotify: { deadline: 10_000 },
+  });
+  const done = outcome(child);
+  const notify = await child.seccompNotify;
+  const seen = [];
+  for await (const n of notify) {
+    seen.push(n.syscall);
+    if (seen.length === 1) n.respond({ error: 'ENOSPC' });
+    else n.continue();
+  }
+  const { out, code, err } = await done;
+  assert.equal(err, undefined);
+  assert.equal(code, 0);
+  assert.equal(out, 'No space\nmade\n');
+  assert.deepEqual(seen, ['mkdir', 'mkdir']);
+});
+
+test('spawn: seccompNotify rejects with the sandbox\'s error when a step fails first; seccomp options are validated before anything starts', { skip: !userns && NO_USERNS }, async () => {
+  const child = spawn('true', { namespaces: ['user', 'mount'], mounts: [{ type: 'bind', source: '/nonexistent', target: '/x' }], seccomp: denyMkdir(), seccompNotify: true });
+  const { err } = await outcome(child);
+  assert.equal(err.code, 'ENOENT');
+  await assert.rejects(child.seccompNotify, (e) => e === err);
+  assert.throws(() => spawn('true', { seccomp: 'allow' }), { code: 'ERR_INVALID_ARG_TYPE', message: /options\.seccomp/ });
+  assert.throws(() => spawn('true', { seccomp: [denyMkdir(), {}] }), { code: 'ERR_INVALID_ARG_TYPE', message: /options\.seccomp\[1\]/ });
+  assert.throws(() => spawn('true', { seccompNotify: true }), { code: 'ERR_INVALID_ARG_VALUE', message: /needs a seccomp filter/ });
+  assert.throws(() => spawn('true', { seccomp: denyMkdir(), seccompNotify: { deadine: 1 } }), { code: 'ERR_INVALID_ARG_VALUE', message: /deadine/ });
+});
+
+test('butter run --seccomp FD and --add-seccomp-fd FD: programs read from fds, as bwrap reads them', { skip: bwrapMissing || (!userns && NO_USERNS) }, () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'butter-sandbox-'));
+  try {
+    writeFileSync(path.join(dir, 'mkdir.bpf'), denyMkdir().program);
+    writeFileSync(path.join(dir, 'uname.bpf'), seccompCompile([{ syscall: 'uname', action: { errno: 'ENOSYS' } }], { defaultAction: 'allow' }).program);
+    const script = 'mkdir /tmp/a 2>&1 | grep -o "not permitted"; uname >/dev/null 2>&1 || echo no-uname; true';
+    for (const options of [['--seccomp', '3'], ['--seccomp', '4', '--seccomp', '3'], ['--add-seccomp-fd', '3', '--add-seccomp-fd', '4']]) {
+      const out = [];
+      for (const program of [[process.execPath, bin, 'run'], ['bwrap']]) {
+        const fds = [openSync(path.join(dir, 'mkdir.bpf'), 'r'), openSync(path.join(dir, 'uname.bpf'), 'r')];
+        out.push(spawnSync(program[0], [...program.slice(1), ...options, '--ro-bind', '/', '/', '--tmpfs', '/tmp', '--proc', '/proc', '--dev', '/dev', '--', 'sh', '-c', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe', ...fds] }));
+        fds.forEach((fd) => closeSync(fd));
+      }
+      assert.equal(out[0].stdout, out[1].stdout, options.join(' '));
+      assert.equal(out[0].status, out[1].status);
+    }
+    const mixed = spawnSync(process.execPath, [bin, 'run', '--seccomp', '3', '--add-seccomp-fd', '3', '--ro-bind', '/', '/', 'true'], { encoding: 'utf8' });
+    assert.equal(mixed.status, 1);
+    assert.match(mixed.stderr, /cannot be combined/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -6,7 +6,7 @@
  * signal N ended it, 1 when the sandbox could not be set up.
  */
 import type { SpawnOptions } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { closeSync, readFileSync } from 'node:fs';
 import { CAPABILITIES, capabilityBit } from '../core/capabilities';
 import { loadButter, parseOrUsage, UsageError } from './common';
 import type { Command, Io } from './main';
@@ -22,6 +22,8 @@ interface Parsed {
   sandbox: SandboxOptions & { namespaces: Namespace[]; mounts: SandboxMount[] };
   env: NodeJS.ProcessEnv;
   chdir: string | undefined;
+  /** Where the seccomp programs are read from (`--seccomp`, `--add-seccomp-fd`), in order. */
+  seccompFds: number[];
   command: string[];
 }
 
@@ -48,6 +50,8 @@ function parse(args: string[]): Parsed {
   let chdir: string | undefined;
   let perms: number | undefined;
   let size: number | undefined;
+  let seccompFds: number[] = [];
+  let seccompMode: '--seccomp' | '--add-seccomp-fd' | undefined;
   let i = 0;
   const next = (option: string): string => {
     const value = args[++i];
@@ -78,7 +82,7 @@ function parse(args: string[]): Parsed {
       i++;
       break;
     }
-    if (a === '-h' || a === '--help') return { help: true, rootDefault: false, sandbox: { namespaces: [], mounts: [] }, env: {}, chdir: undefined, command: [] };
+    if (a === '-h' || a === '--help') return { help: true, rootDefault: false, sandbox: { namespaces: [], mounts: [] }, env: {}, chdir: undefined, seccompFds: [], command: [] };
     if (!a.startsWith('--')) break;
     const unshare = /^--unshare-(user|ipc|pid|net|uts|cgroup)(-try)?$/.exec(a);
     if (unshare !== null && (unshare[2] === undefined || unshare[1] === 'user' || unshare[1] === 'cgroup')) {
@@ -120,6 +124,14 @@ function parse(args: string[]): Parsed {
       case '--as-pid-1': sandbox.asPid1 = true; break;
       case '--cap-add': cap(a, next(a)).forEach((c) => caps.add(c)); break;
       case '--cap-drop': cap(a, next(a)).forEach((c) => caps.delete(c)); break;
+      case '--seccomp': case '--add-seccomp-fd': {
+        if (seccompMode !== undefined && seccompMode !== a) throw new UsageError('--seccomp cannot be combined with --add-seccomp-fd');
+        seccompMode = a;
+        const fd = integer(a, next(a));
+        // As bwrap: the last --seccomp is the one used; every --add-seccomp-fd stacks.
+        seccompFds = a === '--seccomp' ? [fd] : [...seccompFds, fd];
+        break;
+      }
       default: throw new UsageError(`unknown option ${a}`);
     }
   }
@@ -138,7 +150,7 @@ function parse(args: string[]): Parsed {
   if (capsGiven || !root || rootDefault) sandbox.capabilities = [...caps];
   // As bwrap: PWD names the directory the command starts in.
   env.PWD = chdir ?? process.cwd();
-  return { rootDefault, sandbox, env, chdir, command };
+  return { rootDefault, sandbox, env, chdir, seccompFds, command };
 }
 
 export const run: Command = {
@@ -161,6 +173,8 @@ export const run: Command = {
     '  --perms OCTAL        the mode of the next --tmpfs, --dir or --file; --size BYTES of the next --tmpfs',
     '  --new-session, --die-with-parent, --as-pid-1',
     '  --cap-add CAP, --cap-drop CAP (or ALL): the command keeps no capability unless added',
+    '  --seccomp FD         a compiled seccomp program (struct sock_filter records) read from FD',
+    '  --add-seccomp-fd FD  the same, repeatable: each program stacks (not with --seccomp)',
     '',
     'Exit status: the command\'s; 128 + N when signal N ended it; 1 when the sandbox',
     'could not be set up.',
@@ -175,6 +189,19 @@ export const run: Command = {
     }
     if (loadButter('run', io) === null) return EXIT_FAILURE;
     const { spawnSandbox } = require('../high/sandbox') as typeof import('../high/sandbox');
+    if (o.seccompFds.length > 0) {
+      try {
+        // As bwrap, the programs are read to their end and their fds closed: the command does not inherit them.
+        o.sandbox.seccomp = o.seccompFds.map((fd) => {
+          const program = readFileSync(fd);
+          closeSync(fd);
+          return program;
+        });
+      } catch (err) {
+        io.err(`butter run: cannot read the seccomp program: ${(err as Error).message}\n`);
+        return EXIT_FAILURE;
+      }
+    }
     const [file, ...rest] = o.command as [string, ...string[]];
     const options: SpawnOptions = { stdio: 'inherit', env: o.env };
     // bwrap keeps the current directory when the sandbox has it.

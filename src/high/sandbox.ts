@@ -17,6 +17,8 @@ import { capabilityBit } from '../core/capabilities';
 import { invalidArgType, invalidArgValue, type SystemError } from '../core/errors';
 import { spawnHelper, type HelperStep } from '../core/helper';
 import { isArray, validateBoolean, validateFd, validateInt32, validateOptions, validateUint32 } from '../core/validate';
+import type { SeccompFilter } from './seccomp';
+import { SeccompNotify, type SeccompNotifyOptions } from './seccomp-notify';
 
 /** Namespace names, as `unshare(1)` and bwrap's `--unshare-*` call them, with their `CLONE_NEW*` flags. */
 const NAMESPACES = {
@@ -44,6 +46,7 @@ const MOUNT_ATTR_NOSUID = 0x2;
 const MOUNT_ATTR_NODEV = 0x4;
 const PR_SET_PDEATHSIG = 1;
 const PR_SET_NO_NEW_PRIVS = 38;
+const SECCOMP_FILTER_FLAG_NEW_LISTENER = 8;
 const SIGKILL = 9;
 
 /** One entry of `mounts`: what the new root holds, made in order (bwrap's options of the same names). */
@@ -97,11 +100,31 @@ export interface SandboxOptions {
   capabilities?: string[];
   /** With the `pid` namespace: the target is pid 1, with no init to reap orphans or pass signals on (bwrap's `--as-pid-1`). */
   asPid1?: boolean;
+  /**
+   * Seccomp filters the target runs under, loaded last before the exec, in
+   * order (each stacks on the ones before): what `seccompCompile` and
+   * `seccompProfile` return, or raw `struct sock_filter` bytes (bwrap's
+   * `--seccomp FD` program). `no_new_privs` is set first, as bwrap does.
+   */
+  seccomp?: SeccompFilter | Uint8Array | readonly (SeccompFilter | Uint8Array)[];
+  /**
+   * The last filter's `user_notif` actions are answered from here: it is
+   * loaded with a listener, and the returned child's `seccompNotify`
+   * resolves to a `SeccompNotify` on it (with these options; `true` for the
+   * defaults) before the target runs.
+   */
+  seccompNotify?: boolean | SeccompNotifyOptions;
 }
 
 export type SandboxSpawnOptions = SpawnOptions & SandboxOptions;
 
-const SANDBOX_KEYS = ['namespaces', 'mounts', 'uidMap', 'gidMap', 'hostname', 'newSession', 'dieWithParent', 'noNewPrivs', 'capabilities', 'asPid1'] as const;
+/** Node's ChildProcess; with `seccompNotify`, the listener of the target's filter. */
+export interface SandboxChildProcess extends ChildProcess {
+  /** Resolves before the target runs; rejects with the sandbox's error when it fails first. */
+  seccompNotify?: Promise<SeccompNotify>;
+}
+
+const SANDBOX_KEYS = ['namespaces', 'mounts', 'uidMap', 'gidMap', 'hostname', 'newSession', 'dieWithParent', 'noNewPrivs', 'capabilities', 'asPid1', 'seccomp', 'seccompNotify'] as const;
 
 /** A step, and what an error in it is called (`mounts[2]`, `uidMap`, ...). */
 interface Planned {
@@ -117,7 +140,7 @@ interface Planned {
  * and the process exits with code 127: the target never runs outside the
  * sandbox asked for.
  */
-export function spawn(command: string, args?: readonly string[] | SandboxSpawnOptions, options?: SandboxSpawnOptions): ChildProcess {
+export function spawn(command: string, args?: readonly string[] | SandboxSpawnOptions, options?: SandboxSpawnOptions): SandboxChildProcess {
   if (!isArray(args)) {
     options = args as SandboxSpawnOptions | undefined;
     args = [];
@@ -149,13 +172,25 @@ export interface PlanExtras {
   detached?: boolean;
   /** The kept capabilities are not made ambient (bwrap's root keeps its own that way). */
   noAmbient?: boolean;
+  /** With `seccompNotify`: given the last filter's listener fd, before the exec (closed when it returns). */
+  onListener?: (fd: number) => void;
 }
 
 /** spawn() with the options split: `butter run` starts here. */
-export function spawnSandbox(command: string, args: readonly string[], sandbox: SandboxOptions, spawnOptions: SpawnOptions, extras: PlanExtras): ChildProcess {
-  const plan = planSandbox(sandbox, { ...extras, detached: spawnOptions.detached === true });
-  const { child, ready } = spawnHelper(command, args, { ...spawnOptions, steps: plan.map((p) => p.step) });
+export function spawnSandbox(command: string, args: readonly string[], sandbox: SandboxOptions, spawnOptions: SpawnOptions, extras: PlanExtras): SandboxChildProcess {
+  const listener = notifyOptions(sandbox);
+  let settle: { resolve(n: SeccompNotify): void; reject(err: unknown): void } | undefined;
+  const notify = listener && new Promise<SeccompNotify>((resolve, reject) => (settle = { resolve, reject }));
+  const onListener = settle && ((fd: number) => settle!.resolve(new SeccompNotify(fd, listener === true ? undefined : listener)));
+  const plan = planSandbox(sandbox, { ...extras, detached: spawnOptions.detached === true, onListener });
+  const { child, ready } = spawnHelper(command, args, { ...spawnOptions, steps: plan.map((p) => p.step) }) as { child: SandboxChildProcess; ready: Promise<void> };
+  if (notify) {
+    // Awaiting it is the caller's choice: a failed sandbox is also reported as 'error'.
+    notify.catch(() => {});
+    child.seccompNotify = notify;
+  }
   ready.catch((err: SystemError & { step?: number | string; signal?: string | null }) => {
+    settle?.reject(err);
     // Node has emitted its own error for a helper that could not start; one killed during the setup ends as any killed child.
     if (child.pid === undefined || (err.code === 'ERR_BUTTER_HELPER_EXITED' && err.signal !== null)) return;
     if (typeof err.step === 'number') {
@@ -169,7 +204,7 @@ export function spawnSandbox(command: string, args: readonly string[], sandbox: 
 }
 
 /** The helper's steps for `options`; `cwd` is the directory inside a new root. */
-export function planSandbox(options: SandboxOptions, { cwd, cwdTry = false, detached = false, noAmbient = false }: PlanExtras = {}): Planned[] {
+export function planSandbox(options: SandboxOptions, { cwd, cwdTry = false, detached = false, noAmbient = false, onListener }: PlanExtras = {}): Planned[] {
   const plan: Planned[] = [];
   const add = (label: string, ...steps: HelperStep[]): void => void steps.forEach((step) => plan.push({ step, label }));
   const namespaces = validateNamespaces(options.namespaces);
@@ -225,9 +260,36 @@ export function planSandbox(options: SandboxOptions, { cwd, cwdTry = false, deta
   if (flag('newSession') && !detached) add('newSession', { op: 'setsid' });
   if (cwd !== undefined) add('cwd', { op: 'chdir', path: cwd, try: cwdTry });
   if (options.capabilities !== undefined) add('capabilities', { op: 'caps', keep: capabilityMask(options.capabilities), ...(noAmbient ? { ambient: 0n } : {}) });
-  if (flag('noNewPrivs')) add('noNewPrivs', { op: 'prctl', option: PR_SET_NO_NEW_PRIVS, args: [1] });
-  // A seccomp filter, when there is one, goes here: last before the exec, so the steps above are not filtered.
+  const filters = seccompPrograms(options.seccomp);
+  if (flag('noNewPrivs') || filters.length > 0) add('noNewPrivs', { op: 'prctl', option: PR_SET_NO_NEW_PRIVS, args: [1] });
+  if (onListener !== undefined && filters.length === 0) throw invalidArgValue('options.seccompNotify', options.seccompNotify, 'needs a seccomp filter');
+  // Last before the exec, so the steps above are not filtered.
+  filters.forEach((filter, i) => {
+    const listen = onListener !== undefined && i === filters.length - 1;
+    add(`seccomp[${i}]`, listen ? { op: 'seccomp', flags: SECCOMP_FILTER_FLAG_NEW_LISTENER, filter, onListener } : { op: 'seccomp', flags: 0, filter });
+  });
   return plan;
+}
+
+/** The programs of `options.seccomp`: filters' bytes, in order. */
+function seccompPrograms(value: unknown): Uint8Array[] {
+  if (value === undefined) return [];
+  const list = isArray(value) ? value : [value];
+  return list.map((f, i) => {
+    const name = isArray(value) ? `options.seccomp[${i}]` : 'options.seccomp';
+    if (f instanceof Uint8Array) return f;
+    const program = typeof f === 'object' && f !== null ? (f as { program?: unknown }).program : undefined;
+    if (!(program instanceof Uint8Array)) throw invalidArgType(name, 'a SeccompFilter or an instance of Uint8Array', f);
+    return program;
+  });
+}
+
+/** `seccompNotify`'s options, checked before anything starts; undefined when not asked for. */
+function notifyOptions(options: SandboxOptions): SeccompNotifyOptions | true | undefined {
+  const value = options.seccompNotify;
+  if (value === undefined || value === null || value === false) return undefined;
+  if (value === true) return true;
+  return validateOptions<SeccompNotifyOptions>(value, 'options.seccompNotify', ['deadline', 'defaultAnswer', 'syncWakeUp', 'signal']);
 }
 
 function validateNamespaces(value: unknown): Namespace[] {
