@@ -360,20 +360,15 @@ export async function sendFile(out: Socket | number | FileHandle, file: PathLike
   if (typeof out === 'number') validateFd(out, 'out');
   if (signal?.aborted) throw abortError(signal);
   const input = await openInput(file, 'file');
+  let lent: Borrowed | undefined;
   try {
-    if (!(out instanceof Socket)) {
-      const fdOut = typeof out === 'number' ? out : out.fd;
-      if (fdOut < 0) throw sysError(EBADF, 'sendfile');
-      return await relay({ fdIn: input.fd, offset, fdOut, length }, signal, input.path);
-    }
-    const lent = await borrow(out, 'out', 'sendfile', false);
-    try {
-      return await relay({ fdIn: input.fd, offset, fdOut: lent.fd, length }, signal, input.path);
-    } finally {
-      lent.giveBack();
-    }
+    if (out instanceof Socket) lent = await borrow(out, 'out', 'sendfile', false);
+    const fdOut = lent ? lent.fd : typeof out === 'number' ? out : (out as FileHandle).fd;
+    if (fdOut < 0) throw sysError(EBADF, 'sendfile');
+    return await relay({ fdIn: input.fd, offset, fdOut, length }, signal, input.path);
   } finally {
     await input.close();
+    lent?.giveBack(); // last: the socket is Node's again as the Promise settles, not before
   }
 }
 
@@ -436,9 +431,19 @@ export async function proxy(a: Socket, b: Socket, options?: { signal?: AbortSign
   } finally {
     signal?.removeEventListener('abort', onAbort);
     for (const p of pipes) p.close();
-    a.destroy(failure as Error | undefined);
-    b.destroy(failure as Error | undefined);
+    destroyWith(a, failure as Error | undefined);
+    destroyWith(b, failure as Error | undefined);
   }
+}
+
+/**
+ * Destroys a stream with the operation's error, as `stream.pipeline` does: the
+ * stream is `errored`, and its `'error'` event is handled (the error is the
+ * Promise's), not an uncaught exception.
+ */
+function destroyWith(stream: Readable | Writable, err: Error | undefined): void {
+  if (err !== undefined) stream.once('error', () => {});
+  stream.destroy(err);
 }
 
 // ---- copyFile ----
@@ -593,11 +598,11 @@ export async function pipeline(src: Readable | FileHandle, dst: Writable | FileH
 
 /** What `stream.pipeline` does at the end: end `dst`, then destroy both (with the error, if any). */
 async function finish(src: Readable | FileHandle, dst: Writable | FileHandle, failure: Error | undefined): Promise<void> {
-  if (!isFileHandle(src)) (src as Readable).destroy(failure);
+  if (!isFileHandle(src)) destroyWith(src as Readable, failure);
   if (isFileHandle(dst)) return;
   const out = dst as Writable;
   if (failure || out === process.stdout || out === process.stderr) {
-    if (failure) out.destroy(failure);
+    if (failure) destroyWith(out, failure);
     return;
   }
   if (!out.writableEnded) {
