@@ -23,8 +23,11 @@ after(() => assert.equal(openFds(), FD_BASELINE, 'every fd these tests opened is
 /** Pipes a test made, closed after it. */
 const pipes = [];
 const own = (pipe) => (pipes.push(pipe), pipe);
+/** Sockets a test made, destroyed after it (also when it fails half-way). */
+const sockets = [];
 afterEach(() => {
   for (const pipe of pipes.splice(0)) pipe.close();
+  for (const socket of sockets.splice(0)) socket.destroy();
 });
 
 let files = 0;
@@ -43,6 +46,7 @@ async function socketPair(options = {}) {
   const client = net.connect({ port: server.address().port, host: '127.0.0.1', ...options });
   const [[accepted]] = await Promise.all([once(server, 'connection'), once(client, 'connect')]);
   server.close();
+  sockets.push(accepted, client);
   return [accepted, client];
 }
 
