@@ -21,6 +21,7 @@ const examples = {
   timers: ['timers.mjs', /^tick 3: [1-9]\d* tick\(s\) missed\n(?:.*\n)*\d+ calls in 100 ms\n$/],
   fanotify: ['fanotify.mjs', /^create \S+\/draft\.txt by pid (\d+)\nrename \S+\/draft\.txt -> \S+\/final\.txt by pid \1\ndelete \S+\/final\.txt by pid \1\n$/],
   host: ['hostname-in-namespace.mjs', /^host name here: butter-sandbox \| uname: butter-sandbox\n$/],
+  splice: ['sendfile-http.mjs', /^\/first: sent (\d+) of \1 bytes with sendfile\n\/second: sent \1 of \1 bytes with sendfile\nclient got \/first: \1 bytes, this file\nclient got \/second: \1 bytes, this file\n1 connection\(s\)\n$/],
 };
 
 // The suite also runs on Bun and Deno (scripts/runtimes.sh): the examples run on the runtime running it.
