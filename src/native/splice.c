@@ -325,6 +325,63 @@ static int64_t run_relay(void *p) {
 }
 
 /*
+ * A tee relay gives every byte of the pipe fd_in to two outputs: tee(2) copies
+ * a chunk into a second pipe without consuming it, then splice(2) moves it
+ * from fd_in to out_a and from the second pipe to out_b, each output waited
+ * for only while it has bytes left, so the slower one sets the pace and
+ * neither blocks the other within a chunk. Ends when fd_in has no writer
+ * left and is empty. Restartable after EINTR like run_relay.
+ */
+typedef struct {
+  int fd_in, out_a, out_b, pipe_r, pipe_w;
+  size_t chunk;
+  size_t in_flight, left_a, left_b; /* the chunk tee'd, and what each output still has to take of it */
+  int64_t moved;
+} tee_relay_args;
+
+/* One output's splice of its part of the chunk: 1 moved some, 0 would block (queued in `wait`), or -errno. */
+static int tee_out(int from, int to, size_t *left, struct pollfd *wait, nfds_t *waits) {
+  if (*left == 0) return 0;
+  ssize_t n = splice(from, NULL, to, NULL, *left, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+  if (n > 0) {
+    *left -= (size_t)n;
+    return 1;
+  }
+  if (n == 0) return -EPIPE; /* the chunk is in the pipe: only a vanished reader moves nothing */
+  if (errno != EAGAIN) return -errno;
+  wait[(*waits)++] = (struct pollfd){.fd = to, .events = POLLOUT};
+  return 0;
+}
+
+static int64_t run_tee_relay(void *p) {
+  tee_relay_args *a = p;
+  for (;;) {
+    if (a->in_flight == 0) {
+      ssize_t n = tee(a->fd_in, a->pipe_w, a->chunk, SPLICE_F_NONBLOCK);
+      if (n == 0) return a->moved; /* no writer left, nothing unread */
+      if (n < 0) {
+        int r = errno == EAGAIN ? relay_wait(a->fd_in, POLLIN) : -errno;
+        if (r < 0) return r;
+        continue;
+      }
+      a->in_flight = a->left_a = a->left_b = (size_t)n;
+    }
+    struct pollfd wait[2];
+    nfds_t waits = 0;
+    int ra = tee_out(a->fd_in, a->out_a, &a->left_a, wait, &waits);
+    if (ra < 0) return ra;
+    int rb = tee_out(a->pipe_r, a->out_b, &a->left_b, wait, &waits);
+    if (rb < 0) return rb;
+    if (a->left_a == 0 && a->left_b == 0) {
+      a->moved += (int64_t)a->in_flight;
+      a->in_flight = 0;
+    } else if (ra == 0 && rb == 0 && poll(wait, waits, -1) < 0) {
+      return -errno;
+    }
+  }
+}
+
+/*
  * copyFile's body on two open files: FICLONE (a reflink: no data moves)
  * unless `mode` says not to, else copy_file_range(2) over the input's data
  * segments only (SEEK_DATA/SEEK_HOLE), so holes stay holes, then ftruncate to
@@ -372,7 +429,9 @@ static int64_t run_copy_file(void *p) {
     struct stat in, out;
     if (fstat(a->fd_in, &in) < 0 || fstat(a->fd_out, &out) < 0) return -errno;
     if (in.st_dev == out.st_dev && in.st_ino == out.st_ino) return 0;
-    if (ftruncate(a->fd_out, 0) < 0) return -errno;
+    /* Only a file with something in it: on ext4 a truncate to 0 also flags the
+       file for writeback at close (auto_da_alloc), which doubles a big copy's time. */
+    if (out.st_size > 0 && ftruncate(a->fd_out, 0) < 0) return -errno;
     a->size = in.st_size;
     a->started = true;
     if (!(a->mode & COPY_NO_CLONE)) {
@@ -397,6 +456,8 @@ static int64_t run_copy_file(void *p) {
 static const butter_work_call relay_sendfile_call = {run_relay, NULL, {offsetof(relay_args, fd_in), offsetof(relay_args, fd_out)}, 2};
 static const butter_work_call relay_splice_call = {
     run_relay, NULL, {offsetof(relay_args, fd_in), offsetof(relay_args, fd_out), offsetof(relay_args, pipe_r), offsetof(relay_args, pipe_w)}, 4};
+static const butter_work_call tee_relay_call = {run_tee_relay, NULL,
+    {offsetof(tee_relay_args, fd_in), offsetof(tee_relay_args, out_a), offsetof(tee_relay_args, out_b), offsetof(tee_relay_args, pipe_r), offsetof(tee_relay_args, pipe_w)}, 5};
 static const butter_work_call copy_file_call = {run_copy_file, NULL, {offsetof(copy_args, fd_in), offsetof(copy_args, fd_out)}, 2};
 
 /*
@@ -424,6 +485,25 @@ static napi_value js_relay_start(napi_env env, napi_callback_info info) {
   }
   a->left = length;
   return butter_work_submit(env, a->pipe_r < 0 ? &relay_sendfile_call : &relay_splice_call, a, NULL, argv[8]);
+}
+
+/* teeRelayStart(fdIn, outA, outB, pipeR, pipeW, chunk, done) -> work token | -errno: fdIn's bytes to both outputs, through the empty pipe (pipeR, pipeW); done gets the bytes each got. */
+static napi_value js_tee_relay_start(napi_env env, napi_callback_info info) {
+  napi_value argv[7];
+  size_t argc = 7;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 7) return NULL;
+  tee_relay_args *a = calloc(1, sizeof *a);
+  if (!a) {
+    napi_throw_error(env, "ENOMEM", "ENOMEM: out of memory, butter");
+    return NULL;
+  }
+  if (!butter_arg_int32(env, argv[0], &a->fd_in) || !butter_arg_int32(env, argv[1], &a->out_a) || !butter_arg_int32(env, argv[2], &a->out_b) ||
+      !butter_arg_int32(env, argv[3], &a->pipe_r) || !butter_arg_int32(env, argv[4], &a->pipe_w) || !arg_size(env, argv[5], &a->chunk)) {
+    free(a);
+    return NULL;
+  }
+  return butter_work_submit(env, &tee_relay_call, a, NULL, argv[6]);
 }
 
 /* copyFileStart(fdIn, fdOut, mode, done) -> work token | -errno; done gets the bytes the copy holds. */
@@ -494,6 +574,7 @@ void butter_init_splice(napi_env env, napi_value exports) {
       {"pipe2", js_pipe2},
       {"pipeSize", js_pipe_size},
       {"relayStart", js_relay_start},
+      {"teeRelayStart", js_tee_relay_start},
       {"copyFileStart", js_copy_file_start},
   };
   butter_export(env, exports, fns, BUTTER_COUNT(fns));
