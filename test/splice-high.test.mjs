@@ -11,7 +11,7 @@ import tls from 'node:tls';
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { Worker } from 'node:worker_threads';
-import { Pipe, sendFile, copyFile, proxy, pipeline, splice, vmsplice, AbortError } from 'butter';
+import { Pipe, sendFile, copyFile, proxy, pipeline, teeTo, splice, vmsplice, pipe2, AbortError } from 'butter';
 import { assertSysError } from './support/errors.mjs';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'butter-splice-high-'));
@@ -119,6 +119,21 @@ describe('Pipe', () => {
     pipe.close();
   });
 
+  test('closeWrite() closes the write end only: the reader sees the end of input', async () => {
+    const pipe = own(new Pipe());
+    fs.writeSync(pipe.writeFd, 'last');
+    const w = pipe.writable();
+    pipe.closeWrite();
+    await assert.rejects(w, (err) => assertSysError(err, 'EBADF', 'epoll_wait'));
+    assert.equal(pipe.writeFd, -1);
+    assert.equal(pipe.closed, false);
+    const buf = Buffer.alloc(10);
+    assert.equal(fs.readSync(pipe.readFd, buf), 4);
+    await pipe.readable(); // end of input is readable
+    assert.equal(fs.readSync(pipe.readFd, buf), 0);
+    pipe.closeWrite();
+  });
+
   test('an abort rejects a wait with an AbortError and stops watching', async () => {
     const pipe = own(new Pipe());
     const ac = new AbortController();
@@ -144,6 +159,96 @@ describe('Pipe', () => {
     assert.equal(splice(a.readFd, null, b.writeFd, null, 100).bytes, 5);
     const buf = Buffer.alloc(10);
     assert.equal(buf.subarray(0, fs.readSync(b.readFd, buf)).toString(), 'hello');
+  });
+});
+
+describe('teeTo', () => {
+  /** Writes `data` into `pipe` as room comes, then closes its write end. */
+  async function feed(pipe, data) {
+    for (let off = 0; off < data.length; ) {
+      try {
+        off += fs.writeSync(pipe.writeFd, data, off, Math.min(65536, data.length - off));
+      } catch (err) {
+        if (err.code !== 'EAGAIN') throw err;
+        await pipe.writable();
+      }
+    }
+    pipe.closeWrite();
+  }
+  /** Reads `pipe` until its end of input, waiting `delayMs` between reads (a slow consumer). */
+  async function drain(pipe, delayMs = 0) {
+    const chunks = [];
+    const buf = Buffer.alloc(65536);
+    for (;;) {
+      let n;
+      try {
+        n = fs.readSync(pipe.readFd, buf);
+      } catch (err) {
+        if (err.code !== 'EAGAIN') throw err;
+        await pipe.readable();
+        continue;
+      }
+      if (n === 0) return Buffer.concat(chunks);
+      chunks.push(Buffer.from(buf.subarray(0, n)));
+      if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
+    }
+  }
+
+  test('gives every byte of a pipe to two outputs, a slow one and a fast one, until its writers are gone', async () => {
+    const data = Buffer.from(Array.from({ length: 3 << 20 }, (_, i) => (i * 31) & 255));
+    const src = own(new Pipe());
+    const a = own(new Pipe());
+    const b = own(new Pipe());
+    const out = path.join(dir, 'tee-file');
+    const fh = await fs.promises.open(out, 'w');
+    try {
+      const [sent, gotA] = await Promise.all([
+        teeTo(src, a, b).finally(() => { a.closeWrite(); b.closeWrite(); }),
+        drain(a, 1),
+        drain(b).then((got) => fh.write(got)),
+        feed(src, data),
+      ]);
+      assert.equal(sent, data.length);
+      assert.ok(gotA.equals(data));
+    } finally {
+      await fh.close();
+    }
+    assert.ok(fs.readFileSync(out).equals(data));
+  });
+
+  test('to a socket, which it gives back', async () => {
+    const [server, client] = await socketPair();
+    const src = own(new Pipe());
+    const a = own(new Pipe());
+    const received = readToEnd(client);
+    const [sent] = await Promise.all([teeTo(src, a, server).finally(() => a.closeWrite()), drain(a), feed(src, Buffer.from('to both'))]);
+    assert.equal(sent, 7);
+    server.end(' and back to Node');
+    assert.equal((await received).toString(), 'to both and back to Node');
+  });
+
+  test('an output whose reader is gone fails it with EPIPE; an abort with an AbortError', async () => {
+    const src = own(new Pipe());
+    const [r, w] = pipe2();
+    fs.closeSync(r);
+    const b = own(new Pipe());
+    fs.writeSync(src.writeFd, 'x');
+    await assert.rejects(teeTo(src, w, b), (err) => assertSysError(err, 'EPIPE', 'tee'));
+    fs.closeSync(w);
+    const ac = new AbortController();
+    const waiting = teeTo(src, own(new Pipe()), b, { signal: ac.signal }); // src's writer is still open: it waits
+    setTimeout(() => ac.abort(), 30);
+    await assert.rejects(waiting, AbortError);
+  });
+
+  test('bad arguments are refused as Node refuses them', async () => {
+    const p = own(new Pipe());
+    await assert.rejects(teeTo('x', p, p), { code: 'ERR_INVALID_ARG_TYPE' });
+    await assert.rejects(teeTo(p, {}, p), { code: 'ERR_INVALID_ARG_TYPE' });
+    await assert.rejects(teeTo(p, p, -1), { code: 'ERR_OUT_OF_RANGE' });
+    await assert.rejects(teeTo(p, p, new tls.TLSSocket(new net.Socket())), { code: 'ERR_INVALID_ARG_VALUE' });
+    p.close();
+    await assert.rejects(teeTo(p, 1, 2), (err) => assertSysError(err, 'EBADF', 'tee'));
   });
 });
 

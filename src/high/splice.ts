@@ -57,7 +57,8 @@ export interface PipeOptions {
  * ```
  */
 export class Pipe {
-  #handles: [NativeHandle, NativeHandle] | null;
+  /** Per end; the write end's is null once `closeWrite()` closed it, both once `close()` did. */
+  #handles: [NativeHandle, NativeHandle | null] | null;
   #fds: [number, number];
   /** Per end (0 read, 1 write): the promises waiting for it to be ready. */
   readonly #waiters: [Waiter[], Waiter[]] = [[], []];
@@ -122,13 +123,28 @@ export class Pipe {
     return this.#wait(1, options);
   }
 
+  /**
+   * Closes the write end only (once): readers then see the end of input once
+   * the pipe is empty (`teeTo` and the relays end). Pending `writable()`s
+   * reject with EBADF.
+   */
+  closeWrite(): void {
+    const handle = this.#handles?.[1];
+    if (!handle) return;
+    this.#handles![1] = null;
+    this.#fds[1] = -1;
+    const result = native.handleClose(handle);
+    this.#settle(1, sysError(EBADF, 'epoll_wait'));
+    if (result < 0) throw sysError(-result, 'close');
+  }
+
   /** Closes both ends (once; later calls do nothing); pending waits reject with EBADF. */
   close(): void {
     const handles = this.#handles;
     if (handles === null) return;
     this.#handles = null;
     this.#fds = [-1, -1];
-    const results = handles.map((h) => native.handleClose(h));
+    const results = handles.map((h) => (h ? native.handleClose(h) : 0));
     for (const end of [0, 1] as const) this.#settle(end, sysError(EBADF, 'epoll_wait'));
     const failed = results.find((r) => r < 0);
     if (failed !== undefined) throw sysError(-failed, 'close');
@@ -146,7 +162,7 @@ export class Pipe {
     let signal: AbortSignal | undefined;
     try {
       signal = validateSignalOptions(options);
-      this.#assertOpen('epoll_wait');
+      if (!this.#handles?.[end]) throw sysError(EBADF, 'epoll_wait');
     } catch (err) {
       return Promise.reject(err);
     }
@@ -168,9 +184,10 @@ export class Pipe {
   }
 
   #watch(end: 0 | 1, on: boolean): void {
-    if (this.#handles === null) return;
+    const handle = this.#handles?.[end];
+    if (!handle) return;
     const events = on ? (end === 0 ? native.READABLE : native.WRITABLE) : 0;
-    const r = native.handleSet(this.#handles[end], events, on ? native.KEEP_CALLBACK | native.KEEP_LOOP : 0);
+    const r = native.handleSet(handle, events, on ? native.KEEP_CALLBACK | native.KEEP_LOOP : 0);
     if (r < 0) this.#settle(end, sysError(-r, 'epoll_ctl'));
   }
 
@@ -444,6 +461,55 @@ export async function proxy(a: Socket, b: Socket, options?: { signal?: AbortSign
 function destroyWith(stream: Readable | Writable, err: Error | undefined): void {
   if (err !== undefined) stream.once('error', () => {});
   stream.destroy(err);
+}
+
+// ---- tee to two consumers ----
+
+/** An output of `teeTo`: an fd, a `FileHandle`, a `Pipe` (its write end) or a `net.Socket` (borrowed). */
+export type TeeOutput = number | FileHandle | Pipe | Socket;
+
+async function outputFd(out: unknown, name: string): Promise<{ fd: number; lent?: Borrowed }> {
+  if (out instanceof Socket) {
+    const lent = await borrow(out, name, 'splice', false);
+    return { fd: lent.fd, lent };
+  }
+  if (out instanceof Pipe) return { fd: out.writeFd };
+  if (isFileHandle(out)) return { fd: out.fd };
+  if (typeof out === 'number') return { fd: validateFd(out, name) };
+  throw invalidArgType(name, 'of type number or an instance of FileHandle, Pipe, or net.Socket', out);
+}
+
+/**
+ * Gives every byte read from `src` (a `Pipe`, or the read end of a pipe as an
+ * fd) to both `a` and `b`, without copying it through JS: tee(2) duplicates
+ * each chunk into a pipe of its own, and splice(2) moves it to each output.
+ * Runs until every writer of `src` has closed its end and `src` is empty;
+ * resolves with the bytes each output got. The slower output sets the pace.
+ * Sockets are borrowed and given back as `sendFile` does; an output that is
+ * closed under it fails the call (`EPIPE`).
+ */
+export async function teeTo(src: Pipe | number, a: TeeOutput, b: TeeOutput, options?: { signal?: AbortSignal }): Promise<number> {
+  const signal = validateSignalOptions(options);
+  if (!(src instanceof Pipe) && typeof src !== 'number') throw invalidArgType('src', 'of type number or an instance of Pipe', src);
+  const fdIn = src instanceof Pipe ? src.readFd : validateFd(src, 'src');
+  if (fdIn < 0) throw sysError(EBADF, 'tee');
+  for (const [out, name] of [[a, 'a'], [b, 'b']] as const) {
+    if (out instanceof Socket) {
+      const why = notWireBytes(out);
+      if (why !== null) throw invalidArgValue(name, out, why);
+    }
+  }
+  if (signal?.aborted) throw abortError(signal);
+  const outs: { fd: number; lent?: Borrowed }[] = [];
+  const pipe = relayPipe();
+  try {
+    outs.push(await outputFd(a, 'a'), await outputFd(b, 'b'));
+    if (outs.some((o) => o.fd < 0)) throw sysError(EBADF, 'splice');
+    return await runWork((done) => native.splice.teeRelayStart(fdIn, outs[0].fd, outs[1].fd, pipe.readFd, pipe.writeFd, pipe.size, done), 'tee', signal, (v) => v as number);
+  } finally {
+    pipe.close();
+    for (const o of outs) o.lent?.giveBack();
+  }
 }
 
 // ---- copyFile ----

@@ -36,6 +36,8 @@ export interface SpliceNative {
   pipe2(flags: number, readHandle?: NativeHandle, writeHandle?: NativeHandle): [number, number] | number;
   /** sendFile, proxy, pipeline: moves `length` bytes (-1: to the input's end) with sendfile (pipeR -1) or splice through the pipe; done gets the bytes. */
   relayStart(fdIn: number, offIn: bigint | null, fdOut: number, length: number, pipeR: number, pipeW: number, chunk: number, flags: number, done: WorkDone): NativeWork | number;
+  /** teeTo: every byte of pipe fdIn to outA and outB through the empty pipe (pipeR, pipeW); done gets the bytes each got. */
+  teeRelayStart(fdIn: number, outA: number, outB: number, pipeR: number, pipeW: number, chunk: number, done: WorkDone): NativeWork | number;
   /** copyFile on two open files: FICLONE, else copy_file_range over the data segments; done gets the size. */
   copyFileStart(fdIn: number, fdOut: number, mode: number, done: WorkDone): NativeWork | number;
   /** F_SETPIPE_SZ for size >= 0, F_GETPIPE_SZ for -1. */
