@@ -271,6 +271,7 @@ async function borrow(socket: Socket, name: string, syscall: string, keepUnread:
     stop(); // read() may have asked libuv to read again
   }
   await flushed(socket);
+  stop(); // and whatever read() someone made while the writes drained
   return {
     socket,
     fd: handle.fd,
