@@ -91,7 +91,8 @@ function start(cmd, args, what) {
   const port = new Promise((r) => (gotPort = r));
   const result = new Promise((resolve, reject) => {
     gotResult = resolve;
-    c.exited.then((code) => reject(new Error(`${what} exited (${code}) without a result`)));
+    // 'close', not 'exit': its last line may still be in the pipe when it exits.
+    c.on('close', (code) => reject(new Error(`${what} exited (${code}) without a result`)));
   });
   c.stdout.on('data', (d) => {
     buf += d;

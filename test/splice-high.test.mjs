@@ -262,6 +262,9 @@ describe('sendFile', () => {
     server.write(head);
     assert.ok(server.writableLength > 0, 'the write is still queued');
     assert.equal(await sendFile(server, p), 5_000_000);
+    // The send made the socket blocking for its duration: libuv gets it back non-blocking.
+    const flags = parseInt(/^flags:\s+(\d+)/m.exec(fs.readFileSync(`/proc/self/fdinfo/${server._handle.fd}`, 'utf8'))[1], 8);
+    assert.equal(flags & 0o4000, 0o4000, 'O_NONBLOCK');
     server.end('tail');
     const got = await received;
     assert.equal(got.length, head.length + 5_000_000 + 4);

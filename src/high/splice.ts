@@ -28,6 +28,8 @@ import { O_CLOEXEC, O_DIRECT, O_NONBLOCK, validateOffset } from '../raw/splice';
 
 /** Mirrors splice.c: the relay shuts the output's writing side down once the input has ended. */
 const RELAY_SHUT_WR = 1;
+/** Mirrors splice.c: sendfile into a borrowed socket made blocking for the call (one sendfile sleeps instead of a poll per full send buffer). */
+const RELAY_BLOCK = 2;
 /** Mirrors splice.c: copyFile without trying FICLONE first. */
 const COPY_NO_CLONE = 8;
 /** The capacity relays ask for their pipes: a chunk per splice; pipe-max-size (1 MiB) by default. */
@@ -296,6 +298,8 @@ interface RelayEnds {
   /** Through this pipe with splice(2); without one, sendfile(2). */
   pipe?: Pipe;
   shutWr?: boolean;
+  /** fdOut is a borrowed socket, which the sendfile may make blocking for the call. */
+  borrowed?: boolean;
 }
 
 function relay(ends: RelayEnds, signal: AbortSignal | undefined, path?: string): Promise<number> {
@@ -303,7 +307,7 @@ function relay(ends: RelayEnds, signal: AbortSignal | undefined, path?: string):
   const syscall = pipe ? 'splice' : 'sendfile';
   return runWork(
     (done) => native.splice.relayStart(ends.fdIn, ends.offset, ends.fdOut, ends.length, pipe ? pipe.readFd : -1, pipe ? pipe.writeFd : -1,
-      pipe ? pipe.size : SENDFILE_CHUNK, ends.shutWr ? RELAY_SHUT_WR : 0, done),
+      pipe ? pipe.size : SENDFILE_CHUNK, (ends.shutWr ? RELAY_SHUT_WR : 0) | (ends.borrowed && !pipe ? RELAY_BLOCK : 0), done),
     syscall,
     signal,
     (v) => v as number,
@@ -383,7 +387,7 @@ export async function sendFile(out: Socket | number | FileHandle, file: PathLike
     if (out instanceof Socket) lent = await borrow(out, 'out', 'sendfile', false);
     const fdOut = lent ? lent.fd : typeof out === 'number' ? out : (out as FileHandle).fd;
     if (fdOut < 0) throw sysError(EBADF, 'sendfile');
-    return await relay({ fdIn: input.fd, offset, fdOut, length }, signal, input.path);
+    return await relay({ fdIn: input.fd, offset, fdOut, length, borrowed: lent !== undefined }, signal, input.path);
   } finally {
     await input.close();
     lent?.giveBack(); // last: the socket is Node's again as the Promise settles, not before
@@ -649,7 +653,7 @@ export async function pipeline(src: Readable | FileHandle, dst: Writable | FileH
       else writeSync(to.fd, chunk);
     }
     if (to.lent) await flushed(to.lent.socket);
-    let bytes = await relay({ fdIn: from.fd, offset: from.offset, fdOut: to.fd, length: from.length, pipe }, signal);
+    let bytes = await relay({ fdIn: from.fd, offset: from.offset, fdOut: to.fd, length: from.length, pipe, borrowed: to.lent !== undefined }, signal);
     bytes += from.lent?.unread.reduce((n, c) => n + c.length, 0) ?? 0;
     return { mode: pipe ? 'splice' : 'sendfile', bytes };
   } catch (err) {

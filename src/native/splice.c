@@ -263,6 +263,16 @@ static napi_value js_move_start(napi_env env, napi_callback_info info) {
  * filled again.
  */
 #define RELAY_SHUT_WR 1 /* shutdown(fd_out, SHUT_WR) once the input has ended: a socket's half-close */
+/*
+ * sendfile into a socket borrowed from libuv: clear O_NONBLOCK for the call
+ * (restored before it returns), so the kernel sleeps inside one sendfile
+ * instead of a return, a poll() and a new call every time the send buffer
+ * fills. A blocking sendfile interrupted by a signal returns the bytes it had
+ * sent, so a short count is taken as a possible interruption: -EINTR with the
+ * progress kept, which work.c reruns unless the call was aborted (at the
+ * file's end the rerun finds nothing left and returns).
+ */
+#define RELAY_BLOCK 2
 
 typedef struct {
   int fd_in, fd_out, pipe_r, pipe_w; /* pipe_r < 0: sendfile */
@@ -285,8 +295,7 @@ static size_t relay_want(const relay_args *a) {
   return a->left < 0 || (uint64_t)a->left > a->chunk ? a->chunk : (size_t)a->left;
 }
 
-static int64_t run_relay(void *p) {
-  relay_args *a = p;
+static int64_t relay_loop(relay_args *a) {
   for (;;) {
     ssize_t n;
     if (a->in_pipe == 0) {
@@ -305,9 +314,11 @@ static int64_t run_relay(void *p) {
         if (r < 0) return r;
         continue;
       }
+      size_t want = relay_want(a);
       if (a->left > 0) a->left -= n;
-      if (a->pipe_r < 0) a->moved += n;
-      else a->in_pipe = (size_t)n;
+      if (a->pipe_r >= 0) a->in_pipe = (size_t)n;
+      else a->moved += n;
+      if (a->pipe_r < 0 && (a->flags & RELAY_BLOCK) && (size_t)n < want) return -EINTR;
       continue;
     }
     n = splice(a->pipe_r, NULL, a->fd_out, NULL, a->in_pipe, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
@@ -322,6 +333,15 @@ static int64_t run_relay(void *p) {
   /* ENOTCONN: the peer is gone already, and there is nothing left to half-close. */
   if ((a->flags & RELAY_SHUT_WR) && shutdown(a->fd_out, SHUT_WR) < 0 && errno != ENOTCONN) return -errno;
   return a->moved;
+}
+
+static int64_t run_relay(void *p) {
+  relay_args *a = p;
+  int fl = a->flags & RELAY_BLOCK ? fcntl(a->fd_out, F_GETFL) : -1;
+  bool cleared = fl >= 0 && (fl & O_NONBLOCK) && fcntl(a->fd_out, F_SETFL, fl & ~O_NONBLOCK) == 0;
+  int64_t r = relay_loop(a);
+  if (cleared) fcntl(a->fd_out, F_SETFL, fl);
+  return r;
 }
 
 /*
