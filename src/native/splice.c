@@ -470,7 +470,8 @@ static int64_t run_copy_file(void *p) {
     if (r < 0) return r;
     if (a->off < hole && a->off < a->size) break; /* shrank */
   }
-  return ftruncate(a->fd_out, a->size) < 0 ? -errno : a->size;
+  /* The size, where the copy stopped short of it (a trailing hole); ext4 truncates even to the same size. */
+  return a->off < a->size && ftruncate(a->fd_out, a->size) < 0 ? -errno : a->size;
 }
 
 static const butter_work_call relay_sendfile_call = {run_relay, NULL, {offsetof(relay_args, fd_in), offsetof(relay_args, fd_out)}, 2};
