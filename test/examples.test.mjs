@@ -26,6 +26,7 @@ const examples = {
   host: ['hostname-in-namespace.mjs', /^host name here: butter-sandbox \| uname: butter-sandbox\n$/],
   mount: ['mount-in-namespace.mjs', /^tmpfs on scratch: rw,nosuid,nodev\S* \(size=1024k\)\ntmpfs on view: ro,nosuid,nodev\S* \(size=1024k\)\n$/],
   'seccomp-notify': ['seccomp-supervise.mjs', /^sh: in \/tmp\ndenied chdir\("\/etc"\) for sh\[(\d+)\]: EACCES\nsh: cd \/etc refused\ndenied mkdir(?:at)?\("\/tmp\/butter-example-\1"\) for mkdir\[\d+\]: EPERM\nsh: mkdir refused\nsupervised 3 syscalls, denied 2; the shell exited with 0\n$/],
+  splice: ['sendfile-http.mjs', /^\/first: sent (\d+) of \1 bytes with sendfile\n\/second: sent \1 of \1 bytes with sendfile\nclient got \/first: \1 bytes, this file\nclient got \/second: \1 bytes, this file\n1 connection\(s\)\n$/],
 };
 
 // The suite also runs on Bun and Deno (scripts/runtimes.sh): the examples run on the runtime running it.

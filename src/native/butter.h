@@ -227,7 +227,7 @@ napi_value butter_new_decoding_fd(napi_env env, int fd_or_neg_errno, napi_value 
  * the call owns (freed once the call is over); the int fds at `fd_offsets`
  * in it are replaced by close-on-exec duplicates for the call's duration.
  */
-#define BUTTER_WORK_MAX_FDS 2
+#define BUTTER_WORK_MAX_FDS 5
 typedef struct butter_work_call {
   /* Any thread, no napi: one syscall; returns >= 0 or -errno. The sync form calls it too. */
   int64_t (*run)(void *arg);

@@ -14,9 +14,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fs.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -242,14 +247,329 @@ static napi_value js_move_start(napi_env env, napi_callback_info info) {
   return butter_work_submit(env, fn->call, arg, fn->keep >= 0 ? argv[fn->keep] : NULL, argv[fn->argc]);
 }
 
+/* ---- whole transfers: the high layer's sendFile, proxy, pipeline and copyFile ---- */
+
+/*
+ * A relay moves bytes from fd_in to fd_out until `left` is used up or the
+ * input ends, in one work call: no JS runs per chunk. Its fds are
+ * non-blocking (a socket libuv made, Butter's pipes), and it waits for them
+ * with poll() on its own work thread, so an fd that belongs to libuv's loop
+ * is never registered with any loop a second time. Everything it has done
+ * lives in the struct, so the rerun after a stray signal's EINTR (work.c)
+ * carries on where it stopped; an abort's EINTR ends it.
+ *
+ * Without a pipe it is sendfile(2) (input a regular file); with one, each
+ * chunk goes in -> pipe -> out by splice(2), the pipe emptied before it is
+ * filled again.
+ */
+#define RELAY_SHUT_WR 1 /* shutdown(fd_out, SHUT_WR) once the input has ended: a socket's half-close */
+/*
+ * sendfile into a socket borrowed from libuv: clear O_NONBLOCK for the call
+ * (restored before it returns), so the kernel sleeps inside one sendfile
+ * instead of a return, a poll() and a new call every time the send buffer
+ * fills. A blocking sendfile interrupted by a signal returns the bytes it had
+ * sent, so a short count is taken as a possible interruption: -EINTR with the
+ * progress kept, which work.c reruns unless the call was aborted (at the
+ * file's end the rerun finds nothing left and returns).
+ */
+#define RELAY_BLOCK 2
+
+typedef struct {
+  int fd_in, fd_out, pipe_r, pipe_w; /* pipe_r < 0: sendfile */
+  bool has_off;
+  int64_t off;    /* the input's offset, when it has one */
+  int64_t left;   /* bytes still to move; < 0: until the input ends */
+  size_t chunk;   /* the most one call moves: the pipe's size */
+  size_t in_pipe; /* bytes spliced into the pipe and not yet out of it */
+  int64_t moved;
+  uint32_t flags;
+} relay_args;
+
+/* Waits until fd is ready for `events`: 0, or -errno (-EINTR when a signal came). */
+static int relay_wait(int fd, short events) {
+  struct pollfd p = {.fd = fd, .events = events};
+  return poll(&p, 1, -1) < 0 ? -errno : 0;
+}
+
+static size_t relay_want(const relay_args *a) {
+  return a->left < 0 || (uint64_t)a->left > a->chunk ? a->chunk : (size_t)a->left;
+}
+
+static int64_t relay_loop(relay_args *a) {
+  for (;;) {
+    ssize_t n;
+    if (a->in_pipe == 0) {
+      if (a->left == 0) break;
+      if (a->pipe_r < 0) {
+        off_t off = a->off;
+        n = sendfile(a->fd_out, a->fd_in, a->has_off ? &off : NULL, relay_want(a));
+        if (n > 0) a->off = off;
+      } else {
+        n = splice(a->fd_in, a->has_off ? &a->off : NULL, a->pipe_w, NULL, relay_want(a), SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+      }
+      if (n == 0) break; /* the input ended */
+      if (n < 0) {
+        /* sendfile's EAGAIN is the output's; splice's is the input's (the pipe is empty). */
+        int r = errno == EAGAIN ? relay_wait(a->pipe_r < 0 ? a->fd_out : a->fd_in, a->pipe_r < 0 ? POLLOUT : POLLIN) : -errno;
+        if (r < 0) return r;
+        continue;
+      }
+      size_t want = relay_want(a);
+      if (a->left > 0) a->left -= n;
+      if (a->pipe_r >= 0) a->in_pipe = (size_t)n;
+      else a->moved += n;
+      if (a->pipe_r < 0 && (a->flags & RELAY_BLOCK) && (size_t)n < want) return -EINTR;
+      continue;
+    }
+    n = splice(a->pipe_r, NULL, a->fd_out, NULL, a->in_pipe, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (n < 0) {
+      int r = errno == EAGAIN ? relay_wait(a->fd_out, POLLOUT) : -errno;
+      if (r < 0) return r;
+      continue;
+    }
+    a->in_pipe -= (size_t)n;
+    a->moved += n;
+  }
+  /* ENOTCONN: the peer is gone already, and there is nothing left to half-close. */
+  if ((a->flags & RELAY_SHUT_WR) && shutdown(a->fd_out, SHUT_WR) < 0 && errno != ENOTCONN) return -errno;
+  return a->moved;
+}
+
+static int64_t run_relay(void *p) {
+  relay_args *a = p;
+  int fl = a->flags & RELAY_BLOCK ? fcntl(a->fd_out, F_GETFL) : -1;
+  bool cleared = fl >= 0 && (fl & O_NONBLOCK) && fcntl(a->fd_out, F_SETFL, fl & ~O_NONBLOCK) == 0;
+  int64_t r = relay_loop(a);
+  if (cleared) fcntl(a->fd_out, F_SETFL, fl);
+  return r;
+}
+
+/*
+ * A tee relay gives every byte of the pipe fd_in to two outputs: tee(2) copies
+ * a chunk into a second pipe without consuming it, then splice(2) moves it
+ * from fd_in to out_a and from the second pipe to out_b, each output waited
+ * for only while it has bytes left, so the slower one sets the pace and
+ * neither blocks the other within a chunk. Ends when fd_in has no writer
+ * left and is empty. Restartable after EINTR like run_relay.
+ */
+typedef struct {
+  int fd_in, out_a, out_b, pipe_r, pipe_w;
+  size_t chunk;
+  size_t in_flight, left_a, left_b; /* the chunk tee'd, and what each output still has to take of it */
+  int64_t moved;
+} tee_relay_args;
+
+/* One output's splice of its part of the chunk: 1 moved some, 0 would block (queued in `wait`), or -errno. */
+static int tee_out(int from, int to, size_t *left, struct pollfd *wait, nfds_t *waits) {
+  if (*left == 0) return 0;
+  ssize_t n = splice(from, NULL, to, NULL, *left, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+  if (n > 0) {
+    *left -= (size_t)n;
+    return 1;
+  }
+  if (n == 0) return -EPIPE; /* the chunk is in the pipe: only a vanished reader moves nothing */
+  if (errno != EAGAIN) return -errno;
+  wait[(*waits)++] = (struct pollfd){.fd = to, .events = POLLOUT};
+  return 0;
+}
+
+static int64_t run_tee_relay(void *p) {
+  tee_relay_args *a = p;
+  for (;;) {
+    if (a->in_flight == 0) {
+      ssize_t n = tee(a->fd_in, a->pipe_w, a->chunk, SPLICE_F_NONBLOCK);
+      if (n == 0) return a->moved; /* no writer left, nothing unread */
+      if (n < 0) {
+        int r = errno == EAGAIN ? relay_wait(a->fd_in, POLLIN) : -errno;
+        if (r < 0) return r;
+        continue;
+      }
+      a->in_flight = a->left_a = a->left_b = (size_t)n;
+    }
+    struct pollfd wait[2];
+    nfds_t waits = 0;
+    int ra = tee_out(a->fd_in, a->out_a, &a->left_a, wait, &waits);
+    if (ra < 0) return ra;
+    int rb = tee_out(a->pipe_r, a->out_b, &a->left_b, wait, &waits);
+    if (rb < 0) return rb;
+    if (a->left_a == 0 && a->left_b == 0) {
+      a->moved += (int64_t)a->in_flight;
+      a->in_flight = 0;
+    } else if (ra == 0 && rb == 0 && poll(wait, waits, -1) < 0) {
+      return -errno;
+    }
+  }
+}
+
+/*
+ * copyFile's body on two open files: FICLONE (a reflink: no data moves)
+ * unless `mode` says not to, else copy_file_range(2) over the input's data
+ * segments only (SEEK_DATA/SEEK_HOLE), so holes stay holes, then ftruncate to
+ * the input's size (a trailing hole). Falls back to sendfile(2) where
+ * copy_file_range cannot (EXDEV before 5.19, filesystems without it).
+ * fd_out is truncated here, after the same-file check, not at open: copying
+ * a file onto itself leaves it alone, as fs.copyFile does.
+ */
+#define COPY_CLONE_FORCE 4 /* fs.constants.COPYFILE_FICLONE_FORCE: a reflink or nothing */
+#define COPY_NO_CLONE 8     /* Butter's own: skip FICLONE (the benchmark's plain copy) */
+
+typedef struct {
+  int fd_in, fd_out;
+  uint32_t mode;
+  bool started, use_sendfile;
+  int64_t size, off; /* the input's size; where the copy has got to */
+} copy_args;
+
+static int64_t copy_segment(copy_args *a, int64_t end) {
+  while (a->off < end) {
+    size_t len = (uint64_t)(end - a->off) > 1u << 30 ? 1u << 30 : (size_t)(end - a->off);
+    ssize_t n;
+    if (!a->use_sendfile) {
+      loff_t in = a->off, out = a->off;
+      n = copy_file_range(a->fd_in, &in, a->fd_out, &out, len, 0);
+      if (n < 0 && (errno == EXDEV || errno == EOPNOTSUPP || errno == ENOSYS || errno == EINVAL)) {
+        a->use_sendfile = true;
+        continue;
+      }
+    } else {
+      if (lseek(a->fd_out, a->off, SEEK_SET) < 0) return -errno;
+      off_t in = a->off;
+      n = sendfile(a->fd_out, a->fd_in, &in, len);
+    }
+    if (n < 0) return -errno;
+    if (n == 0) break; /* the input shrank under us */
+    a->off += n;
+  }
+  return 0;
+}
+
+static int64_t run_copy_file(void *p) {
+  copy_args *a = p;
+  if (!a->started) {
+    struct stat in, out;
+    if (fstat(a->fd_in, &in) < 0 || fstat(a->fd_out, &out) < 0) return -errno;
+    if (in.st_dev == out.st_dev && in.st_ino == out.st_ino) return 0;
+    /* Only a file with something in it: on ext4 a truncate to 0 also flags the
+       file for writeback at close (auto_da_alloc), which doubles a big copy's time. */
+    if (out.st_size > 0 && ftruncate(a->fd_out, 0) < 0) return -errno;
+    a->size = in.st_size;
+    a->started = true;
+    if (!(a->mode & COPY_NO_CLONE)) {
+      if (ioctl(a->fd_out, FICLONE, a->fd_in) == 0) return a->size;
+      if (a->mode & COPY_CLONE_FORCE) return -errno;
+    }
+  }
+  while (a->off < a->size) {
+    off_t data = lseek(a->fd_in, a->off, SEEK_DATA);
+    if (data < 0 && errno == ENXIO) break; /* only a hole is left */
+    if (data < 0) return -errno;
+    off_t hole = lseek(a->fd_in, data, SEEK_HOLE);
+    if (hole < 0) return -errno;
+    a->off = data;
+    int64_t r = copy_segment(a, hole < a->size ? hole : a->size);
+    if (r < 0) return r;
+    if (a->off < hole && a->off < a->size) break; /* shrank */
+  }
+  /* The size, where the copy stopped short of it (a trailing hole); ext4 truncates even to the same size. */
+  return a->off < a->size && ftruncate(a->fd_out, a->size) < 0 ? -errno : a->size;
+}
+
+static const butter_work_call relay_sendfile_call = {run_relay, NULL, {offsetof(relay_args, fd_in), offsetof(relay_args, fd_out)}, 2};
+static const butter_work_call relay_splice_call = {
+    run_relay, NULL, {offsetof(relay_args, fd_in), offsetof(relay_args, fd_out), offsetof(relay_args, pipe_r), offsetof(relay_args, pipe_w)}, 4};
+static const butter_work_call tee_relay_call = {run_tee_relay, NULL,
+    {offsetof(tee_relay_args, fd_in), offsetof(tee_relay_args, out_a), offsetof(tee_relay_args, out_b), offsetof(tee_relay_args, pipe_r), offsetof(tee_relay_args, pipe_w)}, 5};
+static const butter_work_call copy_file_call = {run_copy_file, NULL, {offsetof(copy_args, fd_in), offsetof(copy_args, fd_out)}, 2};
+
+/*
+ * relayStart(fdIn, offIn | null, fdOut, length (-1: to the end), pipeR, pipeW, chunk, flags, done)
+ * -> work token | -errno. pipeR -1: sendfile, else splice through the pipe
+ * (pipeR, pipeW), which must be empty. done gets the bytes moved.
+ */
+static napi_value js_relay_start(napi_env env, napi_callback_info info) {
+  napi_value argv[9];
+  size_t argc = 9;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 9) return NULL;
+  relay_args *a = calloc(1, sizeof *a);
+  int64_t length;
+  if (!a) {
+    napi_throw_error(env, "ENOMEM", "ENOMEM: out of memory, butter");
+    return NULL;
+  }
+  if (!butter_arg_int32(env, argv[0], &a->fd_in) || !arg_offset(env, argv[1], &a->has_off, &a->off) ||
+      !butter_arg_int32(env, argv[2], &a->fd_out) || napi_get_value_int64(env, argv[3], &length) != napi_ok ||
+      !butter_arg_int32(env, argv[4], &a->pipe_r) || !butter_arg_int32(env, argv[5], &a->pipe_w) ||
+      !arg_size(env, argv[6], &a->chunk) || !butter_arg_uint32(env, argv[7], &a->flags)) {
+    free(a);
+    return NULL;
+  }
+  a->left = length;
+  return butter_work_submit(env, a->pipe_r < 0 ? &relay_sendfile_call : &relay_splice_call, a, NULL, argv[8]);
+}
+
+/* teeRelayStart(fdIn, outA, outB, pipeR, pipeW, chunk, done) -> work token | -errno: fdIn's bytes to both outputs, through the empty pipe (pipeR, pipeW); done gets the bytes each got. */
+static napi_value js_tee_relay_start(napi_env env, napi_callback_info info) {
+  napi_value argv[7];
+  size_t argc = 7;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 7) return NULL;
+  tee_relay_args *a = calloc(1, sizeof *a);
+  if (!a) {
+    napi_throw_error(env, "ENOMEM", "ENOMEM: out of memory, butter");
+    return NULL;
+  }
+  if (!butter_arg_int32(env, argv[0], &a->fd_in) || !butter_arg_int32(env, argv[1], &a->out_a) || !butter_arg_int32(env, argv[2], &a->out_b) ||
+      !butter_arg_int32(env, argv[3], &a->pipe_r) || !butter_arg_int32(env, argv[4], &a->pipe_w) || !arg_size(env, argv[5], &a->chunk)) {
+    free(a);
+    return NULL;
+  }
+  return butter_work_submit(env, &tee_relay_call, a, NULL, argv[6]);
+}
+
+/* copyFileStart(fdIn, fdOut, mode, done) -> work token | -errno; done gets the bytes the copy holds. */
+static napi_value js_copy_file_start(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  size_t argc = 4;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 4) return NULL;
+  copy_args *a = calloc(1, sizeof *a);
+  if (!a) {
+    napi_throw_error(env, "ENOMEM", "ENOMEM: out of memory, butter");
+    return NULL;
+  }
+  if (!butter_arg_int32(env, argv[0], &a->fd_in) || !butter_arg_int32(env, argv[1], &a->fd_out) || !butter_arg_uint32(env, argv[2], &a->mode)) {
+    free(a);
+    return NULL;
+  }
+  return butter_work_submit(env, &copy_file_call, a, NULL, argv[3]);
+}
+
 /* ---- pipes ---- */
 
-/* pipe2(flags) -> [readFd, writeFd] | -errno. The caller owns both fds. */
+/*
+ * pipe2(flags[, readHandle, writeHandle]) -> [readFd, writeFd] | -errno.
+ * Without handles the caller owns both fds; with them each end goes to its
+ * handle in this call (Pipe), and an end a handle refuses closes both.
+ */
 static napi_value js_pipe2(napi_env env, napi_callback_info info) {
   int32_t flags;
-  if (!butter_args(env, info, "i", &flags)) return NULL;
+  napi_value rh = NULL, wh = NULL;
+  if (!butter_args(env, info, "i|vv", &flags, &rh, &wh)) return NULL;
   int fds[2];
   if (pipe2(fds, flags) < 0) return butter_errno_result(env, errno);
+  if (rh && wh) {
+    napi_value r = butter_new_fd(env, fds[0], rh);
+    int32_t got;
+    napi_get_value_int32(env, r, &got);
+    if (got < 0) {
+      close(fds[1]);
+      return r;
+    }
+    napi_value w = butter_new_fd(env, fds[1], wh);
+    napi_get_value_int32(env, w, &got);
+    if (got < 0) return w; /* the read end is its handle's, closed with it */
+  }
   return butter_pair(env, butter_int(env, fds[0]), butter_int(env, fds[1]));
 }
 
@@ -274,6 +594,9 @@ void butter_init_splice(napi_env env, napi_value exports) {
   static const butter_fn fns[] = {
       {"pipe2", js_pipe2},
       {"pipeSize", js_pipe_size},
+      {"relayStart", js_relay_start},
+      {"teeRelayStart", js_tee_relay_start},
+      {"copyFileStart", js_copy_file_start},
   };
   butter_export(env, exports, fns, BUTTER_COUNT(fns));
   napi_value c;

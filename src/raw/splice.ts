@@ -13,7 +13,7 @@
  * stays where it was; the calls return that advanced offset.
  */
 import { check, invalidArgType } from '../core/errors';
-import { native } from '../core/native';
+import { native, type NativeHandle } from '../core/native';
 import type { NativeWork, WorkDone } from '../core/work';
 
 /** What a moving call returns natively: bytes moved and the offsets as the kernel left them. */
@@ -32,7 +32,14 @@ export interface SpliceNative {
   copyFileRangeStart(fdIn: number, offIn: bigint | null, fdOut: number, offOut: bigint | null, len: number, flags: number, done: WorkDone): NativeWork | number;
   vmsplice(fd: number, buffers: Uint8Array[], flags: number): number;
   vmspliceStart(fd: number, buffers: Uint8Array[], flags: number, done: WorkDone): NativeWork | number;
-  pipe2(flags: number): [number, number] | number;
+  /** With handles, each end goes to its handle in the call (Pipe). */
+  pipe2(flags: number, readHandle?: NativeHandle, writeHandle?: NativeHandle): [number, number] | number;
+  /** sendFile, proxy, pipeline: moves `length` bytes (-1: to the input's end) with sendfile (pipeR -1) or splice through the pipe; done gets the bytes. */
+  relayStart(fdIn: number, offIn: bigint | null, fdOut: number, length: number, pipeR: number, pipeW: number, chunk: number, flags: number, done: WorkDone): NativeWork | number;
+  /** teeTo: every byte of pipe fdIn to outA and outB through the empty pipe (pipeR, pipeW); done gets the bytes each got. */
+  teeRelayStart(fdIn: number, outA: number, outB: number, pipeR: number, pipeW: number, chunk: number, done: WorkDone): NativeWork | number;
+  /** copyFile on two open files: FICLONE, else copy_file_range over the data segments; done gets the size. */
+  copyFileStart(fdIn: number, fdOut: number, mode: number, done: WorkDone): NativeWork | number;
   /** F_SETPIPE_SZ for size >= 0, F_GETPIPE_SZ for -1. */
   pipeSize(fd: number, size: number): number;
   readonly constants: Readonly<Record<

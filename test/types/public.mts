@@ -381,3 +381,24 @@ export async function seccompNotifyChecks(listener: number): Promise<void> {
   const added: number = seccompNotifyAddfd(listener, { id: raw.id, srcfd: 3, flags: constants.SECCOMP_ADDFD_FLAG_SEND });
   void [valid, added, notify.pendingAnswers];
 }
+
+import { Pipe, sendFile, copyFile, proxy, pipeline, teeTo, type PipelineResult, type ProxyResult } from 'butter';
+import type { Socket } from 'node:net';
+import { createReadStream } from 'node:fs';
+
+export async function zeroCopyHighChecks(socket: Socket, other: Socket, signal: AbortSignal): Promise<void> {
+  const pipe = new Pipe({ size: 1 << 20, packet: false });
+  const size: number = pipe.size;
+  await pipe.readable({ signal });
+  const sent: number = await sendFile(socket, 'file.bin', { offset: 10n, length: size, signal });
+  const how: PipelineResult = await pipeline(createReadStream('file.bin'), socket);
+  const mode: 'sendfile' | 'splice' | 'stream' = how.mode;
+  const both: ProxyResult = await proxy(socket, other, { signal });
+  const teed: number = await teeTo(pipe, 1, socket);
+  await copyFile('a', 'b', 0);
+  // @ts-expect-error a path is no output
+  await sendFile('out', 'file.bin');
+  pipe.closeWrite();
+  pipe.close();
+  void [sent, mode, both.aToB + both.bToA, teed];
+}

@@ -1,5 +1,5 @@
 /** `butter doctor`'s check of the zero-copy family: bytes moved pipe to pipe, pipe to file and file to file, in the kernel, and once off the loop. */
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { report, call, probe, errorText, expectEqual, type CallCheck, type Environment, type FamilyReport } from './check';
@@ -35,6 +35,15 @@ export async function check(env: Environment): Promise<FamilyReport> {
         : call('promises.splice', 'unavailable', `moved ${moved.bytes} bytes, not 5`));
     } catch (err) {
       calls.push(call('promises.splice', 'unavailable', errorText(err)));
+    }
+    // A reflink is the filesystem's to give: without one copyFile copies in the kernel, still ok.
+    const reflink = await butter.copyFile(join(dir, 'b'), join(dir, 'clone'), constants.COPYFILE_FICLONE_FORCE).then(() => 'reflinks (FICLONE)', (err) => `copies with copy_file_range (no reflink: ${(err as { code?: string }).code})`);
+    try {
+      await butter.copyFile(join(dir, 'b'), join(dir, 'c'));
+      expectEqual('copyFile()', readFileSync(join(dir, 'c'), 'latin1'), 'hellohello', "'hellohello' (the source)");
+      calls.push(call('copyFile', 'ok', `${tmpdir()}: ${reflink}`));
+    } catch (err) {
+      calls.push(call('copyFile', 'unavailable', errorText(err)));
     }
   } catch (err) {
     calls.push(call('pipe2', 'unavailable', errorText(err)));
