@@ -73,7 +73,8 @@ test('ERR_INVALID_ARG_VALUE names the option and shows the value', () => {
 
 test('an argument error prints its code as Node\'s do: String(err), the stack, inspect; name and keys unchanged', () => {
   const pairs = [
-    ['ERR_INVALID_ARG_TYPE', TypeError, () => eventfdWrite(undefined, 1n), () => readSync(undefined, Buffer.alloc(1))],
+    // Node's JavaScript checks: from Node 22, readSync(undefined) is refused in C++, printed without its code.
+    ['ERR_INVALID_ARG_TYPE', TypeError, () => eventfdWrite(undefined, 1n), () => Buffer.alloc('1')],
     ['ERR_INVALID_ARG_VALUE', TypeError, () => gethostname({ encoding: 'nope' }), () => readFileSync('/', { encoding: 'nope' })],
     ['ERR_OUT_OF_RANGE', RangeError, () => eventfdRead(-2), () => read(0, Buffer.alloc(1), -1, 1, 0, () => {})],
   ];
