@@ -28,6 +28,8 @@ if (x64 === true) {
   const all = spawnSync(script, ['--toolchains'], { encoding: 'utf8' });
   if (all.status !== 0) {
     cross = `the cross toolchains or their builds failed (scripts/prebuild.sh --toolchains: ${lastLine(all.stderr)})`;
+    // Only this machine's then: nothing of an earlier or a half-done build may be packed.
+    rmSync(join(root, 'prebuilds'), { recursive: true, force: true });
     execFileSync(script, ['linux-x64-glibc'], { stdio: ['ignore', 'ignore', 'inherit'] });
   }
 }
