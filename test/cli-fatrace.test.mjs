@@ -8,13 +8,14 @@
 // tmpfs in a namespace other than ours, and points butter at it (or runs in it,
 // for the current-directory default). Each run has a time limit (-s) and the
 // namespace child a kill timeout. The processes that make the events are node
-// started through symlinks named `fatrace-actor` and `other-actor` (the kernel
-// takes a process's name from the path it was started by); they stay alive
-// until the test ends them, so butter can always read their name.
+// named `fatrace-actor` and `other-actor`, each naming itself through
+// /proc/self/comm (the name of a path it was started by would not do: Node 24
+// names its main thread MainThread); they stay alive until the test ends them,
+// so butter can always read their name.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readlinkSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +34,7 @@ const noNamespace = unshareUnavailable();
 /** An actor: waits for a line on stdin, runs OPS (with fs and mnt), says "done", exits when stdin ends. */
 const ACTOR = `
 const fs = require('node:fs');
+fs.writeFileSync('/proc/self/comm', process.env.NAME);
 const mnt = process.env.MNT;
 let started = false;
 process.stdin.setEncoding('utf8').on('data', () => {
@@ -85,9 +87,9 @@ function fatrace(args, { out = work + '/out-' + runs++, ...options } = {}) {
     stop: () => { child.kill('SIGTERM'); return exited; },
   };
 }
-/** Starts an actor named name (a symlink to node) that runs ops on go(). */
+/** Starts an actor named name that runs ops on go(). */
 function actor(name, ops) {
-  const child = spawn(work + '/' + name, ['-e', ${JSON.stringify(ACTOR)}], { env: { ...process.env, MNT: mnt, OPS: ops } });
+  const child = spawn(process.execPath, ['-e', ${JSON.stringify(ACTOR)}], { env: { ...process.env, NAME: name, MNT: mnt, OPS: ops } });
   children.add(child);
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (d) => { out += d; });
@@ -106,7 +108,6 @@ function inNamespace(body) {
   // Readable by nobody (the EPERM test) on the way to the mount point.
   chmodSync(work, 0o755);
   mkdirSync(join(work, 'mnt'));
-  for (const name of ['fatrace-actor', 'other-actor']) symlinkSync(process.execPath, join(work, name));
   try {
     const code = `${PRELUDE}\ntry {\n${body}\n} finally {\n  for (const c of children) c.kill('SIGKILL');\n  process.stdout.write(JSON.stringify(result));\n}\n`;
     const r = spawnSync('unshare', ['--mount', '--propagation', 'private', process.execPath, '--input-type=module', '-e', code], {
@@ -319,6 +320,7 @@ test('-s exits 0 at the time limit; stdout without -o; SIGINT exits 0; -o refuse
     }
     s.child.kill('SIGINT');
     result.sigint = await s.exited;
+    result.comm = fs.readFileSync('/proc/self/comm', 'utf8').trim(); // node, or from Node 24 MainThread
 
     fs.writeFileSync(work + '/exists', 'keep');
     result.exists = await fatrace([mnt], { out: work + '/exists' }).exited;
@@ -328,7 +330,7 @@ test('-s exits 0 at the time limit; stdout without -o; SIGINT exits 0; -o refuse
   assert.ok(r.elapsed >= 1000, `${r.elapsed} ms`);
   assert.equal(r.sigint.code, 0);
   assert.equal(r.sigint.stderr, '');
-  assert.match(r.sigint.stdout, new RegExp(`^node\\(\\d+\\): [CWO]+ ${r.mnt}/\\.sync$`, 'm'));
+  assert.match(r.sigint.stdout, new RegExp(`^${r.comm}\\(\\d+\\): [CWO]+ ${r.mnt}/\\.sync$`, 'm'));
   assert.equal(r.exists.code, 2);
   assert.equal(r.exists.stderr, `butter fatrace: Failed to open output file ${dirname(r.mnt)}/exists: File already exists (EEXIST)\n`);
   assert.equal(r.kept, 'keep');

@@ -201,7 +201,8 @@ describe('clearing', () => {
       const stops = {
         clearTimeout: (i) => timers.clearTimeout(i),
         close: (i) => i.close(),
-        unenroll: (i) => timers.unenroll(i),
+        // Node 24 removed unenroll(); Butter keeps it.
+        ...(timers.unenroll !== undefined && { unenroll: (i) => timers.unenroll(i) }),
         idleTimeout: (i) => (i._idleTimeout = -1),
         onTimeout: (i) => (i._onTimeout = null),
         repeat: (i) => (i._repeat = null),
@@ -215,7 +216,7 @@ describe('clearing', () => {
         }, 1).unref();
       }
       await after(impl, 30);
-      assert.deepEqual(calls, { clearTimeout: 1, close: 1, unenroll: 1, idleTimeout: 1, onTimeout: 1, repeat: 1 });
+      assert.deepEqual(calls, Object.fromEntries(Object.keys(stops).map((name) => [name, 1])));
     });
   }
 });
@@ -253,7 +254,8 @@ describe("Node's fields and methods", () => {
 
   test('_destroyed, _idleTimeout, _repeat and _onTimeout: pending, in the callback, fired, cleared (by object, by id), disposed', async () => {
     const node = await lifeStates(IMPLS[0]);
-    assert.deepEqual(node.cleared, { destroyed: true, idleTimeout: -1, repeat: null, onTimeout: 'object' });
+    // A cleared timer's _onTimeout: null up to Node 22, undefined from Node 24.
+    assert.deepEqual(node.cleared, { destroyed: true, idleTimeout: -1, repeat: null, onTimeout: Number(process.versions.node.split('.')[0]) < 24 ? 'object' : 'undefined' });
     assert.deepEqual(await lifeStates(IMPLS[1]), node);
   });
 
@@ -335,7 +337,27 @@ describe("Node's fields and methods", () => {
   }
 });
 
-describe('the deprecated enroll(), unenroll(), active() and _unrefActive()', () => {
+const nodeHasDeprecated = typeof nodeTimers.enroll === 'function';
+
+test("without Node's own deprecated functions (Node 24 removed them), Butter's act on Butter timers and refuse other objects", { skip: nodeHasDeprecated && 'this Node has its own (below)' }, async (t) => {
+  t.mock.method(process, 'emitWarning', () => {}); // the deprecation warnings
+  let calls = 0;
+  const timer = butterTimers.setTimeout(() => calls++, 5);
+  butterTimers.unenroll(timer);
+  assert.deepEqual([timer._destroyed, timer._idleTimeout], [true, -1]);
+  butterTimers.enroll(timer, 2);
+  butterTimers.active(timer);
+  await after(IMPLS[1], 15);
+  assert.equal(calls, 1);
+  for (const [name, call] of [['enroll', (o) => butterTimers.enroll(o, 1)], ['unenroll', butterTimers.unenroll], ['active', butterTimers.active], ['_unrefActive', butterTimers._unrefActive]]) {
+    assert.throws(() => call({ _onTimeout() {} }), {
+      code: 'ERR_INVALID_ARG_TYPE',
+      message: `The "item" argument must be a Timeout of butter/timers (this Node has no timers.${name}() of its own). Received an instance of Object`,
+    });
+  }
+});
+
+describe('the deprecated enroll(), unenroll(), active() and _unrefActive()', { skip: !nodeHasDeprecated && 'Node 24 removed them from node:timers' }, () => {
   for (const impl of IMPLS) {
     test(`${impl.name}: enroll() checks msecs as Node does`, () => {
       for (const bad of [{}, [], 'foo', () => {}, Symbol('foo'), undefined, 1n]) {
@@ -475,7 +497,8 @@ describe('delays', () => {
     });
   }
 
-  test("a delay above 2^31 - 1 warns with Node's TimeoutOverflowWarning, from setTimeout, setInterval and enroll", () => {
+  test(`a delay above 2^31 - 1 warns with Node's TimeoutOverflowWarning, from setTimeout, setInterval${nodeHasDeprecated ? ' and enroll' : ''}`, () => {
+    // enroll() where node:timers has one (not from Node 24).
     const out = sameInChildren(`
       import * as timers from 'TIMERS';
       process.on('warning', (w) => {
@@ -483,23 +506,24 @@ describe('delays', () => {
       });
       timers.clearTimeout(timers.setTimeout(() => {}, 2 ** 31));
       timers.clearInterval(timers.setInterval(() => {}, 2 ** 31));
-      const plain = { _onTimeout() {} };
-      timers.enroll(plain, 2 ** 31);
-      console.log(plain._idleTimeout);
-      const t = timers.setTimeout(() => {}, 5);
-      timers.enroll(t, 2 ** 31);
-      console.log(t._idleTimeout);
-      timers.unenroll(t);
+      if (${nodeHasDeprecated}) {
+        const plain = { _onTimeout() {} };
+        timers.enroll(plain, 2 ** 31);
+        console.log(plain._idleTimeout);
+        const t = timers.setTimeout(() => {}, 5);
+        timers.enroll(t, 2 ** 31);
+        console.log(t._idleTimeout);
+        timers.unenroll(t);
+      }
     `);
+    const truncated = 'TimeoutOverflowWarning "2147483648 does not fit into a 32-bit signed integer.\\nTimer duration was truncated to 2147483647."';
     assert.equal(
       out,
       [
-        '2147483647',
-        '2147483647',
+        ...(nodeHasDeprecated ? ['2147483647', '2147483647'] : []),
         'TimeoutOverflowWarning "2147483648 does not fit into a 32-bit signed integer.\\nTimeout duration was set to 1."',
         'TimeoutOverflowWarning "2147483648 does not fit into a 32-bit signed integer.\\nTimeout duration was set to 1."',
-        'TimeoutOverflowWarning "2147483648 does not fit into a 32-bit signed integer.\\nTimer duration was truncated to 2147483647."',
-        'TimeoutOverflowWarning "2147483648 does not fit into a 32-bit signed integer.\\nTimer duration was truncated to 2147483647."',
+        ...(nodeHasDeprecated ? [truncated, truncated] : []),
         '',
       ].join('\n'),
     );

@@ -57,6 +57,8 @@ interface Item {
   path: Buffer;
   oldPath: Buffer | null;
   time: Date;
+  /** Found by the listing of a new directory rather than reported by the kernel (`--json` says so). */
+  scanned?: true;
 }
 
 const SLASH = 0x2f;
@@ -212,6 +214,7 @@ function jsonLine(item: Item): string {
   const line: Record<string, unknown> = { type: item.type, path: path.toString(), oldPath: oldPath?.toString() ?? null, names: item.names, isDir: item.isDir, time: item.time.toISOString() };
   if (!isUtf8(path)) line.rawPath = path.toString('base64');
   if (oldPath !== null && !isUtf8(oldPath)) line.oldRawPath = oldPath.toString('base64');
+  if (item.scanned) line.scanned = true;
   return `${JSON.stringify(line)}\n`;
 }
 
@@ -392,7 +395,10 @@ class Session {
   /**
    * Watches a directory that appeared under -m -r, then lists it: whatever was
    * made in it before the watch landed is reported as CREATE by the listing
-   * (inotifywait misses it), and subdirectories get the same treatment.
+   * (inotifywait misses it), and subdirectories get the same treatment. A
+   * regular file the listing finds is also reported as CLOSE_WRITE: its own
+   * close may have come before the watch, and a script that asked for
+   * close_write alone must still learn of it (watch()'s scanned close_write).
    */
   #addNew(dir: Buffer): void {
     try {
@@ -413,9 +419,10 @@ class Session {
       if (this.#pruned(path)) continue;
       const isDir = entry.isDirectory();
       this.#scanned.add(byteKey(path));
-      if (this.#wants(this.#b.constants.IN_CREATE)) {
-        this.#emit({ type: 'create', watchPath: dir, name: entry.name, names: isDir ? ['create', 'isdir'] : ['create'], isDir, cookie: 0, path, oldPath: null, time: new Date() });
-      }
+      const C = this.#b.constants;
+      const item = { watchPath: dir, name: entry.name, isDir, cookie: 0, path, oldPath: null, time: new Date(), scanned: true } as const;
+      if (this.#wants(C.IN_CREATE)) this.#emit({ ...item, type: 'create', names: isDir ? ['create', 'isdir'] : ['create'] });
+      if (entry.isFile() && this.#wants(C.IN_CLOSE_WRITE)) this.#emit({ ...item, type: 'close_write', names: ['close_write'] });
       if (isDir) this.#addNew(withSlash(path));
     }
   }

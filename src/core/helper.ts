@@ -7,10 +7,9 @@
  * them in itself and execs the target. The protocol is src/helper/protocol.h.
  */
 import { spawn, type ChildProcess, type SpawnOptions, type StdioOptions } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { invalidArgType, invalidArgValue, outOfRange, sysError, type SystemError } from './errors';
-import { native, type NativeHandle } from './native';
+import { addonPath, native, type NativeHandle } from './native';
 import { FdSource } from './source';
 import { validateBigUint, validateBoolean, validateBytes, validateFd, validateInt32, validateUint32, UINT64_MAX } from './validate';
 
@@ -23,14 +22,14 @@ const EMFILE = 24;
 const P = native.helperConstants;
 
 /**
- * butter-helper's path: beside the addon (build/Release, or build/Debug for a
- * sanitizer build), in a checkout and in an installed package alike.
+ * butter-helper's path: beside the addon in use, built with it (build/Release,
+ * or build/Debug for a sanitizer build), or prebuilt for the same platform
+ * and C library (prebuilds/linux-x64/butter-helper.glibc beside
+ * butter.napi.glibc.node; scripts/prebuild.sh).
  */
 export function helperPath(): string {
-  // dist/cjs/core -> package root
-  const root = join(__dirname, '..', '..', '..');
-  const release = join(root, 'build', 'Release', 'butter-helper');
-  return existsSync(release) ? release : join(root, 'build', 'Debug', 'butter-helper');
+  const libc = /\.napi\.(glibc|musl)\.node$/.exec(addonPath)?.[1];
+  return join(dirname(addonPath), libc === undefined ? 'butter-helper' : `butter-helper.${libc}`);
 }
 
 /**

@@ -73,15 +73,17 @@ export interface Native extends Families {
   workAbort(work: NativeWork): number;
 }
 
-function load(): Native {
+/** The addon: the file loaded, and its binding. */
+function load(): [file: string, addon: Native] {
   // dist/cjs/core -> package root. A build of the package's own comes first
   // (build/Release, else build/Debug with sanitizers), tried directly: the
   // common case then costs no loader. Otherwise node-gyp-build picks the
   // prebuilt one for this platform and C library (prebuilds/, scripts/prebuild.sh).
   const root = join(__dirname, '..', '..', '..');
   for (const type of ['Release', 'Debug']) {
+    const file = join(root, 'build', type, 'butter.node');
     try {
-      return require(join(root, 'build', type, 'butter.node')) as Native;
+      return [file, require(file) as Native];
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err;
     }
@@ -95,10 +97,13 @@ function load(): Native {
     const err = new Error(`butter: the native addon is not built (no ${release}) and no prebuilt one fits ${process.platform}-${process.arch}; run \`npm rebuild butter\` (in a checkout: \`npm run build:native\`)`);
     throw Object.assign(err, { code: 'MODULE_NOT_FOUND' });
   }
-  return require(file) as Native;
+  return [file, require(file) as Native];
 }
 
-export const native: Native = load();
+const [file, addon] = load();
+export const native: Native = addon;
+/** The addon file in use: build/Release/butter.node, say, or prebuilds/linux-x64/butter.napi.glibc.node. */
+export const addonPath: string = file;
 
 function chooseBackend(): ReadinessBackend {
   const forced = process.env.BUTTER_READINESS;

@@ -79,21 +79,30 @@ let enrollOwn: (value: unknown, msecs: number) => boolean;
 let unenrollOwn: (value: unknown) => boolean;
 let activateOwn: (value: unknown, ref: boolean) => boolean;
 
+/** A timer of Node's own, made and cleared at the first need. */
+let nodeCleared: NodeJS.Timeout | undefined;
+
+function clearedNodeTimer(): NodeJS.Timeout {
+  if (nodeCleared === undefined) {
+    nodeCleared = nodeTimers.setTimeout(() => {}, 0);
+    nodeTimers.clearTimeout(nodeCleared);
+  }
+  return nodeCleared;
+}
+
 /**
- * Node's own `Timeout.prototype`, taken from a timer made and cleared at the
- * first need: a Timeout method called with a `this` that is not one of ours
- * is Node's method, so it does exactly what Node's does with that `this`
+ * A Timeout method called with a `this` that is not one of ours is Node's
+ * method, so it does exactly what Node's does with that `this`
  * (`t.unref.call({})` returns the object, `t.hasRef.call(1)` undefined, ...).
  */
-let nodeTimeoutPrototype: Record<PropertyKey, (...args: unknown[]) => unknown> | undefined;
-
 function callNodeMethod(name: PropertyKey, self: unknown, args: unknown[] = []): unknown {
-  if (nodeTimeoutPrototype === undefined) {
-    const t = nodeTimers.setTimeout(() => {}, 0);
-    nodeTimers.clearTimeout(t);
-    nodeTimeoutPrototype = Object.getPrototypeOf(t) as Record<PropertyKey, (...args: unknown[]) => unknown>;
-  }
-  return Reflect.apply(nodeTimeoutPrototype[name] as (...args: unknown[]) => unknown, self, args);
+  const method = (Object.getPrototypeOf(clearedNodeTimer()) as Record<PropertyKey, (...args: unknown[]) => unknown>)[name];
+  return Reflect.apply(method as (...args: unknown[]) => unknown, self, args);
+}
+
+/** What Node's own clearTimeout() leaves in `_onTimeout`: null up to Node 22, undefined from Node 24. */
+function clearedCallback(): null | undefined {
+  return (clearedNodeTimer() as unknown as { _onTimeout: unknown })._onTimeout === undefined ? undefined : null;
 }
 
 /**
@@ -299,11 +308,12 @@ export class Timeout implements NodeJS.Timeout {
 
   /**
    * Node's field, kept so that a Timeout is a `NodeJS.Timeout` for TypeScript
-   * and so that Node's global `clearTimeout()` (which sets it to null) clears
-   * this timer too: the callback, or null once cleared.
+   * and so that Node's global `clearTimeout()` (which sets it to null, or
+   * from Node 24 to undefined) clears this timer too: the callback, or once
+   * cleared what Node's own leave there.
    */
   get _onTimeout(): (...args: unknown[]) => void {
-    return this.#callback as (...args: unknown[]) => void;
+    return (this.#callback ?? clearedCallback()) as (...args: unknown[]) => void;
   }
 
   set _onTimeout(value: unknown) {
@@ -627,7 +637,7 @@ export function clearInterval(timeout: NodeJS.Timeout | string | number | undefi
   clearTimeout(timeout);
 }
 
-// ---- Node's deprecated timer functions (still in Node 20 and 22) ----
+// ---- Node's deprecated timer functions (in Node 20 and 22; Node 24 removed them) ----
 //
 // On one of our Timeouts they act on it; on any other object they are Node's
 // own, which time it with Node's timer lists: these exist for code that
@@ -635,12 +645,19 @@ export function clearInterval(timeout: NodeJS.Timeout | string | number | undefi
 // util.deprecate() with Node's codes warns once per code, shared with Node's.
 
 /** The deprecated functions of `node:timers`, which its type declarations leave out. */
-const nodeDeprecated = nodeTimers as unknown as {
+const nodeDeprecated = nodeTimers as unknown as Partial<{
   enroll(item: unknown, msecs: unknown): void;
   unenroll(item: unknown): void;
   active(item: unknown): void;
   _unrefActive(item: unknown): void;
-};
+}>;
+
+/** Node's own `name` for an object that is not one of our timers: from Node 24 there is none, and only ours are taken. */
+function nodeOwn<K extends keyof typeof nodeDeprecated>(name: K, item: unknown): NonNullable<(typeof nodeDeprecated)[K]> {
+  const fn = nodeDeprecated[name];
+  if (fn === undefined) throw invalidArgType('item', `a Timeout of butter/timers (this Node has no timers.${name}() of its own)`, item);
+  return fn as NonNullable<(typeof nodeDeprecated)[K]>;
+}
 
 /** `timers.enroll(item, msecs)`: sets the delay the next `active(item)` arms (Node's `_idleTimeout`). */
 export const enroll = deprecate(
@@ -648,7 +665,7 @@ export const enroll = deprecate(
     if (typeof msecs !== 'number') throw invalidArgType('msecs', 'of type number', msecs);
     if (msecs < 0 || !Number.isFinite(msecs)) throw outOfRange('msecs', 'a non-negative finite number', msecs);
     if (!enrollOwn(item, Math.min(msecs, TIMEOUT_MAX))) {
-      nodeDeprecated.enroll(item, msecs);
+      nodeOwn('enroll', item)(item, msecs);
     } else if (msecs > TIMEOUT_MAX) {
       process.emitWarning(`${msecs} does not fit into a 32-bit signed integer.\nTimer duration was truncated to ${TIMEOUT_MAX}.`, 'TimeoutOverflowWarning');
     }
@@ -660,7 +677,7 @@ export const enroll = deprecate(
 /** `timers.unenroll(item)`: stops the timer (its callback is kept; `_idleTimeout` becomes -1). */
 export const unenroll = deprecate(
   function unenroll(item: unknown): void {
-    if (!unenrollOwn(item)) nodeDeprecated.unenroll(item);
+    if (!unenrollOwn(item)) nodeOwn('unenroll', item)(item);
   },
   'timers.unenroll() is deprecated. Please use clearTimeout instead.',
   'DEP0096',
@@ -669,7 +686,7 @@ export const unenroll = deprecate(
 /** `timers.active(item)`: (re)starts the timer from now with its `_idleTimeout`, ref'ed. */
 export const active = deprecate(
   function active(item: unknown): void {
-    if (!activateOwn(item, true)) nodeDeprecated.active(item);
+    if (!activateOwn(item, true)) nodeOwn('active', item)(item);
   },
   'timers.active() is deprecated. Please use timeout.refresh() instead.',
   'DEP0126',
@@ -678,7 +695,7 @@ export const active = deprecate(
 /** `timers._unrefActive(item)`: as `active()`, unref'ed. */
 export const _unrefActive = deprecate(
   function _unrefActive(item: unknown): void {
-    if (!activateOwn(item, false)) nodeDeprecated._unrefActive(item);
+    if (!activateOwn(item, false)) nodeOwn('_unrefActive', item)(item);
   },
   'timers._unrefActive() is deprecated. Please use timeout.refresh() instead.',
   'DEP0127',
