@@ -439,3 +439,24 @@ test('butter run --seccomp FD and --add-seccomp-fd FD: programs read from fds, a
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('butter run --seccomp-supervise: each syscall the last program denies is printed with its process, and still denied as the program says', { skip: !userns && NO_USERNS }, () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'butter-sandbox-'));
+  try {
+    const filter = seccompCompile([
+      { syscall: 'mkdir', action: { errno: 'EPERM' } },
+      { syscall: 'mkdirat', action: { errno: 'EPERM' } },
+      { syscall: 'rmdir', action: { errno: 'EBUSY' } },
+    ], { defaultAction: 'allow' });
+    writeFileSync(path.join(dir, 'f.bpf'), filter.program);
+    const fd = openSync(path.join(dir, 'f.bpf'), 'r');
+    const r = spawnSync(process.execPath, [bin, 'run', '--seccomp-supervise', '--seccomp', '3', '--ro-bind', '/', '/', '--dev', '/dev', '--tmpfs', '/tmp', '--',
+      'sh', '-c', 'mkdir /tmp/a 2>/dev/null || echo no-mkdir; rmdir /tmp 2>/dev/null || echo no-rmdir; echo done'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe', fd] });
+    closeSync(fd);
+    assert.equal(r.stdout, 'no-mkdir\nno-rmdir\ndone\n');
+    assert.equal(r.status, 0);
+    assert.match(r.stderr, /^butter run: denied mkdir(at)? \(\d+\) for mkdir\[\d+\]: EPERM\nbutter run: denied rmdir \(\d+\) for rmdir\[\d+\]: EBUSY\n$/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

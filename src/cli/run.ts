@@ -7,12 +7,16 @@
  */
 import type { SpawnOptions } from 'node:child_process';
 import { closeSync, readFileSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { CAPABILITIES, capabilityBit } from '../core/capabilities';
 import { loadButter, parseOrUsage, UsageError } from './common';
 import type { Command, Io } from './main';
 import type { Namespace, SandboxMount, SandboxOptions } from '../high/sandbox';
+import type { SeccompNotify } from '../high/seccomp-notify';
 
 const EXIT_FAILURE = 1;
+const AUDIT_ARCH_AARCH64 = 0xc00000b7;
+const X32_SYSCALL_BIT = 0x40000000;
 
 interface Parsed {
   /** `--help` came before the command. */
@@ -24,6 +28,8 @@ interface Parsed {
   chdir: string | undefined;
   /** Where the seccomp programs are read from (`--seccomp`, `--add-seccomp-fd`), in order. */
   seccompFds: number[];
+  /** `--seccomp-supervise`: the last program's denials are logged, with the process that made each. */
+  supervise?: boolean;
   command: string[];
 }
 
@@ -35,6 +41,45 @@ function boundingSet(): string[] {
   const hex = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '0';
   const mask = BigInt(`0x${hex}`);
   return CAPABILITIES.filter((_, i) => (mask >> BigInt(i)) & 1n);
+}
+
+const BPF_RET_K = 0x06;
+const SECCOMP_RET_ACTION_FULL = 0xffff0000;
+const SECCOMP_RET_ERRNO = 0x00050000;
+const SECCOMP_RET_USER_NOTIF = 0x7fc00000;
+
+/** `program` with every `ret ERRNO(n)` made `ret USER_NOTIF`: what it denies comes to the supervisor instead. */
+function notifyInsteadOfErrno(program: Uint8Array): Uint8Array {
+  const copy = Buffer.from(program);
+  for (let at = 0; at + 8 <= copy.length; at += 8) {
+    if (copy.readUInt16LE(at) === BPF_RET_K && ((copy.readUInt32LE(at + 4) & SECCOMP_RET_ACTION_FULL) >>> 0) === SECCOMP_RET_ERRNO) {
+      copy.writeUInt32LE(SECCOMP_RET_USER_NOTIF, at + 4);
+    }
+  }
+  return copy;
+}
+
+/**
+ * Answers each notification with what the original program says for it (the
+ * same syscall, arguments and architecture) and prints the denial with the
+ * process that made it, as `butter run: denied mkdir (83) for sh[1234]: EPERM`.
+ */
+async function superviseDenials(notify: SeccompNotify, original: Uint8Array, io: Io): Promise<void> {
+  const { seccompInterpret } = require('../high/seccomp') as typeof import('../high/seccomp');
+  const names = Object.fromEntries(Object.entries(osConstants.errno).map(([name, n]) => [n, name]));
+  for await (const n of notify) {
+    const arch = n.arch === AUDIT_ARCH_AARCH64 ? 'aarch64' : (n.nr & X32_SYSCALL_BIT) !== 0 ? 'x32' : 'x86_64';
+    const verdict = seccompInterpret(original, { nr: n.nr, arch, args: [...n.args], instructionPointer: n.instructionPointer });
+    let comm = '?';
+    try {
+      comm = readFileSync(`/proc/${n.pid}/comm`, 'utf8').trim();
+    } catch {
+      // gone already: its answer is void too
+    }
+    io.err(`butter run: denied ${n.syscall ?? 'syscall'} (${n.nr}) for ${comm}[${n.pid}]: ${names[verdict.data] ?? verdict.data}\n`);
+    // ERRNO(0) makes the call return 0 without running.
+    n.respond(verdict.data === 0 ? { value: 0 } : { error: verdict.data });
+  }
 }
 
 function parse(args: string[]): Parsed {
@@ -52,6 +97,7 @@ function parse(args: string[]): Parsed {
   let size: number | undefined;
   let seccompFds: number[] = [];
   let seccompMode: '--seccomp' | '--add-seccomp-fd' | undefined;
+  let supervise = false;
   let i = 0;
   const next = (option: string): string => {
     const value = args[++i];
@@ -132,6 +178,7 @@ function parse(args: string[]): Parsed {
         seccompFds = a === '--seccomp' ? [fd] : [...seccompFds, fd];
         break;
       }
+      case '--seccomp-supervise': supervise = true; break;
       default: throw new UsageError(`unknown option ${a}`);
     }
   }
@@ -150,7 +197,8 @@ function parse(args: string[]): Parsed {
   if (capsGiven || !root || rootDefault) sandbox.capabilities = [...caps];
   // As bwrap: PWD names the directory the command starts in.
   env.PWD = chdir ?? process.cwd();
-  return { rootDefault, sandbox, env, chdir, seccompFds, command };
+  if (supervise && seccompFds.length === 0) throw new UsageError('--seccomp-supervise requires --seccomp or --add-seccomp-fd');
+  return { rootDefault, sandbox, env, chdir, seccompFds, supervise, command };
 }
 
 export const run: Command = {
@@ -175,6 +223,7 @@ export const run: Command = {
     '  --cap-add CAP, --cap-drop CAP (or ALL): the command keeps no capability unless added',
     '  --seccomp FD         a compiled seccomp program (struct sock_filter records) read from FD',
     '  --add-seccomp-fd FD  the same, repeatable: each program stacks (not with --seccomp)',
+    '  --seccomp-supervise  (Butter\'s own) print each syscall the last program denies, with its process',
     '',
     'Exit status: the command\'s; 128 + N when signal N ended it; 1 when the sandbox',
     'could not be set up.',
@@ -202,6 +251,14 @@ export const run: Command = {
         return EXIT_FAILURE;
       }
     }
+    let denials: ((notify: SeccompNotify) => Promise<void>) | undefined;
+    if (o.supervise) {
+      const programs = o.sandbox.seccomp as Uint8Array[];
+      const original = programs[programs.length - 1]!;
+      programs[programs.length - 1] = notifyInsteadOfErrno(original);
+      o.sandbox.seccompNotify = { deadline: Infinity };
+      denials = (notify) => superviseDenials(notify, original, io);
+    }
     const [file, ...rest] = o.command as [string, ...string[]];
     const options: SpawnOptions = { stdio: 'inherit', env: o.env };
     // bwrap keeps the current directory when the sandbox has it.
@@ -210,6 +267,8 @@ export const run: Command = {
     let child;
     try {
       child = spawnSandbox(file, rest, o.sandbox, options, extras);
+      // A sandbox that fails before the listener arrives is reported below, as 'error'.
+      if (denials !== undefined) child.seccompNotify!.then(denials, () => {});
     } catch (err) {
       io.err(`butter run: ${(err as Error).message}\n`);
       return EXIT_FAILURE;
