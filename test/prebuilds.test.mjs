@@ -82,7 +82,7 @@ async function echoThroughHelper(prefix, file) {
   child.stdout.setEncoding('utf8').on('data', (s) => (out += s));
   try {
     channel.send(encodeRequest(P.BUTTER_HELPER_HELLO, P.BUTTER_HELPER_VERSION));
-    assert.deepEqual(await channel.read(), { seq: 0, error: 0, value: P.BUTTER_HELPER_VERSION });
+    assert.deepEqual(await channel.read(), { seq: 0, error: 0, value: P.BUTTER_HELPER_VERSION, fd: -1 });
     channel.send(encodeRequest(P.BUTTER_HELPER_EXEC, P.BUTTER_HELPER_EXEC_SEARCH, Buffer.from('echo')));
     assert.equal(await channel.read(), null, 'EOF: the exec closed the socket');
   } finally {

@@ -616,8 +616,13 @@ static int paio_arm(paio_cb *p, bool rw) {
   }
   /* What aio_error and aio_return report if glibc fails to queue it in a
      lio_listio, where it sets nothing (it does set both once it takes it). */
+#ifdef __GLIBC__
   p->cb.__error_code = EAGAIN;
   p->cb.__return_value = -1;
+#else /* musl's names for the same two fields */
+  p->cb.__err = EAGAIN;
+  p->cb.__ret = -1;
+#endif
   p->submitted = true;
   return 0;
 }
