@@ -280,7 +280,8 @@ void butter_init_work(napi_env env, napi_value exports);
   X(fanotify)              \
   X(timerfd)               \
   X(signal)                \
-  X(splice)
+  X(splice)                \
+  X(io_uring)
 
 #define BUTTER_DECLARE_FAMILY(name) void butter_init_##name(napi_env env, napi_value exports);
 BUTTER_FAMILIES(BUTTER_DECLARE_FAMILY)
