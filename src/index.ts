@@ -22,4 +22,5 @@ export * from './families/signals';
 export * from './families/inotify';
 export * from './families/fanotify';
 export * from './families/splice';
+export * from './families/io-uring';
 export * as promises from './promises';
