@@ -147,7 +147,10 @@ export class IoUring {
   readonly #free: number[] = [];
   #inFlight = 0;
   #flushQueued = false;
-  readonly #flush = (): void => this.#submit();
+  /** Flushes once per queued flush, even when a full SQ was submitted early since. */
+  readonly #flush = (): void => {
+    if (this.#flushQueued) this.#submit();
+  };
   /** The last request prepped links to the next one. */
   #chainOpen = false;
   #watching = false;
@@ -262,7 +265,7 @@ export class IoUring {
 
   /** IORING_OP_NOP: completes at once; resolves undefined. */
   nop(options?: RequestOptions): Promise<void> {
-    return this.#request('nop', C.IORING_OP_NOP, 0, -1, 0, 0, 0, null, null, undefined, null, options);
+    return this.#request('nop', C.IORING_OP_NOP, 0, -1, 0, 0, 0, null, null, undefined, toVoid, options);
   }
 
   /** Reads into `buffer` at `position` (-1 or null: the file's current position); resolves with the bytes read, as read(2): a short read is not an error. */
@@ -302,7 +305,7 @@ export class IoUring {
   /** fsync(2), or fdatasync(2) with `datasync`. */
   fsync(fd: number, options?: RequestOptions & { datasync?: boolean }): Promise<void> {
     const datasync = options?.datasync === undefined ? false : validateBoolean(options.datasync, 'options.datasync');
-    return this.#request('fsync', C.IORING_OP_FSYNC, this.#fd(fd, options), 0, 0, 0, datasync ? 1 : 0, null, null, undefined, null, options);
+    return this.#request('fsync', C.IORING_OP_FSYNC, this.#fd(fd, options), 0, 0, 0, datasync ? 1 : 0, null, null, undefined, toVoid, options);
   }
 
   /** fallocate(2): `mode` FALLOC_FL_*, over [offset, offset + length). */
@@ -311,25 +314,25 @@ export class IoUring {
     const off = positionOf(offset, 'offset');
     const len = validateInteger(length, 'length', 0, Number.MAX_SAFE_INTEGER);
     // The kernel takes the length in addr and the mode in len.
-    return this.#request('fallocate', C.IORING_OP_FALLOCATE, this.#fd(fd, options), off, len, mode, 0, null, null, undefined, null, options);
+    return this.#request('fallocate', C.IORING_OP_FALLOCATE, this.#fd(fd, options), off, len, mode, 0, null, null, undefined, toVoid, options);
   }
 
   /** posix_fadvise(2). */
   fadvise(fd: number, offset: number, length: number, advice: number, options?: RequestOptions): Promise<void> {
     const off = positionOf(offset, 'offset');
-    return this.#request('fadvise', C.IORING_OP_FADVISE, this.#fd(fd, options), off, 0, validateUint32(length, 'length'), validateInt32(advice, 'advice'), null, null, undefined, null, options);
+    return this.#request('fadvise', C.IORING_OP_FADVISE, this.#fd(fd, options), off, 0, validateUint32(length, 'length'), validateInt32(advice, 'advice'), null, null, undefined, toVoid, options);
   }
 
   /** sync_file_range(2). */
   syncFileRange(fd: number, offset: number, length: number, flags: number, options?: RequestOptions): Promise<void> {
     const off = positionOf(offset, 'offset');
-    return this.#request('sync_file_range', C.IORING_OP_SYNC_FILE_RANGE, this.#fd(fd, options), off, 0, validateUint32(length, 'length'), validateUint32(flags, 'flags'), null, null, undefined, null, options);
+    return this.#request('sync_file_range', C.IORING_OP_SYNC_FILE_RANGE, this.#fd(fd, options), off, 0, validateUint32(length, 'length'), validateUint32(flags, 'flags'), null, null, undefined, toVoid, options);
   }
 
   /** ftruncate(2) (Linux 6.9). */
   ftruncate(fd: number, length: number, options?: RequestOptions): Promise<void> {
     const len = validateInteger(length, 'length', 0, Number.MAX_SAFE_INTEGER);
-    return this.#request('ftruncate', C.IORING_OP_FTRUNCATE, this.#fd(fd, options), len, 0, 0, 0, null, null, undefined, null, options);
+    return this.#request('ftruncate', C.IORING_OP_FTRUNCATE, this.#fd(fd, options), len, 0, 0, 0, null, null, undefined, toVoid, options);
   }
 
   /**
@@ -345,7 +348,7 @@ export class IoUring {
 
   /** close(2) of `fd` (named so as not to be the ring's own `close()`). */
   closeFd(fd: number, options?: RequestOptions): Promise<void> {
-    return this.#request('close', C.IORING_OP_CLOSE, validateFd(fd), 0, 0, 0, 0, null, null, undefined, null, options);
+    return this.#request('close', C.IORING_OP_CLOSE, validateFd(fd), 0, 0, 0, 0, null, null, undefined, toVoid, options);
   }
 
   /** statx(2): `flags` AT_*, `mask` STATX_* (default STATX_BASIC_STATS | STATX_BTIME). */
@@ -362,26 +365,26 @@ export class IoUring {
     const to = toPath(newpath, 'newpath');
     const d = dirfdOf(olddirfd, 'olddirfd');
     const nd = dirfdOf(newdirfd, 'newdirfd');
-    return this.#request('renameat', C.IORING_OP_RENAMEAT, d, 0, 0, nd >>> 0, validateUint32(flags, 'flags'), nulTerminated(from.bytes), nulTerminated(to.bytes), undefined, null, options, from.text, to.text);
+    return this.#request('renameat', C.IORING_OP_RENAMEAT, d, 0, 0, nd >>> 0, validateUint32(flags, 'flags'), nulTerminated(from.bytes), nulTerminated(to.bytes), undefined, toVoid, options, from.text, to.text);
   }
 
   /** unlinkat(2): `flags` AT_REMOVEDIR removes a directory. */
   unlinkat(dirfd: number | null, path: PathLike, flags = 0, options?: RequestOptions): Promise<void> {
     const p = toPath(path);
-    return this.#request('unlinkat', C.IORING_OP_UNLINKAT, dirfdOf(dirfd, 'dirfd'), 0, 0, 0, validateInt32(flags, 'flags'), nulTerminated(p.bytes), null, undefined, null, options, p.text);
+    return this.#request('unlinkat', C.IORING_OP_UNLINKAT, dirfdOf(dirfd, 'dirfd'), 0, 0, 0, validateInt32(flags, 'flags'), nulTerminated(p.bytes), null, undefined, toVoid, options, p.text);
   }
 
   /** mkdirat(2). */
   mkdirat(dirfd: number | null, path: PathLike, mode = 0o777, options?: RequestOptions): Promise<void> {
     const p = toPath(path);
-    return this.#request('mkdirat', C.IORING_OP_MKDIRAT, dirfdOf(dirfd, 'dirfd'), 0, 0, validateUint32(mode, 'mode'), 0, nulTerminated(p.bytes), null, undefined, null, options, p.text);
+    return this.#request('mkdirat', C.IORING_OP_MKDIRAT, dirfdOf(dirfd, 'dirfd'), 0, 0, validateUint32(mode, 'mode'), 0, nulTerminated(p.bytes), null, undefined, toVoid, options, p.text);
   }
 
   /** symlinkat(2): a link at `linkpath` pointing to `target`. */
   symlinkat(target: PathLike, newdirfd: number | null, linkpath: PathLike, options?: RequestOptions): Promise<void> {
     const t = toPath(target, 'target');
     const l = toPath(linkpath, 'linkpath');
-    return this.#request('symlinkat', C.IORING_OP_SYMLINKAT, dirfdOf(newdirfd, 'newdirfd'), 0, 0, 0, 0, nulTerminated(t.bytes), nulTerminated(l.bytes), undefined, null, options, t.text, l.text);
+    return this.#request('symlinkat', C.IORING_OP_SYMLINKAT, dirfdOf(newdirfd, 'newdirfd'), 0, 0, 0, 0, nulTerminated(t.bytes), nulTerminated(l.bytes), undefined, toVoid, options, t.text, l.text);
   }
 
   /** linkat(2). */
@@ -389,7 +392,7 @@ export class IoUring {
     const from = toPath(oldpath, 'oldpath');
     const to = toPath(newpath, 'newpath');
     const nd = dirfdOf(newdirfd, 'newdirfd');
-    return this.#request('linkat', C.IORING_OP_LINKAT, dirfdOf(olddirfd, 'olddirfd'), 0, 0, nd >>> 0, validateInt32(flags, 'flags'), nulTerminated(from.bytes), nulTerminated(to.bytes), undefined, null, options, from.text, to.text);
+    return this.#request('linkat', C.IORING_OP_LINKAT, dirfdOf(olddirfd, 'olddirfd'), 0, 0, nd >>> 0, validateInt32(flags, 'flags'), nulTerminated(from.bytes), nulTerminated(to.bytes), undefined, toVoid, options, from.text, to.text);
   }
 
   /** splice(2): `offIn`/`offOut` -1 or null for a pipe (or the current position). Resolves with the bytes moved. */
@@ -427,12 +430,23 @@ export class IoUring {
   /** connect(2) to an IPv4 or IPv6 `address` and `port`, or without a port to a Unix socket path. */
   connect(fd: number, address: string, port?: number, options?: RequestOptions): Promise<void> {
     const sa = sockaddr(address, port);
-    return this.#request('connect', C.IORING_OP_CONNECT, this.#fd(fd, options), sa.byteLength, 0, 0, 0, sa, null, undefined, null, options, port === undefined ? address : undefined);
+    return this.#request('connect', C.IORING_OP_CONNECT, this.#fd(fd, options), sa.byteLength, 0, 0, 0, sa, null, undefined, toVoid, options, port === undefined ? address : undefined);
+  }
+
+  /** bind(2) to an IPv4 or IPv6 `address` and `port`, or without a port to a Unix socket path (Linux 6.11). */
+  bind(fd: number, address: string, port?: number, options?: RequestOptions): Promise<void> {
+    const sa = sockaddr(address, port);
+    return this.#request('bind', C.IORING_OP_BIND, this.#fd(fd, options), sa.byteLength, 0, 0, 0, sa, null, undefined, toVoid, options, port === undefined ? address : undefined);
+  }
+
+  /** listen(2) (Linux 6.11). */
+  listen(fd: number, backlog = 511, options?: RequestOptions): Promise<void> {
+    return this.#request('listen', C.IORING_OP_LISTEN, this.#fd(fd, options), 0, 0, validateInt32(backlog, 'backlog'), 0, null, null, undefined, toVoid, options);
   }
 
   /** shutdown(2). */
   shutdown(fd: number, how: number, options?: RequestOptions): Promise<void> {
-    return this.#request('shutdown', C.IORING_OP_SHUTDOWN, this.#fd(fd, options), 0, 0, validateInt32(how, 'how'), 0, null, null, undefined, null, options);
+    return this.#request('shutdown', C.IORING_OP_SHUTDOWN, this.#fd(fd, options), 0, 0, validateInt32(how, 'how'), 0, null, null, undefined, toVoid, options);
   }
 
   /** socket(2) with SOCK_CLOEXEC added: resolves with the fd, which the caller owns. */
@@ -704,6 +718,11 @@ export class IoUring {
     }
     this.#submit();
   };
+}
+
+/** What requests that return nothing resolve with. */
+function toVoid(): undefined {
+  return undefined;
 }
 
 /** A timeout's own expiry (-ETIME) is its success. */
