@@ -375,6 +375,14 @@ test('IoUring: linked requests run in order; a failed link cancels the rest with
   assertSysError(await bad.catch((e) => e), 'EBADF', 'read');
   assertSysError(await next.catch((e) => e), 'ECANCELED', 'write');
   assert.equal(fs.readFileSync(p, 'utf8'), 'linked');
+
+  // A chain is never cut across two submissions: what would need that is refused.
+  const small = keep(new IoUring({ entries: 2 }));
+  const first = small.nop({ link: true });
+  const second = small.nop({ link: true });
+  assertSysError(await small.nop().catch((e) => e), 'EBUSY', 'nop');
+  assert.deepEqual(await Promise.all([first, second]), [undefined, undefined]);
+  assert.equal(await small.nop(), undefined);
 });
 
 test('IoUring: registered buffers and files', async () => {
