@@ -38,6 +38,13 @@ const SOCK_CLOEXEC = 0o2000000;
 const INTERNAL = 0xffffffff;
 /** CQEs taken per call into C. */
 const BATCH = 256;
+/**
+ * Completions settled in one turn of the event loop before the next flush
+ * waits for the loop's next turn. Reads from the page cache complete inside
+ * the flush's io_uring_enter, so a loop of awaited reads would otherwise run
+ * from microtask to microtask and starve timers and all other I/O.
+ */
+const COMPLETIONS_PER_TURN = 1024;
 const resolved = Promise.resolve();
 
 export interface IoUringOptions {
@@ -146,10 +153,30 @@ export class IoUring {
   readonly #slots: (Request | undefined)[] = [];
   readonly #free: number[] = [];
   #inFlight = 0;
+  /** Slots of the requests prepped since the last submission. */
+  readonly #queued: number[] = [];
   #flushQueued = false;
+  /** Polls for completions when the ring's fd could not be watched. */
+  #poll: NodeJS.Timeout | null = null;
+  /** Completions settled in this turn of the event loop. */
+  #turnCompletions = 0;
+  /** A flush waits for the loop's next turn (see COMPLETIONS_PER_TURN). */
+  #yielding = false;
+  readonly #newTurn = (): void => {
+    this.#turnCompletions = 0;
+    if (this.#yielding) {
+      this.#yielding = false;
+      this.#flush();
+    }
+  };
   /** Flushes once per queued flush, even when a full SQ was submitted early since. */
   readonly #flush = (): void => {
-    if (this.#flushQueued) this.#submit();
+    if (!this.#flushQueued || this.#yielding) return;
+    if (this.#turnCompletions >= COMPLETIONS_PER_TURN) {
+      this.#yielding = true;
+      return;
+    }
+    this.#submit();
   };
   /** The last request prepped links to the next one. */
   #chainOpen = false;
@@ -496,6 +523,7 @@ export class IoUring {
     }
     this.#handle = null;
     this.#ops = null;
+    if (this.#poll !== null) clearTimeout(this.#poll);
     this.#ring.close(); // native teardown: cancels and waits for anything left
     for (let i = 0; i < this.#slots.length; i++) {
       const req = this.#slots[i];
@@ -603,6 +631,7 @@ export class IoUring {
     if (r < 0) return Promise.reject(sysError(-r, syscall));
     this.#chainOpen = (sqeFlags & (IOSQE_IO_LINK | IOSQE_IO_HARDLINK)) !== 0;
     this.#inFlight++;
+    this.#queued.push(slot);
     if (!this.#flushQueued) {
       this.#flushQueued = true;
       // A resolved promise, not queueMicrotask: that one makes an AsyncResource per call.
@@ -644,9 +673,15 @@ export class IoUring {
     const handle = this.#handle;
     if (handle === null) return;
     const n = native.io_uring.ioUringSubmit(handle, this.#out);
+    const queued = this.#queued.splice(0);
     if (n < 0) {
-      // The kernel took none of them (ENOMEM, ...): each queued request fails with that errno.
-      this.#failQueued(-n);
+      // The kernel took none of them (ENOMEM, ...), and never will: they fail
+      // with that errno. Requests submitted before are the kernel's still.
+      for (const slot of queued) {
+        const req = this.#slots[slot];
+        if (req !== undefined) this.#settle(slot, req, n);
+      }
+      this.#watch();
       return;
     }
     this.#complete(n);
@@ -663,6 +698,8 @@ export class IoUring {
   }
 
   #complete(n: number): void {
+    if (this.#turnCompletions === 0 && n > 0) setImmediate(this.#newTurn);
+    this.#turnCompletions += n;
     const cqes = this.#cqes;
     for (let i = 0; i < n; i++) {
       const slot = cqes[4 * i]! >>> 0;
@@ -688,13 +725,6 @@ export class IoUring {
     }
   }
 
-  #failQueued(errno: number): void {
-    for (let i = 0; i < this.#slots.length; i++) {
-      const req = this.#slots[i];
-      if (req !== undefined) this.#settle(i, req, -errno);
-    }
-  }
-
   /** Watches the ring's fd while requests are in flight, keeping the loop alive unless unref'd. */
   #watch(): void {
     const handle = this.#handle;
@@ -703,17 +733,28 @@ export class IoUring {
     if (!want && !this.#watching) return;
     const r = native.handleSet(handle, want ? native.READABLE : 0, want ? native.KEEP_CALLBACK | (this.#ref ? native.KEEP_LOOP : 0) : 0);
     if (r < 0) {
-      this.#failQueued(-r);
+      // The requests are the kernel's whatever the backend says: look for their completions every millisecond instead.
+      this.#pollLater();
       return;
     }
     this.#watching = want;
+  }
+
+  #pollLater(): void {
+    if (this.#poll !== null || this.#inFlight === 0) return;
+    this.#poll = setTimeout(() => {
+      this.#poll = null;
+      this.#submit();
+    }, 1);
+    if (!this.#ref) this.#poll.unref();
   }
 
   /** The ring's fd is readable: completions came. */
   readonly #onReady = (status: number): void => {
     if (this.#handle === null) return;
     if (status < 0) {
-      this.#failQueued(-status);
+      this.#watching = false;
+      this.#pollLater();
       return;
     }
     this.#submit();

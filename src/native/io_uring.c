@@ -387,8 +387,9 @@ static napi_value js_io_uring_reap(napi_env env, napi_callback_info info) {
  * per batch. Submits what ioUringPrep wrote with one io_uring_enter (GETEVENTS
  * too under DEFER_TASKRUN, whose completions wait for it), then reaps what is
  * complete already: reads served from the page cache complete inside the
- * enter. SQEs the kernel did not take (EAGAIN, EBUSY) stay queued for the
- * next submit.
+ * enter. SQEs the kernel did not take for now (EAGAIN, EBUSY) stay queued
+ * for the next submit; on any other error they are dropped and the call
+ * returns -errno.
  */
 static napi_value js_io_uring_submit(napi_env env, napi_callback_info info) {
   butter_handle *h;
@@ -402,7 +403,10 @@ static napi_value js_io_uring_submit(napi_env env, napi_callback_info info) {
   unsigned pending = r->sq_local - __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE);
   unsigned flags = r->flags & IORING_SETUP_DEFER_TASKRUN ? IORING_ENTER_GETEVENTS : 0;
   if (r->flags & IORING_SETUP_SQPOLL) {
-    /* The kernel's thread takes SQEs itself; enter only to wake it. */
+    /* The kernel's thread takes SQEs itself; enter only to wake it. The
+       fence orders the tail's store before the flag's load, as the kernel's
+       side orders setting the flag before its last look at the tail. */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
     flags = __atomic_load_n(r->sq_flags, __ATOMIC_ACQUIRE) & IORING_SQ_NEED_WAKEUP ? IORING_ENTER_SQ_WAKEUP : 0;
     if (!flags) pending = 0;
   }
@@ -410,7 +414,14 @@ static napi_value js_io_uring_submit(napi_env env, napi_callback_info info) {
     int n;
     do n = sys_enter(r, pending, 0, flags);
     while (n < 0 && errno == EINTR);
-    if (n < 0 && errno != EAGAIN && errno != EBUSY) return butter_errno_result(env, errno);
+    if (n < 0 && errno != EAGAIN && errno != EBUSY) {
+      /* The kernel took none of them: take them back, so that their requests
+         can fail without the kernel ever seeing (and writing through) them. */
+      int err = errno;
+      r->sq_local = __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE);
+      publish(r);
+      return butter_errno_result(env, err);
+    }
   }
   return butter_int(env, reap(r, out, max));
 }
