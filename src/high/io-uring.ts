@@ -622,13 +622,15 @@ export class IoUring {
     w[11] = spliceFdIn ?? 0;
     w[12] = w[13] = 0;
     let r = native.io_uring.ioUringPrep(handle, image, a, b);
-    if (r === -EBUSY) {
-      // The SQ is full: what is in it goes now, unless that would cut a chain.
-      if (this.#chainOpen) return Promise.reject(sysError(EBUSY, syscall));
+    if (r === -EBUSY && !this.#chainOpen) {
+      // The SQ is full: what is in it goes now (a chain is never cut: that is refused).
       this.#submit();
       r = native.io_uring.ioUringPrep(handle, image, a, b);
     }
-    if (r < 0) return Promise.reject(sysError(-r, syscall));
+    if (r < 0) {
+      this.#free.push(slot);
+      return Promise.reject(sysError(-r, syscall));
+    }
     this.#chainOpen = (sqeFlags & (IOSQE_IO_LINK | IOSQE_IO_HARDLINK)) !== 0;
     this.#inFlight++;
     this.#queued.push(slot);

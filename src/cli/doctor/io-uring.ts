@@ -22,7 +22,7 @@ export async function check(env: Environment): Promise<FamilyReport> {
     const fix = code === 'ENOSYS' ? 'a kernel with CONFIG_IO_URING (5.6 or later for IoUring\'s file requests)'
       : disabled !== null && disabled !== '0' ? 'as root: sysctl -w kernel.io_uring_disabled=0 (or add this user to kernel.io_uring_group)'
       : 'a seccomp profile that allows io_uring_setup, io_uring_enter and io_uring_register';
-    return report('io_uring', [call('ioUringSetup', 'unavailable', why)], why, fix, facts);
+    return report('io-uring', [call('ioUringSetup', 'unavailable', why)], why, fix, facts);
   }
   const calls: CallCheck[] = [];
   let missing: string[] = [];
@@ -74,8 +74,8 @@ export async function check(env: Environment): Promise<FamilyReport> {
     calls.push(call(missing.map((n) => `IORING_OP_${n}`), 'limited', `IoUring's requests for these need Linux ${missing.map((n) => NEWER[n]).join(', ')}`));
   }
   const bad = calls.filter((c) => c.status === 'unavailable');
-  if (bad.length > 0) return report('io_uring', calls, `${bad.map((c) => c.calls.join(', ')).join('; ')} failed`, 'see the detail, and report it with this output', facts);
+  if (bad.length > 0) return report('io-uring', calls, `${bad.map((c) => c.calls.join(', ')).join('; ')} failed`, 'see the detail, and report it with this output', facts);
   const limited = calls.filter((c) => c.status === 'limited');
-  if (limited.length > 0) return report('io_uring', calls, `io_uring works; ${limited.map((c) => c.detail).join('; ')}`, 'a newer kernel', facts);
-  return report('io_uring', calls, `rings set up, probed and driven; IoUring's completions wake through the ${backend} backend`, null, facts);
+  if (limited.length > 0) return report('io-uring', calls, `io_uring works; ${limited.map((c) => c.detail).join('; ')}`, 'a newer kernel', facts);
+  return report('io-uring', calls, `rings set up, probed and driven; IoUring's completions wake through the ${backend} backend`, null, facts);
 }
