@@ -584,3 +584,32 @@ test('IoUring: supported lists what the probe reports, and IoUringRing is what i
   const raw = keep(ioUringSetup(2));
   assert.ok(raw instanceof IoUringRing);
 });
+
+test('fuzz: ioUringPrep takes arbitrary SQE objects, and only writes SQEs or throws an argument error (nothing reaches the kernel: the ring is never entered)', async () => {
+  const { default: fc } = await import('fast-check');
+  let ring = ioUringSetup(8);
+  const anything = fc.oneof(
+    fc.anything(), fc.integer(), fc.bigInt(), fc.double(), fc.uint8Array({ maxLength: 300 }),
+    fc.array(fc.uint8Array({ maxLength: 8 }), { maxLength: 3 }), fc.string(), fc.constantFrom(null, undefined, -1, 2 ** 53, 2n ** 64n),
+  );
+  const opcodes = fc.oneof(fc.integer({ min: -1, max: 300 }), anything);
+  const fields = ['flags', 'ioprio', 'fd', 'off', 'addr', 'addr2', 'addr3', 'len', 'opFlags', 'userData', 'bufIndex', 'personality', 'spliceFdIn'];
+  const sqes = fc.record({ opcode: opcodes, ...Object.fromEntries(fields.map((f) => [f, anything])) }, { requiredKeys: ['opcode'] });
+  try {
+    fc.assert(fc.property(fc.oneof(sqes, anything), (sqe) => {
+      try {
+        const r = ioUringPrep(ring, sqe);
+        assert.equal(typeof r, 'boolean');
+        if (!r) {
+          // Full: start over with a fresh ring rather than submit what the fuzzer wrote.
+          ring.close();
+          ring = ioUringSetup(8);
+        }
+      } catch (err) {
+        assert.ok(['ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE', 'ERR_OUT_OF_RANGE'].includes(err.code), `${err.code}: ${err.message}`);
+      }
+    }), { numRuns: 3000 });
+  } finally {
+    ring.close();
+  }
+});
