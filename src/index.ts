@@ -27,5 +27,6 @@ export * from './families/namespaces';
 export * from './families/sandbox';
 export * from './families/seccomp';
 export * from './families/seccomp-notify';
+export * from './families/io-uring';
 export * from './families/aio';
 export * as promises from './promises';

@@ -100,7 +100,7 @@ test('doctor --json: the system facts are this machine\'s', () => {
   assert.equal(s.seccomp.mode, ['disabled', 'strict', 'filter'][Number(seccomp)]);
 
   // Exactly the families Butter offers, each fully described.
-  assert.deepEqual(report.families.map((f) => f.family), ['process', 'host', 'eventfd', 'timerfd', 'signals', 'inotify', 'fanotify', 'splice', 'mount', 'namespaces', 'sandbox', 'seccomp', 'seccomp-notify', 'aio']);
+  assert.deepEqual(report.families.map((f) => f.family), ['process', 'host', 'eventfd', 'timerfd', 'signals', 'inotify', 'fanotify', 'splice', 'mount', 'namespaces', 'sandbox', 'seccomp', 'seccomp-notify', 'io-uring', 'aio']);
   for (const f of report.families) {
     assert.ok(['ok', 'limited', 'unavailable'].includes(f.status), f.family);
     assert.equal(typeof f.reason, 'string');

@@ -60,7 +60,7 @@ test('constants is every family\'s constants, once', () => {
 
 test('every family of src/index.ts has its public names module and a doctor check', () => {
   const families = JSON.parse(readFileSync(join(root, 'dist', 'cjs', 'families.json'), 'utf8'));
-  assert.deepEqual(families, ['process', 'host', 'eventfd', 'timerfd', 'signals', 'inotify', 'fanotify', 'splice', 'mount', 'namespaces', 'sandbox', 'seccomp', 'seccomp-notify', 'aio']);
+  assert.deepEqual(families, ['process', 'host', 'eventfd', 'timerfd', 'signals', 'inotify', 'fanotify', 'splice', 'mount', 'namespaces', 'sandbox', 'seccomp', 'seccomp-notify', 'io-uring', 'aio']);
   for (const name of families) {
     assert.ok(existsSync(join(root, 'src', 'families', `${name}.ts`)), name);
     assert.equal(typeof require(join(root, 'dist', 'cjs', 'cli', 'doctor', `${name}.js`)).check, 'function', name);

@@ -285,7 +285,8 @@ void butter_init_work(napi_env env, napi_value exports);
   X(namespaces)           \
   X(seccomp)              \
   X(aio)                  \
-  X(seccomp_notify)
+  X(seccomp_notify)       \
+  X(io_uring)
 
 #define BUTTER_DECLARE_FAMILY(name) void butter_init_##name(napi_env env, napi_value exports);
 BUTTER_FAMILIES(BUTTER_DECLARE_FAMILY)
