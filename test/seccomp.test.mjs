@@ -512,12 +512,20 @@ describe('seccompLoad', () => {
   test('Docker\'s profile in a running Node (in a child): every thread filtered, Node works, denied calls fail', () => {
     const r = runChild(`
       import * as b from 'butter';
-      import { readFileSync, readdirSync } from 'node:fs';
+      import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
       import { Worker } from 'node:worker_threads';
       const worker = new Worker('setInterval(() => {}, 1000)', { eval: true, execArgv: [] });
       await new Promise((r) => worker.once('online', r));
+      const profile = JSON.parse(readFileSync('test/fixtures/docker-seccomp-default.json', 'utf8'));
+      // libuv 1.49+ (Node 22+) keeps io_uring instances open, which Docker's profile would break: refused, then allowed here.
+      const ring = readdirSync('/proc/self/fd').some((fd) => { try { return readlinkSync('/proc/self/fd/' + fd) === 'anon_inode:[io_uring]'; } catch { return false; } });
+      let refused;
+      if (ring) {
+        try { b.seccompLoad(b.seccompProfile(profile)); } catch (e) { refused = e.code; }
+        profile.syscalls.push({ names: ['io_uring_enter', 'io_uring_register'], action: 'SCMP_ACT_ALLOW' });
+      }
       // With the LOG and SPEC_ALLOW flags, which the kernel refuses (EINVAL) where it lacks them.
-      b.seccompLoad(b.seccompProfile(readFileSync('test/fixtures/docker-seccomp-default.json', 'utf8')), { log: true, specAllow: true });
+      b.seccompLoad(b.seccompProfile(profile), { log: true, specAllow: true });
       const modes = readdirSync('/proc/self/task').map((t) => /Seccomp:\\s*(\\d)/.exec(readFileSync('/proc/self/task/' + t + '/status', 'utf8'))[1]);
       let mount;
       try { b.sethostname('x'); } catch (e) { mount = e.code; }
@@ -525,15 +533,32 @@ describe('seccompLoad', () => {
       const w2 = new Worker('require("worker_threads").parentPort.postMessage(6 * 7)', { eval: true, execArgv: [] });
       const answer = await new Promise((r) => w2.once('message', r));
       await worker.terminate();
-      console.log(JSON.stringify({ modes, mount, read: (await read).length > 0, answer, nnp: b.prctlGetNoNewPrivs() }));
+      console.log(JSON.stringify({ ring, refused, modes, mount, read: (await read).length > 0, answer, nnp: b.prctlGetNoNewPrivs() }));
     `);
     assert.equal(r.status, 0, r.stderr);
     const out = JSON.parse(r.stdout);
+    assert.equal(out.refused, out.ring ? 'ERR_INVALID_ARG_VALUE' : undefined);
     assert.ok(out.modes.length >= 5 && out.modes.every((m) => m === '2'), `every thread in filter mode: ${out.modes}`);
     assert.equal(out.mount, 'EPERM', 'sethostname is not in the profile for default capabilities');
     assert.equal(out.read, true);
     assert.equal(out.answer, 42);
     assert.equal(out.nnp, true);
+  });
+  test('a process with an io_uring open (libuv\'s on Node 22+, or an IoUring): a filter that denies io_uring_enter is refused, nothing loaded', () => {
+    const r = runChild(`
+      import * as b from 'butter';
+      import { readFileSync } from 'node:fs';
+      const ring = new b.IoUring({ entries: 4 });
+      let err;
+      try { b.seccompLoad(b.seccompProfile(readFileSync('test/fixtures/docker-seccomp-default.json', 'utf8'))); } catch (e) { err = { code: e.code, message: e.message }; }
+      ring.close();
+      console.log(JSON.stringify({ err, mode: b.prctlGetSeccomp() }));
+    `);
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.err.code, 'ERR_INVALID_ARG_VALUE');
+    assert.match(out.err.message, /must allow io_uring_enter and io_uring_register: this process has an io_uring open/);
+    assert.equal(out.mode, C.SECCOMP_MODE_DISABLED);
   });
 });
 

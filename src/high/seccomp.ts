@@ -13,6 +13,7 @@
  */
 import { illegalConstructor, invalidArgType, invalidArgValue, outOfRange } from '../core/errors';
 import { isArray, validateBoolean, validateInteger, validateOptions, UINT32_MAX, UINT64_MAX } from '../core/validate';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import {
   AUDIT_ARCH_AARCH64,
@@ -551,6 +552,27 @@ const nodeNeeds = [
 
 const deadly = new Set(['kill_process', 'kill_thread', 'trap']);
 
+/** Whether this process has an io_uring instance open: libuv's own (Node 22 and later drive file I/O through one), or an IoUring. */
+function hasRing(): boolean {
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`) === 'anon_inode:[io_uring]') return true;
+    } catch {
+      // closed since the listing
+    }
+  }
+  return false;
+}
+
+/** With a ring open, what a filter may not deny: libuv aborts the process when io_uring_enter fails on its ring. */
+function blocksRing(filter: SeccompFilter): string[] {
+  const arch = machineArch!;
+  return ['io_uring_enter', 'io_uring_register'].filter((name) => {
+    const nr = syscallNumber(name, arch);
+    return nr !== undefined && filter.possibleVerdicts(nr, arch).some((v) => !['allow', 'log'].includes(seccompVerdict(v).action));
+  });
+}
+
 /** The syscalls on which `filter` could kill (or trap) one of Node's own threads on this machine. */
 function killsNode(filter: SeccompFilter): string[] {
   const arch = machineArch;
@@ -587,6 +609,10 @@ export function seccompLoad(filter: SeccompFilter, options: SeccompLoadOptions =
   const kills = killsNode(filter);
   if (kills.length > 0) {
     throw invalidArgValue('filter', `a filter of ${filter.length} instructions`, `must let Node's own threads live, but can kill or trap on ${kills.join(', ')}: deny these with { errno } instead`);
+  }
+  const ring = hasRing() ? blocksRing(filter) : [];
+  if (ring.length > 0) {
+    throw invalidArgValue('filter', `a filter of ${filter.length} instructions`, `must allow ${ring.join(' and ')}: this process has an io_uring open (libuv's, which drives Node's file I/O from Node 22, or an IoUring's), and libuv aborts the process when io_uring_enter fails: load such a filter in a new process instead (spawn()'s seccomp option)`);
   }
   let flags = SECCOMP_FILTER_FLAG_TSYNC;
   if (o.log !== undefined && validateBoolean(o.log, 'options.log')) flags |= SECCOMP_FILTER_FLAG_LOG;
