@@ -476,7 +476,8 @@ describe('LinuxAio', () => {
       console.log(count() - before);
     `, { timeout: 20_000 });
     assert.equal(r.status, 0, r.stderr);
-    assert.equal(r.stdout.trim(), '0');
+    // Fewer is fine: Node 24 closes something of the first Worker's later.
+    assert.ok(Number(r.stdout.trim()) <= 0, r.stdout);
   });
 });
 

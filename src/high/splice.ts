@@ -236,6 +236,8 @@ function notWireBytes(socket: Socket): string | null {
   if (socket instanceof TLSSocket || (socket as { encrypted?: boolean }).encrypted) return 'is a TLS socket: its bytes are not the wire bytes';
   const handle = handleOf(socket);
   if (handle && typeof handle.fd !== 'number') return 'is not backed by an fd of its own (its bytes are not the wire bytes)';
+  // Bun's and Deno's sockets are not libuv's: there is no handle to stop and take the fd from.
+  if (!handle && !socket.destroyed && ('bun' in process.versions || 'deno' in process.versions)) return 'has no libuv handle on this runtime to take its fd from';
   return null;
 }
 
