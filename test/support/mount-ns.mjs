@@ -28,6 +28,9 @@ const copy = ${copySysErrorSource};
 const fails = (fn) => { try { fn(); return null; } catch (e) { return copy(e); } };
 const rejects = (p) => p.then(() => null, copy);
 if (fs.readlinkSync('/proc/self/ns/mnt') === process.env.BUTTER_HOST_MNT_NS) throw new Error('not in a mount namespace of our own');
+// Every family loaded first: the tmpfs on /tmp hides a checkout that lives under /tmp (a CI clone).
+const lazy = (await import('node:module')).createRequire(import.meta.url)('butter');
+for (const name of Object.keys(lazy)) void lazy[name];
 B.mount('tmpfs', '/tmp', 'tmpfs', 0, 'size=16m');
 const out = {};
 `;
