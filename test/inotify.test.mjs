@@ -627,11 +627,31 @@ describe('Inotify', () => {
     }
   });
 
+  test('a listener that comes after a once() listener took one event of a batch gets the rest, with no other event to wake it', async () => {
+    const d = mkdir();
+    const ino = new Inotify();
+    try {
+      ino.add(d, ['create']);
+      for (const name of ['a', 'b', 'c']) fs.writeFileSync(`${d}/${name}`, '');
+      const [first] = await once(ino, 'event'); // the three come in one read
+      assert.equal(first.name, 'a');
+      const rest = [];
+      await new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`only ${JSON.stringify(rest)} within 2 s`)), 2000);
+        ino.on('event', (e) => {
+          if (rest.push(e.name) === 2) resolve(clearTimeout(timer));
+        });
+      });
+      assert.deepEqual(rest, ['b', 'c']);
+    } finally {
+      ino.close();
+    }
+  });
+
   test('subtree: a new directory, and those already in it, are watched by the native side on the read, before JS runs; their events come under their paths', async () => {
     const d = mkdir();
     const ino = new Inotify();
     const inode = (p) => fs.statSync(p).ino;
-    // One listener throughout: events of a batch a once() listener leaves stay queued until the next read.
     const seen = [];
     let wake = () => {};
     ino.on('event', (e) => {
