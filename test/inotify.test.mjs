@@ -627,11 +627,60 @@ describe('Inotify', () => {
     }
   });
 
+  for (const backend of ['uv', 'epoll']) {
+    test(`a new process's first events, made before its loop first polls, reach a listener and a for await loop [${backend}]`, () => {
+      const d = mkdir();
+      const r = runChild(
+        `import { Inotify } from ${JSON.stringify(BUTTER_ESM)};
+        import { execFileSync } from 'node:child_process';
+        const d = process.env.DIR;
+        const got = { listener: [], loop: [] };
+        const a = new Inotify();
+        a.add(d, ['create']);
+        a.on('event', (e) => got.listener.push(e.name));
+        const b = new Inotify();
+        b.add(d, ['create']);
+        const looping = (async () => { for await (const e of b) if (got.loop.push(e.name) === 2) break; })();
+        execFileSync('mkdir', [d + '/t1']); // by another process, while this one's loop has not polled yet
+        setTimeout(() => execFileSync('mkdir', [d + '/t2']), 100);
+        const deadline = Date.now() + 5000;
+        while (got.listener.length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+        await Promise.race([looping, new Promise((resolve) => setTimeout(resolve, deadline - Date.now()))]);
+        console.log(JSON.stringify(got));
+        a.close();
+        b.close();`,
+        { env: { DIR: d, BUTTER_READINESS: backend } },
+      );
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(JSON.parse(r.stdout), { listener: ['t1', 't2'], loop: ['t1', 't2'] });
+    });
+  }
+
+  test('a listener that comes after a once() listener took one event of a batch gets the rest, with no other event to wake it', async () => {
+    const d = mkdir();
+    const ino = new Inotify();
+    try {
+      ino.add(d, ['create']);
+      for (const name of ['a', 'b', 'c']) fs.writeFileSync(`${d}/${name}`, '');
+      const [first] = await once(ino, 'event'); // the three come in one read
+      assert.equal(first.name, 'a');
+      const rest = [];
+      await new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`only ${JSON.stringify(rest)} within 2 s`)), 2000);
+        ino.on('event', (e) => {
+          if (rest.push(e.name) === 2) resolve(clearTimeout(timer));
+        });
+      });
+      assert.deepEqual(rest, ['b', 'c']);
+    } finally {
+      ino.close();
+    }
+  });
+
   test('subtree: a new directory, and those already in it, are watched by the native side on the read, before JS runs; their events come under their paths', async () => {
     const d = mkdir();
     const ino = new Inotify();
     const inode = (p) => fs.statSync(p).ino;
-    // One listener throughout: events of a batch a once() listener leaves stay queued until the next read.
     const seen = [];
     let wake = () => {};
     ino.on('event', (e) => {

@@ -49,6 +49,9 @@ export abstract class EventPump<T> extends EventEmitter {
     if (name === 'event') {
       this.listening++;
       this.consumersChanged(true);
+      // Events read while nobody consumed (read ahead) wake nothing again: the
+      // newcomer gets them on the next turn, once it is in the listener list.
+      this.#queueDispatch();
     }
   };
   readonly #onRemoveListener = (name: string | symbol): void => {
