@@ -8,7 +8,7 @@
  */
 import * as nodeFs from 'node:fs/promises';
 import { constants as fsConstants, statSync, Stats, type BigIntStats, type PathLike } from 'node:fs';
-import { invalidArgType, invalidArgValue, sysError } from './core/errors';
+import { invalidArgType, invalidArgValue, outOfRange, sysError } from './core/errors';
 import { toPath } from './core/fs';
 import { abortError, isArray, validateAbortSignal, validateEncoding, validateInteger, validateOptions } from './core/validate';
 import { IoUring, type IoUringStatx } from './high/io-uring';
@@ -131,7 +131,8 @@ function statsOf(s: IoUringStatx, bigint: boolean): Stats | BigIntStats {
     Object.assign(st, {
       dev, mode: s.mode, nlink: s.nlink, uid: s.uid, gid: s.gid, rdev, blksize: s.blksize, ino: Number(s.ino), size: Number(s.size), blocks: Number(s.blocks),
       atimeMs: ms[0], mtimeMs: ms[1], ctimeMs: ms[2], birthtimeMs: ms[3],
-      atime: new Date(ms[0]!), mtime: new Date(ms[1]!), ctime: new Date(ms[2]!), birthtime: new Date(ms[3]!),
+      // Node's Dates are of the rounded milliseconds.
+      atime: new Date(Math.round(ms[0]!)), mtime: new Date(Math.round(ms[1]!)), ctime: new Date(Math.round(ms[2]!)), birthtime: new Date(Math.round(ms[3]!)),
     });
     return st;
   }
@@ -179,15 +180,17 @@ function bytesAt(buffer: ArrayBufferView, offset: number, length: number): Uint8
   return new Uint8Array(buffer.buffer, buffer.byteOffset + offset, length);
 }
 
-function validateRange(offset: number, length: number, size: number, lengthName = 'length'): void {
-  if (offset > size) throw rangeError('offset', `<= ${size}`, offset);
-  if (length < 0 || length > size - offset) throw rangeError(lengthName, `>= 0 && <= ${size - offset}`, length);
+/** Node's validateOffsetLengthRead. */
+function validateReadRange(offset: number, length: number, size: number): void {
+  if (length < 0) throw outOfRange('length', '>= 0', length);
+  if (offset + length > size) throw outOfRange('length', `<= ${size - offset}`, length);
 }
 
-function rangeError(name: string, range: string, value: unknown): RangeError {
-  const err = new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${String(value)}`) as RangeError & { code: string };
-  err.code = 'ERR_OUT_OF_RANGE';
-  return err;
+/** Node's validateOffsetLengthWrite. */
+function validateWriteRange(offset: number, length: number, size: number): void {
+  if (offset > size) throw outOfRange('offset', `<= ${size}`, offset);
+  if (length > size - offset) throw outOfRange('length', `<= ${size - offset}`, length);
+  if (length < 0) throw outOfRange('length', '>= 0', length);
 }
 
 export interface ReadResult<T extends ArrayBufferView> {
@@ -220,9 +223,9 @@ export class FileHandle {
     return this.#fd;
   }
 
-  /** Runs one request, holding close() back until it is done. */
-  async #call<T>(syscall: string, fn: (fd: number, ring: IoUring) => Promise<T>): Promise<T> {
-    if (this.#fd === -1 || this.#closing !== null) throw closedError(syscall);
+  /** Runs one request, holding close() back until it is done; `method` names it once the file is closed, as Node's does. */
+  async #call<T>(syscall: string, fn: (fd: number, ring: IoUring) => Promise<T>, method = syscall): Promise<T> {
+    if (this.#fd === -1 || this.#closing !== null) throw closedError(method);
     this.#pending++;
     try {
       return await fn(this.#fd, this.#ring);
@@ -257,7 +260,7 @@ export class FileHandle {
     const len = length === undefined || length === null ? buffer.byteLength - off : Number(length) | 0;
     if (len === 0) return { bytesRead: 0, buffer };
     if (buffer.byteLength === 0) throw invalidArgValue('buffer', buffer, 'is empty and cannot be written');
-    validateRange(off, len, buffer.byteLength);
+    validateReadRange(off, len, buffer.byteLength);
     const pos = positionOf(position);
     const bytesRead = await this.#call('read', (fd, r) => r.read(fd, bytesAt(buffer, off, len), pos));
     return { bytesRead, buffer };
@@ -277,7 +280,7 @@ export class FileHandle {
       }
       const off = offset === undefined || offset === null ? 0 : validateInteger(offset, 'offset', 0, Number.MAX_SAFE_INTEGER);
       const len = typeof length === 'number' ? length : data.byteLength - off;
-      validateRange(off, len, data.byteLength);
+      validateWriteRange(off, len, data.byteLength);
       const pos = typeof position === 'number' ? positionOf(position) : null;
       const bytesWritten = await this.#call('write', (fd, r) => r.write(fd, bytesAt(data, off, len), pos));
       return { bytesWritten, buffer: data };
@@ -293,7 +296,7 @@ export class FileHandle {
   async readv<T extends ArrayBufferView[]>(buffers: T, position?: number | null): Promise<{ bytesRead: number; buffers: T }> {
     validateBuffers(buffers);
     const pos = typeof position === 'number' ? positionOf(position) : null;
-    const bytesRead = await this.#call('read', (fd, r) => r.readv(fd, buffers, pos));
+    const bytesRead = await this.#call('read', (fd, r) => r.readv(fd, buffers, pos), 'readv');
     return { bytesRead, buffers };
   }
 
@@ -301,7 +304,7 @@ export class FileHandle {
     validateBuffers(buffers);
     if (buffers.length === 0) return { bytesWritten: 0, buffers };
     const pos = typeof position === 'number' ? positionOf(position) : null;
-    const bytesWritten = await this.#call('write', (fd, r) => r.writev(fd, buffers, pos));
+    const bytesWritten = await this.#call('write', (fd, r) => r.writev(fd, buffers, pos), 'writev');
     return { bytesWritten, buffers };
   }
 
@@ -496,7 +499,7 @@ export async function writeFile(path: PathLike | FileHandle, data: WriteData, op
   if (r === null) return nodeFs.writeFile(path as PathLike, data as string, options);
   const o = fileOptions<WriteFileOptions>(options, { encoding: 'utf8', mode: 0o666, flag: 'w' });
   if (typeof data !== 'string' && !ArrayBuffer.isView(data) && !isIterable(data)) {
-    throw invalidArgType('data', 'of type string or an instance of Buffer, TypedArray, DataView, AsyncIterable, Iterable, or Stream', data);
+    throw invalidArgType('data', 'of type string or an instance of Buffer, TypedArray, or DataView', data);
   }
   const encoding = (o.encoding ?? 'utf8') as BufferEncoding;
   checkAborted(o.signal);
