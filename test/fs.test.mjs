@@ -273,3 +273,20 @@ test('the ring keeps no idle process alive', () => {
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout, 'read\n');
 });
+
+test('doctor says which backend butter/fs chose, and why', { skip: NOT_X86_64 }, () => {
+  const r = runChild(`
+    import { spawnSync } from 'node:child_process';
+    import { seccompCompile, seccompLoad } from 'butter';
+    const doctor = () => JSON.parse(spawnSync(process.execPath, ['bin/butter.js', 'doctor', '--json'], { encoding: 'utf8' }).stdout)
+      .families.find((f) => f.family === 'io-uring').calls.find((c) => c.calls[0] === 'butter/fs');
+    const before = doctor();
+    // The filter goes to the doctor's process too.
+    seccompLoad(seccompCompile([{ syscall: 'io_uring_setup', action: { errno: 'ENOSYS' } }], { defaultAction: 'allow' }));
+    console.log(JSON.stringify([before, doctor()]));
+  `, { timeout: 60_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const [before, after] = JSON.parse(r.stdout);
+  assert.equal(before.status, 'ok');
+  assert.deepEqual(after, { calls: ['butter/fs'], status: 'limited', detail: "Node's own fs/promises: io_uring_setup failed: ENOSYS" });
+});
