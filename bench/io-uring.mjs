@@ -188,10 +188,11 @@ async function main() {
       return [
         qd, ...cases.map((c) => fmt(get(c), 0)),
         get('ioring') && node ? ratio(get('ioring'), node) : '-',
+        get('butterfs') && node ? ratio(get('butterfs'), node) : '-',
         get('ioring') && get('fio-io_uring') ? ratio(get('ioring'), get('fio-io_uring')) : '-',
       ];
     });
-    console.log(table(['QD', ...cases, 'ioring / Node best', 'ioring / fio io_uring'], rows));
+    console.log(table(['QD', ...cases, 'ioring / Node best', 'butterfs / Node best', 'ioring / fio io_uring'], rows));
   }
   console.log('');
   reportOtherLoad(load());

@@ -224,16 +224,24 @@ export class FileHandle {
   }
 
   /** Runs one request, holding close() back until it is done; `method` names it once the file is closed, as Node's does. */
-  async #call<T>(syscall: string, fn: (fd: number, ring: IoUring) => Promise<T>, method = syscall): Promise<T> {
-    if (this.#fd === -1 || this.#closing !== null) throw closedError(method);
+  #call<T>(syscall: string, fn: (fd: number, ring: IoUring) => Promise<T>, method = syscall): Promise<T> {
+    if (this.#fd === -1 || this.#closing !== null) return Promise.reject(closedError(method));
     this.#pending++;
-    try {
-      return await fn(this.#fd, this.#ring);
-    } catch (err) {
-      throw renamed(err, syscall);
-    } finally {
-      if (--this.#pending === 0) this.#idle?.();
-    }
+    // then() rather than an async function: one Promise less per read.
+    return fn(this.#fd, this.#ring).then(
+      (value) => {
+        this.#settled();
+        return value;
+      },
+      (err: unknown) => {
+        this.#settled();
+        throw renamed(err, syscall);
+      },
+    );
+  }
+
+  #settled(): void {
+    if (--this.#pending === 0) this.#idle?.();
   }
 
   read<T extends ArrayBufferView = Buffer>(buffer: T, offset?: number | null, length?: number | null, position?: number | bigint | null): Promise<ReadResult<T>>;
