@@ -524,4 +524,3 @@ export async function writeFile(path: PathLike | FileHandle, data: WriteData, op
   }
 }
 
-export default { open, readFile, writeFile, stat, backend, FileHandle };
