@@ -119,6 +119,11 @@ function makedev(major: number, minor: number): number {
   return (major & 0xfff) * 256 + (minor & 0xff) + ((minor & 0xfff00) >>> 8) * 0x100000 + (major >>> 12) * 0x100000000 * 0x1000;
 }
 
+/** Whether a Stats prototype makes its Dates from the *Ms fields when first read (Node 22 and later), rather than each object having its own. */
+function lazyDates(prototype: object): boolean {
+  return typeof Object.getOwnPropertyDescriptor(prototype, 'atime')?.get === 'function';
+}
+
 /** An fs.Stats (or fs.BigIntStats) of statx's fields, as Node fills it from libuv's statx. */
 function statsOf(s: IoUringStatx, bigint: boolean): Stats | BigIntStats {
   const btimeNs = s.mask & STATX_BTIME ? s.btimeNs : 0n;
@@ -131,9 +136,9 @@ function statsOf(s: IoUringStatx, bigint: boolean): Stats | BigIntStats {
     Object.assign(st, {
       dev, mode: s.mode, nlink: s.nlink, uid: s.uid, gid: s.gid, rdev, blksize: s.blksize, ino: Number(s.ino), size: Number(s.size), blocks: Number(s.blocks),
       atimeMs: ms[0], mtimeMs: ms[1], ctimeMs: ms[2], birthtimeMs: ms[3],
-      // Node's Dates are of the rounded milliseconds.
-      atime: new Date(Math.round(ms[0]!)), mtime: new Date(Math.round(ms[1]!)), ctime: new Date(Math.round(ms[2]!)), birthtime: new Date(Math.round(ms[3]!)),
     });
+    // Node's Dates are of the rounded milliseconds.
+    if (!lazyDates(Stats.prototype)) Object.assign(st, { atime: new Date(Math.round(ms[0]!)), mtime: new Date(Math.round(ms[1]!)), ctime: new Date(Math.round(ms[2]!)), birthtime: new Date(Math.round(ms[3]!)) });
     return st;
   }
   // BigIntStats is not exported: its prototype is a real one's.
@@ -145,8 +150,8 @@ function statsOf(s: IoUringStatx, bigint: boolean): Stats | BigIntStats {
     ino: s.ino, size: s.size, blocks: s.blocks,
     atimeMs: ms[0], mtimeMs: ms[1], ctimeMs: ms[2], birthtimeMs: ms[3],
     atimeNs: ns[0], mtimeNs: ns[1], ctimeNs: ns[2], birthtimeNs: ns[3],
-    atime: new Date(Number(ms[0])), mtime: new Date(Number(ms[1])), ctime: new Date(Number(ms[2])), birthtime: new Date(Number(ms[3])),
   });
+  if (!lazyDates(bigIntStatsPrototype)) Object.assign(st, { atime: new Date(Number(ms[0])), mtime: new Date(Number(ms[1])), ctime: new Date(Number(ms[2])), birthtime: new Date(Number(ms[3])) });
   return st;
 }
 
