@@ -1,10 +1,11 @@
 // 4 KiB random reads over a 1 GiB file on ext4, in page cache and with
-// O_DIRECT, at several queue depths: Butter's IoUring beside Node's
+// O_DIRECT, at several queue depths: Butter's IoUring and butter/fs's
+// FileHandle.read (the same calls as Node's, on one shared ring) beside Node's
 // FileHandle.read and fs.read (libuv's four pool threads), and fio's io_uring
 // and psync engines as the C floor, in one run.
 //
 //   node bench/io-uring.mjs [--dir DIR] [--seconds S] [--qd 1,16,64,256] [--modes cached,direct]
-//                           [--cases ioring,filehandle,fsread,fio-io_uring,fio-psync] [--rounds N]
+//                           [--cases ioring,butterfs,filehandle,fsread,fio-io_uring,fio-psync] [--rounds N]
 //
 // QD N is N reads kept in flight: N loops each awaiting one read at a time
 // (fio: --iodepth=N). psync is synchronous, one read per thread: its QD N is
@@ -21,6 +22,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { IoUring } from 'butter';
+import * as butterFs from 'butter/fs';
 import { checkIdle, fmt, otherLoad, printMachine, ratio, reportOtherLoad, table } from './lib.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -30,7 +32,7 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '2' },
     qd: { type: 'string', default: '1,16,64,256' },
     modes: { type: 'string', default: 'cached,direct' },
-    cases: { type: 'string', default: 'ioring,filehandle,fsread,fio-io_uring,fio-psync' },
+    cases: { type: 'string', default: 'ioring,butterfs,filehandle,fsread,fio-io_uring,fio-psync' },
     rounds: { type: 'string', default: '2' },
   },
 });
@@ -102,6 +104,14 @@ const JS_CASES = {
     } finally {
       ring.close();
       closeSync(fd);
+    }
+  },
+  async butterfs(qd, direct) {
+    const fh = await butterFs.open(file, fsc.O_RDONLY | (direct ? fsc.O_DIRECT : 0));
+    try {
+      return await loops(qd, fh.fd, direct, async (buf, pos) => (await fh.read(buf, 0, BS, pos)).bytesRead);
+    } finally {
+      await fh.close();
     }
   },
   async filehandle(qd, direct) {
@@ -178,10 +188,11 @@ async function main() {
       return [
         qd, ...cases.map((c) => fmt(get(c), 0)),
         get('ioring') && node ? ratio(get('ioring'), node) : '-',
+        get('butterfs') && node ? ratio(get('butterfs'), node) : '-',
         get('ioring') && get('fio-io_uring') ? ratio(get('ioring'), get('fio-io_uring')) : '-',
       ];
     });
-    console.log(table(['QD', ...cases, 'ioring / Node best', 'ioring / fio io_uring'], rows));
+    console.log(table(['QD', ...cases, 'ioring / Node best', 'butterfs / Node best', 'ioring / fio io_uring'], rows));
   }
   console.log('');
   reportOtherLoad(load());

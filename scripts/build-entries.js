@@ -161,7 +161,7 @@ writeLazyEsm(groups);
 const families = groups.map(([from]) => /^\.\/families\/(.+)$/.exec(from)?.[1]).filter(Boolean);
 fs.writeFileSync(path.join(root, 'dist/cjs/families.json'), `${JSON.stringify(families)}\n`);
 writeTypes('index', 'dist/cjs/index.js');
-for (const [name, cjs] of [['timers', 'dist/cjs/timers.js'], ['timers-promises', 'dist/cjs/timers/promises.js'], ['watcher', 'dist/cjs/watcher.js']]) {
+for (const [name, cjs] of [['timers', 'dist/cjs/timers.js'], ['timers-promises', 'dist/cjs/timers/promises.js'], ['watcher', 'dist/cjs/watcher.js'], ['fs', 'dist/cjs/fs.js']]) {
   writeEagerEsm(name, cjs);
   writeTypes(name, cjs);
 }

@@ -1,5 +1,6 @@
 /** `butter doctor`'s check of the io_uring family: a ring set up, probed and read through, and IoUring woken through the readiness backend. */
 import { closeSync, writeSync } from 'node:fs';
+import { backend } from '../../fs';
 import { report, call, probe, errorText, expectEqual, WAKE_TIMEOUT_MS, type CallCheck, type Environment, type Fact, type FamilyReport } from './check';
 
 /** IoUring's requests by the opcode each needs, and the kernel that added the opcode where it is newer than 5.19. */
@@ -22,7 +23,7 @@ export async function check(env: Environment): Promise<FamilyReport> {
     const fix = code === 'ENOSYS' ? 'a kernel with CONFIG_IO_URING (5.6 or later for IoUring\'s file requests)'
       : disabled !== null && disabled !== '0' ? 'as root: sysctl -w kernel.io_uring_disabled=0 (or add this user to kernel.io_uring_group)'
       : 'a seccomp profile that allows io_uring_setup, io_uring_enter and io_uring_register';
-    return report('io-uring', [call('ioUringSetup', 'unavailable', why)], why, fix, facts);
+    return report('io-uring', [call('ioUringSetup', 'unavailable', why), fsCall()], why, fix, facts);
   }
   const calls: CallCheck[] = [];
   let missing: string[] = [];
@@ -70,6 +71,7 @@ export async function check(env: Environment): Promise<FamilyReport> {
     closeSync(r);
     closeSync(w);
   }
+  calls.push(fsCall());
   if (missing.length > 0) {
     calls.push(call(missing.map((n) => `IORING_OP_${n}`), 'limited', `IoUring's requests for these need Linux ${missing.map((n) => NEWER[n]).join(', ')}`));
   }
@@ -78,4 +80,12 @@ export async function check(env: Environment): Promise<FamilyReport> {
   const limited = calls.filter((c) => c.status === 'limited');
   if (limited.length > 0) return report('io-uring', calls, `io_uring works; ${limited.map((c) => c.detail).join('; ')}`, 'a newer kernel', facts);
   return report('io-uring', calls, `rings set up, probed and driven; IoUring's completions wake through the ${backend} backend`, null, facts);
+}
+
+/** Which implementation butter/fs chose in this process, and why. */
+function fsCall(): CallCheck {
+  const b = backend();
+  return b.name === 'io_uring'
+    ? call('butter/fs', 'ok', 'open, readFile, writeFile, stat and FileHandle run on io_uring')
+    : call('butter/fs', 'limited', `Node's own fs/promises: ${b.reason}`);
 }
