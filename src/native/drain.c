@@ -122,8 +122,8 @@ static napi_value js_drain_start(napi_env env, napi_callback_info info) {
   double capacity;
   if (!butter_args(env, info, "hd", &h, &capacity)) return NULL;
   if (h->fd < 0 || h->shut) return butter_call_error(env, EBADF, "drainStart", NULL);
-  if (h->drain || h->events || h->backend_data) return butter_call_error(env, EBUSY, "drainStart", NULL);
   if (h->recv) return butter_call_error(env, EINVAL, "drainStart", NULL); /* its thread knows only read(2) */
+  if (h->drain || h->events || h->backend_data) return butter_call_error(env, EBUSY, "drainStart", NULL);
   butter_drain *d = calloc(1, sizeof *d);
   if (!d) return butter_call_error(env, ENOMEM, "calloc", NULL);
   d->fd = h->fd;
