@@ -202,6 +202,41 @@ describe('seccomp_notify', { skip: NOT_X86_64 }, () => {
     }
   });
 
+  test('the wake receives in C: listeners and for await get every notification with no receive call from JS; no drain can read the listener', async () => {
+    const { native } = await import('../dist/cjs/core/native.js');
+    const recv = native.seccomp_notify.seccompNotifyRecv;
+    let calls = 0;
+    native.seccomp_notify.seccompNotifyRecv = (...args) => (calls++, recv(...args));
+    try {
+      const script = 'cd /tmp; cd /tmp; cd /tmp; echo "$?"';
+      {
+        const { child, listener } = supervised('/bin/sh', ['-c', script], [NR.chdir]);
+        const done = outcome(child);
+        const notify = await listener;
+        assert.deepEqual(native.drainStart(notify.handle, 65536), [-22, 'drainStart'], 'EINVAL: a drain thread knows only read(2)');
+        const seen = [];
+        notify.on('event', (n) => seen.push(n.syscall) && n.respond({ value: 0 }));
+        assert.equal((await done).out, '0\n');
+        assert.deepEqual(seen, ['chdir', 'chdir', 'chdir']);
+        notify.close();
+      }
+      {
+        const { child, listener } = supervised('/bin/sh', ['-c', script], [NR.chdir]);
+        const done = outcome(child);
+        const notify = await listener;
+        let count = 0;
+        for await (const n of notify) {
+          n.respond({ value: 0 });
+          if (++count === 3) break;
+        }
+        assert.equal((await done).out, '0\n');
+      }
+    } finally {
+      native.seccomp_notify.seccompNotifyRecv = recv;
+    }
+    assert.equal(calls, 0);
+  });
+
   test('a target killed while it waits: respond() returns false; the object closes once no process uses the filter', async () => {
     // The subshell waits in chdir and is killed; the shell goes on, so the filter still has a user.
     const { child, listener } = supervised('/bin/sh', ['-c', '(cd /tmp); echo "sub $?"; read x'], [NR.chdir], { stdio: ['pipe', 'pipe', 'pipe'] });

@@ -301,6 +301,7 @@ export class SeccompNotify extends FdSource<SeccompNotification> {
         throw sysError(-r, 'ioctl');
       }
     }
+    this.readOnWake(this.#buffer);
     // Deadlines run from the read: with one, notifications are read whether or
     // not anyone consumes (which keeps this object reachable while it waits).
     if (deadline !== Infinity) this.readAhead();
@@ -352,23 +353,29 @@ export class SeccompNotify extends FdSource<SeccompNotification> {
     this.emit('error', err as Error);
   }
 
-  protected readBatch(out: SeccompNotification[]): number {
-    let count = 0;
-    for (;;) {
-      const r = native.seccomp_notify.seccompNotifyRecv(this.fd, this.#buffer, true);
-      if (r === -EAGAIN) return count;
-      if (r === -ENOENT) continue; // its target went away before we took it
-      if (r === -EPIPE) {
-        // No process uses the filter: nothing can come. What this batch has is delivered first.
-        if (count === 0) this.close();
-        return count;
-      }
-      if (r < 0) return count || r;
-      const event = new SeccompNotification(this, parseSeccompNotif(this.#buffer));
-      this.#track(event);
-      out.push(event);
-      count++;
+  /**
+   * One notification per read: the native side receives it on the wake itself
+   * (poll, then SECCOMP_IOCTL_NOTIF_RECV, in C), and readiness, which stays
+   * while more are pending, brings the next, so a lone notification costs no
+   * read that finds the batch over.
+   */
+  protected readBatch(out: SeccompNotification[], ready?: number): number {
+    const r = ready ?? native.handleRead(this.handle, this.#buffer);
+    if (r === -EPIPE) {
+      // No process uses the filter: nothing can come.
+      this.close();
+      return 0;
     }
+    if (r < 0) return r === -EAGAIN ? 0 : r;
+    out.push(this.#received());
+    return 1;
+  }
+
+  /** The wake's notification straight to the 'event' listeners, with no queue. */
+  protected override emitReady(bytes: number): boolean {
+    if (bytes !== SECCOMP_NOTIF_SIZE) return false;
+    this.emitEvent(this.#received());
+    return true;
   }
 
   /** @internal */
@@ -401,6 +408,13 @@ export class SeccompNotify extends FdSource<SeccompNotification> {
   }
 
   // ---- internals ----
+
+  /** The notification the last read put in the buffer, tracked until it is answered. */
+  #received(): SeccompNotification {
+    const event = new SeccompNotification(this, parseSeccompNotif(this.#buffer));
+    this.#track(event);
+    return event;
+  }
 
   #track(event: SeccompNotification): void {
     this.#pending.push(event);

@@ -49,6 +49,15 @@ typedef void (*butter_decode_fn)(napi_env env, napi_value decoded, const void *d
 typedef void (*butter_read_hook)(void *family, int fd, const void *data, int64_t n);
 
 /*
+ * A family's read of its fd, for fds read(2) cannot read (a seccomp listener,
+ * read by ioctls), set with the fd (butter_new_receiving_fd): fills up to len
+ * bytes without blocking; returns the bytes, or -errno (-EAGAIN when nothing
+ * is ready). butter_handle_read makes it in place of read(2); such a handle
+ * never has a drain.
+ */
+typedef int64_t (*butter_recv_fn)(int fd, void *data, size_t len);
+
+/*
  * An fd owned by a JS object, plus its optional readiness watch.
  * Lifetime: freed when both the JS external is finalized and the native side is
  * done with it (closed, and for the uv backend the close callback has run).
@@ -73,6 +82,7 @@ typedef struct butter_handle {
   void *family;        /* the family's own state for this handle (inotify.c's subtrees), or NULL; set with the fd */
   void (*family_free)(void *family); /* frees `family` once the fd is closed (and a drain stopped) */
   butter_read_hook read_hook; /* or NULL; set with the fd, so before any drain starts */
+  butter_recv_fn recv; /* the family's read in place of read(2), or NULL; set with the fd */
   uint64_t *held;      /* fds held for JS besides fd (fanotify's event fds and pidfds): a bit per fd number, or NULL */
   uint32_t held_words;
   void *backend_data; /* uv_poll_t for the uv backend */
@@ -219,6 +229,8 @@ butter_handle *butter_arg_handle(napi_env env, napi_value v);
 napi_value butter_new_fd(napi_env env, int fd_or_neg_errno, napi_value handle);
 /* butter_new_fd, and the handle that takes the fd decodes its reads with `decode`. */
 napi_value butter_new_decoding_fd(napi_env env, int fd_or_neg_errno, napi_value handle, butter_decode_fn decode);
+/* butter_new_fd, and the handle that takes the fd reads it with `recv` (butter_recv_fn). */
+napi_value butter_new_receiving_fd(napi_env env, int fd_or_neg_errno, napi_value handle, butter_recv_fn recv);
 
 /*
  * work.c: blocking work off the loop. A call is `run(arg)` on a thread of

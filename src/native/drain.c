@@ -122,6 +122,7 @@ static napi_value js_drain_start(napi_env env, napi_callback_info info) {
   double capacity;
   if (!butter_args(env, info, "hd", &h, &capacity)) return NULL;
   if (h->fd < 0 || h->shut) return butter_call_error(env, EBADF, "drainStart", NULL);
+  if (h->recv) return butter_call_error(env, EINVAL, "drainStart", NULL); /* its thread knows only read(2) */
   if (h->drain || h->events || h->backend_data) return butter_call_error(env, EBUSY, "drainStart", NULL);
   butter_drain *d = calloc(1, sizeof *d);
   if (!d) return butter_call_error(env, ENOMEM, "calloc", NULL);
@@ -163,6 +164,7 @@ int64_t butter_handle_read(butter_handle *h, void *data, size_t len) {
   if (h->fd < 0 || h->shut) return -EBADF;
   butter_drain *d = h->drain;
   if (!d) {
+    if (h->recv) return h->recv(h->fd, data, len);
     ssize_t n = read(h->fd, data, len);
     if (n < 0) return -errno;
     if (n > 0 && h->read_hook) h->read_hook(h->family, h->fd, data, n);

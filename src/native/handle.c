@@ -185,8 +185,10 @@ napi_value butter_new_fd(napi_env env, int fd, napi_value handle) {
   return butter_new_decoding_fd(env, fd, handle, NULL);
 }
 
-napi_value butter_new_decoding_fd(napi_env env, int fd, napi_value handle, butter_decode_fn decode) {
-  if (fd < 0 || !handle) return butter_int(env, fd);
+/* The handle `handle` with `fd` as its own, or NULL (the fd closed, the error returned in *result). */
+static butter_handle *adopt_fd(napi_env env, int fd, napi_value handle, napi_value *result) {
+  *result = butter_int(env, fd);
+  if (fd < 0 || !handle) return NULL;
   void *p = NULL;
   napi_valuetype type = napi_undefined;
   napi_typeof(env, handle, &type);
@@ -195,11 +197,25 @@ napi_value butter_new_decoding_fd(napi_env env, int fd, napi_value handle, butte
      an owner that cannot take it: never hand out an fd nobody will close. */
   if (!h || h->shut || h->fd >= 0) {
     close(fd);
-    return butter_errno_result(env, EBADF);
+    *result = butter_errno_result(env, EBADF);
+    return NULL;
   }
   h->fd = h->poll_fd = fd;
-  h->decode = decode;
-  return butter_int(env, fd);
+  return h;
+}
+
+napi_value butter_new_decoding_fd(napi_env env, int fd, napi_value handle, butter_decode_fn decode) {
+  napi_value result;
+  butter_handle *h = adopt_fd(env, fd, handle, &result);
+  if (h) h->decode = decode;
+  return result;
+}
+
+napi_value butter_new_receiving_fd(napi_env env, int fd, napi_value handle, butter_recv_fn recv) {
+  napi_value result;
+  butter_handle *h = adopt_fd(env, fd, handle, &result);
+  if (h) h->recv = recv;
+  return result;
 }
 
 /* handleNew(callback) -> handle, owning no fd until a creating call gives it one. */

@@ -52,11 +52,46 @@ static int kernel_sizes(void) {
 }
 
 /*
- * seccompNotifyRecv(fd, buffer, nonblock) -> 0 | -errno: SECCOMP_IOCTL_NOTIF_RECV,
- * the struct seccomp_notif (80 bytes) into buffer. With nonblock: -EAGAIN when
- * nothing is pending and -EPIPE when nothing can come any more (POLLHUP: no task
- * uses the filter), instead of blocking.
+ * One SECCOMP_IOCTL_NOTIF_RECV into `out` (sizeof(struct seccomp_notif)
+ * bytes): 0 | -errno. With nonblock: -EAGAIN when nothing is pending and
+ * -EPIPE when nothing can come any more (POLLHUP: no task uses the filter),
+ * instead of blocking.
  */
+static int recv_notif(int fd, void *out, bool nonblock) {
+  int err = kernel_sizes();
+  if (err) return -err;
+  if (nonblock) {
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (poll(&p, 1, 0) < 0) return -errno;
+    if (p.revents & POLLNVAL) return -EBADF;
+    if (!(p.revents & POLLIN)) return p.revents & POLLHUP ? -EPIPE : -EAGAIN;
+  }
+  uint64_t room[STRUCT_ROOM / sizeof(uint64_t)];
+  memset(room, 0, sizes.seccomp_notif); /* the kernel refuses a buffer that is not zeroed */
+  if (ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, room) < 0) return -errno;
+  memcpy(out, room, sizeof(struct seccomp_notif));
+  return 0;
+}
+
+/*
+ * The handle's read (butter_recv_fn), on a wake or handleRead: as many
+ * notifications as fit, each a struct seccomp_notif, without blocking.
+ * Skips those whose target went away before the RECV (ENOENT); stops at the
+ * first other error, returned when nothing was received.
+ */
+static int64_t recv_notifs(int fd, void *data, size_t len) {
+  size_t n = 0;
+  int r = 0;
+  while (len - n >= sizeof(struct seccomp_notif)) {
+    r = recv_notif(fd, (char *)data + n, true);
+    if (r == -ENOENT) continue;
+    if (r < 0) break;
+    n += sizeof(struct seccomp_notif);
+  }
+  return n ? (int64_t)n : len < sizeof(struct seccomp_notif) ? -EINVAL : r;
+}
+
+/* seccompNotifyRecv(fd, buffer, nonblock) -> 0 | -errno: recv_notif into buffer (80 bytes at least). */
 static napi_value js_seccomp_notify_recv(napi_env env, napi_callback_info info) {
   int32_t fd;
   void *data;
@@ -64,20 +99,7 @@ static napi_value js_seccomp_notify_recv(napi_env env, napi_callback_info info) 
   bool nonblock;
   if (!butter_args(env, info, "iBb", &fd, (const void **)&data, &len, &nonblock)) return NULL;
   if (len < sizeof(struct seccomp_notif)) return butter_errno_result(env, EINVAL);
-  int err = kernel_sizes();
-  if (err) return butter_errno_result(env, err);
-  if (nonblock) {
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    int n = poll(&p, 1, 0);
-    if (n < 0) return butter_errno_result(env, errno);
-    if (p.revents & POLLNVAL) return butter_errno_result(env, EBADF);
-    if (!(p.revents & POLLIN)) return butter_errno_result(env, p.revents & POLLHUP ? EPIPE : EAGAIN);
-  }
-  uint64_t room[STRUCT_ROOM / sizeof(uint64_t)];
-  memset(room, 0, sizes.seccomp_notif); /* the kernel refuses a buffer that is not zeroed */
-  if (ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, room) < 0) return butter_errno_result(env, errno);
-  memcpy(data, room, sizeof(struct seccomp_notif));
-  return butter_int(env, 0);
+  return butter_int(env, recv_notif(fd, data, nonblock));
 }
 
 /*
@@ -132,15 +154,15 @@ static napi_value js_seccomp_notify_set_flags(napi_env env, napi_callback_info i
 
 /*
  * seccompNotifyDup(fd[, handle]) -> fd | -errno: a close-on-exec duplicate of a
- * listener, owned by `handle` from this call on (butter_new_fd); the original
- * stays the caller's.
+ * listener, owned by `handle` from this call on, which reads it with
+ * recv_notifs (butter_new_receiving_fd); the original stays the caller's.
  */
 static napi_value js_seccomp_notify_dup(napi_env env, napi_callback_info info) {
   int32_t fd;
   napi_value handle = NULL;
   if (!butter_args(env, info, "i|v", &fd, &handle)) return NULL;
   int dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-  return butter_new_fd(env, dup < 0 ? -errno : dup, handle);
+  return butter_new_receiving_fd(env, dup < 0 ? -errno : dup, handle, recv_notifs);
 }
 
 void butter_init_seccomp_notify(napi_env env, napi_value exports) {
