@@ -8,10 +8,11 @@
  */
 import * as nodeFs from 'node:fs/promises';
 import { constants as fsConstants, statSync, Stats, type BigIntStats, type PathLike } from 'node:fs';
-import { invalidArgType, invalidArgValue, outOfRange, sysError } from './core/errors';
+import { fileTooLarge, invalidArgType, invalidArgValue, outOfRange, sysError } from './core/errors';
 import { toPath } from './core/fs';
 import { abortError, isArray, validateAbortSignal, validateEncoding, validateInteger, validateOptions } from './core/validate';
 import { IoUring, type IoUringStatx } from './high/io-uring';
+import type { OpName } from './raw/io-uring';
 
 const { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_SYNC } = fsConstants;
 const AT_EMPTY_PATH = 0x1000;
@@ -55,15 +56,26 @@ export interface Backend {
 let ring: IoUring | null = null;
 let chosen: Backend | null = null;
 
-/** Chooses the implementation (once per thread): io_uring if a ring can be set up. */
+/** The opcodes these calls use: Linux 5.6 has them all; 5.1-5.5 set up rings without OPENAT and STATX. */
+const NEEDED: readonly OpName[] = ['OPENAT', 'CLOSE', 'READ', 'WRITE', 'READV', 'WRITEV', 'STATX', 'FSYNC'];
+
+/** Chooses the implementation (once per thread): io_uring if a ring can be set up and runs every opcode needed. */
 export function backend(): Backend {
   if (chosen !== null) return chosen;
   try {
     ring = new IoUring({ entries: 256 });
-    chosen = { name: 'io_uring', reason: null };
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     chosen = { name: 'node:fs/promises', reason: `io_uring_setup failed: ${e.code ?? e.message}` };
+    return chosen;
+  }
+  const missing = NEEDED.filter((op) => !ring!.supported.has(op));
+  if (missing.length > 0) {
+    ring.close();
+    ring = null;
+    chosen = { name: 'node:fs/promises', reason: `this kernel's io_uring lacks ${missing.join(', ')} (Linux 5.6 has them)` };
+  } else {
+    chosen = { name: 'io_uring', reason: null };
   }
   return chosen;
 }
@@ -438,6 +450,9 @@ function fileOptions<T extends object>(options: unknown, defaults: T): T {
  * Reads from `fd`'s position to its end: a regular file in one read of its
  * size and one more byte (which sees it grew), anything else in chunks.
  */
+/** The most one read (and readFile) returns, as Node's `kIoMaxLength`. */
+const kIoMaxLength = 2 ** 31 - 1;
+
 async function readAll(r: IoUring, fd: number, signal: AbortSignal | undefined): Promise<Buffer> {
   const opts = signal ? { signal } : undefined;
   let s: IoUringStatx;
@@ -448,6 +463,7 @@ async function readAll(r: IoUring, fd: number, signal: AbortSignal | undefined):
   }
   checkAborted(signal);
   const size = (s.mode & 0o170000) === 0o100000 ? Number(s.size) : 0;
+  if (size > kIoMaxLength) throw fileTooLarge(size);
   const chunks: Buffer[] = [];
   let total = 0;
   for (let want = size > 0 ? size + 1 : CHUNK; ; want = CHUNK) {
@@ -462,6 +478,7 @@ async function readAll(r: IoUring, fd: number, signal: AbortSignal | undefined):
     if (n === 0) break;
     chunks.push(n === want ? chunk : chunk.subarray(0, n));
     total += n;
+    if (total > kIoMaxLength) throw fileTooLarge(total);
     // A regular file's short read is its end.
     if (size > 0 && n < want) break;
   }

@@ -61,6 +61,19 @@ test('readFile: ENOENT, EISDIR, a bad encoding, a bad flag, an aborted signal', 
   assert.equal((await same((f) => f.readFile(file, { signal: ac.signal }))).error.name, 'AbortError');
 });
 
+test('readFile of a file past 2 GiB: ERR_FS_FILE_TOO_LARGE, as Node (a sparse file, nothing read)', async () => {
+  const big = path.join(dir, 'big');
+  fs.writeFileSync(big, '');
+  fs.truncateSync(big, 2 ** 31);
+  try {
+    const { error } = await same((f) => f.readFile(big));
+    assert.equal(error.code, 'ERR_FS_FILE_TOO_LARGE');
+    assert.equal(error.name, 'RangeError');
+  } finally {
+    fs.rmSync(big);
+  }
+});
+
 test('readFile reads a FIFO and /proc files (stat says size 0) to their end', async () => {
   const fifo = path.join(dir, 'fifo');
   spawnSync('mkfifo', [fifo]);

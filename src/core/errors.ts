@@ -42,7 +42,7 @@ export interface SystemError extends Error {
 
 /** An argument error, as Node's own validators throw. */
 export interface ArgumentError extends Error {
-  code: 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE' | 'ERR_OUT_OF_RANGE' | 'ERR_INVALID_THIS' | 'ERR_ILLEGAL_CONSTRUCTOR';
+  code: 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE' | 'ERR_OUT_OF_RANGE' | 'ERR_INVALID_THIS' | 'ERR_ILLEGAL_CONSTRUCTOR' | 'ERR_FS_FILE_TOO_LARGE';
 }
 
 const systemErrors = getSystemErrorMap();
@@ -196,6 +196,11 @@ export function outOfRange(name: string, range: string, value: unknown): RangeEr
     shown = inspect(value);
   }
   return argError(new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${shown}`), 'ERR_OUT_OF_RANGE', outOfRange);
+}
+
+/** `ERR_FS_FILE_TOO_LARGE`: a file `readFile` cannot return in one Buffer, as Node's says it. */
+export function fileTooLarge(size: number): RangeError {
+  return argError(new RangeError(`File size (${size}) is greater than 2 GiB`), 'ERR_FS_FILE_TOO_LARGE', fileTooLarge);
 }
 
 /** `ERR_INVALID_THIS`: a method called on something that is not a `type`. */
