@@ -16,34 +16,27 @@ import { posix, resolve } from 'node:path';
 import { capabilityBit } from '../core/capabilities';
 import { invalidArgType, invalidArgValue, type SystemError } from '../core/errors';
 import { spawnHelper, type HelperStep } from '../core/helper';
+import { native } from '../core/native';
 import { isArray, validateBoolean, validateFd, validateInt32, validateOptions, validateUint32 } from '../core/validate';
 import type { SeccompFilter } from './seccomp';
 import { SeccompNotify, type SeccompNotifyOptions } from './seccomp-notify';
 
+const NS = native.namespaces.constants;
+const { MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC, MS_SLAVE, MNT_DETACH, MOUNT_ATTR_RDONLY, MOUNT_ATTR_NOSUID, MOUNT_ATTR_NODEV } = native.mount.constants;
+
 /** Namespace names, as `unshare(1)` and bwrap's `--unshare-*` call them, with their `CLONE_NEW*` flags. */
 const NAMESPACES = {
-  user: 0x10000000,
-  mount: 0x00020000,
-  pid: 0x20000000,
-  net: 0x40000000,
-  uts: 0x04000000,
-  ipc: 0x08000000,
-  cgroup: 0x02000000,
-  time: 0x00000080, // Linux 5.6
+  user: NS.CLONE_NEWUSER,
+  mount: NS.CLONE_NEWNS,
+  pid: NS.CLONE_NEWPID,
+  net: NS.CLONE_NEWNET,
+  uts: NS.CLONE_NEWUTS,
+  ipc: NS.CLONE_NEWIPC,
+  cgroup: NS.CLONE_NEWCGROUP,
+  time: NS.CLONE_NEWTIME, // Linux 5.6
 } as const;
 
 export type Namespace = keyof typeof NAMESPACES;
-
-const MS_NOSUID = 0x2;
-const MS_NODEV = 0x4;
-const MS_NOEXEC = 0x8;
-const MS_BIND = 0x1000;
-const MS_REC = 0x4000;
-const MS_SLAVE = 0x80000;
-const MNT_DETACH = 2;
-const MOUNT_ATTR_RDONLY = 0x1;
-const MOUNT_ATTR_NOSUID = 0x2;
-const MOUNT_ATTR_NODEV = 0x4;
 const PR_SET_PDEATHSIG = 1;
 const PR_SET_NO_NEW_PRIVS = 38;
 const SECCOMP_FILTER_FLAG_NEW_LISTENER = 8;
