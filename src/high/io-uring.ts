@@ -13,12 +13,13 @@
  * `close()` cancels what is in flight and waits until the kernel is done
  * with each request before it lets go of anything (src/native/io_uring.c).
  */
+import { EventEmitter, on } from 'node:events';
 import { isIPv4, isIPv6 } from 'node:net';
-import { AbortError, invalidArgType, invalidArgValue, sysError, EBADF, ECANCELED } from '../core/errors';
+import { AbortError, invalidArgType, invalidArgValue, outOfRange, sysError, EBADF, ECANCELED } from '../core/errors';
 import { toPath, type PathLike } from '../core/fs';
 import { native, type NativeHandle } from '../core/native';
 import {
-  abortError, isArray, validateAbortSignal, validateBoolean, validateFd, validateInt32, validateInteger, validateOptions, validateUint32,
+  abortError, isArray, validateAbortSignal, validateBoolean, validateFd, validateInt32, validateInteger, validateOptions, validateUint32, INT32_MAX,
 } from '../core/validate';
 import {
   ioUringProbe, IoUringRing, nulTerminated, IORING_ASYNC_CANCEL_ALL, IORING_ASYNC_CANCEL_ANY, IORING_REGISTER_BUFFERS,
@@ -33,9 +34,26 @@ const EBUSY = 16;
 const ENOENT = 2;
 const AT_FDCWD = -100;
 const O_CLOEXEC = 0o2000000;
+const O_CREAT = 0o100;
+const O_TMPFILE = 0o20200000;
+/** XATTR_SIZE_MAX: the largest value an attribute holds. */
+const XATTR_SIZE_MAX = 65536;
+/** futex2 flags of FUTEX_WAIT/WAKE: a 32-bit futex of this process (Workers share its memory). */
+const FUTEX2_SIZE_U32 = 0x02;
+const FUTEX2_PRIVATE = 128;
+const FUTEX_FLAGS = FUTEX2_SIZE_U32 | FUTEX2_PRIVATE;
 const SOCK_CLOEXEC = 0o2000000;
-/** user_data of Butter's own requests (cancels), whose completions settle nothing. */
+/**
+ * The high word of the user_data of every request of an IoUring's own: a CQE
+ * without it was posted by another ring (IORING_OP_MSG_RING), and is a
+ * message, never a completion. Small enough that OWN * 2 ** 32 + slot is
+ * still a safe integer.
+ */
+const OWN = 0x1b077;
+/** user_data (low word) of Butter's own requests (cancels), whose completions settle nothing. */
 const INTERNAL = 0xffffffff;
+/** user_data (low word) that names no request: a remove or update aimed at a request no longer in flight finds nothing (ENOENT). */
+const NOTHING = 0xfffffffe;
 /** CQEs taken per call into C. */
 const BATCH = 256;
 /**
@@ -72,6 +90,28 @@ export interface RequestOptions {
   fixedFile?: boolean;
 }
 
+/** `struct open_how` of openat2(2). */
+export interface IoUringOpenHow {
+  /** O_* flags; O_CLOEXEC is always added. */
+  flags?: number;
+  /** The new file's mode, with O_CREAT or O_TMPFILE (default 0o666 then, 0 otherwise: the kernel refuses a mode it would not use). */
+  mode?: number;
+  /** RESOLVE_* flags. */
+  resolve?: number;
+}
+
+/** The `siginfo_t` waitid(2) fills for a child. */
+export interface IoUringSiginfo {
+  /** SIGCHLD, or 0 when WNOHANG found no child that changed state. */
+  signo: number;
+  /** CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_STOPPED, CLD_TRAPPED or CLD_CONTINUED. */
+  code: number;
+  pid: number;
+  uid: number;
+  /** The exit status (CLD_EXITED), or the signal. */
+  status: number;
+}
+
 /** `struct statx`, as statx(2) fills it. Times are nanoseconds since the epoch. */
 export interface IoUringStatx {
   mask: number;
@@ -93,6 +133,16 @@ export interface IoUringStatx {
   rdevMinor: number;
   devMajor: number;
   devMinor: number;
+}
+
+/** A CQE another ring posted into this one (IORING_OP_MSG_RING), or a registered resource's tag. */
+export interface IoUringMessage {
+  /** The CQE's user_data: the sender's `data`. */
+  data: bigint;
+  /** The CQE's res: the sender's `res`, or with `sendFile` the index of the file installed here. */
+  res: number;
+  /** The CQE's flags. */
+  flags: number;
 }
 
 /** One request waiting for its completion. */
@@ -141,7 +191,7 @@ function dirfdOf(value: unknown, name: string): number {
  * await ring.closeFd(fd);
  * ```
  */
-export class IoUring {
+export class IoUring extends EventEmitter {
   readonly #ring: IoUringRing;
   #handle: NativeHandle | null;
   /** The SQE image each method fills and ioUringPrep copies into the ring. */
@@ -184,8 +234,20 @@ export class IoUring {
   #ref = true;
   #files: number[] = [];
   #ops: ReadonlySet<OpName> | null = null;
+  /** The slot of the last request queued, or -1 when it was refused. */
+  #lastSlot = -1;
+  /** In-flight requests that removes and updates can name, by their Promise. */
+  readonly #targets = new WeakMap<Promise<unknown>, { slot: number; req: Request; kind: 'poll' | 'timeout' }>();
 
   constructor(options?: IoUringOptions) {
+    super();
+    // Messages come only while the ring's fd is watched: a 'message' listener watches it.
+    this.on('newListener', (name: string | symbol) => {
+      if (name === 'message') resolved.then(() => this.#watch());
+    });
+    this.on('removeListener', (name: string | symbol) => {
+      if (name === 'message') this.#watch();
+    });
     const opts = validateOptions<IoUringOptions>(options, 'options', ['entries', 'cqEntries', 'flags', 'sqThreadIdle', 'signal']);
     const signal = validateAbortSignal(opts.signal, 'options.signal');
     const entries = opts.entries === undefined ? 256 : validateInteger(opts.entries, 'options.entries', 1, 32768);
@@ -483,7 +545,7 @@ export class IoUring {
 
   /** poll(2) on one fd: resolves with the events that came (POLLIN, ...), once. */
   pollAdd(fd: number, events: number, options?: RequestOptions): Promise<number> {
-    return this.#request('poll', C.IORING_OP_POLL_ADD, this.#fd(fd, options), 0, 0, 0, validateUint32(events, 'events'), null, null, undefined, null, options);
+    return this.#track(this.#request('poll', C.IORING_OP_POLL_ADD, this.#fd(fd, options), 0, 0, 0, validateUint32(events, 'events'), null, null, undefined, null, options), 'poll');
   }
 
   /** Resolves after `ms` milliseconds (IORING_OP_TIMEOUT), or once `count` other requests have completed, whichever comes first. */
@@ -491,13 +553,213 @@ export class IoUring {
     validateInteger(ms, 'ms', 0, Number.MAX_SAFE_INTEGER);
     const count = options?.count === undefined ? 0 : validateUint32(options.count, 'options.count');
     const ts = new BigInt64Array([BigInt(Math.floor(ms / 1000)), BigInt((ms % 1000) * 1e6)]);
-    return this.#request('timeout', C.IORING_OP_TIMEOUT, 0, count, 0, 1, 0, new Uint8Array(ts.buffer), null, undefined, timedOut, options);
+    return this.#track(this.#request('timeout', C.IORING_OP_TIMEOUT, 0, count, 0, 1, 0, new Uint8Array(ts.buffer), null, undefined, timedOut, options), 'timeout');
   }
 
   /** Cancels every request on `fd` (IORING_ASYNC_CANCEL_FD | ALL): resolves with how many were. */
   cancel(fd: number, options?: RequestOptions): Promise<number> {
     const flags = C.IORING_ASYNC_CANCEL_FD | IORING_ASYNC_CANCEL_ALL | (options?.fixedFile ? C.IORING_ASYNC_CANCEL_FD_FIXED : 0);
     return this.#request('io_uring_cancel', C.IORING_OP_ASYNC_CANCEL, validateFd(fd), 0, 0, 0, flags, null, null, undefined, noneIsZero, { ...options, fixedFile: false });
+  }
+
+  // ---- files, processes, futexes and messages ----
+
+  /**
+   * openat2(2): `how.flags` O_* (O_CLOEXEC always added), `how.mode` (only
+   * with O_CREAT or O_TMPFILE; default 0o666 then), `how.resolve` RESOLVE_*.
+   * Resolves with the new fd, which the caller owns.
+   */
+  openat2(dirfd: number | null, path: PathLike, how?: IoUringOpenHow, options?: RequestOptions): Promise<number> {
+    const p = toPath(path);
+    const d = dirfdOf(dirfd, 'dirfd');
+    const h = validateOptions<IoUringOpenHow>(how, 'how', ['flags', 'mode', 'resolve']);
+    const flags = (h.flags === undefined ? 0 : validateInt32(h.flags, 'how.flags')) | O_CLOEXEC;
+    const creates = (flags & O_CREAT) !== 0 || (flags & O_TMPFILE) === O_TMPFILE;
+    const st = new BigUint64Array(3);
+    st[0] = BigInt(flags >>> 0);
+    st[1] = BigInt(h.mode === undefined ? (creates ? 0o666 : 0) : validateUint32(h.mode, 'how.mode'));
+    st[2] = BigInt(h.resolve === undefined ? 0 : validateUint32(h.resolve, 'how.resolve'));
+    return this.#request('openat2', C.IORING_OP_OPENAT2, d, 0, 0, 24, 0, nulTerminated(p.bytes), new Uint8Array(st.buffer), undefined, null, options, p.text);
+  }
+
+  /** getxattr(2): resolves with the value of attribute `name` of `path`. `size` bounds it (default XATTR_SIZE_MAX, 64 KiB: any value fits; a larger value than `size` is ERANGE). */
+  getxattr(path: PathLike, name: string, options?: RequestOptions & { size?: number }): Promise<Buffer> {
+    const p = toPath(path);
+    return this.#getxattr('getxattr', C.IORING_OP_GETXATTR, 0, xattrName(name), nulTerminated(p.bytes), p.text, options);
+  }
+
+  /** fgetxattr(2): as getxattr, of an open fd. */
+  fgetxattr(fd: number, name: string, options?: RequestOptions & { size?: number }): Promise<Buffer> {
+    return this.#getxattr('fgetxattr', C.IORING_OP_FGETXATTR, this.#fd(fd, options), xattrName(name), 0, undefined, options);
+  }
+
+  /** setxattr(2): `flags` XATTR_CREATE (EEXIST if it is there) or XATTR_REPLACE (ENODATA if it is not). */
+  setxattr(path: PathLike, name: string, value: ArrayBufferView | string, flags = 0, options?: RequestOptions): Promise<void> {
+    const p = toPath(path);
+    const v = typeof value === 'string' ? Buffer.from(value) : bytesOf(value, 'value');
+    return this.#request('setxattr', C.IORING_OP_SETXATTR, 0, 0, 0, v.byteLength, validateInt32(flags, 'flags'), xattrName(name), v, undefined, toVoid, options, p.text, undefined, 0, nulTerminated(p.bytes));
+  }
+
+  /** fsetxattr(2): as setxattr, on an open fd. */
+  fsetxattr(fd: number, name: string, value: ArrayBufferView | string, flags = 0, options?: RequestOptions): Promise<void> {
+    const v = typeof value === 'string' ? Buffer.from(value) : bytesOf(value, 'value');
+    return this.#request('fsetxattr', C.IORING_OP_FSETXATTR, this.#fd(fd, options), 0, 0, v.byteLength, validateInt32(flags, 'flags'), xattrName(name), v, undefined, toVoid, options);
+  }
+
+  /** Removes a `pollAdd()` in flight (IORING_OP_POLL_REMOVE): that one rejects with ECANCELED; this rejects with ENOENT when it is over already. */
+  pollRemove(target: Promise<number>, options?: RequestOptions): Promise<void> {
+    const ud = this.#target(target, 'poll');
+    return this.#request('poll_remove', C.IORING_OP_POLL_REMOVE, -1, 0, ud, 0, 0, null, null, undefined, toVoid, options);
+  }
+
+  /** Changes the events a `pollAdd()` in flight waits for (IORING_POLL_UPDATE_EVENTS); ENOENT when it is over already. */
+  pollUpdate(target: Promise<number>, events: number, options?: RequestOptions): Promise<void> {
+    const ud = this.#target(target, 'poll');
+    const ev = validateUint32(events, 'events');
+    return this.#request('poll_update', C.IORING_OP_POLL_REMOVE, -1, 0, ud, C.IORING_POLL_UPDATE_EVENTS, ev, null, null, undefined, toVoid, options);
+  }
+
+  /** Removes a `timeout()` in flight (IORING_OP_TIMEOUT_REMOVE): that one rejects with ECANCELED; this rejects with ENOENT when it is over already. */
+  timeoutRemove(target: Promise<void>, options?: RequestOptions): Promise<void> {
+    const ud = this.#target(target, 'timeout');
+    return this.#request('timeout_remove', C.IORING_OP_TIMEOUT_REMOVE, -1, 0, ud, 0, 0, null, null, undefined, toVoid, options);
+  }
+
+  /** Restarts a `timeout()` in flight to expire `ms` from now (IORING_TIMEOUT_UPDATE); ENOENT when it is over already. */
+  timeoutUpdate(target: Promise<void>, ms: number, options?: RequestOptions): Promise<void> {
+    const ud = this.#target(target, 'timeout');
+    return this.#request('timeout_update', C.IORING_OP_TIMEOUT_REMOVE, -1, 0, ud, 0, C.IORING_TIMEOUT_UPDATE, null, timespec(ms), undefined, toVoid, options);
+  }
+
+  /**
+   * IORING_OP_LINK_TIMEOUT: bounds the request queued just before, which
+   * must have `{ link: true }`: after `ms` that request is cancelled (it
+   * rejects with ECANCELED). Resolves true when the timeout expired, false
+   * when the request ended first; rejects with EINVAL when no linked request
+   * precedes it.
+   */
+  linkTimeout(ms: number, options?: RequestOptions): Promise<boolean> {
+    return this.#request('link_timeout', C.IORING_OP_LINK_TIMEOUT, -1, 0, 0, 1, 0, timespec(ms), null, undefined, linkExpired, options);
+  }
+
+  /**
+   * IORING_OP_FILES_UPDATE: puts `fds` into the registered files from
+   * `offset` on (-1 empties a slot), or with no `offset` into free slots the
+   * kernel picks (IORING_FILE_INDEX_ALLOC). Resolves with the indices filled.
+   */
+  filesUpdate(fds: readonly number[], offset?: number, options?: RequestOptions): Promise<number[]> {
+    if (!isArray(fds) || fds.length === 0) throw invalidArgType('fds', 'a non-empty array of numbers', fds);
+    const list = Int32Array.from(fds, (fd, i) => validateInt32(fd, `fds[${i}]`, -1));
+    const alloc = offset === undefined;
+    const off = alloc ? C.IORING_FILE_INDEX_ALLOC : validateInteger(offset, 'offset', 0, 0xfffffffe);
+    const fdsIn = Array.from(list);
+    return this.#request('files_update', C.IORING_OP_FILES_UPDATE, -1, off, 0, list.length, 0, new Uint8Array(list.buffer), null, undefined, (n) => {
+      const indices = alloc ? Array.from(list.subarray(0, n)) : Array.from({ length: n }, (_, i) => off + i);
+      indices.forEach((index, i) => (this.#files[index] = fdsIn[i]!));
+      return indices;
+    }, options);
+  }
+
+  /** IORING_OP_FIXED_FD_INSTALL (6.8): a real fd for registered file `index`, close-on-exec unless `cloexec` is false. The caller owns it. */
+  fixedFdInstall(index: number, options?: RequestOptions & { cloexec?: boolean }): Promise<number> {
+    const o = validateOptions<RequestOptions & { cloexec?: boolean }>(options, 'options', ['signal', 'link', 'hardlink', 'fixedFile', 'cloexec']);
+    const cloexec = o.cloexec === undefined ? true : validateBoolean(o.cloexec, 'options.cloexec');
+    const fd = this.#fd(index, { fixedFile: true });
+    return this.#request('fixed_fd_install', C.IORING_OP_FIXED_FD_INSTALL, fd, 0, 0, 0, cloexec ? 0 : C.IORING_FIXED_FD_NO_CLOEXEC, null, null, undefined, null, requestOptions(o, true));
+  }
+
+  /** preadv2(2) into `buffers`, each a view into registered buffer `index` (IORING_OP_READV_FIXED, 6.15). */
+  readvFixed(fd: number, index: number, buffers: readonly ArrayBufferView[], position?: number | bigint | null, options?: RequestOptions): Promise<number> {
+    return this.#vfixed('readv', C.IORING_OP_READV_FIXED, fd, index, buffers, position, options);
+  }
+
+  /** pwritev2(2) from `buffers`, each a view into registered buffer `index` (IORING_OP_WRITEV_FIXED, 6.15). */
+  writevFixed(fd: number, index: number, buffers: readonly ArrayBufferView[], position?: number | bigint | null, options?: RequestOptions): Promise<number> {
+    return this.#vfixed('writev', C.IORING_OP_WRITEV_FIXED, fd, index, buffers, position, options);
+  }
+
+  /** pipe2(2) (IORING_OP_PIPE, 6.16), O_CLOEXEC added to `flags`: resolves with [readFd, writeFd], which the caller owns. */
+  pipe(flags = 0, options?: RequestOptions): Promise<[number, number]> {
+    const f = validateInt32(flags, 'flags') | O_CLOEXEC;
+    const fds = new Int32Array(2);
+    return this.#request('pipe', C.IORING_OP_PIPE, 0, 0, 0, 0, f, new Uint8Array(fds.buffer), null, undefined, () => [fds[0]!, fds[1]!], options);
+  }
+
+  /**
+   * waitid(2) (IORING_OP_WAITID, 6.7): `idtype` P_PID, P_PIDFD, P_PGID or
+   * P_ALL, `options` WEXITED, WSTOPPED, WCONTINUED, WNOHANG, WNOWAIT.
+   * Resolves with the siginfo the kernel fills (`pid` 0 under WNOHANG when no
+   * child changed state). A child of `child_process` is Node's to reap: wait
+   * for it with WNOWAIT, or Node never sees it exit.
+   */
+  waitid(idtype: number, id: number, options: number, reqOptions?: RequestOptions): Promise<IoUringSiginfo> {
+    const type = validateUint32(idtype, 'idtype');
+    const upid = validateInt32(id, 'id', 0);
+    const opts = validateInt32(options, 'options');
+    const info = new Uint8Array(128);
+    return this.#request('waitid', C.IORING_OP_WAITID, upid, 0, 0, type, 0, null, info, opts, () => parseSiginfo(info), reqOptions);
+  }
+
+  /**
+   * FUTEX_WAIT (IORING_OP_FUTEX_WAIT, 6.7) on `array[index]`, an Int32Array
+   * (over a SharedArrayBuffer, to be woken from another thread): resolves
+   * once a `futexWake()` wakes it; rejects with EAGAIN at once when the
+   * element is not `value`. The kernel's futexes are 32-bit, and
+   * `Atomics.notify` does not wake them (V8 keeps its own waiters).
+   */
+  futexWait(array: Int32Array, index: number, value: number, options?: RequestOptions & { mask?: number }): Promise<void> {
+    const o = validateOptions<RequestOptions & { mask?: number }>(options, 'options', ['signal', 'link', 'hardlink', 'fixedFile', 'mask']);
+    const word = futexWord(array, index);
+    const v = validateInt32(value, 'value') >>> 0;
+    return this.#request('futex_wait', C.IORING_OP_FUTEX_WAIT, FUTEX_FLAGS, v, 0, 0, 0, word, null, undefined, toVoid, requestOptions(o), undefined, undefined, 0, futexMask(o.mask));
+  }
+
+  /** FUTEX_WAKE (IORING_OP_FUTEX_WAKE, 6.7): wakes up to `count` waiters on `array[index]`; resolves with how many it woke. */
+  futexWake(array: Int32Array, index: number, count = 1, options?: RequestOptions & { mask?: number }): Promise<number> {
+    const o = validateOptions<RequestOptions & { mask?: number }>(options, 'options', ['signal', 'link', 'hardlink', 'fixedFile', 'mask']);
+    const word = futexWord(array, index);
+    const n = validateInteger(count, 'count', 1, INT32_MAX);
+    return this.#request('futex_wake', C.IORING_OP_FUTEX_WAKE, FUTEX_FLAGS, n, 0, 0, 0, word, null, undefined, null, requestOptions(o), undefined, undefined, 0, futexMask(o.mask));
+  }
+
+  /**
+   * IORING_OP_MSG_RING (5.18): posts a CQE into `target` (an IoUring, or a
+   * ring's fd) whose user_data is `data` (a uint32) and whose res is
+   * `options.res`; the target IoUring emits it as a `'message'` event. With
+   * `options.sendFile` (6.0) it passes this ring's registered file of that
+   * index into the target's registered files instead, at `targetIndex` or a
+   * free slot; the message's res is the slot. Resolves with the sender's res
+   * (the slot, for a file; 0 otherwise).
+   */
+  msgRing(target: IoUring | number, data: number, options?: RequestOptions & { res?: number; sendFile?: number; targetIndex?: number }): Promise<number> {
+    const o = validateOptions<RequestOptions & { res?: number; sendFile?: number; targetIndex?: number }>(options, 'options', ['signal', 'link', 'hardlink', 'res', 'sendFile', 'targetIndex']);
+    const fd = target instanceof IoUring ? target.fd : validateFd(target, 'target');
+    const d = validateUint32(data, 'data');
+    const req = requestOptions(o, false);
+    if (fd < 0) return Promise.reject(sysError(EBADF, 'msg_ring'));
+    if (o.sendFile === undefined) {
+      if (o.targetIndex !== undefined) throw invalidArgValue('options.targetIndex', o.targetIndex, 'needs options.sendFile');
+      const res = o.res === undefined ? 0 : validateInt32(o.res, 'options.res');
+      return this.#request('msg_ring', C.IORING_OP_MSG_RING, fd, d, C.IORING_MSG_DATA, res >>> 0, 0, null, null, undefined, null, req);
+    }
+    if (o.res !== undefined) throw invalidArgValue('options.res', o.res, 'is the slot when a file is sent');
+    const source = this.#fd(o.sendFile, { fixedFile: true });
+    // file_index is the target slot + 1; IORING_FILE_INDEX_ALLOC lets the kernel pick.
+    const slot = o.targetIndex === undefined ? C.IORING_FILE_INDEX_ALLOC : validateInteger(o.targetIndex, 'options.targetIndex', 0, 0xfffffffd) + 1;
+    return this.#request('msg_ring', C.IORING_OP_MSG_RING, fd, d, C.IORING_MSG_SEND_FD, 0, 0, null, null, slot, null, req, undefined, undefined, 0, source);
+  }
+
+  /**
+   * The messages other rings post into this one (`msgRing`), as an async
+   * iterator; the same as the `'message'` event, whose listeners keep the
+   * ring's fd watched (and the process alive, unless `unref()`). Ends at
+   * `close()`.
+   */
+  async *messages(options?: { signal?: AbortSignal }): AsyncGenerator<IoUringMessage, void, undefined> {
+    const o = validateOptions<{ signal?: AbortSignal }>(options, 'options', ['signal']);
+    const signal = validateAbortSignal(o.signal, 'options.signal');
+    if (this.#handle === null) return;
+    for await (const [m] of on(this, 'message', { signal, close: ['close'] })) yield m as IoUringMessage;
   }
 
   /**
@@ -529,6 +791,7 @@ export class IoUring {
       const req = this.#slots[i];
       if (req !== undefined) this.#settle(i, req, -ECANCELED);
     }
+    this.emit('close');
   }
 
   [Symbol.dispose](): void {
@@ -557,6 +820,43 @@ export class IoUring {
     return validateFd(fd);
   }
 
+  /** Remembers a request that removes and updates can name, by its Promise. */
+  #track<T>(promise: Promise<T>, kind: 'poll' | 'timeout'): Promise<T> {
+    if (this.#lastSlot >= 0) this.#targets.set(promise, { slot: this.#lastSlot, req: this.#slots[this.#lastSlot]!, kind });
+    return promise;
+  }
+
+  /** The user_data of a request a remove or update names; one that names nothing when it is over. */
+  #target(target: Promise<unknown>, kind: 'poll' | 'timeout'): number {
+    const found = this.#targets.get(target);
+    if (found === undefined || found.kind !== kind) {
+      throw invalidArgValue('target', target, `must be a Promise that ${kind === 'poll' ? 'pollAdd()' : 'timeout()'} of this ring returned`);
+    }
+    return OWN * 2 ** 32 + (this.#slots[found.slot] === found.req ? found.slot : NOTHING);
+  }
+
+  #getxattr(syscall: string, opcode: number, fd: number, name: Uint8Array, path: Uint8Array | 0, text: string | undefined, options: (RequestOptions & { size?: number }) | undefined): Promise<Buffer> {
+    const o = validateOptions<RequestOptions & { size?: number }>(options, 'options', ['signal', 'link', 'hardlink', 'fixedFile', 'size']);
+    const value = Buffer.alloc(o.size === undefined ? XATTR_SIZE_MAX : validateInteger(o.size, 'options.size', 0, XATTR_SIZE_MAX));
+    return this.#request(syscall, opcode, fd, 0, 0, value.byteLength, 0, name, value, undefined, (n) => value.subarray(0, n), requestOptions(o), text, undefined, 0, path);
+  }
+
+  #vfixed(syscall: string, opcode: number, fd: number, index: number, buffers: readonly ArrayBufferView[], position: unknown, options: RequestOptions | undefined): Promise<number> {
+    const registered = this.#ring.buffers;
+    validateInteger(index, 'index', 0, Math.max(0, registered.length - 1));
+    if (registered[index] === undefined) return Promise.reject(sysError(EBADF, syscall)); // none registered
+    const iov = this.#iovecs(buffers);
+    // The kernel checks that each iovec lies inside the registered buffer (EFAULT).
+    return this.#request(syscall, opcode, this.#fd(fd, options), positionOf(position), 0, iov.length - 1, 0, iov, null, undefined, null, options, undefined, undefined, index);
+  }
+
+  /** A CQE this ring's requests did not make: another ring's message. */
+  #message(lo: number, hi: number, res: number, flags: number): void {
+    const message: IoUringMessage = { data: BigInt(lo >>> 0) | (BigInt(hi >>> 0) << 32n), res, flags: flags >>> 0 };
+    // Emitted outside the reaping loop, which a listener's throw must not cut short.
+    process.nextTick(() => this.emit('message', message));
+  }
+
   #iovecs(buffers: readonly ArrayBufferView[]): Uint8Array[] {
     if (!isArray(buffers) || buffers.length === 0) throw invalidArgType('buffers', 'a non-empty array of Buffer, TypedArray, or DataView', buffers);
     if (buffers.length > 1024) throw invalidArgValue('buffers', buffers, 'must hold at most 1024 buffers (IOV_MAX)');
@@ -583,6 +883,7 @@ export class IoUring {
     syscall: string, opcode: number, fd: number, off: number, addr: number, len: number, opFlags: number,
     a: Uint8Array | Uint8Array[] | null, b: Uint8Array | null, spliceFdIn: number | undefined,
     result: ((res: number) => unknown) | null, options: RequestOptions | undefined, path?: string, dest?: string, bufIndex = 0,
+    addr3: number | Uint8Array = 0,
   ): Promise<T> {
     let sqeFlags = 0;
     let signal: AbortSignal | undefined;
@@ -617,16 +918,19 @@ export class IoUring {
     w[6] = len;
     w[7] = opFlags;
     w[8] = slot;
-    w[9] = 0;
+    w[9] = OWN;
     w[10] = bufIndex;
     w[11] = spliceFdIn ?? 0;
-    w[12] = w[13] = 0;
-    let r = native.io_uring.ioUringPrep(handle, image, a, b);
+    const c = typeof addr3 === 'number' ? null : addr3;
+    w[12] = c === null ? (addr3 as number) % 0x100000000 : 0;
+    w[13] = 0;
+    let r = native.io_uring.ioUringPrep(handle, image, a, b, c);
     if (r === -EBUSY && !this.#chainOpen) {
       // The SQ is full: what is in it goes now (a chain is never cut: that is refused).
       this.#submit();
-      r = native.io_uring.ioUringPrep(handle, image, a, b);
+      r = native.io_uring.ioUringPrep(handle, image, a, b, c);
     }
+    this.#lastSlot = r < 0 ? -1 : slot;
     if (r < 0) {
       this.#free.push(slot);
       return Promise.reject(sysError(-r, syscall));
@@ -640,7 +944,7 @@ export class IoUring {
       resolved.then(this.#flush);
     }
     return new Promise<T>((resolve, reject) => {
-      const req = new Request(resolve as (v: never) => void, reject, syscall, b === null ? a : [a, b], result, signal, path, dest);
+      const req = new Request(resolve as (v: never) => void, reject, syscall, c !== null ? [a, b, c] : b === null ? a : [a, b], result, signal, path, dest);
       this.#slots[slot] = req;
       if (signal !== undefined) {
         req.onAbort = () => this.#abort(slot, req);
@@ -657,7 +961,9 @@ export class IoUring {
     w.fill(0);
     this.#image[0] = C.IORING_OP_ASYNC_CANCEL;
     w[4] = slot;
+    w[5] = OWN;
     w[8] = INTERNAL;
+    w[9] = OWN;
     if (native.io_uring.ioUringPrep(this.#handle, this.#image) === -EBUSY) {
       this.#submit();
       native.io_uring.ioUringPrep(this.#handle, this.#image);
@@ -704,6 +1010,10 @@ export class IoUring {
     this.#turnCompletions += n;
     const cqes = this.#cqes;
     for (let i = 0; i < n; i++) {
+      if (cqes[4 * i + 1] !== OWN) {
+        this.#message(cqes[4 * i]!, cqes[4 * i + 1]!, cqes[4 * i + 2]!, cqes[4 * i + 3]!);
+        continue;
+      }
       const slot = cqes[4 * i]! >>> 0;
       if (slot === INTERNAL) continue;
       const req = this.#slots[slot];
@@ -720,6 +1030,8 @@ export class IoUring {
       req.resolve((req.result === null ? res : req.result(res)) as never);
     } else if (req.aborted && (res === -ECANCELED || res === -EINTR)) {
       req.reject(new AbortError(undefined, { cause: req.signal!.reason }));
+    } else if (req.result === linkExpired && (res === -ETIME || res === -ECANCELED)) {
+      req.resolve(linkExpired(res) as never);
     } else if (req.result === noneIsZero && res === -ENOENT) {
       req.resolve(0 as never);
     } else {
@@ -731,7 +1043,7 @@ export class IoUring {
   #watch(): void {
     const handle = this.#handle;
     if (handle === null) return;
-    const want = this.#inFlight > 0;
+    const want = this.#inFlight > 0 || this.listenerCount('message') > 0;
     if (!want && !this.#watching) return;
     const r = native.handleSet(handle, want ? native.READABLE : 0, want ? native.KEEP_CALLBACK | (this.#ref ? native.KEEP_LOOP : 0) : 0);
     if (r < 0) {
@@ -743,7 +1055,7 @@ export class IoUring {
   }
 
   #pollLater(): void {
-    if (this.#poll !== null || this.#inFlight === 0) return;
+    if (this.#poll !== null || (this.#inFlight === 0 && this.listenerCount('message') === 0)) return;
     this.#poll = setTimeout(() => {
       this.#poll = null;
       this.#submit();
@@ -763,6 +1075,41 @@ export class IoUring {
   };
 }
 
+/** The request options of a method that takes options of its own, with IOSQE_FIXED_FILE as the method needs it. */
+function requestOptions(o: RequestOptions, fixedFile?: boolean): RequestOptions {
+  return { signal: o.signal, link: o.link, hardlink: o.hardlink, fixedFile: fixedFile ?? o.fixedFile };
+}
+
+/** A `struct __kernel_timespec` of `ms` milliseconds. */
+function timespec(ms: number): Uint8Array {
+  validateInteger(ms, 'ms', 0, Number.MAX_SAFE_INTEGER);
+  return new Uint8Array(new BigInt64Array([BigInt(Math.floor(ms / 1000)), BigInt((ms % 1000) * 1e6)]).buffer);
+}
+
+/** An attribute's name, NUL-terminated. */
+function xattrName(name: unknown): Uint8Array {
+  if (typeof name !== 'string') throw invalidArgType('name', 'of type string', name);
+  if (name.length === 0 || name.includes('\0')) throw invalidArgValue('name', name, 'must be a non-empty string without null bytes');
+  return nulTerminated(Buffer.from(name));
+}
+
+/** The 4 bytes of `array[index]` a futex request names. */
+function futexWord(array: unknown, index: unknown): Uint8Array {
+  if (!(array instanceof Int32Array)) throw invalidArgType('array', 'an instance of Int32Array (the kernel\'s futexes are 32-bit)', array);
+  const i = validateInteger(index, 'index', 0, Math.max(0, array.length - 1));
+  if (array.length === 0) throw outOfRange('index', 'an index of a non-empty array', index);
+  return new Uint8Array(array.buffer, array.byteOffset + 4 * i, 4);
+}
+
+function futexMask(mask: unknown): number {
+  return mask === undefined ? 0xffffffff : validateUint32(mask, 'options.mask');
+}
+
+function parseSiginfo(b: Uint8Array): IoUringSiginfo {
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  return { signo: v.getInt32(0, true), code: v.getInt32(8, true), pid: v.getInt32(16, true), uid: v.getUint32(20, true), status: v.getInt32(24, true) };
+}
+
 /** What requests that return nothing resolve with. */
 function toVoid(): undefined {
   return undefined;
@@ -771,6 +1118,11 @@ function toVoid(): undefined {
 /** A timeout's own expiry (-ETIME) is its success. */
 function timedOut(): undefined {
   return undefined;
+}
+
+/** A link timeout resolves true when it expired (and cancelled its request), false when the request ended first. */
+function linkExpired(res: number): boolean {
+  return res === -ETIME;
 }
 
 /** A cancel that found nothing (-ENOENT) cancelled zero requests. */

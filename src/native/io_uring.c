@@ -22,11 +22,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/io_uring.h>
+#include <linux/openat2.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 /* Newer than the 6.1 UAPI headers this builds against. */
@@ -53,6 +56,18 @@
 #endif
 #ifndef IORING_FEAT_MIN_TIMEOUT
 #define IORING_FEAT_MIN_TIMEOUT (1U << 15) /* 6.12 */
+#endif
+#ifndef IORING_MSG_RING_FLAGS_PASS
+#define IORING_MSG_RING_FLAGS_PASS (1U << 1) /* 6.3: the target CQE's flags come from file_index */
+#endif
+#ifndef IORING_FIXED_FD_NO_CLOEXEC
+#define IORING_FIXED_FD_NO_CLOEXEC (1U << 0) /* 6.8 */
+#endif
+#ifndef FUTEX2_SIZE_U32
+#define FUTEX2_SIZE_U32 0x02 /* 6.7: futex2 flags, as IORING_OP_FUTEX_* take them */
+#endif
+#ifndef FUTEX2_PRIVATE
+#define FUTEX2_PRIVATE 128 /* 6.7 */
 #endif
 
 /* One mapping: its address and length, for munmap. */
@@ -491,6 +506,53 @@ static napi_value js_io_uring_register(napi_env env, napi_callback_info info) {
   return res < 0 ? butter_errno_result(env, err) : butter_int(env, res);
 }
 
+/* The constants of IoUring's file, process, futex and message requests, and of the registration updates. */
+static void export_misc_constants(napi_env env, napi_value c) {
+  BUTTER_U32(c, RESOLVE_NO_XDEV);              /* 5.6: openat2's how.resolve */
+  BUTTER_U32(c, RESOLVE_NO_MAGICLINKS);        /* 5.6 */
+  BUTTER_U32(c, RESOLVE_NO_SYMLINKS);          /* 5.6 */
+  BUTTER_U32(c, RESOLVE_BENEATH);              /* 5.6 */
+  BUTTER_U32(c, RESOLVE_IN_ROOT);              /* 5.6 */
+  BUTTER_U32(c, RESOLVE_CACHED);               /* 5.12 */
+  BUTTER_U32(c, XATTR_CREATE);
+  BUTTER_U32(c, XATTR_REPLACE);
+  BUTTER_U32(c, P_ALL);                        /* waitid's idtype */
+  BUTTER_U32(c, P_PID);
+  BUTTER_U32(c, P_PGID);
+  BUTTER_U32(c, P_PIDFD);                      /* 5.4 */
+  BUTTER_U32(c, WEXITED);                      /* waitid's options */
+  BUTTER_U32(c, WSTOPPED);
+  BUTTER_U32(c, WCONTINUED);
+  BUTTER_U32(c, WNOHANG);
+  BUTTER_U32(c, WNOWAIT);
+  BUTTER_U32(c, CLD_EXITED);                   /* siginfo's si_code for SIGCHLD */
+  BUTTER_U32(c, CLD_KILLED);
+  BUTTER_U32(c, CLD_DUMPED);
+  BUTTER_U32(c, CLD_TRAPPED);
+  BUTTER_U32(c, CLD_STOPPED);
+  BUTTER_U32(c, CLD_CONTINUED);
+  BUTTER_U32(c, IORING_TIMEOUT_UPDATE);        /* 5.11 */
+  BUTTER_U32(c, IORING_LINK_TIMEOUT_UPDATE);   /* 5.15 */
+  BUTTER_U32(c, IORING_POLL_ADD_MULTI);        /* 5.13 */
+  BUTTER_U32(c, IORING_POLL_UPDATE_EVENTS);    /* 5.13 */
+  BUTTER_U32(c, IORING_POLL_UPDATE_USER_DATA); /* 5.13 */
+  BUTTER_U32(c, IORING_MSG_DATA);              /* 5.18 */
+  BUTTER_U32(c, IORING_MSG_SEND_FD);           /* 6.0 */
+  BUTTER_U32(c, IORING_MSG_RING_CQE_SKIP);     /* 6.1 */
+  BUTTER_U32(c, IORING_MSG_RING_FLAGS_PASS);   /* 6.3 */
+  BUTTER_U32(c, IORING_FILE_INDEX_ALLOC);      /* 5.19 */
+  BUTTER_U32(c, IORING_FIXED_FD_NO_CLOEXEC);   /* 6.8 */
+  BUTTER_U32(c, FUTEX2_SIZE_U32);              /* 6.7 */
+  BUTTER_U32(c, FUTEX2_PRIVATE);               /* 6.7 */
+  BUTTER_U32(c, IORING_REGISTER_FILES_UPDATE); /* 5.5 */
+  BUTTER_U32(c, IORING_REGISTER_FILES2);       /* 5.13 */
+  BUTTER_U32(c, IORING_REGISTER_FILES_UPDATE2); /* 5.13 */
+  BUTTER_U32(c, IORING_REGISTER_BUFFERS2);     /* 5.13 */
+  BUTTER_U32(c, IORING_REGISTER_BUFFERS_UPDATE); /* 5.13 */
+  BUTTER_U32(c, IORING_REGISTER_FILE_ALLOC_RANGE); /* 6.0 */
+  BUTTER_U32(c, IORING_RSRC_REGISTER_SPARSE);  /* 5.19 */
+}
+
 void butter_init_io_uring(napi_env env, napi_value exports) {
   static const butter_fn fns[] = {
       {"ioUringSetup", js_io_uring_setup},
@@ -652,5 +714,6 @@ void butter_init_io_uring(napi_env env, napi_value exports) {
   butter_export_int(env, c, "IORING_OP_READV_FIXED", 60); /* 6.15 */
   butter_export_int(env, c, "IORING_OP_WRITEV_FIXED", 61); /* 6.15 */
   butter_export_int(env, c, "IORING_OP_PIPE", 62); /* 6.16 */
+  export_misc_constants(env, c);
   napi_set_named_property(env, exports, "constants", c);
 }

@@ -40,6 +40,15 @@ type ConstantName =
   | 'IORING_REGISTER_SYNC_CANCEL'
   | 'IORING_RESTRICTION_REGISTER_OP' | 'IORING_RESTRICTION_SQE_OP' | 'IORING_RESTRICTION_SQE_FLAGS_ALLOWED'
   | 'IORING_RESTRICTION_SQE_FLAGS_REQUIRED' | 'IO_URING_OP_SUPPORTED'
+  | 'RESOLVE_NO_XDEV' | 'RESOLVE_NO_MAGICLINKS' | 'RESOLVE_NO_SYMLINKS' | 'RESOLVE_BENEATH' | 'RESOLVE_IN_ROOT' | 'RESOLVE_CACHED'
+  | 'XATTR_CREATE' | 'XATTR_REPLACE' | 'P_ALL' | 'P_PID' | 'P_PGID' | 'P_PIDFD'
+  | 'WEXITED' | 'WSTOPPED' | 'WCONTINUED' | 'WNOHANG' | 'WNOWAIT'
+  | 'CLD_EXITED' | 'CLD_KILLED' | 'CLD_DUMPED' | 'CLD_TRAPPED' | 'CLD_STOPPED' | 'CLD_CONTINUED'
+  | 'IORING_TIMEOUT_UPDATE' | 'IORING_LINK_TIMEOUT_UPDATE' | 'IORING_POLL_ADD_MULTI' | 'IORING_POLL_UPDATE_EVENTS'
+  | 'IORING_POLL_UPDATE_USER_DATA' | 'IORING_MSG_DATA' | 'IORING_MSG_SEND_FD' | 'IORING_MSG_RING_CQE_SKIP'
+  | 'IORING_MSG_RING_FLAGS_PASS' | 'IORING_FILE_INDEX_ALLOC' | 'IORING_FIXED_FD_NO_CLOEXEC' | 'FUTEX2_SIZE_U32' | 'FUTEX2_PRIVATE'
+  | 'IORING_REGISTER_FILES_UPDATE' | 'IORING_REGISTER_FILES2' | 'IORING_REGISTER_FILES_UPDATE2' | 'IORING_REGISTER_BUFFERS2'
+  | 'IORING_REGISTER_BUFFERS_UPDATE' | 'IORING_REGISTER_FILE_ALLOC_RANGE' | 'IORING_RSRC_REGISTER_SPARSE'
   | `IORING_OP_${OpName}`;
 
 /** The opcodes Butter knows, by the name after `IORING_OP_`. */
@@ -107,13 +116,13 @@ type PointerFields = { addr?: PointerKind; addr2?: PointerKind; addr3?: PointerK
  * READ_MULTISHOT), and MADVISE, which acts on the process's memory itself.
  */
 export const SQE_POINTERS: Readonly<Partial<Record<OpName, PointerFields>>> = {
-  NOP: {}, FSYNC: {}, POLL_ADD: {}, POLL_REMOVE: {}, SYNC_FILE_RANGE: {}, TIMEOUT_REMOVE: {}, ASYNC_CANCEL: {},
+  NOP: {}, FSYNC: {}, POLL_ADD: {}, POLL_REMOVE: {}, SYNC_FILE_RANGE: {}, ASYNC_CANCEL: {},
   FALLOCATE: {}, CLOSE: {}, FADVISE: {}, SPLICE: {}, TEE: {}, SHUTDOWN: {}, SOCKET: {}, FTRUNCATE: {}, LISTEN: {},
   MSG_RING: {}, REMOVE_BUFFERS: {}, FIXED_FD_INSTALL: {},
   READ: { addr: 'buffer' }, WRITE: { addr: 'buffer' }, SEND: { addr: 'buffer' }, RECV: { addr: 'buffer' },
   READ_FIXED: { addr: 'buffer' }, WRITE_FIXED: { addr: 'buffer' },
   READV: { addr: 'iovecs' }, WRITEV: { addr: 'iovecs' },
-  TIMEOUT: { addr: 16 }, LINK_TIMEOUT: { addr: 16 },
+  TIMEOUT: { addr: 16 }, LINK_TIMEOUT: { addr: 16 }, TIMEOUT_REMOVE: { addr2: 16 },
   ACCEPT: { addr: 'sockaddr', addr2: 4 }, CONNECT: { addr: 'sockaddr' }, BIND: { addr: 'sockaddr' },
   OPENAT: { addr: 'path' }, OPENAT2: { addr: 'path', addr2: 'buffer' }, STATX: { addr: 'path', addr2: 256 },
   UNLINKAT: { addr: 'path' }, MKDIRAT: { addr: 'path' },
