@@ -10,7 +10,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
-import { IoUring, pipe2, constants as C } from 'butter';
+import { IoUring, ioUringSetup, ioUringPrep, ioUringEnter, ioUringReap, ioUringRegister, pipe2, constants as C } from 'butter';
 import { assertSysError } from './support/errors.mjs';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'butter-io-uring-ops-'));
@@ -325,4 +325,50 @@ test('msgRing: a \'message\' listener keeps a ring with nothing in flight watche
   while (messages.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
   assert.deepEqual(messages, [1n, 2n]);
   io.removeAllListeners('message');
+});
+
+test('ioUringRegister: FILES2 and BUFFERS2 (sparse, with tags), FILES_UPDATE, FILES_UPDATE2, BUFFERS_UPDATE, FILE_ALLOC_RANGE', () => {
+  const r = ioUringSetup(8);
+  try {
+    const a = file('alpha');
+    const b = file('bravo');
+    const read = (index, fixedBuf) => {
+      const buf = Buffer.alloc(5);
+      const sqe = fixedBuf === undefined
+        ? { opcode: C.IORING_OP_READ, fd: index, flags: C.IOSQE_FIXED_FILE, addr: buf, len: 5, userData: 1n }
+        : { opcode: C.IORING_OP_READ_FIXED, fd: index, flags: C.IOSQE_FIXED_FILE, addr: fixedBuf, len: 5, bufIndex: 1, userData: 1n };
+      assert.equal(ioUringPrep(r, sqe), true);
+      ioUringEnter(r, 1, 1, C.IORING_ENTER_GETEVENTS);
+      const [cqe] = ioUringReap(r);
+      return cqe.res < 0 ? cqe.res : (fixedBuf ?? buf).subarray(0, cqe.res).toString();
+    };
+    assert.equal(ioUringRegister(r, C.IORING_REGISTER_FILES2, { fds: [a.fd], nr: 4, tags: [0xabcn, 0n, 0n, 0n] }), 0);
+    assert.equal(read(0), 'alpha');
+    assert.equal(read(1), -9, 'an empty slot: EBADF');
+    assert.equal(ioUringRegister(r, C.IORING_REGISTER_FILES_UPDATE, { offset: 1, fds: [b.fd] }), 1);
+    assert.equal(read(1), 'bravo');
+    // Replacing slot 0 lets go of alpha: its tag comes back as a CQE.
+    assert.equal(ioUringRegister(r, C.IORING_REGISTER_FILES_UPDATE2, { offset: 0, fds: [b.fd], tags: [0n] }), 1);
+    // (posted by task work, which an enter runs: a NOP's)
+    ioUringPrep(r, { opcode: C.IORING_OP_NOP, userData: 5n });
+    ioUringEnter(r, 1, 1, C.IORING_ENTER_GETEVENTS);
+    assert.deepEqual(ioUringReap(r), [{ userData: 0xabcn, res: 0, flags: 0 }, { userData: 5n, res: 0, flags: 0 }]);
+    assert.equal(read(0), 'bravo');
+    assert.equal(ioUringRegister(r, C.IORING_REGISTER_FILE_ALLOC_RANGE, { offset: 2, length: 2 }), 0);
+    assert.throws(() => ioUringRegister(r, C.IORING_REGISTER_FILE_ALLOC_RANGE, { offset: 3, length: 2 }), (err) => assertSysError(err, 'EINVAL', 'io_uring_register'));
+    assert.throws(() => ioUringRegister(r, C.IORING_REGISTER_FILES_UPDATE, { offset: 9, fds: [a.fd] }), (err) => assertSysError(err, 'EINVAL', 'io_uring_register'));
+    // Buffers: a sparse table of two, the second filled in by an update.
+    assert.equal(ioUringRegister(r, C.IORING_REGISTER_BUFFERS2, { nr: 2, flags: C.IORING_RSRC_REGISTER_SPARSE }), 0);
+    const reg = Buffer.alloc(8);
+    assert.equal(ioUringRegister(r, C.IORING_REGISTER_BUFFERS_UPDATE, { offset: 1, buffers: [reg], tags: [0n] }), 1);
+    assert.equal(r.buffers[1], reg);
+    assert.equal(read(1, reg), 'bravo');
+    assert.throws(() => ioUringRegister(r, C.IORING_REGISTER_FILES2, { fds: [1], nr: 2, tags: [1n] }), { code: 'ERR_INVALID_ARG_VALUE' }, 'a tag for each slot');
+    assert.throws(() => ioUringRegister(r, C.IORING_REGISTER_BUFFERS2, { buffers: [reg], nr: 2 }), { code: 'ERR_INVALID_ARG_VALUE' }, 'an iovec for each slot');
+    assert.throws(() => ioUringRegister(r, C.IORING_REGISTER_FILES_UPDATE, { offset: 0, fds: [1], tags: [1n] }), { code: 'ERR_INVALID_ARG_VALUE' });
+    assert.throws(() => ioUringRegister(r, C.IORING_REGISTER_BUFFERS_UPDATE, { offset: 0, buffers: ['x'] }), { code: 'ERR_INVALID_ARG_TYPE' });
+    assert.throws(() => ioUringRegister(r, C.IORING_REGISTER_FILES_UPDATE, { offset: 0 }), { code: 'ERR_INVALID_ARG_TYPE' });
+  } finally {
+    r.close();
+  }
 });

@@ -1,5 +1,5 @@
 /** The io_uring family: the 1:1 calls and IoUring. */
 export { ioUringSetup, ioUringEnter, ioUringPrep, ioUringReap, ioUringRegister, ioUringProbe, ioUringRegisterRingFd, IoUringRing } from '../raw/io-uring';
-export type { IoUringParams, IoUringSetupResult, IoUringSqe, IoUringCqe, IoUringProbe, IoUringRestriction, OpName as IoUringOpName } from '../raw/io-uring';
+export type { IoUringParams, IoUringSetupResult, IoUringSqe, IoUringCqe, IoUringProbe, IoUringRestriction, IoUringRsrcRegister, IoUringRsrcUpdate, OpName as IoUringOpName } from '../raw/io-uring';
 export { IoUring } from '../high/io-uring';
 export type { IoUringOptions, RequestOptions as IoUringRequestOptions, IoUringStatx, IoUringOpenHow, IoUringSiginfo, IoUringMessage } from '../high/io-uring';

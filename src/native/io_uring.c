@@ -20,6 +20,7 @@
 #include "butter.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <linux/io_uring.h>
 #include <linux/openat2.h>
@@ -506,6 +507,92 @@ static napi_value js_io_uring_register(napi_env env, napi_callback_info info) {
   return res < 0 ? butter_errno_result(env, err) : butter_int(env, res);
 }
 
+/*
+ * ioUringRegisterRsrc(handle, opcode, head, data, tags, nr) -> result | -errno:
+ * the registrations whose struct points at arrays (REGISTER_FILES_UPDATE,
+ * FILES2, BUFFERS2, FILES_UPDATE2, BUFFERS_UPDATE). `head` is the struct with
+ * its pointer fields 0; they are filled here with the address of `data` (a
+ * Uint8Array of fds, or an array of Uint8Arrays whose iovecs are made here)
+ * and of `tags` (a Uint8Array of u64s), both optional. `nr` is nr_args.
+ */
+static napi_value js_io_uring_register_rsrc(napi_env env, napi_callback_info info) {
+  butter_handle *h;
+  uint32_t opcode, nr;
+  const void *head;
+  size_t head_len;
+  napi_value datav, tagsv;
+  if (!butter_args(env, info, "huBvvu", &h, &opcode, &head, &head_len, &datav, &tagsv, &nr)) return NULL;
+  ring *r = arg_ring(h);
+  if (!r) return butter_errno_result(env, EBADF);
+  size_t data_at, tags_at, need;
+  switch (opcode) {
+  case IORING_REGISTER_FILES_UPDATE:
+    data_at = offsetof(struct io_uring_rsrc_update, data), tags_at = 0, need = sizeof(struct io_uring_rsrc_update);
+    break;
+  case IORING_REGISTER_FILES2:
+  case IORING_REGISTER_BUFFERS2:
+    data_at = offsetof(struct io_uring_rsrc_register, data), tags_at = offsetof(struct io_uring_rsrc_register, tags);
+    need = sizeof(struct io_uring_rsrc_register);
+    break;
+  case IORING_REGISTER_FILES_UPDATE2:
+  case IORING_REGISTER_BUFFERS_UPDATE:
+    data_at = offsetof(struct io_uring_rsrc_update2, data), tags_at = offsetof(struct io_uring_rsrc_update2, tags);
+    need = sizeof(struct io_uring_rsrc_update2);
+    break;
+  default:
+    return butter_errno_result(env, EINVAL);
+  }
+  if (head_len < need) return butter_errno_result(env, EINVAL);
+  char arg[sizeof(struct io_uring_rsrc_register) > sizeof(struct io_uring_rsrc_update2) ? sizeof(struct io_uring_rsrc_register)
+                                                                                       : sizeof(struct io_uring_rsrc_update2)];
+  memcpy(arg, head, need);
+  struct iovec *iov = NULL;
+  napi_valuetype type;
+  napi_typeof(env, datav, &type);
+  bool is_array = false;
+  napi_is_array(env, datav, &is_array);
+  __u64 data = 0, tags = 0;
+  if (is_array) {
+    uint32_t n;
+    napi_get_array_length(env, datav, &n);
+    iov = calloc(n ? n : 1, sizeof *iov);
+    if (!iov) return butter_errno_result(env, ENOMEM);
+    for (uint32_t i = 0; i < n; i++) {
+      napi_value e;
+      const void *b;
+      size_t blen;
+      if (napi_get_element(env, datav, i, &e) != napi_ok || !butter_arg_bytes(env, e, &b, &blen)) {
+        free(iov);
+        return NULL;
+      }
+      iov[i].iov_base = (void *)b;
+      iov[i].iov_len = blen;
+    }
+    data = (__u64)(uintptr_t)iov;
+  } else if (type != napi_null && type != napi_undefined) {
+    const void *b;
+    size_t blen;
+    if (!butter_arg_bytes(env, datav, &b, &blen)) return NULL;
+    data = (__u64)(uintptr_t)b;
+  }
+  napi_typeof(env, tagsv, &type);
+  if (type != napi_null && type != napi_undefined) {
+    const void *b;
+    size_t blen;
+    if (!tags_at || !butter_arg_bytes(env, tagsv, &b, &blen)) {
+      free(iov);
+      return tags_at ? NULL : butter_errno_result(env, EINVAL);
+    }
+    tags = (__u64)(uintptr_t)b;
+  }
+  memcpy(arg + data_at, &data, sizeof data);
+  if (tags_at) memcpy(arg + tags_at, &tags, sizeof tags);
+  int res = (int)syscall(__NR_io_uring_register, h->fd, opcode, arg, nr);
+  int err = res < 0 ? errno : 0;
+  free(iov);
+  return res < 0 ? butter_errno_result(env, err) : butter_int(env, res);
+}
+
 /* The constants of IoUring's file, process, futex and message requests, and of the registration updates. */
 static void export_misc_constants(napi_env env, napi_value c) {
   BUTTER_U32(c, RESOLVE_NO_XDEV);              /* 5.6: openat2's how.resolve */
@@ -561,6 +648,7 @@ void butter_init_io_uring(napi_env env, napi_value exports) {
       {"ioUringPrep", js_io_uring_prep},
       {"ioUringReap", js_io_uring_reap},
       {"ioUringSubmit", js_io_uring_submit},
+      {"ioUringRegisterRsrc", js_io_uring_register_rsrc},
   };
   butter_export(env, exports, fns, BUTTER_COUNT(fns));
   napi_value c;

@@ -77,6 +77,8 @@ export interface IoUringNative {
   ioUringReap(handle: NativeHandle, out: Uint8Array): number;
   /** One io_uring_enter for everything prepped, then ioUringReap. */
   ioUringSubmit(handle: NativeHandle, out: Uint8Array): number;
+  /** The registrations whose struct (`head`, pointer fields 0) points at `data` (fds, or buffers) and `tags`; `nr` is nr_args. */
+  ioUringRegisterRsrc(handle: NativeHandle, opcode: number, head: Uint8Array, data: Uint8Array | Uint8Array[] | null, tags: Uint8Array | null, nr: number): number;
   readonly constants: { readonly [K in ConstantName]: number };
 }
 
@@ -97,6 +99,8 @@ export const {
   IORING_REGISTER_EVENTFD, IORING_UNREGISTER_EVENTFD, IORING_REGISTER_EVENTFD_ASYNC, IORING_REGISTER_PROBE,
   IORING_REGISTER_RESTRICTIONS, IORING_REGISTER_ENABLE_RINGS, IORING_REGISTER_RING_FDS, IORING_UNREGISTER_RING_FDS,
   IORING_REGISTER_SYNC_CANCEL, IORING_ASYNC_CANCEL_ALL, IORING_ASYNC_CANCEL_ANY, IO_URING_OP_SUPPORTED,
+  IORING_REGISTER_FILES_UPDATE, IORING_REGISTER_FILES2, IORING_REGISTER_FILES_UPDATE2, IORING_REGISTER_BUFFERS2,
+  IORING_REGISTER_BUFFERS_UPDATE, IORING_REGISTER_FILE_ALLOC_RANGE,
 } = C;
 
 /**
@@ -374,6 +378,25 @@ export interface IoUringRestriction {
   value: number;
 }
 
+/** REGISTER_FILES2 / BUFFERS2 (5.13): a table of `nr` slots (default: as many as given), with a tag per slot (IORING_RSRC_REGISTER_SPARSE in `flags`: all empty). */
+export interface IoUringRsrcRegister {
+  fds?: readonly number[];
+  buffers?: readonly Uint8Array[];
+  nr?: number;
+  /** IORING_RSRC_REGISTER_SPARSE. */
+  flags?: number;
+  /** A tag per slot: when what a slot held is let go, the ring gets a CQE with the tag as user_data (0: none). */
+  tags?: readonly (number | bigint)[];
+}
+
+/** REGISTER_FILES_UPDATE (`fds`), FILES_UPDATE2 (`fds`, `tags`), BUFFERS_UPDATE (`buffers`, `tags`): slots from `offset` on. */
+export interface IoUringRsrcUpdate {
+  offset: number;
+  fds?: readonly number[];
+  buffers?: readonly Uint8Array[];
+  tags?: readonly (number | bigint)[];
+}
+
 /** io_uring_register(2) with no argument: UNREGISTER_BUFFERS, UNREGISTER_FILES, UNREGISTER_EVENTFD, ENABLE_RINGS. */
 export function ioUringRegister(ring: IoUringRing, opcode: number): number;
 /** REGISTER_BUFFERS: the ring keeps them until UNREGISTER_BUFFERS or close. */
@@ -382,6 +405,12 @@ export function ioUringRegister(ring: IoUringRing, opcode: number, buffers: read
 export function ioUringRegister(ring: IoUringRing, opcode: number, fds: readonly number[] | number): number;
 /** REGISTER_RESTRICTIONS (on a ring made with IORING_SETUP_R_DISABLED). */
 export function ioUringRegister(ring: IoUringRing, opcode: number, restrictions: readonly IoUringRestriction[]): number;
+/** REGISTER_FILES2, REGISTER_BUFFERS2: tables with tags, or sparse ones. */
+export function ioUringRegister(ring: IoUringRing, opcode: number, table: IoUringRsrcRegister): number;
+/** REGISTER_FILES_UPDATE, FILES_UPDATE2, BUFFERS_UPDATE: returns how many slots were updated. */
+export function ioUringRegister(ring: IoUringRing, opcode: number, update: IoUringRsrcUpdate): number;
+/** REGISTER_FILE_ALLOC_RANGE (6.0): the slots IORING_FILE_INDEX_ALLOC picks from. */
+export function ioUringRegister(ring: IoUringRing, opcode: number, range: { offset: number; length: number }): number;
 /**
  * io_uring_register(2). REGISTER_PROBE and REGISTER_RING_FDS have calls of
  * their own (ioUringProbe, ioUringRegisterRingFd) for what they return.
@@ -390,9 +419,14 @@ export function ioUringRegister(ring: IoUringRing, opcode: number, arg?: unknown
   validateRing(ring);
   validateUint32(opcode, 'opcode');
   const handle = ring.handle('io_uring_register');
+  if (RSRC_OPCODES.includes(opcode)) return registerRsrc(ring, handle, opcode, arg);
   let bytes: Uint8Array | Uint8Array[] | null = null;
   let nr = 0;
-  if (opcode === IORING_REGISTER_BUFFERS) {
+  if (opcode === IORING_REGISTER_FILE_ALLOC_RANGE) {
+    const range = validateOptions<{ offset: number; length: number }>(arg, 'range', ['offset', 'length']);
+    bytes = new Uint8Array(16);
+    new Uint32Array(bytes.buffer).set([validateUint32(range.offset, 'range.offset'), validateUint32(range.length, 'range.length')]);
+  } else if (opcode === IORING_REGISTER_BUFFERS) {
     if (!isArray(arg) || !arg.every((b) => b instanceof Uint8Array)) throw invalidArgType('buffers', 'an array of Uint8Array', arg);
     bytes = [...(arg as Uint8Array[])];
     nr = bytes.length;
@@ -420,6 +454,62 @@ export function ioUringRegister(ring: IoUringRing, opcode: number, arg?: unknown
   const r = check(native.io_uring.ioUringRegister(handle, opcode, bytes, nr), 'io_uring_register');
   if (opcode === IORING_REGISTER_BUFFERS) ring.registered(bytes as Uint8Array[]);
   if (opcode === IORING_UNREGISTER_BUFFERS) ring.registered([]);
+  return r;
+}
+
+const RSRC_OPCODES = [IORING_REGISTER_FILES_UPDATE, IORING_REGISTER_FILES2, IORING_REGISTER_FILES_UPDATE2, IORING_REGISTER_BUFFERS2, IORING_REGISTER_BUFFERS_UPDATE];
+
+/** The registrations whose structs point at fds or buffers, and tags: the pointers are filled in C. */
+function registerRsrc(ring: IoUringRing, handle: NativeHandle, opcode: number, arg: unknown): number {
+  const files = opcode === IORING_REGISTER_FILES_UPDATE || opcode === IORING_REGISTER_FILES2 || opcode === IORING_REGISTER_FILES_UPDATE2;
+  const table = opcode === IORING_REGISTER_FILES2 || opcode === IORING_REGISTER_BUFFERS2;
+  const o = validateOptions<IoUringRsrcRegister & IoUringRsrcUpdate>(arg, table ? 'table' : 'update', table ? ['fds', 'buffers', 'nr', 'flags', 'tags'] : ['offset', 'fds', 'buffers', 'tags']);
+  const what = files ? 'fds' : 'buffers';
+  const list = o[what];
+  if (list !== undefined && !isArray(list)) throw invalidArgType(what, files ? 'an array of numbers' : 'an array of Uint8Array', list);
+  if (!table && list === undefined) throw invalidArgType(what, files ? 'an array of numbers' : 'an array of Uint8Array', list);
+  if (opcode === IORING_REGISTER_FILES_UPDATE && o.tags !== undefined) throw invalidArgValue('update.tags', o.tags, 'needs IORING_REGISTER_FILES_UPDATE2');
+  const nr = !table || o.nr === undefined ? (list?.length ?? 0) : validateUint32(o.nr, 'table.nr');
+  if (list !== undefined && list.length > nr) throw invalidArgValue('table.nr', nr, `must be at least the ${list.length} ${what} given`);
+  // The kernel reads nr of each (fds, iovecs, tags): there must be that many.
+  if (!files && list !== undefined && list.length !== nr) throw invalidArgValue('table.nr', nr, `must be the number of buffers given (${list.length})`);
+  let data: Uint8Array | Uint8Array[] | null = null;
+  if (list !== undefined) {
+    if (files) {
+      const fds = new Int32Array(nr).fill(-1); // the slots past those given are empty
+      (list as readonly unknown[]).forEach((fd, i) => (fds[i] = validateInt32(fd, `fds[${i}]`, -2)));
+      data = new Uint8Array(fds.buffer);
+    } else {
+      data = (list as readonly unknown[]).map((b, i) => {
+        if (!(b instanceof Uint8Array)) throw invalidArgType(`buffers[${i}]`, 'an instance of Uint8Array', b);
+        return b;
+      });
+    }
+  }
+  let tags: Uint8Array | null = null;
+  if (o.tags !== undefined) {
+    if (!isArray(o.tags) || o.tags.length !== nr) throw invalidArgValue('tags', o.tags, `must hold a tag for each of the ${nr} slots`);
+    tags = new Uint8Array(BigUint64Array.from(o.tags, (t, i) => validateBigUint(t, `tags[${i}]`, UINT64_MAX)).buffer);
+  }
+  const head = new Uint8Array(32);
+  const words = new Uint32Array(head.buffer);
+  let nrArgs = 32;
+  if (table) {
+    words[0] = nr;
+    words[1] = o.flags === undefined ? 0 : validateUint32(o.flags, 'table.flags');
+  } else {
+    words[0] = validateUint32(o.offset, 'update.offset');
+    words[6] = list!.length; // rsrc_update2's nr
+    if (opcode === IORING_REGISTER_FILES_UPDATE) nrArgs = list!.length;
+  }
+  const r = check(native.io_uring.ioUringRegisterRsrc(handle, opcode, head, data, tags, nrArgs), 'io_uring_register');
+  // The kernel pins registered buffers: the ring holds them while it does.
+  if (opcode === IORING_REGISTER_BUFFERS2) ring.registered(Array.from({ length: nr }, (_, i) => (data as Uint8Array[] | null)?.[i]) as Uint8Array[]);
+  if (opcode === IORING_REGISTER_BUFFERS_UPDATE) {
+    const held = [...ring.buffers];
+    (data as Uint8Array[]).forEach((b, i) => (held[words[0]! + i] = b));
+    ring.registered(held);
+  }
   return r;
 }
 
