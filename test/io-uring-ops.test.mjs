@@ -239,7 +239,7 @@ test('waitid: a real child\'s exit, with WNOWAIT leaving it for Node to reap; EC
   assert.throws(() => io.waitid(C.P_PID, -1, C.WEXITED), { code: 'ERR_OUT_OF_RANGE' });
 });
 
-test('futexWait / futexWake on an Int32Array: woken by this ring, by another thread\'s ring; EAGAIN when the value differs', async () => {
+test('futexWait / futexWake / futexWaitv on an Int32Array: woken by this ring, by another thread\'s ring; EAGAIN when the value differs', async () => {
   const io = ring();
   const words = new Int32Array(new SharedArrayBuffer(16));
   await rejects(io.futexWait(words, 1, 5), 'EAGAIN', 'futex_wait');
@@ -267,6 +267,16 @@ test('futexWait / futexWake on an Int32Array: woken by this ring, by another thr
   assert.equal(await io.futexWake(words, 0, 1, { mask: 0b10 }), 0);
   assert.equal(await io.futexWake(words, 0, 1, { mask: 0b01 }), 1);
   await masked;
+  // futexWaitv: the index of the one woken, among futexes of two arrays.
+  const other = new Int32Array(new SharedArrayBuffer(8));
+  const either = io.futexWaitv([{ array: words, index: 0, value: 0 }, { array: other, index: 1, value: 0 }]);
+  await io.nop();
+  assert.equal(await io.futexWake(other, 1), 1);
+  assert.equal(await either, 1);
+  await rejects(io.futexWaitv([{ array: words, index: 0, value: 0 }, { array: other, index: 1, value: 7 }]), 'EAGAIN', 'futex_waitv');
+  assert.throws(() => io.futexWaitv([]), { code: 'ERR_INVALID_ARG_TYPE' });
+  assert.throws(() => io.futexWaitv(Array.from({ length: 129 }, () => ({ array: words, index: 0, value: 0 }))), { code: 'ERR_INVALID_ARG_VALUE' });
+  assert.throws(() => io.futexWaitv([{ array: words, index: 0 }]), { code: 'ERR_INVALID_ARG_TYPE' });
   assert.throws(() => io.futexWait(new BigInt64Array(new SharedArrayBuffer(8)), 0, 0), { code: 'ERR_INVALID_ARG_TYPE' });
   assert.throws(() => io.futexWait(words, 4, 0), { code: 'ERR_OUT_OF_RANGE' });
   assert.throws(() => io.futexWake(words, 0, 0), { code: 'ERR_OUT_OF_RANGE' });

@@ -42,6 +42,7 @@ const XATTR_SIZE_MAX = 65536;
 const FUTEX2_SIZE_U32 = 0x02;
 const FUTEX2_PRIVATE = 128;
 const FUTEX_FLAGS = FUTEX2_SIZE_U32 | FUTEX2_PRIVATE;
+const FUTEX_WAITV_MAX = 128;
 const SOCK_CLOEXEC = 0o2000000;
 /**
  * The high word of the user_data of every request of an IoUring's own: a CQE
@@ -720,6 +721,29 @@ export class IoUring extends EventEmitter {
     const word = futexWord(array, index);
     const n = validateInteger(count, 'count', 1, INT32_MAX);
     return this.#request('futex_wake', C.IORING_OP_FUTEX_WAKE, FUTEX_FLAGS, n, 0, 0, 0, word, null, undefined, null, requestOptions(o), undefined, undefined, 0, futexMask(o.mask));
+  }
+
+  /**
+   * FUTEX_WAITV (IORING_OP_FUTEX_WAITV, 6.7): waits on up to 128 futexes at
+   * once, each `{ array, index, value }` as `futexWait` takes them; resolves
+   * with the index in `waits` of the one woken. EAGAIN at once when one of
+   * them is not its `value`.
+   */
+  futexWaitv(waits: readonly { array: Int32Array; index: number; value: number }[], options?: RequestOptions): Promise<number> {
+    if (!isArray(waits) || waits.length === 0) throw invalidArgType('waits', 'a non-empty array of { array, index, value }', waits);
+    if (waits.length > FUTEX_WAITV_MAX) throw invalidArgValue('waits', waits, `must hold at most ${FUTEX_WAITV_MAX} futexes`);
+    const waitv = new Uint8Array(24 * waits.length);
+    const v = new DataView(waitv.buffer);
+    const words = waits.map((w, i) => {
+      const o = validateOptions<{ array: Int32Array; index: number; value: number }>(w, `waits[${i}]`, ['array', 'index', 'value']);
+      const word = futexWord(o.array, o.index);
+      v.setUint32(24 * i, validateInt32(o.value, `waits[${i}].value`) >>> 0, true);
+      v.setUint32(24 * i + 16, FUTEX_FLAGS, true);
+      return word;
+    });
+    native.io_uring.ioUringFutexWaitv(waitv, words);
+    // The result function holds the futex words until the completion.
+    return this.#request('futex_waitv', C.IORING_OP_FUTEX_WAITV, 0, 0, 0, waits.length, 0, waitv, null, undefined, (res) => (words.length, res), options);
   }
 
   /**

@@ -593,6 +593,32 @@ static napi_value js_io_uring_register_rsrc(napi_env env, napi_callback_info inf
   return res < 0 ? butter_errno_result(env, err) : butter_int(env, res);
 }
 
+/*
+ * ioUringFutexWaitv(waitv, words) -> 0 | -EINVAL: writes into the struct
+ * futex_waitv array `waitv` (24 bytes each, as JS filled val and flags) the
+ * address of each Uint8Array in `words`, for IORING_OP_FUTEX_WAITV, whose
+ * array of pointers no SQE field can carry as an offset. `waitv` is IoUring's
+ * own, never a caller's.
+ */
+static napi_value js_io_uring_futex_waitv(napi_env env, napi_callback_info info) {
+  const void *data;
+  size_t len;
+  napi_value words;
+  if (!butter_args(env, info, "Bv", &data, &len, &words)) return NULL;
+  uint32_t n;
+  if (napi_get_array_length(env, words, &n) != napi_ok || (size_t)n * 24 > len) return butter_errno_result(env, EINVAL);
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value e;
+    const void *w;
+    size_t wlen;
+    if (napi_get_element(env, words, i, &e) != napi_ok || !butter_arg_bytes(env, e, &w, &wlen)) return NULL;
+    if (wlen < 4) return butter_errno_result(env, EINVAL);
+    __u64 uaddr = (__u64)(uintptr_t)w;
+    memcpy((char *)data + 24 * (size_t)i + 8, &uaddr, sizeof uaddr);
+  }
+  return butter_int(env, 0);
+}
+
 /* The constants of IoUring's file, process, futex and message requests, and of the registration updates. */
 static void export_misc_constants(napi_env env, napi_value c) {
   BUTTER_U32(c, RESOLVE_NO_XDEV);              /* 5.6: openat2's how.resolve */
@@ -649,6 +675,7 @@ void butter_init_io_uring(napi_env env, napi_value exports) {
       {"ioUringReap", js_io_uring_reap},
       {"ioUringSubmit", js_io_uring_submit},
       {"ioUringRegisterRsrc", js_io_uring_register_rsrc},
+      {"ioUringFutexWaitv", js_io_uring_futex_waitv},
   };
   butter_export(env, exports, fns, BUTTER_COUNT(fns));
   napi_value c;

@@ -79,6 +79,8 @@ export interface IoUringNative {
   ioUringSubmit(handle: NativeHandle, out: Uint8Array): number;
   /** The registrations whose struct (`head`, pointer fields 0) points at `data` (fds, or buffers) and `tags`; `nr` is nr_args. */
   ioUringRegisterRsrc(handle: NativeHandle, opcode: number, head: Uint8Array, data: Uint8Array | Uint8Array[] | null, tags: Uint8Array | null, nr: number): number;
+  /** Writes each word's address into the struct futex_waitv array (24 bytes each) at uaddr; 0 or -EINVAL. */
+  ioUringFutexWaitv(waitv: Uint8Array, words: Uint8Array[]): number;
   readonly constants: { readonly [K in ConstantName]: number };
 }
 
