@@ -382,3 +382,21 @@ test('ioUringRegister: FILES2 and BUFFERS2 (sparse, with tags), FILES_UPDATE, FI
     r.close();
   }
 });
+
+test('ioUringPrep: the xattr opcodes take their name and path as strings and their value as a buffer bounded by len', () => {
+  const r = ioUringSetup(4);
+  try {
+    const { p } = file();
+    const value = Buffer.from('raw');
+    assert.equal(ioUringPrep(r, { opcode: C.IORING_OP_SETXATTR, addr: 'user.raw', addr2: value, len: 3, addr3: p, flags: C.IOSQE_IO_LINK, userData: 1n }), true);
+    const out = Buffer.alloc(8);
+    assert.equal(ioUringPrep(r, { opcode: C.IORING_OP_GETXATTR, addr: 'user.raw', addr2: out, len: 8, addr3: p, userData: 2n }), true);
+    ioUringEnter(r, 2, 2, C.IORING_ENTER_GETEVENTS);
+    assert.deepEqual(ioUringReap(r).map((c) => c.res), [0, 3]);
+    assert.equal(out.subarray(0, 3).toString(), 'raw');
+    assert.throws(() => ioUringPrep(r, { opcode: C.IORING_OP_GETXATTR, addr: 'user.raw', addr2: out, len: 9, addr3: p }), { code: 'ERR_INVALID_ARG_VALUE' });
+    assert.throws(() => ioUringPrep(r, { opcode: C.IORING_OP_FGETXATTR, addr: 0x1000, addr2: out, len: 8 }), { code: 'ERR_INVALID_ARG_TYPE' });
+  } finally {
+    r.close();
+  }
+});

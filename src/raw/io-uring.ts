@@ -120,6 +120,7 @@ type PointerFields = { addr?: PointerKind; addr2?: PointerKind; addr3?: PointerK
  * RECVMSG, SENDMSG_ZC, FUTEX_WAITV, URING_CMD), whose memory the kernel keeps
  * past the completion (PROVIDE_BUFFERS, SEND_ZC's notification, RECV_ZC,
  * READ_MULTISHOT), and MADVISE, which acts on the process's memory itself.
+ * An xattr's name and path are C strings ('path'), its value a buffer bounded by len.
  */
 export const SQE_POINTERS: Readonly<Partial<Record<OpName, PointerFields>>> = {
   NOP: {}, FSYNC: {}, POLL_ADD: {}, POLL_REMOVE: {}, SYNC_FILE_RANGE: {}, ASYNC_CANCEL: {},
@@ -135,6 +136,9 @@ export const SQE_POINTERS: Readonly<Partial<Record<OpName, PointerFields>>> = {
   RENAMEAT: { addr: 'path', addr2: 'path' }, SYMLINKAT: { addr: 'path', addr2: 'path' }, LINKAT: { addr: 'path', addr2: 'path' },
   FILES_UPDATE: { addr: 'fds' }, EPOLL_CTL: { addr: 12 }, FUTEX_WAIT: { addr: 4 }, FUTEX_WAKE: { addr: 4 },
   WAITID: { addr2: 128 }, PIPE: { addr: 8 },
+  GETXATTR: { addr: 'path', addr2: 'buffer', addr3: 'path' }, SETXATTR: { addr: 'path', addr2: 'buffer', addr3: 'path' },
+  FGETXATTR: { addr: 'path', addr2: 'buffer' }, FSETXATTR: { addr: 'path', addr2: 'buffer' },
+  READV_FIXED: { addr: 'iovecs' }, WRITEV_FIXED: { addr: 'iovecs' },
 };
 
 const OPCODE_NAMES = new Map<number, OpName>(
