@@ -309,7 +309,9 @@ test('msgRing: a CQE posted into another IoUring is a \'message\' event there, n
   const buf = Buffer.alloc(6);
   assert.equal(await b.read(slot, buf, 0, { fixedFile: true }), 6);
   assert.equal(buf.toString(), 'passed');
+  const tenth = once(b, 'message');
   assert.equal(await a.msgRing(b, 10, { sendFile: 0, targetIndex: 1 - slot }), 0);
+  assert.deepEqual((await tenth)[0], { data: 10n, res: 0, flags: 0 });
   // Into a ring with no registered file slot free (none registered).
   await rejects(a.msgRing(ring(), 0, { sendFile: 0 }), 'ENFILE', 'msg_ring');
   // A closed ring ends its iterators; messages to what is not a ring are EBADF.

@@ -1,0 +1,5 @@
+// IoUring's file, process, futex and message requests again, on the portable
+// readiness backend (Butter's own epoll thread), which is chosen when 'butter'
+// is first loaded.
+process.env.BUTTER_READINESS = 'epoll';
+await import('./io-uring-ops.test.mjs');
