@@ -41,6 +41,20 @@ function file(content = '') {
 const cloexec = (fd) => (parseInt(/flags:\s+([0-7]+)/.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))[1], 8) & 0o2000000) !== 0;
 const rejects = (promise, code, syscall, p, extra) => assert.rejects(promise, (err) => assertSysError(err, code, syscall, p, extra));
 
+test('nop: a result injected (IORING_NOP_INJECT_RESULT) is what it resolves with, or the errno it rejects with', async () => {
+  const io = ring();
+  assert.equal(await io.nop({ result: 42 }), 42);
+  await rejects(io.nop({ result: -2 }), 'ENOENT', 'nop');
+  // A failure injected into a chain cancels the rest of it.
+  const failed = io.nop({ result: -5, link: true });
+  const rest = io.nop();
+  await rejects(failed, 'EIO', 'nop');
+  await rejects(rest, 'ECANCELED', 'nop');
+  assert.equal(await io.nop(), undefined);
+  assert.throws(() => io.nop({ result: 2 ** 31 }), { code: 'ERR_OUT_OF_RANGE' });
+  assert.throws(() => io.nop({ result: 1, count: 1 }), { code: 'ERR_INVALID_ARG_VALUE' });
+});
+
 test('openat2: flags, mode and RESOLVE_* flags; errors name the path', async () => {
   const io = ring();
   const { p } = file('openat2');

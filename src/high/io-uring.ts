@@ -43,6 +43,8 @@ const FUTEX2_SIZE_U32 = 0x02;
 const FUTEX2_PRIVATE = 128;
 const FUTEX_FLAGS = FUTEX2_SIZE_U32 | FUTEX2_PRIVATE;
 const FUTEX_WAITV_MAX = 128;
+/** The NOP completes with the res in its len (6.10). */
+const IORING_NOP_INJECT_RESULT = 1;
 const SOCK_CLOEXEC = 0o2000000;
 /**
  * The high word of the user_data of every request of an IoUring's own: a CQE
@@ -354,8 +356,17 @@ export class IoUring extends EventEmitter {
   // ---- requests ----
 
   /** IORING_OP_NOP: completes at once; resolves undefined. */
-  nop(options?: RequestOptions): Promise<void> {
-    return this.#request('nop', C.IORING_OP_NOP, 0, -1, 0, 0, 0, null, null, undefined, toVoid, options);
+  nop(options?: RequestOptions): Promise<void>;
+  /**
+   * With `result` (IORING_NOP_INJECT_RESULT, 6.10) the NOP completes with
+   * that res: it resolves with it, or rejects with that errno when negative.
+   */
+  nop(options: RequestOptions & { result: number }): Promise<number>;
+  nop(options?: RequestOptions & { result?: number }): Promise<void | number> {
+    if (options?.result === undefined) return this.#request('nop', C.IORING_OP_NOP, 0, -1, 0, 0, 0, null, null, undefined, toVoid, options);
+    const o = validateOptions<RequestOptions & { result?: number }>(options, 'options', ['signal', 'link', 'hardlink', 'fixedFile', 'result']);
+    const result = validateInt32(o.result, 'options.result');
+    return this.#request('nop', C.IORING_OP_NOP, 0, -1, 0, result >>> 0, IORING_NOP_INJECT_RESULT, null, null, undefined, null, requestOptions(o));
   }
 
   /** Reads into `buffer` at `position` (-1 or null: the file's current position); resolves with the bytes read, as read(2): a short read is not an error. */

@@ -6,7 +6,8 @@ import { report, call, probe, errorText, expectEqual, WAKE_TIMEOUT_MS, type Call
 /** IoUring's requests by the opcode each needs, and the kernel that added the opcode where it is newer than 5.19. */
 const NEWER: Record<string, string> = { FTRUNCATE: '6.9 (ftruncate)', BIND: '6.11 (bind)', LISTEN: '6.11 (listen)' };
 Object.assign(NEWER, {
-  WAITID: '6.7 (waitid)', FUTEX_WAIT: '6.7 (futexWait)', FUTEX_WAKE: '6.7 (futexWake)', FIXED_FD_INSTALL: '6.8 (fixedFdInstall)',
+  WAITID: '6.7 (waitid)', FUTEX_WAIT: '6.7 (futexWait)', FUTEX_WAKE: '6.7 (futexWake)', FUTEX_WAITV: '6.7 (futexWaitv)',
+  FIXED_FD_INSTALL: '6.8 (fixedFdInstall)',
   READV_FIXED: '6.15 (readvFixed)', WRITEV_FIXED: '6.15 (writevFixed)', PIPE: '6.16 (pipe)',
 });
 
