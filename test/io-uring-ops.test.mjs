@@ -55,6 +55,20 @@ test('nop: a result injected (IORING_NOP_INJECT_RESULT) is what it resolves with
   assert.throws(() => io.nop({ result: 1, count: 1 }), { code: 'ERR_INVALID_ARG_VALUE' });
 });
 
+test('madvise: advice on the pages inside a buffer, which keep their contents; advice that would drop them is refused', async () => {
+  const io = ring();
+  const buf = Buffer.alloc(1 << 16, 7);
+  await io.madvise(buf, C.MADV_WILLNEED);
+  await io.madvise(buf.subarray(100), C.MADV_PAGEOUT);
+  await io.madvise(new Uint32Array(buf.buffer, buf.byteOffset + 4, 8000), C.MADV_COLD);
+  await io.madvise(buf, C.MADV_POPULATE_WRITE);
+  assert.ok(buf.every((b) => b === 7));
+  await rejects(io.madvise(Buffer.alloc(16), C.MADV_NORMAL), 'EINVAL', 'madvise');
+  assert.throws(() => io.madvise(buf, 4 /* MADV_DONTNEED */), { code: 'ERR_INVALID_ARG_VALUE' });
+  assert.throws(() => io.madvise(buf, 8 /* MADV_FREE */), { code: 'ERR_INVALID_ARG_VALUE' });
+  assert.throws(() => io.madvise('buf', C.MADV_NORMAL), { code: 'ERR_INVALID_ARG_TYPE' });
+});
+
 test('openat2: flags, mode and RESOLVE_* flags; errors name the path', async () => {
   const io = ring();
   const { p } = file('openat2');

@@ -43,6 +43,10 @@ const FUTEX2_SIZE_U32 = 0x02;
 const FUTEX2_PRIVATE = 128;
 const FUTEX_FLAGS = FUTEX2_SIZE_U32 | FUTEX2_PRIVATE;
 const FUTEX_WAITV_MAX = 128;
+const KEEPING_ADVICE = new Set([
+  C.MADV_NORMAL, C.MADV_RANDOM, C.MADV_SEQUENTIAL, C.MADV_WILLNEED, C.MADV_HUGEPAGE, C.MADV_NOHUGEPAGE, C.MADV_COLD, C.MADV_PAGEOUT,
+  C.MADV_POPULATE_READ, C.MADV_POPULATE_WRITE,
+]);
 /** The NOP completes with the res in its len (6.10). */
 const IORING_NOP_INJECT_RESULT = 1;
 const SOCK_CLOEXEC = 0o2000000;
@@ -592,6 +596,22 @@ export class IoUring extends EventEmitter {
     st[1] = BigInt(h.mode === undefined ? (creates ? 0o666 : 0) : validateUint32(h.mode, 'how.mode'));
     st[2] = BigInt(h.resolve === undefined ? 0 : validateUint32(h.resolve, 'how.resolve'));
     return this.#request('openat2', C.IORING_OP_OPENAT2, d, 0, 0, 24, 0, nulTerminated(p.bytes), new Uint8Array(st.buffer), undefined, null, options, p.text);
+  }
+
+  /**
+   * madvise(2) (IORING_OP_MADVISE) on the whole pages that lie inside
+   * `buffer` (EINVAL when it holds no whole page). Only advice
+   * that leaves the memory as it is: a Buffer's pages hold whatever else V8
+   * put beside it, so MADV_DONTNEED, MADV_FREE and the like are refused.
+   */
+  madvise(buffer: ArrayBufferView, advice: number, options?: RequestOptions): Promise<void> {
+    const b = bytesOf(buffer, 'buffer');
+    validateInt32(advice, 'advice');
+    if (!KEEPING_ADVICE.has(advice)) throw invalidArgValue('advice', advice, 'must be advice that keeps the memory\'s contents (MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_COLD, MADV_PAGEOUT, MADV_POPULATE_READ, MADV_POPULATE_WRITE)');
+    const range = new Uint32Array(2);
+    native.io_uring.ioUringPageRange(b, new Uint8Array(range.buffer));
+    const pages = b.subarray(range[0]!, range[0]! + range[1]!);
+    return this.#request('madvise', C.IORING_OP_MADVISE, -1, 0, 0, pages.byteLength, advice, pages, null, undefined, toVoid, options);
   }
 
   /** getxattr(2): resolves with the value of attribute `name` of `path`. `size` bounds it (default XATTR_SIZE_MAX, 64 KiB: any value fits; a larger value than `size` is ERANGE). */

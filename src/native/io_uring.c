@@ -619,6 +619,29 @@ static napi_value js_io_uring_futex_waitv(napi_env env, napi_callback_info info)
   return butter_int(env, 0);
 }
 
+/*
+ * ioUringPageRange(bytes, out) -> 0: out (two uint32s) receives the offset
+ * in `bytes` of its first page boundary and the length of the whole pages
+ * from there, for IORING_OP_MADVISE, which takes only page-aligned ranges:
+ * IoUring advises only pages that lie inside the caller's buffer.
+ */
+static napi_value js_io_uring_page_range(napi_env env, napi_callback_info info) {
+  const void *data, *outp;
+  size_t len, out_len;
+  if (!butter_args(env, info, "BB", &data, &len, &outp, &out_len)) return NULL;
+  if (out_len < 2 * sizeof(uint32_t)) return butter_errno_result(env, EINVAL);
+  uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+  uintptr_t start = ((uintptr_t)data + page - 1) & ~(page - 1);
+  uintptr_t end = ((uintptr_t)data + len) & ~(page - 1);
+  uint32_t range[2] = {0, 0};
+  if (len && end > start) {
+    range[0] = (uint32_t)(start - (uintptr_t)data);
+    range[1] = (uint32_t)(end - start);
+  }
+  memcpy((void *)outp, range, sizeof range);
+  return butter_int(env, 0);
+}
+
 /* The constants of IoUring's file, process, futex and message requests, and of the registration updates. */
 static void export_misc_constants(napi_env env, napi_value c) {
   BUTTER_U32(c, RESOLVE_NO_XDEV);              /* 5.6: openat2's how.resolve */
@@ -627,6 +650,16 @@ static void export_misc_constants(napi_env env, napi_value c) {
   BUTTER_U32(c, RESOLVE_BENEATH);              /* 5.6 */
   BUTTER_U32(c, RESOLVE_IN_ROOT);              /* 5.6 */
   BUTTER_U32(c, RESOLVE_CACHED);               /* 5.12 */
+  BUTTER_U32(c, MADV_NORMAL);                  /* madvise's advice that keeps the memory's contents */
+  BUTTER_U32(c, MADV_RANDOM);
+  BUTTER_U32(c, MADV_SEQUENTIAL);
+  BUTTER_U32(c, MADV_WILLNEED);
+  BUTTER_U32(c, MADV_HUGEPAGE);                /* 2.6.38 */
+  BUTTER_U32(c, MADV_NOHUGEPAGE);              /* 2.6.38 */
+  BUTTER_U32(c, MADV_COLD);                    /* 5.4 */
+  BUTTER_U32(c, MADV_PAGEOUT);                 /* 5.4 */
+  BUTTER_U32(c, MADV_POPULATE_READ);           /* 5.14 */
+  BUTTER_U32(c, MADV_POPULATE_WRITE);          /* 5.14 */
   BUTTER_U32(c, XATTR_CREATE);
   BUTTER_U32(c, XATTR_REPLACE);
   BUTTER_U32(c, P_ALL);                        /* waitid's idtype */
@@ -676,6 +709,7 @@ void butter_init_io_uring(napi_env env, napi_value exports) {
       {"ioUringSubmit", js_io_uring_submit},
       {"ioUringRegisterRsrc", js_io_uring_register_rsrc},
       {"ioUringFutexWaitv", js_io_uring_futex_waitv},
+      {"ioUringPageRange", js_io_uring_page_range},
   };
   butter_export(env, exports, fns, BUTTER_COUNT(fns));
   napi_value c;

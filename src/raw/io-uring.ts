@@ -41,6 +41,8 @@ type ConstantName =
   | 'IORING_RESTRICTION_REGISTER_OP' | 'IORING_RESTRICTION_SQE_OP' | 'IORING_RESTRICTION_SQE_FLAGS_ALLOWED'
   | 'IORING_RESTRICTION_SQE_FLAGS_REQUIRED' | 'IO_URING_OP_SUPPORTED'
   | 'RESOLVE_NO_XDEV' | 'RESOLVE_NO_MAGICLINKS' | 'RESOLVE_NO_SYMLINKS' | 'RESOLVE_BENEATH' | 'RESOLVE_IN_ROOT' | 'RESOLVE_CACHED'
+  | 'MADV_NORMAL' | 'MADV_RANDOM' | 'MADV_SEQUENTIAL' | 'MADV_WILLNEED' | 'MADV_HUGEPAGE' | 'MADV_NOHUGEPAGE' | 'MADV_COLD'
+  | 'MADV_PAGEOUT' | 'MADV_POPULATE_READ' | 'MADV_POPULATE_WRITE'
   | 'XATTR_CREATE' | 'XATTR_REPLACE' | 'P_ALL' | 'P_PID' | 'P_PGID' | 'P_PIDFD'
   | 'WEXITED' | 'WSTOPPED' | 'WCONTINUED' | 'WNOHANG' | 'WNOWAIT'
   | 'CLD_EXITED' | 'CLD_KILLED' | 'CLD_DUMPED' | 'CLD_TRAPPED' | 'CLD_STOPPED' | 'CLD_CONTINUED'
@@ -81,6 +83,8 @@ export interface IoUringNative {
   ioUringRegisterRsrc(handle: NativeHandle, opcode: number, head: Uint8Array, data: Uint8Array | Uint8Array[] | null, tags: Uint8Array | null, nr: number): number;
   /** Writes each word's address into the struct futex_waitv array (24 bytes each) at uaddr; 0 or -EINVAL. */
   ioUringFutexWaitv(waitv: Uint8Array, words: Uint8Array[]): number;
+  /** `out` (two uint32s) receives the offset of the first page boundary in `bytes` and the length of the whole pages from there. */
+  ioUringPageRange(bytes: Uint8Array, out: Uint8Array): number;
   readonly constants: { readonly [K in ConstantName]: number };
 }
 
