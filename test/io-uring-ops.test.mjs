@@ -12,6 +12,7 @@ import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { IoUring, ioUringSetup, ioUringPrep, ioUringEnter, ioUringReap, ioUringRegister, pipe2, constants as C } from 'butter';
 import { assertSysError } from './support/errors.mjs';
+import { runChild } from './support/child.mjs';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'butter-io-uring-ops-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -429,4 +430,20 @@ test('ioUringPrep: the xattr opcodes take their name and path as strings and the
   } finally {
     r.close();
   }
+});
+
+test('msgRing: a \'message\' listener keeps the process alive for messages to come; unref() lets it exit', () => {
+  const src = (unref) => `
+    import { IoUring } from 'butter';
+    const ring = new IoUring();
+    ring.on('message', (m) => { console.log('message', m.data); process.exit(0); });
+    ${unref ? 'ring.unref();' : ''}
+    // An unref'd timer: only the ring can keep the process alive until it fires.
+    setTimeout(() => new IoUring().msgRing(ring, 5), 200).unref();
+  `;
+  const kept = runChild(src(false), { timeout: 10_000 });
+  assert.equal(kept.stdout.trim(), 'message 5n', kept.stderr);
+  const released = runChild(src(true), { timeout: 10_000 });
+  assert.equal(released.status, 0, released.stderr);
+  assert.equal(released.stdout, '');
 });
