@@ -15,7 +15,7 @@
  */
 import { EventEmitter, on } from 'node:events';
 import { isIPv4, isIPv6 } from 'node:net';
-import { AbortError, invalidArgType, invalidArgValue, outOfRange, sysError, EBADF, ECANCELED } from '../core/errors';
+import { AbortError, invalidArgType, invalidArgValue, outOfRange, sysError, EBADF, ECANCELED, EINVAL } from '../core/errors';
 import { toPath, type PathLike } from '../core/fs';
 import { native, type NativeHandle } from '../core/native';
 import {
@@ -610,6 +610,7 @@ export class IoUring extends EventEmitter {
     if (!KEEPING_ADVICE.has(advice)) throw invalidArgValue('advice', advice, 'must be advice that keeps the memory\'s contents (MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_COLD, MADV_PAGEOUT, MADV_POPULATE_READ, MADV_POPULATE_WRITE)');
     const range = new Uint32Array(2);
     native.io_uring.ioUringPageRange(b, new Uint8Array(range.buffer));
+    if (range[1] === 0) return Promise.reject(sysError(EINVAL, 'madvise')); // no whole page (the kernel's answer but for an aligned start)
     const pages = b.subarray(range[0]!, range[0]! + range[1]!);
     return this.#request('madvise', C.IORING_OP_MADVISE, -1, 0, 0, pages.byteLength, advice, pages, null, undefined, toVoid, options);
   }
