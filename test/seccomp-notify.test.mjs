@@ -202,6 +202,41 @@ describe('seccomp_notify', { skip: NOT_X86_64 }, () => {
     }
   });
 
+  test("an 'event' listener's notification: pending while the listener has it, answered by a close() there, and its deadline runs from the listener's return", async () => {
+    const script = 'cd /tmp; echo "a=$?"';
+    {
+      const { child, listener } = supervised('/bin/sh', ['-c', script], [NR.chdir], { options: { deadline: 60_000, defaultAnswer: { value: 0 } } });
+      const done = outcome(child);
+      const notify = await listener;
+      const seen = [];
+      notify.on('event', (n) => {
+        seen.push(notify.pendingAnswers);
+        notify.close();
+        seen.push(n.answered, notify.pendingAnswers);
+      });
+      assert.equal((await done).out, 'a=0\n', 'close() answered with defaultAnswer');
+      assert.deepEqual(seen, [1, true, 0]);
+    }
+    {
+      const { child, listener } = supervised('/bin/sh', ['-c', script], [NR.chdir], { options: { deadline: 500 } });
+      const done = outcome(child);
+      const notify = await listener;
+      const n = await new Promise((resolve) =>
+        notify.once('event', (event) => {
+          const until = Date.now() + 700;
+          while (Date.now() < until);
+          resolve(event);
+        }),
+      );
+      await sleep(1); // a turn of timers: one due from the read would have fired
+      assert.equal(n.answered, false);
+      assert.equal(notify.pendingAnswers, 1);
+      assert.equal(n.respond({ value: 0 }), true);
+      assert.equal((await done).out, 'a=0\n');
+      notify.close();
+    }
+  });
+
   test('the wake receives in C: listeners and for await get every notification with no receive call from JS; no drain can read the listener', async () => {
     const { native } = await import('../dist/cjs/core/native.js');
     const recv = native.seccomp_notify.seccompNotifyRecv;
