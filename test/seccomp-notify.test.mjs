@@ -99,6 +99,17 @@ describe('seccomp_notify', { skip: NOT_X86_64 }, () => {
     assert.equal(r.code, 0);
   });
 
+  test('respond({ value }): the syscall returns it, given as a number or as a bigint', async () => {
+    for (const [value, printed] of [[4242, '4242'], [65_537n, '65537'], [2 ** 31 - 1, '2147483647']]) {
+      const { child, listener } = supervised('/bin/sh', ['-c', 'echo $PPID'], [NR.getppid]);
+      const done = outcome(child);
+      const notify = await listener;
+      notify.on('event', (n) => n.respond({ value }));
+      assert.equal((await done).out, `${printed}\n`, `the shell's getppid() got ${value}`);
+      notify.close();
+    }
+  });
+
   test('readMemory() reads the target\'s buffers; after the answer it throws ENOENT', async () => {
     const { child, listener } = supervised('/bin/sh', ['-c', 'cd /butter-memory-test'], [NR.chdir]);
     const done = outcome(child);

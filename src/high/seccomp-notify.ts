@@ -67,7 +67,8 @@ export interface SeccompAddFdOptions {
 
 /** What the kernel is told: `seccomp_notif_resp` without the id. */
 interface Response {
-  val: bigint;
+  /** A safe integer, or the 64 bits as a bigint. */
+  val: bigint | number;
   error: number;
   flags: number;
 }
@@ -80,8 +81,6 @@ export class SeccompNotification {
   readonly pid: number;
   /** The target's `AUDIT_ARCH_*` (`0xc000003e` for x86_64). */
   readonly arch: number;
-  /** The syscall's name, where Butter's table for `arch` has one (else null). */
-  readonly syscall: string | null;
   /** The syscall's number. */
   readonly nr: number;
   readonly instructionPointer: bigint;
@@ -100,9 +99,13 @@ export class SeccompNotification {
     this.pid = ints[2]! >>> 0;
     this.nr = ints[4]!;
     this.arch = ints[5]! >>> 0;
-    this.syscall = syscallName(this.arch, this.nr);
     this.instructionPointer = words[3]!;
     this.#args = [words[4]!, words[5]!, words[6]!, words[7]!, words[8]!, words[9]!];
+  }
+
+  /** The syscall's name, where Butter's table for `arch` has one (else null). */
+  get syscall(): string | null {
+    return syscallName(this.arch, this.nr);
   }
 
   /** The six argument registers, unsigned: pointers are addresses in the target (`readMemory()`). */
@@ -249,10 +252,16 @@ function responseOf(answer: unknown, name: string): Response {
   if (answer === null || typeof answer !== 'object') throw invalidArgType(name, "of type object, or 'continue'", answer);
   const a = validateOptions<{ error: string | number; value: bigint | number }>(answer, name, ['error', 'value']);
   if ((a.error === undefined) === (a.value === undefined)) throw invalidArgValue(name, answer, 'must have one of error and value');
-  if (a.value !== undefined) return { val: BigInt.asUintN(64, validateInt64(a.value, `${name}.value`)), error: 0, flags: 0 };
+  if (a.value !== undefined) return { val: valueOf(a.value, `${name}.value`), error: 0, flags: 0 };
   const errno = errnoOf(a.error, `${name}.error`);
   if (errno === 0) throw outOfRange(`${name}.error`, '>= 1 && <= 4095, or an errno code', a.error);
   return { val: 0n, error: errno, flags: 0 };
+}
+
+/** A syscall's return value as the native side takes it: a number stays one (no bigint to make), a bigint is sent as its 64 bits. */
+function valueOf(value: unknown, name: string): bigint | number {
+  if (typeof value === 'number') return validateInteger(value, name, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+  return BigInt.asUintN(64, validateInt64(value, name));
 }
 
 /**
