@@ -39,8 +39,9 @@ export type SeccompAnswer = { error: string | number } | { value: bigint | numbe
 export interface SeccompNotifyOptions {
   /**
    * Milliseconds a notification may wait for its answer before it gets
-   * `defaultAnswer`. Default 1000; `Infinity` for no deadline (it is still
-   * answered at `close()`).
+   * `defaultAnswer`, from its read, or, for one handed to `'event'` listeners
+   * as it arrives, from their return. Default 1000; `Infinity` for no
+   * deadline (it is still answered at `close()`).
    */
   deadline?: number;
   /**
