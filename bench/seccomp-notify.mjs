@@ -47,10 +47,13 @@ const PLACEMENTS = {
   same: { title: 'same CPU', supervisor: LAST, target: LAST },
   apart: { title: 'apart', supervisor: 0, target: LAST },
 };
-const placements = opts.placements.split(',').map((name) => {
-  if (!(name in PLACEMENTS)) throw new Error(`--placements: unknown placement ${JSON.stringify(name)} (same, apart)`);
-  return name;
-});
+const placements = opts.placements.split(',');
+for (const name of placements) {
+  if (!(name in PLACEMENTS)) {
+    console.error(`bench/seccomp-notify.mjs: --placements takes same, apart or both (same,apart), not ${JSON.stringify(name)}`);
+    process.exit(2);
+  }
+}
 if (placements.includes('apart') && LAST === 0) {
   console.error('bench/seccomp-notify.mjs: "apart" needs two CPUs; run with --placements same');
   process.exit(2);
