@@ -8,13 +8,19 @@
 // every case; Butter's is started by butter-helper, which loads the filter.
 // No npm package supervises seccomp notifications to compare with.
 //
-//   node bench/seccomp-notify.mjs [--calls 20000] [--warmup 2000] [--rounds 3]
+// Placement decides the numbers, so every case pins its target and its
+// supervisor (the C supervisor pins itself; Butter's, this process with all
+// its threads, is pinned with taskset -a): "same CPU" (both on the last CPU:
+// each wakes the other on its own CPU, which measures the software) and
+// "apart" (supervisor on CPU 0: every round trip pays two cross-CPU wakes).
+//
+//   node bench/seccomp-notify.mjs [--calls 20000] [--warmup 2000] [--rounds 3] [--placements same,apart]
 //
 // x86_64 only (the filter's AUDIT_ARCH). Nothing here loads a filter into
 // this process: only the targets run under one.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
@@ -24,10 +30,34 @@ import { checkIdle, fmt, median, otherLoad, printMachine, ratio, reportOtherLoad
 
 const { spawnHelper } = createRequire(import.meta.url)('../dist/cjs/core/helper.js');
 const HERE = dirname(fileURLToPath(import.meta.url));
-const { values: opts } = parseArgs({ options: { calls: { type: 'string', default: '20000' }, warmup: { type: 'string', default: '2000' }, rounds: { type: 'string', default: '3' } } });
+const { values: opts } = parseArgs({
+  options: {
+    calls: { type: 'string', default: '20000' },
+    warmup: { type: 'string', default: '2000' },
+    rounds: { type: 'string', default: '3' },
+    placements: { type: 'string', default: 'same,apart' },
+  },
+});
 const CALLS = String(Number(opts.calls));
 const WARMUP = String(Number(opts.warmup));
 const ROUNDS = Number(opts.rounds);
+
+const LAST = availableParallelism() - 1;
+const PLACEMENTS = {
+  same: { title: 'same CPU', supervisor: LAST, target: LAST },
+  apart: { title: 'apart', supervisor: 0, target: LAST },
+};
+const placements = opts.placements.split(',');
+for (const name of placements) {
+  if (!(name in PLACEMENTS)) {
+    console.error(`bench/seccomp-notify.mjs: --placements takes same, apart or both (same,apart), not ${JSON.stringify(name)}`);
+    process.exit(2);
+  }
+}
+if (placements.includes('apart') && LAST === 0) {
+  console.error('bench/seccomp-notify.mjs: "apart" needs two CPUs; run with --placements same');
+  process.exit(2);
+}
 
 if (process.arch !== 'x64') {
   console.error('bench/seccomp-notify.mjs: the filters here are written for x86_64');
@@ -74,6 +104,16 @@ function parse(out, what) {
   return { p50: Number(m[1]), p99: Number(m[2]), mean: Number(m[3]) };
 }
 
+/** Pins this process, every thread of it, to `cpu` (threads made later inherit it). */
+function pinSelf(cpu) {
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(process.pid)], { stdio: 'ignore' });
+  } catch (err) {
+    console.error(`bench/seccomp-notify.mjs needs taskset (util-linux) to place the supervisor: ${err.message}`);
+    process.exit(2);
+  }
+}
+
 function runC(args, env = {}) {
   return new Promise((resolve, reject) => {
     const c = spawn(exe, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
@@ -83,11 +123,12 @@ function runC(args, env = {}) {
   });
 }
 
-/** The target under butter-helper's filter, answered by `consume(notify)`. */
-async function runButter(consume) {
+/** The target under butter-helper's filter, answered by `consume(notify)` in this process (pinned already). */
+async function runButter(consume, env) {
   let notify;
   const { child, ready } = spawnHelper(exe, ['target', CALLS, WARMUP], {
     stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...env },
     steps: [
       { op: 'prctl', option: PR_SET_NO_NEW_PRIVS, args: [1] },
       { op: 'seccomp', flags: C.SECCOMP_FILTER_FLAG_NEW_LISTENER, filter: filter(), onListener: (fd) => (notify = new SeccompNotify(fd)) },
@@ -104,37 +145,50 @@ async function runButter(consume) {
   return parse(out, 'butter');
 }
 
+/** Each case given a placement's CPUs: `target` for the target, `supervisor` for whoever answers. */
 const cases = {
-  'getppid, no filter (floor)': () => runC(['target', CALLS, WARMUP], { BUTTER_BENCH_UNFILTERED: '1' }),
-  'C supervisor (poll, RECV, SEND)': () => runC(['supervise', CALLS, WARMUP]),
-  "Butter SeccompNotify, 'event' listener": () => runButter((notify) => new Promise((resolve) => {
-    notify.on('event', (n) => n.respond({ value: 42 }));
-    notify.once('close', resolve); // closes itself once the target is gone
-  })),
-  'Butter SeccompNotify, for await': () => runButter(async (notify) => {
-    for await (const n of notify) n.respond({ value: 42 });
-  }),
+  'getppid, no filter (floor)': (p) => runC(['target', CALLS, WARMUP], { BUTTER_BENCH_UNFILTERED: '1', BUTTER_BENCH_TARGET_CPU: p.target }),
+  'C supervisor (poll, RECV, SEND)': (p) => runC(['supervise', CALLS, WARMUP], { BUTTER_BENCH_TARGET_CPU: p.target, BUTTER_BENCH_SUPERVISOR_CPU: p.supervisor }),
+  "Butter SeccompNotify, 'event' listener": (p) => {
+    pinSelf(p.supervisor);
+    return runButter((notify) => new Promise((resolve) => {
+      notify.on('event', (n) => n.respond({ value: 42 }));
+      notify.once('close', resolve); // closes itself once the target is gone
+    }), { BUTTER_BENCH_TARGET_CPU: p.target });
+  },
+  'Butter SeccompNotify, for await': async (p) => {
+    pinSelf(p.supervisor);
+    return runButter(async (notify) => {
+      for await (const n of notify) n.respond({ value: 42 });
+    }, { BUTTER_BENCH_TARGET_CPU: p.target });
+  },
 };
 
 printMachine(`seccomp user notification round trip (${CALLS} calls after ${WARMUP} warm-up, ${ROUNDS} rounds, median of rounds)`);
 await checkIdle();
 const others = otherLoad();
-const results = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
+const results = Object.fromEntries(placements.map((pl) => [pl, Object.fromEntries(Object.keys(cases).map((k) => [k, []]))]));
 for (let round = 0; round < ROUNDS; round++) {
-  for (const [name, run] of Object.entries(cases)) results[name].push(await run());
+  for (const pl of placements) {
+    for (const [name, run] of Object.entries(cases)) results[pl][name].push(await run(PLACEMENTS[pl]));
+  }
 }
 rmSync(dir, { recursive: true, force: true });
 
-const stat = (name, key) => median(results[name].map((r) => r[key]));
 const C_CASE = 'C supervisor (poll, RECV, SEND)';
-const rows = Object.keys(cases).map((name) => [
-  name,
-  fmt(stat(name, 'p50') / 1000, 2),
-  fmt(stat(name, 'p99') / 1000, 2),
-  fmt(stat(name, 'mean') / 1000, 2),
-  name.startsWith('getppid') ? '' : ratio(stat(name, 'p50'), stat(C_CASE, 'p50')),
-  name.startsWith('getppid') ? '' : ratio(stat(name, 'p99'), stat(C_CASE, 'p99')),
-]);
-console.log(table(['supervisor', 'p50 µs', 'p99 µs', 'mean µs', 'p50 / C', 'p99 / C'], rows));
-console.log('');
+for (const pl of placements) {
+  const { title, supervisor, target } = PLACEMENTS[pl];
+  const stat = (name, key) => median(results[pl][name].map((r) => r[key]));
+  const rows = Object.keys(cases).map((name) => [
+    name,
+    fmt(stat(name, 'p50') / 1000, 2),
+    fmt(stat(name, 'p99') / 1000, 2),
+    fmt(stat(name, 'mean') / 1000, 2),
+    name.startsWith('getppid') ? '' : ratio(stat(name, 'p50'), stat(C_CASE, 'p50')),
+    name.startsWith('getppid') ? '' : ratio(stat(name, 'p99'), stat(C_CASE, 'p99')),
+  ]);
+  console.log(`${title}: supervisor on CPU ${supervisor}, target on CPU ${target}\n`);
+  console.log(table(['supervisor', 'p50 µs', 'p99 µs', 'mean µs', 'p50 / C', 'p99 / C'], rows));
+  console.log('');
+}
 reportOtherLoad(others());

@@ -16,6 +16,10 @@
  *     NOTIF_RECV, NOTIF_SEND, as a C supervisor's loop does. The target's
  *     line is its output.
  *
+ * Placement: with BUTTER_BENCH_TARGET_CPU set, `target` pins itself to that
+ * CPU; with BUTTER_BENCH_SUPERVISOR_CPU, `supervise` pins itself (before the
+ * fork; its child, the target, then pins itself by the first).
+ *
  * x86_64's AUDIT_ARCH; the syscall number comes from the headers.
  */
 #define _GNU_SOURCE
@@ -24,6 +28,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <poll.h>
+#include <sched.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,7 +54,19 @@ static int cmp(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
+/* Pins this process to the CPU named by env variable `name`, if set: 0 | -1. */
+static int pin(const char *name) {
+  const char *cpu = getenv(name);
+  if (!cpu) return 0;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(atoi(cpu), &set);
+  if (sched_setaffinity(0, sizeof set, &set) < 0) return perror(name), -1;
+  return 0;
+}
+
 static int target(long calls, long warmup, int check) {
+  if (pin("BUTTER_BENCH_TARGET_CPU") < 0) return 1;
   double *t = malloc(sizeof *t * (size_t)calls);
   if (!t) return 1;
   for (long i = 0; i < warmup + calls; i++) {
@@ -117,6 +134,7 @@ static int recv_fd(int sock) {
 }
 
 static int supervise(char *self, char *calls, char *warmup) {
+  if (pin("BUTTER_BENCH_SUPERVISOR_CPU") < 0) return 1;
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) return perror("socketpair"), 1;
   pid_t pid = fork();

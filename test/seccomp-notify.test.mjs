@@ -99,6 +99,17 @@ describe('seccomp_notify', { skip: NOT_X86_64 }, () => {
     assert.equal(r.code, 0);
   });
 
+  test('respond({ value }): the syscall returns it, given as a number or as a bigint', async () => {
+    for (const [value, printed] of [[4242, '4242'], [65_537n, '65537'], [2 ** 31 - 1, '2147483647']]) {
+      const { child, listener } = supervised('/bin/sh', ['-c', 'echo $PPID'], [NR.getppid]);
+      const done = outcome(child);
+      const notify = await listener;
+      notify.on('event', (n) => n.respond({ value }));
+      assert.equal((await done).out, `${printed}\n`, `the shell's getppid() got ${value}`);
+      notify.close();
+    }
+  });
+
   test('readMemory() reads the target\'s buffers; after the answer it throws ENOENT', async () => {
     const { child, listener } = supervised('/bin/sh', ['-c', 'cd /butter-memory-test'], [NR.chdir]);
     const done = outcome(child);
@@ -198,6 +209,41 @@ describe('seccomp_notify', { skip: NOT_X86_64 }, () => {
         for (const l of saved) process.on('uncaughtException', l);
       }
       assert.deepEqual(uncaught, ['handler failed']);
+      notify.close();
+    }
+  });
+
+  test("an 'event' listener's notification: pending while the listener has it, answered by a close() there, and its deadline runs from the listener's return", async () => {
+    const script = 'cd /tmp; echo "a=$?"';
+    {
+      const { child, listener } = supervised('/bin/sh', ['-c', script], [NR.chdir], { options: { deadline: 60_000, defaultAnswer: { value: 0 } } });
+      const done = outcome(child);
+      const notify = await listener;
+      const seen = [];
+      notify.on('event', (n) => {
+        seen.push(notify.pendingAnswers);
+        notify.close();
+        seen.push(n.answered, notify.pendingAnswers);
+      });
+      assert.equal((await done).out, 'a=0\n', 'close() answered with defaultAnswer');
+      assert.deepEqual(seen, [1, true, 0]);
+    }
+    {
+      const { child, listener } = supervised('/bin/sh', ['-c', script], [NR.chdir], { options: { deadline: 500 } });
+      const done = outcome(child);
+      const notify = await listener;
+      const n = await new Promise((resolve) =>
+        notify.once('event', (event) => {
+          const until = Date.now() + 700;
+          while (Date.now() < until);
+          resolve(event);
+        }),
+      );
+      await sleep(1); // a turn of timers: one due from the read would have fired
+      assert.equal(n.answered, false);
+      assert.equal(notify.pendingAnswers, 1);
+      assert.equal(n.respond({ value: 0 }), true);
+      assert.equal((await done).out, 'a=0\n');
       notify.close();
     }
   });

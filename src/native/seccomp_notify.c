@@ -104,14 +104,26 @@ static napi_value js_seccomp_notify_recv(napi_env env, napi_callback_info info) 
 
 /*
  * seccompNotifySend(fd, id, val, error, flags) -> 0 | -errno:
- * SECCOMP_IOCTL_NOTIF_SEND. `error` is 0 or a negative errno; ENOENT when the
- * target no longer waits (it died, or a signal interrupted its syscall).
+ * SECCOMP_IOCTL_NOTIF_SEND. `val` is a bigint (its 64 bits) or a number (a
+ * safe integer: the common answer then makes no bigint). `error` is 0 or a
+ * negative errno; ENOENT when the target no longer waits (it died, or a
+ * signal interrupted its syscall).
  */
 static napi_value js_seccomp_notify_send(napi_env env, napi_callback_info info) {
   uint64_t id, val;
   int32_t fd, error;
   uint32_t flags;
-  if (!butter_args(env, info, "iUUiu", &fd, &id, &val, &error, &flags)) return NULL;
+  napi_value v;
+  if (!butter_args(env, info, "iUviu", &fd, &id, &v, &error, &flags)) return NULL;
+  napi_valuetype type = napi_undefined;
+  napi_typeof(env, v, &type);
+  if (type == napi_number) {
+    int64_t n = 0;
+    napi_get_value_int64(env, v, &n);
+    val = (uint64_t)n;
+  } else if (!butter_arg_uint64(env, v, &val)) {
+    return NULL;
+  }
   int err = kernel_sizes();
   if (err) return butter_errno_result(env, err);
   uint64_t room[STRUCT_ROOM / sizeof(uint64_t)];

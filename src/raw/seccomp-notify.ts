@@ -14,7 +14,8 @@ import { syscallName } from './seccomp-notify-syscalls';
 /** The seccomp_notify family's binding (src/native/seccomp_notify.c); failing calls return -errno. */
 export interface SeccompNotifyNative {
   seccompNotifyRecv(fd: number, buffer: Uint8Array, nonblock: boolean): number;
-  seccompNotifySend(fd: number, id: bigint, val: bigint, error: number, flags: number): number;
+  /** `val`: a bigint, or a safe integer. */
+  seccompNotifySend(fd: number, id: bigint, val: bigint | number, error: number, flags: number): number;
   seccompNotifyIdValid(fd: number, id: bigint): number;
   seccompNotifyAddfd(fd: number, id: bigint, flags: number, srcfd: number, newfd: number, newfdFlags: number): number;
   seccompNotifySetFlags(fd: number, flags: bigint): number;
