@@ -582,7 +582,8 @@ export class IoUring {
     const flags = m.flags === undefined ? 0 : validateUint32(m.flags, 'message.flags');
     const views = this.#messageBuffers(buffers);
     const name = new Uint8Array(SOCKADDR_STORAGE);
-    const control = maxFds > 0 ? new Uint8Array(cmsgSpace(4 * maxFds)) : null;
+    // CMSG_LEN, not CMSG_SPACE: the kernel fills all the room there is, and the padding would be room for one more.
+    const control = maxFds > 0 ? new Uint8Array(16 + 4 * maxFds) : null;
     const hdr = msghdr(name, views, control);
     return this.#request('recvmsg', C.IORING_OP_RECVMSG, this.#fd(fd, options), 0, 0, 1, flags | MSG_CMSG_CLOEXEC, hdr, null, undefined, (res) => receivedMessage(res, hdr, name, control), options, undefined, undefined, 0, { keep: [name, views, control] });
   }
