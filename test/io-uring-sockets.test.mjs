@@ -398,21 +398,19 @@ s.recv(1)
   assert.throws(() => ring.epollWait(epfd, 0), { code: 'ERR_OUT_OF_RANGE' });
 });
 
-test('socket commands: SIOCINQ, SIOCOUTQ, getsockopt and setsockopt; ENOTSOCK and EOPNOTSUPP', async (t) => {
+test('socket commands: SIOCINQ, SIOCOUTQ, getsockopt and setsockopt; EOPNOTSUPP where the file or protocol has none', async (t) => {
   const ring = keep(new IoUring());
   const [fd, peer] = await tcpPair(ring);
-  const arrived = once(peer, 'data');
-  peer.write('12345');
-  await arrived; // Node read it: the ring's side has it queued too by now
   try {
-    assert.ok((await ring.siocoutq(fd)) >= 0);
+    assert.equal(await ring.siocinq(fd), 0);
   } catch (err) {
     if (err.code === 'ENOTSUP') return t.skip('this kernel has no socket uring_cmd (6.7)');
     throw err;
   }
-  peer.pause();
+  peer.write('12345');
   await ring.pollAdd(fd, POLLIN);
   assert.equal(await ring.siocinq(fd), 5);
+  assert.equal(await ring.siocoutq(fd), 0);
   peer.destroy();
   const [a, b] = await streamPair(ring);
   await assert.rejects(ring.siocinq(b), (e) => assertSysError(e, 'ENOTSUP', 'ioctl'), 'a Unix socket has no such ioctl here');
@@ -420,7 +418,7 @@ test('socket commands: SIOCINQ, SIOCOUTQ, getsockopt and setsockopt; ENOTSOCK an
   await ring.setsockopt(a, SOL_SOCKET, SO_RCVBUF, 65536);
   assert.ok(Buffer.from(await ring.getsockopt(a, SOL_SOCKET, SO_RCVBUF)).readInt32LE() >= 65536);
   const [r] = pipe2().map(track);
-  await assert.rejects(ring.siocinq(r), (e) => assertSysError(e, 'ENOTSOCK', 'ioctl'));
+  await assert.rejects(ring.siocinq(r), (e) => assertSysError(e, 'ENOTSUP', 'ioctl'), 'a pipe takes no uring_cmd');
   await assert.rejects(ring.getsockopt(a, 6 /* IPPROTO_TCP */, 1), (e) => assertSysError(e, 'ENOTSUP', 'getsockopt'));
   assert.throws(() => ring.setsockopt(a, SOL_SOCKET, SO_RCVBUF, 'x'), { code: 'ERR_INVALID_ARG_TYPE' });
   assert.throws(() => ring.getsockopt(a, SOL_SOCKET, SO_TYPE, 0), { code: 'ERR_OUT_OF_RANGE' });
