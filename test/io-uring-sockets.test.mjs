@@ -174,6 +174,11 @@ test('sendmsg/recvmsg: errors are fs-shaped (EBADF, ENOTSOCK, EISCONN); bad argu
   await assert.rejects(ring.recvmsg(r, [Buffer.alloc(1)]), (e) => assertSysError(e, 'ENOTSOCK', 'recvmsg'));
   const [a] = await streamPair(ring);
   await assert.rejects(ring.sendmsg(a, [Buffer.from('x')], { address: '127.0.0.1', port: 9 }), (e) => assertSysError(e, 'EISCONN', 'sendmsg'));
+  const ac = new AbortController();
+  const idle = ring.recvmsg(a, [Buffer.alloc(1)], { maxFds: 1 }, { signal: ac.signal });
+  await sleep(5);
+  ac.abort();
+  await assert.rejects(idle, { name: 'AbortError' });
   const pending = ring.pending;
   assert.throws(() => ring.sendmsg(a, Buffer.from('x')), { code: 'ERR_INVALID_ARG_TYPE' });
   assert.throws(() => ring.sendmsg(a, ['x']), { code: 'ERR_INVALID_ARG_TYPE' });
@@ -320,6 +325,23 @@ test('acceptMultishot: connections as they come (close-on-exec); break cancels i
   fs.closeSync(l2);
   opened.splice(opened.indexOf(l2), 1);
   assert.ok(fdCount() <= before + 1, 'only the connection delivered first is left');
+});
+
+test('multishot errors come from the iterator: EINVAL (not listening), ENOTSOCK (a pipe), EBADF (a closed ring)', async () => {
+  const ring = keep(new IoUring());
+  const sock = track(await ring.socket(AF_UNIX, SOCK_STREAM));
+  await assert.rejects(ring.acceptMultishot(sock).next(), (e) => assertSysError(e, 'EINVAL', 'accept'));
+  const [r] = pipe2().map(track);
+  const buffers = ring.bufferRing({ group: 9, entries: 2, size: 8 });
+  await assert.rejects(ring.recvMultishot(r, buffers).next(), (e) => assertSysError(e, 'ENOTSOCK', 'recv'));
+  assert.equal(buffers.available, 2);
+  const closed = new IoUring();
+  closed.close();
+  const it = closed.pollMultishot(r, POLLIN);
+  await assert.rejects(it.next(), (e) => assertSysError(e, 'EBADF', 'poll'));
+  assert.deepEqual(await it.next(), { value: undefined, done: true });
+  assert.throws(() => ring.acceptMultishot(sock, 0, { signal: 'no' }), { code: 'ERR_INVALID_ARG_TYPE' });
+  assert.equal(ring.pending, 0);
 });
 
 test('pollMultishot: events each time they come; an AbortSignal ends it with an AbortError', async () => {
