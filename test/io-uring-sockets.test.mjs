@@ -273,6 +273,37 @@ test('recvMultishot: a consumer slower than the sender loses nothing (ENOBUFS re
   buffers.close();
 });
 
+test('provideBuffers (PROVIDE_BUFFERS) feeds recvMultishot as a buffer ring does; released buffers are provided again; removeBuffers takes them back', async () => {
+  const ring = keep(new IoUring());
+  const [a, b] = await streamPair(ring);
+  const buffers = await ring.provideBuffers({ group: 7, entries: 3, size: 8 });
+  assert.ok(buffers instanceof IoUringBufferRing);
+  await assert.rejects(ring.provideBuffers({ group: 7, entries: 1, size: 8 }), (e) => assertSysError(e, 'EEXIST', 'provide_buffers'));
+  const sent = Buffer.from('the quick brown fox jumps over the lazy dog');
+  await ring.send(a, sent);
+  await ring.shutdown(a, 1);
+  const got = [];
+  for await (const view of ring.recvMultishot(b, buffers)) {
+    await sleep(1);
+    got.push(Buffer.from(view));
+    buffers.release(view);
+  }
+  assert.equal(Buffer.concat(got).toString(), sent.toString());
+  await ring.nop(); // the last release's PROVIDE_BUFFERS has run
+  assert.equal(await ring.removeBuffers(7, 10), 3, 'every buffer is the kernel\'s again');
+  assert.equal(await ring.removeBuffers(7, 1), 0);
+  await assert.rejects(ring.removeBuffers(99, 1), (e) => assertSysError(e, 'ENOENT', 'remove_buffers'));
+  buffers.close();
+  assert.throws(() => ring.recvMultishot(b, buffers), { code: 'ERR_INVALID_ARG_TYPE' });
+  assert.throws(() => ring.provideBuffers({ group: 8, entries: 65537, size: 1 }), { code: 'ERR_OUT_OF_RANGE' });
+  assert.throws(() => ring.removeBuffers(8, 0), { code: 'ERR_OUT_OF_RANGE' });
+  const ac = new AbortController();
+  ac.abort();
+  await assert.rejects(ring.provideBuffers({ group: 8, entries: 1, size: 1, signal: ac.signal }), { name: 'AbortError' });
+  const again = await ring.provideBuffers({ group: 8, entries: 1, size: 1 });
+  again.close();
+});
+
 test('bufferRing: release() refuses what it did not hand out, or twice; bad options throw; a closed ring frees it', async () => {
   const ring = keep(new IoUring());
   const buffers = ring.bufferRing({ group: 3, entries: 2, size: 4 });

@@ -33,6 +33,7 @@ const ETIME = 62;
 const EINTR = 4;
 const EBUSY = 16;
 const ENOENT = 2;
+const EEXIST = 17;
 const AT_FDCWD = -100;
 const O_CLOEXEC = 0o2000000;
 const SOCK_CLOEXEC = 0o2000000;
@@ -609,17 +610,12 @@ export class IoUring {
    * from for `recvMultishot` and `readMultishot` (IORING_REGISTER_PBUF_RING,
    * Linux 5.19), as buffer group `group`. See IoUringBufferRing.
    */
-  bufferRing(options: { group: number; entries: number; size: number }): IoUringBufferRing {
-    const o = validateOptions<{ group: number; entries: number; size: number }>(options, 'options', ['group', 'entries', 'size']);
-    const group = validateInteger(o.group, 'options.group', 0, 65535);
-    const entries = validateInteger(o.entries, 'options.entries', 1, 32768);
-    if ((entries & (entries - 1)) !== 0) throw invalidArgValue('options.entries', entries, 'must be a power of two');
-    const size = validateInteger(o.size, 'options.size', 1, 2 ** 31 - 1);
-    if (entries * size > 2 ** 31 - 1) throw invalidArgValue('options.size', size, 'must make entries * size at most 2 GiB');
+  bufferRing(options: BufferRingOptions): IoUringBufferRing {
+    const { group, entries, size } = bufferRingOptions(options, true);
     const handle = this.#assertOpen('io_uring_register');
     const r = native.io_uring.ioUringBufRingRegister(handle, group, entries);
     if (r < 0) throw sysError(-r, 'io_uring_register');
-    const ring = new IoUringBufferRing(group, entries, size, (bid, view) => {
+    const ring = new IoUringBufferRing(group, entries, size, true, (bid, view) => {
       if (this.#handle !== null) native.io_uring.ioUringBufRingAdd(this.#handle, group, bid, view);
     }, () => {
       this.#bufferRings.delete(ring);
@@ -629,6 +625,41 @@ export class IoUring {
     });
     this.#bufferRings.add(ring);
     return ring;
+  }
+
+  /**
+   * The same buffers as `bufferRing()`, handed to the kernel the older way
+   * (IORING_OP_PROVIDE_BUFFERS, Linux 5.7): one request for all of them, then
+   * one per buffer released; `close()` takes back those the kernel still has
+   * (REMOVE_BUFFERS). Resolves once the kernel has them.
+   */
+  provideBuffers(options: BufferRingOptions & { signal?: AbortSignal }): Promise<IoUringBufferRing> {
+    const { group, entries, size } = bufferRingOptions(options, false);
+    const signal = validateAbortSignal(options.signal, 'options.signal');
+    // Two sets of buffers in one group would be told apart by id only.
+    if ([...this.#bufferRings].some((r) => r.group === group)) return Promise.reject(sysError(EEXIST, 'provide_buffers'));
+    const provide = (view: Uint8Array, bid: number, count: number, opts?: RequestOptions): Promise<void> =>
+      this.#request('provide_buffers', C.IORING_OP_PROVIDE_BUFFERS, count, bid, 0, size, 0, view, null, undefined, toVoid, opts, undefined, undefined, group, { keep: ring });
+    const ring: IoUringBufferRing = new IoUringBufferRing(group, entries, size, false, (bid, view) => {
+      // A buffer the kernel could not take back is one buffer fewer (ENOBUFS sooner), nothing worse.
+      provide(view, bid, 1).catch(ignore);
+    }, () => {
+      // Held until the kernel has let go of every buffer it still had.
+      const removed = this.#handle === null ? resolved : this.#request('remove_buffers', C.IORING_OP_REMOVE_BUFFERS, entries, 0, 0, 0, 0, null, null, undefined, null, undefined, undefined, undefined, group, { keep: ring });
+      removed.catch(ignore).finally(() => this.#bufferRings.delete(ring));
+    });
+    this.#bufferRings.add(ring);
+    return provide(ring.memory, 0, entries, signal === undefined ? undefined : { signal }).then(() => ring, (err: unknown) => {
+      ring.close(); // the kernel may have taken some
+      throw err;
+    });
+  }
+
+  /** IORING_OP_REMOVE_BUFFERS (Linux 5.7): takes up to `count` buffers of `group` back from the kernel; resolves with how many it had. */
+  removeBuffers(group: number, count: number, options?: RequestOptions): Promise<number> {
+    const g = validateInteger(group, 'group', 0, 65535);
+    const n = validateInteger(count, 'count', 1, 65536);
+    return this.#request('remove_buffers', C.IORING_OP_REMOVE_BUFFERS, n, 0, 0, 0, 0, null, null, undefined, null, options, undefined, undefined, g);
   }
 
   /**
@@ -763,6 +794,7 @@ export class IoUring {
     if (this.#poll !== null) clearTimeout(this.#poll);
     this.#ring.close(); // native teardown: cancels and waits for anything left
     for (const ring of this.#bufferRings) ring.close();
+    this.#bufferRings.clear();
     for (let i = 0; i < this.#slots.length; i++) {
       const req = this.#slots[i];
       if (req !== undefined) this.#settle(i, req, -ECANCELED);
@@ -844,7 +876,7 @@ export class IoUring {
    * request holds the buffer ring, so the memory it names outlives it.
    */
   #bufferMultishot(buffers: IoUringBufferRing, start: (extra: SqeExtra) => Promise<unknown>): AsyncIterableIterator<Uint8Array> {
-    if (!(buffers instanceof IoUringBufferRing) || !this.#bufferRings.has(buffers)) throw invalidArgType('buffers', 'an open IoUringBufferRing of this ring', buffers);
+    if (!(buffers instanceof IoUringBufferRing) || !this.#bufferRings.has(buffers) || !buffers.open) throw invalidArgType('buffers', 'an open IoUringBufferRing of this ring', buffers);
     return new Multishot<Uint8Array>(
       (extra) => start({ ...extra, sqeFlags: IOSQE_BUFFER_SELECT, keep: buffers }),
       (res, flags) => {
@@ -1171,6 +1203,25 @@ function ipv6Bytes(address: string): Uint8Array {
 
 function ignore(): void {}
 
+export interface BufferRingOptions {
+  /** The buffer group (0-65535) requests pick from. */
+  group: number;
+  /** How many buffers: a power of two up to 32768 for `bufferRing()`, up to 65536 for `provideBuffers()`. */
+  entries: number;
+  /** Each buffer's bytes. */
+  size: number;
+}
+
+function bufferRingOptions(options: unknown, ring: boolean): BufferRingOptions {
+  const o = validateOptions<BufferRingOptions & RequestOptions>(options, 'options', ring ? ['group', 'entries', 'size'] : ['group', 'entries', 'size', 'signal']);
+  const group = validateInteger(o.group, 'options.group', 0, 65535);
+  const entries = validateInteger(o.entries, 'options.entries', 1, ring ? 32768 : 65536);
+  if (ring && (entries & (entries - 1)) !== 0) throw invalidArgValue('options.entries', entries, 'must be a power of two');
+  const size = validateInteger(o.size, 'options.size', 1, 2 ** 31 - 1);
+  if (entries * size > 2 ** 31 - 1) throw invalidArgValue('options.size', size, 'must make entries * size at most 2 GiB');
+  return { group, entries, size };
+}
+
 function closeQuietly(fd: number): void {
   try {
     closeSync(fd);
@@ -1259,7 +1310,7 @@ export class IoUringBufferRing {
   readonly #unregister: () => void;
 
   /** @internal */
-  constructor(group: number, entries: number, size: number, add: (bid: number, view: Uint8Array) => void, unregister: () => void) {
+  constructor(group: number, entries: number, size: number, addEach: boolean, add: (bid: number, view: Uint8Array) => void, unregister: () => void) {
     this.group = group;
     this.entries = entries;
     this.size = size;
@@ -1267,8 +1318,18 @@ export class IoUringBufferRing {
     this.#out = new Uint8Array(entries);
     this.#add = add;
     this.#unregister = unregister;
-    for (let bid = 0; bid < entries; bid++) add(bid, this.#buffer(bid));
+    if (addEach) for (let bid = 0; bid < entries; bid++) add(bid, this.#buffer(bid));
     this.#available = entries;
+  }
+
+  /** @internal */
+  get open(): boolean {
+    return this.#add !== null;
+  }
+
+  /** @internal All the buffers, in order of id. */
+  get memory(): Uint8Array {
+    return this.#memory;
   }
 
   /** Buffers the kernel may pick now. */
