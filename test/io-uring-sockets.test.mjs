@@ -476,3 +476,56 @@ test('socket commands: SIOCINQ, SIOCOUTQ, getsockopt and setsockopt; EOPNOTSUPP 
   assert.throws(() => ring.setsockopt(a, SOL_SOCKET, SO_RCVBUF, 'x'), { code: 'ERR_INVALID_ARG_TYPE' });
   assert.throws(() => ring.getsockopt(a, SOL_SOCKET, SO_TYPE, 0), { code: 'ERR_OUT_OF_RANGE' });
 });
+
+test('fuzz: the socket requests take arbitrary arguments and only settle, throw an argument error, or reject with a system error', async () => {
+  const [a, b] = await streamPair(keep(new IoUring()));
+  const [r, w] = pipe2().map(track);
+  const closed = fs.openSync('/dev/null', 'r');
+  fs.closeSync(closed);
+  const before = fdCount();
+  const ring = new IoUring();
+  const buffers = ring.bufferRing({ group: 11, entries: 4, size: 16 });
+  let seed = 0x2545f491;
+  const rand = (n) => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
+  const pick = (xs) => xs[rand(xs.length)];
+  const fds = [a, b, r, w, closed, -1, 2 ** 31, 'x'];
+  const junk = () => pick([
+    undefined, null, 0, -1, 1.5, NaN, 2 ** 32, 2n ** 64n, 'str', '127.0.0.1', '::1', path.join(dir, 'nowhere'), {}, [], [1],
+    [Buffer.alloc(3)], [new Uint16Array(2), 'x'], Buffer.alloc(5), new DataView(new ArrayBuffer(4)), { fds: [r] }, { fds: [-5] },
+    { address: '127.0.0.1', port: 70000 }, { address: 'a'.repeat(200) }, { maxFds: 3 }, { maxFds: -1 }, { flags: 0x40 },
+    { signal: AbortSignal.abort() }, { link: 'yes' }, buffers, () => {},
+  ]);
+  const calls = [
+    (f) => ring.sendmsg(f, junk(), junk(), junk()),
+    (f) => ring.recvmsg(f, junk(), junk(), { signal: AbortSignal.timeout(20) }),
+    (f) => ring.sendZc(f, junk(), junk()),
+    (f) => ring.sendmsgZc(f, junk(), junk()),
+    (f) => ring.epollCtl(f, junk(), pick(fds), junk(), junk()),
+    (f) => ring.getsockopt(f, junk(), junk(), junk()),
+    (f) => ring.setsockopt(f, junk(), junk(), junk()),
+    (f) => ring.siocinq(f),
+    (f) => ring.removeBuffers(junk(), junk()),
+    () => ring.bufferRing(junk()),
+    () => buffers.release(junk()),
+    (f) => ring.pollMultishot(f, junk(), { signal: AbortSignal.timeout(20) }).next(),
+    (f) => ring.acceptMultishot(f, junk(), { signal: AbortSignal.timeout(20) }).next(),
+    (f) => ring.recvMultishot(f, pick([buffers, junk()]), junk(), { signal: AbortSignal.timeout(20) }).next(),
+  ];
+  const settled = [];
+  for (let i = 0; i < 600; i++) {
+    try {
+      const p = pick(calls)(pick(fds));
+      if (p instanceof Promise) {
+        settled.push(p.then(
+          (v) => v?.fds?.forEach((fd) => fs.closeSync(fd)), // fds received are the caller's to close
+          (e) => assert.ok(e.syscall !== undefined || e.name === 'AbortError' || e.code?.startsWith('ERR_'), String(e)),
+        ));
+      }
+    } catch (e) {
+      assert.ok(e.code?.startsWith('ERR_') || e.syscall !== undefined, String(e));
+    }
+  }
+  ring.close(); // what still waits is cancelled
+  await Promise.all(settled);
+  assert.equal(fdCount(), before);
+});

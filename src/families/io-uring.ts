@@ -3,4 +3,7 @@ export { ioUringSetup, ioUringEnter, ioUringPrep, ioUringReap, ioUringRegister, 
 export type { IoUringParams, IoUringSetupResult, IoUringSqe, IoUringCqe, IoUringProbe, IoUringRestriction, OpName as IoUringOpName } from '../raw/io-uring';
 export { IoUring, IoUringBufferRing } from '../high/io-uring';
 export type { IoUringOptions, RequestOptions as IoUringRequestOptions, IoUringStatx } from '../high/io-uring';
-export type { SocketAddress as IoUringSocketAddress, SendMessage as IoUringSendMessage, RecvMessageOptions as IoUringRecvMessageOptions, ReceivedMessage as IoUringReceivedMessage } from '../high/io-uring';
+export type {
+  SocketAddress as IoUringSocketAddress, SendMessage as IoUringSendMessage, RecvMessageOptions as IoUringRecvMessageOptions,
+  ReceivedMessage as IoUringReceivedMessage, BufferRingOptions as IoUringBufferRingOptions,
+} from '../high/io-uring';
