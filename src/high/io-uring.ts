@@ -1386,9 +1386,9 @@ class Multishot<T> implements AsyncIterableIterator<T> {
   #failure: { error: unknown } | null = null;
   #ended = false;
   #stopped = false;
-  #live = false;
   /** The ENOBUFS that stopped a request that picks buffers, until it is armed again. */
   #starved: unknown = null;
+  /** The request's slot while it is in flight, to cancel it by; -1 otherwise. */
   #slot = -1;
 
   constructor(
@@ -1424,7 +1424,7 @@ class Multishot<T> implements AsyncIterableIterator<T> {
     if (!this.#stopped) {
       this.#stopped = true;
       for (const item of this.#items.splice(0)) this.drop(item);
-      if (this.#live) this.cancel(this.#slot);
+      if (this.#slot >= 0) this.cancel(this.#slot);
       for (const w of this.#waiters.splice(0)) w.resolve({ value: undefined, done: true });
     }
     return Promise.resolve({ value: undefined, done: true });
@@ -1441,12 +1441,13 @@ class Multishot<T> implements AsyncIterableIterator<T> {
   }
 
   #arm(): void {
-    this.#live = true;
     this.#starved = null;
     this.start({ more: (res, flags) => this.#cqe(res, flags), slot: (slot) => (this.#slot = slot) }).then(() => this.#over(null), (err: unknown) => this.#over(err));
   }
 
   #cqe(res: number, flags: number): void {
+    // The last CQE frees the slot at once (another request may take it before #over runs).
+    if (!(flags & IORING_CQE_F_MORE)) this.#slot = -1;
     if (res < 0) return; // the last CQE's error: the request's Promise rejects with it
     const item = this.item(res, flags);
     if (item === undefined) return;
@@ -1456,7 +1457,7 @@ class Multishot<T> implements AsyncIterableIterator<T> {
   }
 
   #over(err: unknown): void {
-    this.#live = false;
+    this.#slot = -1; // settled without a last CQE: the ring was closed, or the request never reached it
     if (this.#stopped) return;
     if (err !== null && this.buffers?.starved(err)) {
       this.#starved = err;
