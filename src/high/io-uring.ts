@@ -14,12 +14,14 @@
  * with each request before it lets go of anything (src/native/io_uring.c).
  */
 import { EventEmitter, on } from 'node:events';
+import { closeSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
 import { AbortError, invalidArgType, invalidArgValue, outOfRange, sysError, EBADF, ECANCELED, EINVAL } from '../core/errors';
 import { toPath, type PathLike } from '../core/fs';
 import { native, type NativeHandle } from '../core/native';
 import {
-  abortError, isArray, validateAbortSignal, validateBoolean, validateFd, validateInt32, validateInteger, validateOptions, validateUint32, INT32_MAX,
+  abortError, isArray, validateAbortSignal, validateBigUint, validateBoolean, validateFd, validateInt32, validateInteger, validateOptions,
+  validateUint32, INT32_MAX, UINT64_MAX,
 } from '../core/validate';
 import {
   ioUringProbe, IoUringRing, nulTerminated, IORING_ASYNC_CANCEL_ALL, IORING_ASYNC_CANCEL_ANY, IORING_REGISTER_BUFFERS,
@@ -32,6 +34,7 @@ const ETIME = 62;
 const EINTR = 4;
 const EBUSY = 16;
 const ENOENT = 2;
+const EEXIST = 17;
 const AT_FDCWD = -100;
 const O_CLOEXEC = 0o2000000;
 const O_CREAT = 0o100;
@@ -71,6 +74,25 @@ const BATCH = 256;
  */
 const COMPLETIONS_PER_TURN = 1024;
 const resolved = Promise.resolve();
+// The sockets block's values (linux/io_uring.h, sys/socket.h); those newer than 6.1's headers say when they came.
+const IORING_CQE_F_MORE = 1 << 1;
+const IORING_CQE_F_NOTIF = 1 << 3;
+const IORING_CQE_BUFFER_SHIFT = 16;
+const IOSQE_BUFFER_SELECT = 1 << 5;
+const IORING_POLL_ADD_MULTI = 1 << 0;
+const IORING_RECV_MULTISHOT = 1 << 1;
+const IORING_ACCEPT_MULTISHOT = 1 << 0;
+const SOCKET_URING_OP_SIOCINQ = 0; // 6.7
+const SOCKET_URING_OP_SIOCOUTQ = 1; // 6.7
+const SOCKET_URING_OP_GETSOCKOPT = 2; // 6.7
+const SOCKET_URING_OP_SETSOCKOPT = 3; // 6.7
+const SOL_SOCKET = 1;
+const SCM_RIGHTS = 1;
+const SCM_MAX_FD = 253;
+const MSG_CMSG_CLOEXEC = 0x40000000;
+const SOCKADDR_STORAGE = 128;
+/** sizeof(struct msghdr) on 64-bit Linux; its iovecs follow it in the same bytes. */
+const MSGHDR_SIZE = 56;
 
 export interface IoUringOptions {
   /** Submission queue entries (rounded up to a power of two). Default 256. */
@@ -152,10 +174,46 @@ export interface IoUringMessage {
   flags: number;
 }
 
+/** A socket address: IPv4 or IPv6 with a port, or a Unix socket path (abstract ones start with NUL). */
+export type SocketAddress = { family: 'IPv4' | 'IPv6'; address: string; port: number } | { family: 'unix'; address: string };
+
+/** What `sendmsg` sends besides its buffers. */
+export interface SendMessage {
+  /** The destination (a datagram socket's): an IPv4 or IPv6 address with `port`, or a Unix socket path without. */
+  address?: string;
+  port?: number;
+  /** fds passed as SCM_RIGHTS (1 to 253). */
+  fds?: readonly number[];
+  /** MSG_* flags. */
+  flags?: number;
+}
+
+export interface RecvMessageOptions {
+  /** How many SCM_RIGHTS fds there is room for (default 0: fds that come are closed by the kernel, and MSG_CTRUNC says so). */
+  maxFds?: number;
+  /** MSG_* flags (MSG_CMSG_CLOEXEC is always added). */
+  flags?: number;
+}
+
+/** What `recvmsg` resolves with. */
+export interface ReceivedMessage {
+  bytesRead: number;
+  /** The sender's address, where it has one (not an unnamed Unix socket's). */
+  address?: SocketAddress;
+  /** The fds that came as SCM_RIGHTS: the caller's, close-on-exec. */
+  fds?: number[];
+  /** The message's MSG_* flags: MSG_TRUNC (a datagram longer than the buffers), MSG_CTRUNC (more fds than `maxFds`), ... */
+  flags: number;
+}
+
 /** One request waiting for its completion. */
 class Request {
   aborted = false;
   onAbort: (() => void) | null = null;
+  /** Sees each CQE of a request that has more than one (SqeExtra.more). */
+  more: ((res: number, flags: number) => void) | null = null;
+  /** The result of a zero-copy send, held until its notification settles it. */
+  held = 0;
   constructor(
     readonly resolve: (value: never) => void,
     readonly reject: (err: unknown) => void,
@@ -167,6 +225,26 @@ class Request {
     readonly path?: string,
     readonly dest?: string,
   ) {}
+}
+
+/** What a request beyond one plain SQE and one CQE adds (the sockets block's requests). */
+interface SqeExtra {
+  /** sqe.ioprio: the opcode's own flags (IORING_RECV_MULTISHOT, ...). */
+  ioprio?: number;
+  /** More IOSQE_* flags (IOSQE_BUFFER_SELECT). */
+  sqeFlags?: number;
+  /** sqe.addr3: a number, or the bytes it points at. */
+  addr3?: number | Uint8Array;
+  /** More memory the kernel uses (through a msghdr, a buffer ring): held with the request. */
+  keep?: unknown;
+  /**
+   * Sees every CQE of a request that has more than one (IORING_CQE_F_MORE),
+   * before its last one settles it; a notification (IORING_CQE_F_NOTIF)
+   * settles it with the result of the CQE before.
+   */
+  more?: (res: number, flags: number) => void;
+  /** Told the request's slot (its user_data), to cancel it by. */
+  slot?: (slot: number) => void;
 }
 
 /** A buffer argument as the bytes the kernel writes or reads. */
@@ -245,6 +323,7 @@ export class IoUring extends EventEmitter {
   #lastSlot = -1;
   /** In-flight requests that removes and updates can name, by their Promise. */
   readonly #targets = new WeakMap<Promise<unknown>, { slot: number; req: Request; kind: 'poll' | 'timeout' }>();
+  readonly #bufferRings = new Set<IoUringBufferRing>();
 
   constructor(options?: IoUringOptions) {
     super();
@@ -559,6 +638,195 @@ export class IoUring extends EventEmitter {
     return this.#request('socket', C.IORING_OP_SOCKET, validateInt32(domain, 'domain'), validateInt32(type, 'type') | SOCK_CLOEXEC, 0, validateInt32(protocol, 'protocol'), 0, null, null, undefined, null, options);
   }
 
+  // ---- sockets: messages, zero copy, provided buffers, multishot ----
+
+  /**
+   * sendmsg(2): `buffers` gathered into one message, to `message.address`
+   * (and `port`; a datagram socket's destination), with `message.fds` passed
+   * as SCM_RIGHTS. Resolves with the bytes sent.
+   */
+  sendmsg(fd: number, buffers: readonly ArrayBufferView[], message?: SendMessage, options?: RequestOptions): Promise<number> {
+    return this.#sendmsg('sendmsg', C.IORING_OP_SENDMSG, fd, buffers, message, options, undefined);
+  }
+
+  /**
+   * recvmsg(2) into `buffers`: resolves with the bytes read, the sender's
+   * address (where the socket has one), the fds that came as SCM_RIGHTS (up
+   * to `message.maxFds`; they are the caller's, close-on-exec) and the
+   * message's flags (MSG_TRUNC, MSG_CTRUNC: more data or fds than there was room for).
+   */
+  recvmsg(fd: number, buffers: readonly ArrayBufferView[], message?: RecvMessageOptions, options?: RequestOptions): Promise<ReceivedMessage> {
+    const m = validateOptions<RecvMessageOptions>(message, 'message', ['maxFds', 'flags']);
+    const maxFds = m.maxFds === undefined ? 0 : validateInteger(m.maxFds, 'message.maxFds', 0, SCM_MAX_FD);
+    const flags = m.flags === undefined ? 0 : validateUint32(m.flags, 'message.flags');
+    const views = this.#messageBuffers(buffers);
+    const name = new Uint8Array(SOCKADDR_STORAGE);
+    // CMSG_LEN, not CMSG_SPACE: the kernel fills all the room there is, and the padding would be room for one more.
+    const control = maxFds > 0 ? new Uint8Array(16 + 4 * maxFds) : null;
+    const hdr = msghdr(name, views, control);
+    return this.#request('recvmsg', C.IORING_OP_RECVMSG, this.#fd(fd, options), 0, 0, 1, flags | MSG_CMSG_CLOEXEC, hdr, null, undefined, (res) => receivedMessage(res, hdr, name, control), options, undefined, undefined, 0, { keep: [name, views, control] });
+  }
+
+  /**
+   * send(2) without copying (IORING_OP_SEND_ZC, Linux 6.0): the kernel sends
+   * from `buffer` itself, and the Promise resolves with the bytes sent once
+   * the kernel has let go of it (its notification came), not before; `buffer`
+   * is held until then. TCP and UDP; other sockets reject with EOPNOTSUPP.
+   */
+  sendZc(fd: number, buffer: ArrayBufferView, flags = 0, options?: RequestOptions): Promise<number> {
+    const b = bytesOf(buffer, 'buffer');
+    return this.#request('send', C.IORING_OP_SEND_ZC, this.#fd(fd, options), 0, 0, b.byteLength, validateUint32(flags, 'flags'), b, null, undefined, null, options, undefined, undefined, 0, { more: ignore });
+  }
+
+  /** sendmsg(2) without copying (IORING_OP_SENDMSG_ZC, Linux 6.1): as `sendmsg`, settled as `sendZc`. */
+  sendmsgZc(fd: number, buffers: readonly ArrayBufferView[], message?: SendMessage, options?: RequestOptions): Promise<number> {
+    return this.#sendmsg('sendmsg', C.IORING_OP_SENDMSG_ZC, fd, buffers, message, options, ignore);
+  }
+
+  /**
+   * A ring of `entries` buffers of `size` bytes each that the kernel picks
+   * from for `recvMultishot` and `readMultishot` (IORING_REGISTER_PBUF_RING,
+   * Linux 5.19), as buffer group `group`. See IoUringBufferRing.
+   */
+  bufferRing(options: BufferRingOptions): IoUringBufferRing {
+    const { group, entries, size } = bufferRingOptions(options, true);
+    const handle = this.#assertOpen('io_uring_register');
+    const r = native.io_uring.ioUringBufRingRegister(handle, group, entries);
+    if (r < 0) throw sysError(-r, 'io_uring_register');
+    const ring = new IoUringBufferRing(group, entries, size, true, (bid, view) => {
+      if (this.#handle !== null) native.io_uring.ioUringBufRingAdd(this.#handle, group, bid, view);
+    }, () => {
+      this.#bufferRings.delete(ring);
+      const h = this.#handle;
+      const res = h === null ? 0 : native.io_uring.ioUringBufRingUnregister(h, group);
+      if (res < 0) throw sysError(-res, 'io_uring_register');
+    });
+    this.#bufferRings.add(ring);
+    return ring;
+  }
+
+  /**
+   * The same buffers as `bufferRing()`, handed to the kernel the older way
+   * (IORING_OP_PROVIDE_BUFFERS, Linux 5.7): one request for all of them, then
+   * one per buffer released; `close()` takes back those the kernel still has
+   * (REMOVE_BUFFERS). Resolves once the kernel has them.
+   */
+  provideBuffers(options: BufferRingOptions & { signal?: AbortSignal }): Promise<IoUringBufferRing> {
+    const { group, entries, size } = bufferRingOptions(options, false);
+    const signal = validateAbortSignal(options.signal, 'options.signal');
+    // Two sets of buffers in one group would be told apart by id only.
+    if ([...this.#bufferRings].some((r) => r.group === group)) return Promise.reject(sysError(EEXIST, 'provide_buffers'));
+    const provide = (view: Uint8Array, bid: number, count: number, opts?: RequestOptions): Promise<void> =>
+      this.#request('provide_buffers', C.IORING_OP_PROVIDE_BUFFERS, count, bid, 0, size, 0, view, null, undefined, toVoid, opts, undefined, undefined, group, { keep: ring });
+    const ring: IoUringBufferRing = new IoUringBufferRing(group, entries, size, false, (bid, view) => {
+      // A buffer the kernel could not take back is one buffer fewer (ENOBUFS sooner), nothing worse.
+      provide(view, bid, 1).catch(ignore);
+    }, () => {
+      // Held until the kernel has let go of every buffer it still had.
+      const removed = this.#handle === null ? resolved : this.#request('remove_buffers', C.IORING_OP_REMOVE_BUFFERS, entries, 0, 0, 0, 0, null, null, undefined, null, undefined, undefined, undefined, group, { keep: ring });
+      removed.catch(ignore).finally(() => this.#bufferRings.delete(ring));
+    });
+    this.#bufferRings.add(ring);
+    return provide(ring.memory, 0, entries, signal === undefined ? undefined : { signal }).then(() => ring, (err: unknown) => {
+      ring.close(); // the kernel may have taken some
+      throw err;
+    });
+  }
+
+  /** IORING_OP_REMOVE_BUFFERS (Linux 5.7): takes up to `count` buffers of `group` back from the kernel; resolves with how many it had. */
+  removeBuffers(group: number, count: number, options?: RequestOptions): Promise<number> {
+    const g = validateInteger(group, 'group', 0, 65535);
+    const n = validateInteger(count, 'count', 1, 65536);
+    return this.#request('remove_buffers', C.IORING_OP_REMOVE_BUFFERS, n, 0, 0, 0, 0, null, null, undefined, null, options, undefined, undefined, g);
+  }
+
+  /**
+   * accept4(2) again and again (IORING_ACCEPT_MULTISHOT, Linux 5.19): the
+   * connections' fds (SOCK_CLOEXEC, the caller's) as they come.
+   */
+  acceptMultishot(fd: number, flags = 0, options?: RequestOptions): AsyncIterableIterator<number> {
+    const f = validateInt32(flags, 'flags') | SOCK_CLOEXEC;
+    const sfd = this.#fd(fd, options);
+    return new Multishot<number>(
+      (extra) => this.#request('accept', C.IORING_OP_ACCEPT, sfd, 0, 0, 0, f, null, null, undefined, null, options, undefined, undefined, 0, { ...extra, ioprio: IORING_ACCEPT_MULTISHOT }),
+      (res) => (res >= 0 ? res : undefined), closeQuietly, (slot) => this.#cancelSlot(slot), null,
+    );
+  }
+
+  /** poll(2) on one fd, armed until stopped (IORING_POLL_ADD_MULTI, Linux 5.13): the events, each time they come. */
+  pollMultishot(fd: number, events: number, options?: RequestOptions): AsyncIterableIterator<number> {
+    const e = validateUint32(events, 'events');
+    const pfd = this.#fd(fd, options);
+    return new Multishot<number>(
+      (extra) => this.#request('poll', C.IORING_OP_POLL_ADD, pfd, 0, 0, IORING_POLL_ADD_MULTI, e, null, null, undefined, null, options, undefined, undefined, 0, extra),
+      (res) => (res >= 0 ? res : undefined), ignore, (slot) => this.#cancelSlot(slot), null,
+    );
+  }
+
+  /**
+   * recv(2) again and again into buffers the kernel picks from `buffers`
+   * (IORING_RECV_MULTISHOT, Linux 6.0): each message's bytes as a view of
+   * the buffer it landed in, to give back with `buffers.release(view)`.
+   * Ends at EOF.
+   */
+  recvMultishot(fd: number, buffers: IoUringBufferRing, flags = 0, options?: RequestOptions): AsyncIterableIterator<Uint8Array> {
+    const f = validateUint32(flags, 'flags');
+    const rfd = this.#fd(fd, options);
+    return this.#bufferMultishot(buffers, (extra) => this.#request('recv', C.IORING_OP_RECV, rfd, 0, 0, 0, f, null, null, undefined, null, options, undefined, undefined, buffers.group, { ...extra, ioprio: IORING_RECV_MULTISHOT }));
+  }
+
+  /**
+   * read(2) again and again from a pipe, socket or other pollable fd into
+   * buffers the kernel picks from `buffers` (IORING_OP_READ_MULTISHOT, Linux
+   * 6.7), as `recvMultishot`.
+   */
+  readMultishot(fd: number, buffers: IoUringBufferRing, options?: RequestOptions): AsyncIterableIterator<Uint8Array> {
+    const rfd = this.#fd(fd, options);
+    return this.#bufferMultishot(buffers, (extra) => this.#request('read', C.IORING_OP_READ_MULTISHOT, rfd, -1, 0, 0, 0, null, null, undefined, null, options, undefined, undefined, buffers.group, extra));
+  }
+
+  /** epoll_ctl(2) (Linux 5.6): `data` (default: `fd`) comes back with `fd`'s events. */
+  epollCtl(epfd: number, op: number, fd: number, events = 0, data?: number | bigint, options?: RequestOptions): Promise<void> {
+    const target = validateFd(fd);
+    const event = new Uint8Array(12);
+    const v = new DataView(event.buffer);
+    v.setUint32(0, validateUint32(events, 'events'), true);
+    v.setBigUint64(4, data === undefined ? BigInt(target) : validateBigUint(data, 'data', UINT64_MAX), true);
+    return this.#request('epoll_ctl', C.IORING_OP_EPOLL_CTL, this.#fd(epfd, options), target, 0, validateInt32(op, 'op'), 0, event, null, undefined, toVoid, options);
+  }
+
+  /** epoll_wait(2) (Linux 6.15): waits until an fd is ready, then resolves with up to `maxEvents` of them. */
+  epollWait(epfd: number, maxEvents = 64, options?: RequestOptions): Promise<{ events: number; data: bigint }[]> {
+    const max = validateInteger(maxEvents, 'maxEvents', 1, 65536);
+    const out = new Uint8Array(12 * max);
+    return this.#request('epoll_wait', C.IORING_OP_EPOLL_WAIT, this.#fd(epfd, options), 0, 0, max, 0, out, null, undefined, (n) => {
+      const v = new DataView(out.buffer);
+      return Array.from({ length: n }, (_, i) => ({ events: v.getUint32(12 * i, true), data: v.getBigUint64(12 * i + 4, true) }));
+    }, options);
+  }
+
+  /** The bytes in a socket's receive queue (SOCKET_URING_OP_SIOCINQ, Linux 6.7). */
+  siocinq(fd: number, options?: RequestOptions): Promise<number> {
+    return this.#socketCommand('ioctl', SOCKET_URING_OP_SIOCINQ, fd, 0, 0, null, null, options);
+  }
+
+  /** The bytes in a socket's send queue not yet acknowledged (SOCKET_URING_OP_SIOCOUTQ, Linux 6.7). */
+  siocoutq(fd: number, options?: RequestOptions): Promise<number> {
+    return this.#socketCommand('ioctl', SOCKET_URING_OP_SIOCOUTQ, fd, 0, 0, null, null, options);
+  }
+
+  /** getsockopt(2) (SOCKET_URING_OP_GETSOCKOPT, Linux 6.7; the kernel takes SOL_SOCKET only): the option's bytes, up to `length`. */
+  getsockopt(fd: number, level: number, optname: number, length = 4, options?: RequestOptions): Promise<Uint8Array> {
+    const value = new Uint8Array(validateInteger(length, 'length', 1, 65536));
+    return this.#socketCommand('getsockopt', SOCKET_URING_OP_GETSOCKOPT, fd, level, optname, value, (n) => value.subarray(0, n), options);
+  }
+
+  /** setsockopt(2) (SOCKET_URING_OP_SETSOCKOPT, Linux 6.7): a number is an int option. */
+  setsockopt(fd: number, level: number, optname: number, value: number | ArrayBufferView, options?: RequestOptions): Promise<void> {
+    const bytes = typeof value === 'number' ? new Uint8Array(Int32Array.of(validateInt32(value, 'value')).buffer) : bytesOf(value, 'value');
+    return this.#socketCommand('setsockopt', SOCKET_URING_OP_SETSOCKOPT, fd, level, optname, bytes, toVoid, options);
+  }
+
   /** poll(2) on one fd: resolves with the events that came (POLLIN, ...), once. */
   pollAdd(fd: number, events: number, options?: RequestOptions): Promise<number> {
     return this.#track(this.#request('poll', C.IORING_OP_POLL_ADD, this.#fd(fd, options), 0, 0, 0, validateUint32(events, 'events'), null, null, undefined, null, options), 'poll');
@@ -630,7 +898,7 @@ export class IoUring extends EventEmitter {
   setxattr(path: PathLike, name: string, value: ArrayBufferView | string, flags = 0, options?: RequestOptions): Promise<void> {
     const p = toPath(path);
     const v = typeof value === 'string' ? Buffer.from(value) : bytesOf(value, 'value');
-    return this.#request('setxattr', C.IORING_OP_SETXATTR, 0, 0, 0, v.byteLength, validateInt32(flags, 'flags'), xattrName(name), v, undefined, toVoid, options, p.text, undefined, 0, nulTerminated(p.bytes));
+    return this.#request('setxattr', C.IORING_OP_SETXATTR, 0, 0, 0, v.byteLength, validateInt32(flags, 'flags'), xattrName(name), v, undefined, toVoid, options, p.text, undefined, 0, { addr3: nulTerminated(p.bytes) });
   }
 
   /** fsetxattr(2): as setxattr, on an open fd. */
@@ -744,7 +1012,7 @@ export class IoUring extends EventEmitter {
     const o = validateOptions<RequestOptions & { mask?: number }>(options, 'options', ['signal', 'link', 'hardlink', 'fixedFile', 'mask']);
     const word = futexWord(array, index);
     const v = validateInt32(value, 'value') >>> 0;
-    return this.#request('futex_wait', C.IORING_OP_FUTEX_WAIT, FUTEX_FLAGS, v, 0, 0, 0, word, null, undefined, toVoid, requestOptions(o), undefined, undefined, 0, futexMask(o.mask));
+    return this.#request('futex_wait', C.IORING_OP_FUTEX_WAIT, FUTEX_FLAGS, v, 0, 0, 0, word, null, undefined, toVoid, requestOptions(o), undefined, undefined, 0, { addr3: futexMask(o.mask) });
   }
 
   /** FUTEX_WAKE (IORING_OP_FUTEX_WAKE, 6.7): wakes up to `count` waiters on `array[index]`; resolves with how many it woke. */
@@ -752,7 +1020,7 @@ export class IoUring extends EventEmitter {
     const o = validateOptions<RequestOptions & { mask?: number }>(options, 'options', ['signal', 'link', 'hardlink', 'fixedFile', 'mask']);
     const word = futexWord(array, index);
     const n = validateInteger(count, 'count', 1, INT32_MAX);
-    return this.#request('futex_wake', C.IORING_OP_FUTEX_WAKE, FUTEX_FLAGS, n, 0, 0, 0, word, null, undefined, null, requestOptions(o), undefined, undefined, 0, futexMask(o.mask));
+    return this.#request('futex_wake', C.IORING_OP_FUTEX_WAKE, FUTEX_FLAGS, n, 0, 0, 0, word, null, undefined, null, requestOptions(o), undefined, undefined, 0, { addr3: futexMask(o.mask) });
   }
 
   /**
@@ -802,7 +1070,7 @@ export class IoUring extends EventEmitter {
     const source = this.#fd(o.sendFile, { fixedFile: true });
     // file_index is the target slot + 1; IORING_FILE_INDEX_ALLOC lets the kernel pick.
     const slot = o.targetIndex === undefined ? C.IORING_FILE_INDEX_ALLOC : validateInteger(o.targetIndex, 'options.targetIndex', 0, 0xfffffffd) + 1;
-    return this.#request('msg_ring', C.IORING_OP_MSG_RING, fd, d, C.IORING_MSG_SEND_FD, 0, 0, null, null, slot, null, req, undefined, undefined, 0, source);
+    return this.#request('msg_ring', C.IORING_OP_MSG_RING, fd, d, C.IORING_MSG_SEND_FD, 0, 0, null, null, slot, null, req, undefined, undefined, 0, { addr3: source });
   }
 
   /**
@@ -843,6 +1111,8 @@ export class IoUring extends EventEmitter {
     this.#ops = null;
     if (this.#poll !== null) clearTimeout(this.#poll);
     this.#ring.close(); // native teardown: cancels and waits for anything left
+    for (const ring of this.#bufferRings) ring.close();
+    this.#bufferRings.clear();
     for (let i = 0; i < this.#slots.length; i++) {
       const req = this.#slots[i];
       if (req !== undefined) this.#settle(i, req, -ECANCELED);
@@ -894,7 +1164,7 @@ export class IoUring extends EventEmitter {
   #getxattr(syscall: string, opcode: number, fd: number, name: Uint8Array, path: Uint8Array | 0, text: string | undefined, options: (RequestOptions & { size?: number }) | undefined): Promise<Buffer> {
     const o = validateOptions<RequestOptions & { size?: number }>(options, 'options', ['signal', 'link', 'hardlink', 'fixedFile', 'size']);
     const value = Buffer.alloc(o.size === undefined ? XATTR_SIZE_MAX : validateInteger(o.size, 'options.size', 0, XATTR_SIZE_MAX));
-    return this.#request(syscall, opcode, fd, 0, 0, value.byteLength, 0, name, value, undefined, (n) => value.subarray(0, n), requestOptions(o), text, undefined, 0, path);
+    return this.#request(syscall, opcode, fd, 0, 0, value.byteLength, 0, name, value, undefined, (n) => value.subarray(0, n), requestOptions(o), text, undefined, 0, { addr3: path });
   }
 
   #vfixed(syscall: string, opcode: number, fd: number, index: number, buffers: readonly ArrayBufferView[], position: unknown, options: RequestOptions | undefined): Promise<number> {
@@ -931,6 +1201,60 @@ export class IoUring extends EventEmitter {
     return this.#request(syscall, opcode, this.#fd(fd, options), positionOf(position), offset, length, 0, buffer, null, undefined, null, options, undefined, undefined, index);
   }
 
+  #sendmsg(syscall: string, opcode: number, fd: number, buffers: readonly ArrayBufferView[], message: SendMessage | undefined, options: RequestOptions | undefined, more: (() => void) | undefined): Promise<number> {
+    const m = validateOptions<SendMessage>(message, 'message', ['address', 'port', 'fds', 'flags']);
+    const name = m.address === undefined ? null : sockaddr(m.address, m.port);
+    let control: Uint8Array | null = null;
+    if (m.fds !== undefined) {
+      if (!isArray(m.fds) || m.fds.length === 0 || m.fds.length > SCM_MAX_FD) throw invalidArgType('message.fds', `an array of 1 to ${SCM_MAX_FD} fds`, m.fds);
+      const fds = m.fds.map((f, i) => validateFd(f, `message.fds[${i}]`));
+      control = new Uint8Array(cmsgSpace(4 * fds.length));
+      const v = new DataView(control.buffer);
+      v.setBigUint64(0, BigInt(16 + 4 * fds.length), true);
+      v.setInt32(8, SOL_SOCKET, true);
+      v.setInt32(12, SCM_RIGHTS, true);
+      fds.forEach((f, i) => v.setInt32(16 + 4 * i, f, true));
+    }
+    const flags = m.flags === undefined ? 0 : validateUint32(m.flags, 'message.flags');
+    const views = this.#messageBuffers(buffers);
+    const hdr = msghdr(name, views, control);
+    return this.#request(syscall, opcode, this.#fd(fd, options), 0, 0, 1, flags, hdr, null, undefined, null, options, undefined, undefined, 0, { keep: [name, views, control], more });
+  }
+
+  #messageBuffers(buffers: readonly ArrayBufferView[]): Uint8Array[] {
+    if (!isArray(buffers)) throw invalidArgType('buffers', 'an array of Buffer, TypedArray, or DataView', buffers);
+    if (buffers.length > 1024) throw invalidArgValue('buffers', buffers, 'must hold at most 1024 buffers (IOV_MAX)');
+    return buffers.map((b, i) => bytesOf(b, `buffers[${i}]`));
+  }
+
+  /**
+   * A multishot request whose CQEs each carry a buffer of `buffers`; the
+   * request holds the buffer ring, so the memory it names outlives it.
+   */
+  #bufferMultishot(buffers: IoUringBufferRing, start: (extra: SqeExtra) => Promise<unknown>): AsyncIterableIterator<Uint8Array> {
+    if (!(buffers instanceof IoUringBufferRing) || !this.#bufferRings.has(buffers) || !buffers.open) throw invalidArgType('buffers', 'an open IoUringBufferRing of this ring', buffers);
+    return new Multishot<Uint8Array>(
+      (extra) => start({ ...extra, sqeFlags: IOSQE_BUFFER_SELECT, keep: buffers }),
+      (res, flags) => {
+        if (!(flags & C.IORING_CQE_F_BUFFER)) return undefined;
+        const view = buffers.take(flags >>> IORING_CQE_BUFFER_SHIFT, Math.max(res, 0));
+        if (res > 0) return view;
+        buffers.release(view);
+        return undefined;
+      },
+      (view) => buffers.release(view), (slot) => this.#cancelSlot(slot),
+      // Out of buffers: armed again when the consumer asks for more with some given back.
+      { starved: (err) => (err as NodeJS.ErrnoException).code === 'ENOBUFS', ready: () => buffers.available > 0 },
+    );
+  }
+
+  #socketCommand<T>(syscall: string, cmd: number, fd: number, level: number, optname: number, value: Uint8Array | null, result: ((res: number) => unknown) | null, options: RequestOptions | undefined): Promise<T> {
+    const l = validateInt32(level, 'level');
+    const o = validateInt32(optname, 'optname');
+    // cmd_op is the off field; level and optname share addr; optlen is the file_index field; optval is addr3.
+    return this.#request(syscall, C.IORING_OP_URING_CMD, this.#fd(fd, options), cmd, (l >>> 0) + (o >>> 0) * 2 ** 32, 0, 0, null, null, value?.byteLength ?? 0, result, options, undefined, undefined, 0, value === null ? undefined : { addr3: value });
+  }
+
   /**
    * Queues one request: fills the SQE image (addr holds the offset into `a`
    * when `a` is given), writes it into the ring, and schedules the flush.
@@ -939,7 +1263,7 @@ export class IoUring extends EventEmitter {
     syscall: string, opcode: number, fd: number, off: number, addr: number, len: number, opFlags: number,
     a: Uint8Array | Uint8Array[] | null, b: Uint8Array | null, spliceFdIn: number | undefined,
     result: ((res: number) => unknown) | null, options: RequestOptions | undefined, path?: string, dest?: string, bufIndex = 0,
-    addr3: number | Uint8Array = 0,
+    extra?: SqeExtra,
   ): Promise<T> {
     let sqeFlags = 0;
     let signal: AbortSignal | undefined;
@@ -957,8 +1281,10 @@ export class IoUring extends EventEmitter {
     const w = this.#words;
     const image = this.#image;
     image[0] = opcode;
-    image[1] = sqeFlags;
-    image[2] = image[3] = 0;
+    image[1] = sqeFlags | (extra?.sqeFlags ?? 0);
+    const ioprio = extra?.ioprio ?? 0;
+    image[2] = ioprio & 255;
+    image[3] = ioprio >> 8;
     w[1] = fd;
     // off: -1 is all ones (the current position), as the kernel reads it.
     if (off < 0) w[2] = w[3] = -1;
@@ -977,6 +1303,7 @@ export class IoUring extends EventEmitter {
     w[9] = OWN;
     w[10] = bufIndex;
     w[11] = spliceFdIn ?? 0;
+    const addr3 = extra?.addr3 ?? 0;
     const c = typeof addr3 === 'number' ? null : addr3;
     w[12] = c === null ? (addr3 as number) % 0x100000000 : 0;
     w[13] = 0;
@@ -1000,8 +1327,12 @@ export class IoUring extends EventEmitter {
       resolved.then(this.#flush);
     }
     return new Promise<T>((resolve, reject) => {
-      const req = new Request(resolve as (v: never) => void, reject, syscall, c !== null ? [a, b, c] : b === null ? a : [a, b], result, signal, path, dest);
+      const req = new Request(resolve as (v: never) => void, reject, syscall, extra !== undefined ? [a, b, extra] : b === null ? a : [a, b], result, signal, path, dest);
       this.#slots[slot] = req;
+      if (extra !== undefined) {
+        req.more = extra.more ?? null;
+        extra.slot?.(slot);
+      }
       if (signal !== undefined) {
         req.onAbort = () => this.#abort(slot, req);
         signal.addEventListener('abort', req.onAbort, { once: true });
@@ -1013,6 +1344,12 @@ export class IoUring extends EventEmitter {
     req.onAbort = null;
     if (this.#slots[slot] !== req || this.#handle === null) return;
     req.aborted = true;
+    this.#cancelSlot(slot);
+  }
+
+  /** Queues an IORING_OP_ASYNC_CANCEL of the request in `slot`. */
+  #cancelSlot(slot: number): void {
+    if (this.#handle === null) return;
     const w = this.#words;
     w.fill(0);
     this.#image[0] = C.IORING_OP_ASYNC_CANCEL;
@@ -1073,7 +1410,18 @@ export class IoUring extends EventEmitter {
       const slot = cqes[4 * i]! >>> 0;
       if (slot === INTERNAL) continue;
       const req = this.#slots[slot];
-      if (req !== undefined) this.#settle(slot, req, cqes[4 * i + 2]!);
+      if (req === undefined) continue;
+      let res = cqes[4 * i + 2]!;
+      if (req.more !== null) {
+        const flags = cqes[4 * i + 3]!;
+        if (flags & IORING_CQE_F_NOTIF) res = req.held;
+        else {
+          req.held = res;
+          req.more(res, flags);
+          if (flags & IORING_CQE_F_MORE) continue;
+        }
+      }
+      this.#settle(slot, req, res);
     }
   }
 
@@ -1258,4 +1606,276 @@ function ipv6Bytes(address: string): Uint8Array {
     out[2 * i + 1] = g & 255;
   });
   return out;
+}
+
+function ignore(): void {}
+
+export interface BufferRingOptions {
+  /** The buffer group (0-65535) requests pick from. */
+  group: number;
+  /** How many buffers: a power of two up to 32768 for `bufferRing()`, up to 65536 for `provideBuffers()`. */
+  entries: number;
+  /** Each buffer's bytes. */
+  size: number;
+}
+
+function bufferRingOptions(options: unknown, ring: boolean): BufferRingOptions {
+  const o = validateOptions<BufferRingOptions & RequestOptions>(options, 'options', ring ? ['group', 'entries', 'size'] : ['group', 'entries', 'size', 'signal']);
+  const group = validateInteger(o.group, 'options.group', 0, 65535);
+  const entries = validateInteger(o.entries, 'options.entries', 1, ring ? 32768 : 65536);
+  if (ring && (entries & (entries - 1)) !== 0) throw invalidArgValue('options.entries', entries, 'must be a power of two');
+  const size = validateInteger(o.size, 'options.size', 1, 2 ** 31 - 1);
+  if (entries * size > 2 ** 31 - 1) throw invalidArgValue('options.size', size, 'must make entries * size at most 2 GiB');
+  return { group, entries, size };
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {}
+}
+
+function cmsgSpace(length: number): number {
+  return 16 + ((length + 7) & ~7);
+}
+
+/** A struct msghdr (and its iovecs), written by C: it holds pointers. */
+function msghdr(name: Uint8Array | null, buffers: Uint8Array[], control: Uint8Array | null): Uint8Array {
+  const hdr = new Uint8Array(MSGHDR_SIZE + 16 * buffers.length);
+  native.io_uring.ioUringMsghdr(hdr, name, buffers, control);
+  return hdr;
+}
+
+/** recvmsg's result, from the msghdr the kernel updated (msg_namelen, msg_controllen, msg_flags). */
+function receivedMessage(res: number, hdr: Uint8Array, name: Uint8Array, control: Uint8Array | null): ReceivedMessage {
+  const v = new DataView(hdr.buffer, hdr.byteOffset);
+  const out: ReceivedMessage = { bytesRead: res, flags: v.getInt32(48, true) & ~MSG_CMSG_CLOEXEC };
+  const address = parseSockaddr(name.subarray(0, Math.min(v.getUint32(8, true), name.byteLength)));
+  if (address !== undefined) out.address = address;
+  if (control !== null) {
+    const fds: number[] = [];
+    const end = Math.min(Number(v.getBigUint64(40, true)), control.byteLength);
+    const c = new DataView(control.buffer);
+    for (let at = 0; at + 16 <= end;) {
+      const len = Number(c.getBigUint64(at, true));
+      if (len < 16 || at + len > end) break;
+      if (c.getInt32(at + 8, true) === SOL_SOCKET && c.getInt32(at + 12, true) === SCM_RIGHTS) {
+        for (let i = at + 16; i + 4 <= at + len; i += 4) fds.push(c.getInt32(i, true));
+      }
+      at += (len + 7) & ~7;
+    }
+    if (fds.length > 0) out.fds = fds;
+  }
+  return out;
+}
+
+function parseSockaddr(sa: Uint8Array): SocketAddress | undefined {
+  if (sa.byteLength < 2) return undefined;
+  const family = sa[0]! | (sa[1]! << 8);
+  const port = (sa[2]! << 8) | sa[3]!;
+  if (family === 2 && sa.byteLength >= 16) return { family: 'IPv4', address: sa.subarray(4, 8).join('.'), port };
+  if (family === 10 && sa.byteLength >= 24) {
+    const groups = Array.from({ length: 8 }, (_, i) => ((sa[8 + 2 * i]! << 8) | sa[9 + 2 * i]!).toString(16));
+    // The longest run of zero groups (two or more) becomes '::', as inet_ntop writes it.
+    let best = -1;
+    let bestLen = 1;
+    for (let i = 0; i < 8;) {
+      let j = i;
+      while (j < 8 && groups[j] === '0') j++;
+      if (j - i > bestLen) [best, bestLen] = [i, j - i];
+      i = j === i ? i + 1 : j;
+    }
+    const text = best < 0 ? groups.join(':') : `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
+    return { family: 'IPv6', address: text, port };
+  }
+  if (family === 1 && sa.byteLength > 2) {
+    const path = sa.subarray(2);
+    const nul = path[0] === 0 ? -1 : path.indexOf(0);
+    return { family: 'unix', address: Buffer.from(nul < 0 ? path : path.subarray(0, nul)).toString() };
+  }
+  return undefined;
+}
+
+/**
+ * Buffers the kernel picks from (a provided-buffer ring, IORING_REGISTER_PBUF_RING),
+ * made by `IoUring.bufferRing()`: `entries` buffers of `size` bytes in one
+ * block of memory. A request that picked one yields a view of it, which the
+ * caller gives back with `release(view)` once done with its bytes; until then
+ * the kernel does not pick that buffer again, so a view is never written
+ * under its reader. One not given back is only one buffer fewer: the memory is
+ * held until the ring is closed and no request can pick from it.
+ */
+export class IoUringBufferRing {
+  readonly group: number;
+  readonly entries: number;
+  readonly size: number;
+  readonly #memory: Uint8Array;
+  /** 1 where the buffer of that id is the caller's. */
+  readonly #out: Uint8Array;
+  #available: number;
+  #add: ((bid: number, view: Uint8Array) => void) | null;
+  readonly #unregister: () => void;
+
+  /** @internal */
+  constructor(group: number, entries: number, size: number, addEach: boolean, add: (bid: number, view: Uint8Array) => void, unregister: () => void) {
+    this.group = group;
+    this.entries = entries;
+    this.size = size;
+    this.#memory = new Uint8Array(entries * size);
+    this.#out = new Uint8Array(entries);
+    this.#add = add;
+    this.#unregister = unregister;
+    if (addEach) for (let bid = 0; bid < entries; bid++) add(bid, this.#buffer(bid));
+    this.#available = entries;
+  }
+
+  /** @internal */
+  get open(): boolean {
+    return this.#add !== null;
+  }
+
+  /** @internal All the buffers, in order of id. */
+  get memory(): Uint8Array {
+    return this.#memory;
+  }
+
+  /** Buffers the kernel may pick now. */
+  get available(): number {
+    return this.#available;
+  }
+
+  /** Gives a view this ring's requests yielded back to the kernel. Once the ring is closed, does nothing. */
+  release(view: Uint8Array): void {
+    if (!(view instanceof Uint8Array)) throw invalidArgType('view', 'an instance of Uint8Array', view);
+    const bid = view.buffer === this.#memory.buffer ? view.byteOffset / this.size : -1;
+    if (!Number.isInteger(bid) || bid < 0 || bid >= this.entries || this.#out[bid] !== 1) {
+      throw invalidArgValue('view', view, 'must be a buffer this ring handed out and not yet released');
+    }
+    this.#out[bid] = 0;
+    if (this.#add === null) return;
+    this.#available++;
+    this.#add(bid, this.#buffer(bid));
+  }
+
+  /** Unregisters the ring (IORING_UNREGISTER_PBUF_RING); requests in flight that picked a buffer keep its memory. */
+  close(): void {
+    if (this.#add === null) return;
+    this.#add = null;
+    this.#unregister();
+  }
+
+  /** @internal A buffer the kernel picked: the caller's until released. */
+  take(bid: number, length: number): Uint8Array {
+    this.#out[bid] = 1;
+    this.#available--;
+    return this.#memory.subarray(bid * this.size, bid * this.size + Math.min(length, this.size));
+  }
+
+  #buffer(bid: number): Uint8Array {
+    return this.#memory.subarray(bid * this.size, (bid + 1) * this.size);
+  }
+}
+
+/**
+ * One multishot request's CQEs as an async iterator. Every CQE is taken off
+ * the CQ as soon as the ring wakes and what it carries waits here until the
+ * consumer asks for it, so a slow consumer never overflows the CQ; requests
+ * that pick buffers are bounded by their ring instead (the kernel stops them
+ * with ENOBUFS, and the iterator arms them again once the consumer asks for
+ * more with buffers given back). The request ends when the kernel stops it
+ * (its last CQE without IORING_CQE_F_MORE: the iterator then ends, or throws
+ * that CQE's error after what came before it), on `return()` (a `break`),
+ * which cancels it and frees what was not delivered, or on its AbortSignal.
+ */
+class Multishot<T> implements AsyncIterableIterator<T> {
+  readonly #items: T[] = [];
+  readonly #waiters: { resolve: (r: IteratorResult<T>) => void; reject: (err: unknown) => void }[] = [];
+  #failure: { error: unknown } | null = null;
+  #ended = false;
+  #stopped = false;
+  /** The ENOBUFS that stopped a request that picks buffers, until it is armed again. */
+  #starved: unknown = null;
+  /** The request's slot while it is in flight, to cancel it by; -1 otherwise. */
+  #slot = -1;
+
+  constructor(
+    private readonly start: (extra: SqeExtra) => Promise<unknown>,
+    /** What a CQE carries for the consumer, or undefined. */
+    private readonly item: (res: number, flags: number) => T | undefined,
+    /** Frees an item never delivered. */
+    private readonly drop: (item: T) => void,
+    private readonly cancel: (slot: number) => void,
+    /** Whether the request stopped for want of buffers, and whether there are some again. */
+    private readonly buffers: { starved: (err: unknown) => boolean; ready: () => boolean } | null,
+  ) {
+    this.#arm();
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    if (this.#items.length > 0) return Promise.resolve({ value: this.#items.shift()!, done: false });
+    if (this.#failure !== null) {
+      const { error } = this.#failure;
+      this.#failure = null;
+      return Promise.reject(error);
+    }
+    if (this.#ended || this.#stopped) return Promise.resolve({ value: undefined, done: true });
+    if (this.#starved !== null && !this.#rearm()) return Promise.reject(this.#starved);
+    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+  }
+
+  return(): Promise<IteratorResult<T>> {
+    if (!this.#stopped) {
+      this.#stopped = true;
+      for (const item of this.#items.splice(0)) this.drop(item);
+      if (this.#slot >= 0) this.cancel(this.#slot);
+      for (const w of this.#waiters.splice(0)) w.resolve({ value: undefined, done: true });
+    }
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  /** Arms a starved request again if the consumer gave buffers back; false (it ends with the ENOBUFS) when it holds them all. */
+  #rearm(): boolean {
+    if (!this.buffers!.ready()) {
+      this.#ended = true;
+      return false;
+    }
+    this.#arm();
+    return true;
+  }
+
+  #arm(): void {
+    this.#starved = null;
+    this.start({ more: (res, flags) => this.#cqe(res, flags), slot: (slot) => (this.#slot = slot) }).then(() => this.#over(null), (err: unknown) => this.#over(err));
+  }
+
+  #cqe(res: number, flags: number): void {
+    // The last CQE frees the slot at once (another request may take it before #over runs).
+    if (!(flags & IORING_CQE_F_MORE)) this.#slot = -1;
+    if (res < 0) return; // the last CQE's error: the request's Promise rejects with it
+    const item = this.item(res, flags);
+    if (item === undefined) return;
+    if (this.#stopped) this.drop(item);
+    else if (this.#waiters.length > 0) this.#waiters.shift()!.resolve({ value: item, done: false });
+    else this.#items.push(item);
+  }
+
+  #over(err: unknown): void {
+    this.#slot = -1; // settled without a last CQE: the ring was closed, or the request never reached it
+    if (this.#stopped) return;
+    if (err !== null && this.buffers?.starved(err)) {
+      this.#starved = err;
+      if (this.#waiters.length === 0 || this.#rearm()) return;
+    }
+    this.#ended = true;
+    const waiters = this.#waiters.splice(0);
+    if (err !== null) {
+      if (waiters.length > 0) waiters.shift()!.reject(err);
+      else this.#failure = { error: err };
+    }
+    for (const w of waiters) w.resolve({ value: undefined, done: true });
+  }
 }

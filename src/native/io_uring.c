@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -77,6 +78,8 @@ struct region {
   size_t len;
 };
 
+struct buf_ring;
+
 typedef struct ring {
   int fd; /* the duplicate teardown cancels through (the handle closes its own fd first) */
   unsigned flags;
@@ -88,6 +91,7 @@ typedef struct ring {
   unsigned cqe_size;
   char *sqes, *cqes;
   int reg_index; /* the ring's index among this thread's registered ring fds, or -1 */
+  struct buf_ring *buf_rings; /* the provided-buffer rings registered through ioUringBufRing* */
 } ring;
 
 static int sys_setup(unsigned entries, struct io_uring_params *p) {
@@ -131,6 +135,8 @@ static void unregister_ring_fd(ring *r) {
   r->reg_index = -1;
 }
 
+static void buf_rings_free(ring *r);
+
 /* The handle's family_free: after the handle closed its fd. */
 static void ring_free(void *family) {
   ring *r = family;
@@ -139,6 +145,7 @@ static void ring_free(void *family) {
     /* A registered ring fd holds the ring from the thread's table: let it go. */
     unregister_ring_fd(r);
   }
+  buf_rings_free(r);
   unmap(&r->rings);
   unmap(&r->cq_rings);
   unmap(&r->sqes_region);
@@ -699,6 +706,166 @@ static void export_misc_constants(napi_env env, napi_value c) {
   BUTTER_U32(c, IORING_RSRC_REGISTER_SPARSE);  /* 5.19 */
 }
 
+/*
+ * ---- sockets: messages and provided-buffer rings ----
+ *
+ * A msghdr holds pointers of its own, so JS never fills one: ioUringMsghdr
+ * writes it (and its iovecs) into a Uint8Array of JS's from the buffers it is
+ * given, and JS keeps them all with the request that points at it.
+ */
+
+#define MSGHDR_SIZE sizeof(struct msghdr)
+
+/*
+ * ioUringMsghdr(hdr, name, buffers, control) -> 0 | -EINVAL: a struct msghdr
+ * at hdr[0], its iovecs right after it, naming `name` (a sockaddr, or null),
+ * `buffers` and `control` (cmsgs, or null) with their whole lengths.
+ */
+static napi_value js_io_uring_msghdr(napi_env env, napi_callback_info info) {
+  const void *hdr_data, *data;
+  size_t hdr_len, len;
+  napi_value name, buffers, control;
+  if (!butter_args(env, info, "Bvvv", &hdr_data, &hdr_len, &name, &buffers, &control)) return NULL;
+  uint32_t n;
+  if (napi_get_array_length(env, buffers, &n) != napi_ok || hdr_len < MSGHDR_SIZE + (size_t)n * sizeof(struct iovec))
+    return butter_errno_result(env, EINVAL);
+  struct msghdr *msg = (struct msghdr *)hdr_data;
+  struct iovec *iov = (struct iovec *)((char *)hdr_data + MSGHDR_SIZE);
+  memset(msg, 0, sizeof *msg);
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value e;
+    if (napi_get_element(env, buffers, i, &e) != napi_ok || !butter_arg_bytes(env, e, &data, &len)) return NULL;
+    iov[i].iov_base = (void *)data;
+    iov[i].iov_len = len;
+  }
+  msg->msg_iov = iov;
+  msg->msg_iovlen = n;
+  napi_valuetype type;
+  napi_typeof(env, name, &type);
+  if (type != napi_null) {
+    if (!butter_arg_bytes(env, name, &data, &len)) return NULL;
+    msg->msg_name = (void *)data;
+    msg->msg_namelen = (socklen_t)len;
+  }
+  napi_typeof(env, control, &type);
+  if (type != napi_null) {
+    if (!butter_arg_bytes(env, control, &data, &len)) return NULL;
+    msg->msg_control = (void *)data;
+    msg->msg_controllen = len;
+  }
+  return butter_int(env, 0);
+}
+
+/*
+ * A provided-buffer ring (IORING_REGISTER_PBUF_RING, 5.19): the ring of
+ * buffer descriptors is ours, page-aligned as the kernel requires, and lives
+ * until unregistered or the ring is freed (after its requests are over). The
+ * buffers it names are JS memory, which JS holds for as long as the group is
+ * registered and any request that may have picked one is in flight.
+ */
+struct buf_ring {
+  struct buf_ring *next;
+  struct io_uring_buf_ring *br;
+  size_t len;
+  unsigned entries;
+  uint16_t bgid;
+  uint16_t tail;
+};
+
+static struct buf_ring **find_buf_ring(ring *r, unsigned bgid) {
+  struct buf_ring **p = &r->buf_rings;
+  while (*p && (*p)->bgid != bgid) p = &(*p)->next;
+  return p;
+}
+
+static void buf_rings_free(ring *r) {
+  while (r->buf_rings) {
+    struct buf_ring *b = r->buf_rings;
+    r->buf_rings = b->next;
+    munmap(b->br, b->len);
+    free(b);
+  }
+}
+
+static int ring_register(butter_handle *h, unsigned opcode, void *arg, unsigned nr) {
+  int res = (int)syscall(__NR_io_uring_register, h->fd, opcode, arg, nr);
+  return res < 0 ? -errno : res;
+}
+
+/* ioUringBufRingRegister(handle, bgid, entries) -> 0 | -errno. entries: a power of two up to 32768. */
+static napi_value js_io_uring_buf_ring_register(napi_env env, napi_callback_info info) {
+  butter_handle *h;
+  uint32_t bgid, entries;
+  if (!butter_args(env, info, "huu", &h, &bgid, &entries)) return NULL;
+  ring *r = arg_ring(h);
+  if (!r) return butter_errno_result(env, EBADF);
+  if (bgid > 0xffff || entries == 0 || entries > 32768 || (entries & (entries - 1))) return butter_errno_result(env, EINVAL);
+  if (*find_buf_ring(r, bgid)) return butter_errno_result(env, EEXIST);
+  struct buf_ring *b = calloc(1, sizeof *b);
+  if (!b) return butter_errno_result(env, ENOMEM);
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  b->len = ((size_t)entries * sizeof(struct io_uring_buf) + page - 1) & ~(page - 1);
+  b->br = mmap(NULL, b->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (b->br == MAP_FAILED) {
+    free(b);
+    return butter_errno_result(env, ENOMEM);
+  }
+  b->entries = entries;
+  b->bgid = (uint16_t)bgid;
+  struct io_uring_buf_reg reg = {.ring_addr = (uint64_t)(uintptr_t)b->br, .ring_entries = entries, .bgid = (uint16_t)bgid};
+  int res = ring_register(h, IORING_REGISTER_PBUF_RING, &reg, 1);
+  if (res < 0) {
+    munmap(b->br, b->len);
+    free(b);
+    return butter_int(env, res);
+  }
+  b->next = r->buf_rings;
+  r->buf_rings = b;
+  return butter_int(env, 0);
+}
+
+/* ioUringBufRingUnregister(handle, bgid) -> 0 | -errno: the kernel lets go of the ring, then it is unmapped. */
+static napi_value js_io_uring_buf_ring_unregister(napi_env env, napi_callback_info info) {
+  butter_handle *h;
+  uint32_t bgid;
+  if (!butter_args(env, info, "hu", &h, &bgid)) return NULL;
+  ring *r = arg_ring(h);
+  if (!r) return butter_errno_result(env, EBADF);
+  struct buf_ring **p = find_buf_ring(r, bgid), *b = *p;
+  if (!b) return butter_errno_result(env, ENOENT);
+  struct io_uring_buf_reg reg = {.bgid = (uint16_t)bgid};
+  int res = ring_register(h, IORING_UNREGISTER_PBUF_RING, &reg, 1);
+  if (res < 0) return butter_int(env, res);
+  *p = b->next;
+  munmap(b->br, b->len);
+  free(b);
+  return butter_int(env, 0);
+}
+
+/*
+ * ioUringBufRingAdd(handle, bgid, bid, buffer) -> 0 | -errno: hands the
+ * kernel `buffer` as buffer `bid` of the group (published at once).
+ */
+static napi_value js_io_uring_buf_ring_add(napi_env env, napi_callback_info info) {
+  butter_handle *h;
+  uint32_t bgid, bid;
+  const void *data;
+  size_t len;
+  if (!butter_args(env, info, "huuB", &h, &bgid, &bid, &data, &len)) return NULL;
+  ring *r = arg_ring(h);
+  if (!r) return butter_errno_result(env, EBADF);
+  struct buf_ring *b = *find_buf_ring(r, bgid);
+  if (!b) return butter_errno_result(env, ENOENT);
+  if (bid > 0xffff || len > UINT32_MAX) return butter_errno_result(env, EINVAL);
+  struct io_uring_buf *buf = &b->br->bufs[b->tail & (b->entries - 1)];
+  buf->addr = (uint64_t)(uintptr_t)data;
+  buf->len = (uint32_t)len;
+  buf->bid = (uint16_t)bid;
+  b->tail++;
+  __atomic_store_n(&b->br->tail, b->tail, __ATOMIC_RELEASE);
+  return butter_int(env, 0);
+}
+
 void butter_init_io_uring(napi_env env, napi_value exports) {
   static const butter_fn fns[] = {
       {"ioUringSetup", js_io_uring_setup},
@@ -710,6 +877,10 @@ void butter_init_io_uring(napi_env env, napi_value exports) {
       {"ioUringRegisterRsrc", js_io_uring_register_rsrc},
       {"ioUringFutexWaitv", js_io_uring_futex_waitv},
       {"ioUringPageRange", js_io_uring_page_range},
+      {"ioUringMsghdr", js_io_uring_msghdr},
+      {"ioUringBufRingRegister", js_io_uring_buf_ring_register},
+      {"ioUringBufRingUnregister", js_io_uring_buf_ring_unregister},
+      {"ioUringBufRingAdd", js_io_uring_buf_ring_add},
   };
   butter_export(env, exports, fns, BUTTER_COUNT(fns));
   napi_value c;

@@ -85,6 +85,13 @@ export interface IoUringNative {
   ioUringFutexWaitv(waitv: Uint8Array, words: Uint8Array[]): number;
   /** `out` (two uint32s) receives the offset of the first page boundary in `bytes` and the length of the whole pages from there. */
   ioUringPageRange(bytes: Uint8Array, out: Uint8Array): number;
+  /** Writes a struct msghdr naming these buffers into `hdr` (56 bytes, then 16 per buffer for the iovecs). */
+  ioUringMsghdr(hdr: Uint8Array, name: Uint8Array | null, buffers: Uint8Array[], control: Uint8Array | null): number;
+  /** IORING_REGISTER_PBUF_RING of a ring of `entries` descriptors (a power of two) for buffer group `bgid`. */
+  ioUringBufRingRegister(handle: NativeHandle, bgid: number, entries: number): number;
+  ioUringBufRingUnregister(handle: NativeHandle, bgid: number): number;
+  /** Hands the kernel `buffer` as buffer `bid` of group `bgid`. */
+  ioUringBufRingAdd(handle: NativeHandle, bgid: number, bid: number, buffer: Uint8Array): number;
   readonly constants: { readonly [K in ConstantName]: number };
 }
 

@@ -4,12 +4,13 @@ import { backend } from '../../fs';
 import { report, call, probe, errorText, expectEqual, WAKE_TIMEOUT_MS, type CallCheck, type Environment, type Fact, type FamilyReport } from './check';
 
 /** IoUring's requests by the opcode each needs, and the kernel that added the opcode where it is newer than 5.19. */
-const NEWER: Record<string, string> = { FTRUNCATE: '6.9 (ftruncate)', BIND: '6.11 (bind)', LISTEN: '6.11 (listen)' };
-Object.assign(NEWER, {
+const NEWER: Record<string, string> = {
+  FTRUNCATE: '6.9 (ftruncate)', BIND: '6.11 (bind)', LISTEN: '6.11 (listen)',
+  SEND_ZC: '6.0 (sendZc)', SENDMSG_ZC: '6.1 (sendmsgZc)', READ_MULTISHOT: '6.7 (readMultishot)', EPOLL_WAIT: '6.15 (epollWait)',
   WAITID: '6.7 (waitid)', FUTEX_WAIT: '6.7 (futexWait)', FUTEX_WAKE: '6.7 (futexWake)', FUTEX_WAITV: '6.7 (futexWaitv)',
   FIXED_FD_INSTALL: '6.8 (fixedFdInstall)',
   READV_FIXED: '6.15 (readvFixed)', WRITEV_FIXED: '6.15 (writevFixed)', PIPE: '6.16 (pipe)',
-});
+};
 
 export async function check(env: Environment): Promise<FamilyReport> {
   const { butter } = env;
@@ -76,6 +77,7 @@ export async function check(env: Environment): Promise<FamilyReport> {
     closeSync(r);
     closeSync(w);
   }
+  calls.push(await socketCommands(butter));
   calls.push(fsCall());
   if (missing.length > 0) {
     calls.push(call(missing.map((n) => `IORING_OP_${n}`), 'limited', `IoUring's requests for these need Linux ${missing.map((n) => NEWER[n]).join(', ')}`));
@@ -85,6 +87,22 @@ export async function check(env: Environment): Promise<FamilyReport> {
   const limited = calls.filter((c) => c.status === 'limited');
   if (limited.length > 0) return report('io-uring', calls, `io_uring works; ${limited.map((c) => c.detail).join('; ')}`, 'a newer kernel', facts);
   return report('io-uring', calls, `rings set up, probed and driven; IoUring's completions wake through the ${backend} backend`, null, facts);
+}
+
+/** IoUring's siocinq/siocoutq/getsockopt/setsockopt: socket uring_cmds, 6.7. */
+async function socketCommands(butter: Environment['butter']): Promise<CallCheck> {
+  const io = new butter.IoUring({ entries: 4 });
+  let fd = -1;
+  try {
+    fd = await io.socket(2, 2); // AF_INET, SOCK_DGRAM
+    await io.siocinq(fd);
+    return call(['IoUring.siocinq', 'IoUring.getsockopt'], 'ok', 'socket commands through IORING_OP_URING_CMD');
+  } catch (err) {
+    return call(['IoUring.siocinq', 'IoUring.getsockopt'], 'limited', `socket commands need Linux 6.7: ${errorText(err)}`);
+  } finally {
+    io.close();
+    if (fd >= 0) closeSync(fd);
+  }
 }
 
 /** Which implementation butter/fs chose in this process, and why. */
