@@ -51,9 +51,10 @@ const resolved = Promise.resolve();
  * Requests queued after a wake that go to the kernel at once rather than at
  * the tick's end. A wake means the last batch went to a device (or io-wq),
  * and the requests its completions lead to would reach the device only after
- * JS has queued all of them: with O_DIRECT the device idles meanwhile (with
- * QD 64 on a virtio disk, about an eighth of the time). The first few start
- * it while JS queues the rest, at the cost of one more io_uring_enter per wake.
+ * JS has queued all of them: with O_DIRECT the device idles meanwhile (at QD
+ * 64 on a virtio disk, 160 µs of each 730 µs batch; docs/benchmarks.md). The
+ * first few start it while JS queues the rest, at the cost of one more
+ * io_uring_enter per wake.
  */
 const EARLY_SUBMIT = 8;
 
