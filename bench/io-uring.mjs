@@ -16,7 +16,7 @@
 // Targets (issue 17): IoUring >= 1.5x Node's best at QD >= 64, >= 0.8x fio io_uring.
 import { execFileSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
-import { closeSync, constants as fsc, openSync, read, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants as fsc, openSync, read, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -74,8 +74,15 @@ function alignedBuffer(fd) {
   throw new Error('no aligned buffer found for O_DIRECT');
 }
 
+/** Throws unless `fd` is open with O_DIRECT (its flags in /proc), so that a direct row is one. */
+function assertDirect(fd) {
+  const flags = parseInt(/^flags:\s+(\d+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))[1], 8);
+  if (!(flags & fsc.O_DIRECT)) throw new Error(`fd ${fd} is not open with O_DIRECT`);
+}
+
 /** Runs `qd` loops of `readOne(buffer, position)` for `seconds`; returns reads per second. */
 async function loops(qd, fd, direct, readOne) {
+  if (direct) assertDirect(fd);
   const next = positions();
   let count = 0;
   let stop = false;

@@ -10,7 +10,7 @@ import * as nodeFs from 'node:fs/promises';
 import { constants as fsConstants, statSync, Stats, type BigIntStats, type PathLike } from 'node:fs';
 import { fileTooLarge, invalidArgType, invalidArgValue, outOfRange, sysError } from './core/errors';
 import { toPath } from './core/fs';
-import { abortError, isArray, validateAbortSignal, validateEncoding, validateInteger, validateOptions } from './core/validate';
+import { abortError, isArray, validateAbortSignal, validateBoolean, validateEncoding, validateInteger, validateOptions } from './core/validate';
 import { IoUring, type IoUringStatx } from './high/io-uring';
 import type { OpName } from './raw/io-uring';
 
@@ -513,6 +513,8 @@ interface WriteFileOptions {
   mode?: number | string;
   flag?: string | number;
   signal?: AbortSignal;
+  /** fsync(2) the file before closing it (not when writing to a FileHandle). */
+  flush?: boolean;
 }
 
 type WriteData = string | ArrayBufferView | Iterable<string | ArrayBufferView> | AsyncIterable<string | ArrayBufferView>;
@@ -529,19 +531,24 @@ async function writeAll(r: IoUring, fd: number, bytes: Uint8Array, signal: Abort
   }
 }
 
+/** A chunk as Node's writeFile takes it: a view as it is, anything else through Buffer.from (an array of bytes, an ArrayBuffer; its errors for the rest). */
 function bytesOfChunk(chunk: unknown, encoding: BufferEncoding): Uint8Array {
-  if (typeof chunk === 'string') return Buffer.from(chunk, encoding);
   if (ArrayBuffer.isView(chunk)) return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-  throw invalidArgType('data', 'of type string or an instance of Buffer, TypedArray, or DataView', chunk);
+  return Buffer.from(chunk as string, encoding);
 }
 
 async function writeData(r: IoUring, fd: number, data: WriteData, encoding: BufferEncoding, signal: AbortSignal | undefined): Promise<void> {
   if (typeof data === 'string' || ArrayBuffer.isView(data)) return writeAll(r, fd, bytesOfChunk(data, encoding), signal);
-  for await (const chunk of data as AsyncIterable<unknown>) await writeAll(r, fd, bytesOfChunk(chunk, encoding), signal);
+  for await (const chunk of data as AsyncIterable<unknown>) {
+    checkAborted(signal);
+    await writeAll(r, fd, bytesOfChunk(chunk, encoding), signal);
+  }
 }
 
+/** What Node's writeFile iterates: an object with a Symbol.iterator or Symbol.asyncIterator method (a String object too). */
 function isIterable(data: unknown): boolean {
-  return data !== null && typeof data === 'object' && (Symbol.iterator in data || Symbol.asyncIterator in data);
+  const o = data as { [Symbol.iterator]?: unknown; [Symbol.asyncIterator]?: unknown } | null;
+  return o !== null && typeof o === 'object' && (typeof o[Symbol.iterator] === 'function' || typeof o[Symbol.asyncIterator] === 'function');
 }
 
 /** `fsPromises.writeFile(path | FileHandle, data, options)`. */
@@ -549,6 +556,7 @@ export async function writeFile(path: PathLike | FileHandle, data: WriteData, op
   const r = uring();
   if (r === null) return nodeFs.writeFile(path as PathLike, data as string, options);
   const o = fileOptions<WriteFileOptions>(options, { encoding: 'utf8', mode: 0o666, flag: 'w' });
+  const flush = validateBoolean(o.flush ?? false, 'options.flush');
   if (typeof data !== 'string' && !ArrayBuffer.isView(data) && !isIterable(data)) {
     throw invalidArgType('data', 'of type string or an instance of Buffer, TypedArray, or DataView', data);
   }
@@ -562,6 +570,7 @@ export async function writeFile(path: PathLike | FileHandle, data: WriteData, op
   const fd = await openFd(r, p.bytes, p.text, flagsOf(o.flag, O_TRUNC | O_CREAT | O_WRONLY), modeOf(o.mode, 'mode', 0o666), o.signal);
   try {
     await writeData(r, fd, data, encoding, o.signal);
+    if (flush) await r.fsync(fd);
   } finally {
     await r.closeFd(fd);
   }

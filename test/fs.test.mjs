@@ -9,8 +9,10 @@ import nodeFs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { Readable } from 'node:stream';
 import * as bfs from 'butter/fs';
-import { runChild } from './support/child.mjs';
+import { root, runChild } from './support/child.mjs';
 import { NOBODY, nobodyUnavailable } from './support/nobody.mjs';
 import { NOT_X86_64 } from './support/seccomp.mjs';
 
@@ -29,10 +31,10 @@ async function outcome(fn) {
   }
 }
 
-async function same(call) {
+async function same(call, message) {
   const ours = await outcome(() => call(bfs));
   const node = await outcome(() => call(nodeFs));
-  assert.deepEqual(ours, node);
+  assert.deepEqual(ours, node, message);
   return ours;
 }
 
@@ -129,6 +131,60 @@ test('writeFile: strings with encodings, views, iterables, flags and modes, as N
   assert.equal((await same((f) => f.writeFile(appended, 'x', { flag: 'wx' }))).error.code, 'EEXIST');
   assert.equal((await same((f) => f.writeFile(path.join(dir, 'no', 'such'), 'x'))).error.code, 'ENOENT');
   assert.equal((await same((f) => f.writeFile(path.join(dir, 'n'), 42))).error.code, 'ERR_INVALID_ARG_TYPE');
+});
+
+test('writeFile: every kind of data Node\'s takes (iterables, streams, chunks of every kind) and the errors of what it refuses, side by side', async () => {
+  const kinds = [
+    ['a Set', () => new Set(['m', 'n'])],
+    ['a String object', () => new String('so')],
+    ['a generator', () => (function* () { yield 'x'; yield Buffer.from('y'); })()],
+    ['an async generator', () => (async function* () { yield 'p'; yield new Uint16Array([0x4142]); })()],
+    ['a Readable of strings and Buffers', () => Readable.from(['r1', Buffer.from('r2')])],
+    ['a file\'s read stream', () => fs.createReadStream(file, { highWaterMark: 16384 })],
+    ['chunks in an encoding', () => ['6869', '21'], 'hex'],
+    ['arrays of bytes and ArrayBuffers as chunks', () => [[65, 66], new Uint8Array([1, 2]).buffer]],
+    ['an empty iterable', () => []],
+    ['a number chunk', () => ['a', 5]],
+    ['a null chunk', () => [null]],
+    ['an object chunk', () => [{}]],
+    ['a Symbol.iterator that is not a function', () => ({ [Symbol.iterator]: 1 })],
+    ['an object with its own toString', () => ({ toString: () => 'ts' })],
+    ['an ArrayBuffer', () => new Uint8Array([1]).buffer],
+    ['an iterator that throws', () => (function* () { yield 'a'; throw new Error('boom'); })()],
+    ['a bad flush option', () => 'x', { flush: 'yes' }],
+  ];
+  for (const [name, data, options] of kinds) {
+    await same(async (f) => {
+      const target = path.join(dir, f === bfs ? 'kind-ours' : 'kind-node');
+      fs.rmSync(target, { force: true });
+      await f.writeFile(target, data(), options);
+      return fs.readFileSync(target).toString('hex');
+    }, name);
+  }
+  // A signal aborted between two chunks: the first is written, then AbortError.
+  await same(async (f) => {
+    const target = path.join(dir, f === bfs ? 'abort-ours' : 'abort-node');
+    const ac = new AbortController();
+    const written = await outcome(() => f.writeFile(target, (function* () { yield 'a'; ac.abort(); yield 'b'; })(), { signal: ac.signal }));
+    return [written.error?.name, fs.readFileSync(target, 'utf8')];
+  }, 'aborted between chunks');
+});
+
+test('writeFile with flush: true fsyncs the file before closing it, as Node\'s', async () => {
+  const addon = createRequire(import.meta.url)(fs.existsSync(path.join(root, 'build', 'Release', 'butter.node')) ? path.join(root, 'build', 'Release', 'butter.node') : path.join(root, 'build', 'Debug', 'butter.node'));
+  const original = addon.io_uring.ioUringPrep;
+  const ops = [];
+  addon.io_uring.ioUringPrep = (handle, image, ...rest) => (ops.push(image[0]), original(handle, image, ...rest));
+  try {
+    await bfs.writeFile(path.join(dir, 'flushed'), 'x', { flush: true });
+    assert.ok(ops.includes(addon.io_uring.constants.IORING_OP_FSYNC), `opcodes: ${ops}`);
+    ops.length = 0;
+    await bfs.writeFile(path.join(dir, 'flushed'), 'x', { flush: false });
+    assert.ok(!ops.includes(addon.io_uring.constants.IORING_OP_FSYNC));
+  } finally {
+    addon.io_uring.ioUringPrep = original;
+  }
+  assert.equal(fs.readFileSync(path.join(dir, 'flushed'), 'utf8'), 'x');
 });
 
 test('stat: Stats and BigIntStats from statx, equal to Node\'s', async () => {

@@ -304,6 +304,53 @@ test('IoUring: everything queued in one tick goes to the kernel in one io_uring_
   }
 });
 
+test('IoUring: after a wake, the first requests its completions lead to go to the kernel at once, the rest at the tick\'s end', async () => {
+  const ring = keep(new IoUring());
+  const [r, w] = pipe2().map(track);
+  const { fd } = file('x'.repeat(64));
+  const original = addon.io_uring.ioUringSubmit;
+  let calls = 0;
+  addon.io_uring.ioUringSubmit = (...args) => (calls++, original(...args));
+  try {
+    const woken = ring.read(r, Buffer.alloc(1));
+    setTimeout(() => fs.writeSync(w, 'x'), 5);
+    await woken; // runs in the microtasks after the wake
+    calls = 0;
+    const reads = Array.from({ length: 20 }, (_, i) => ring.read(fd, Buffer.alloc(1), i));
+    assert.equal(calls, 1, 'the first 8 went at once');
+    await null;
+    assert.equal(calls, 2);
+    assert.equal((await Promise.all(reads)).join(''), '1'.repeat(20));
+  } finally {
+    addon.io_uring.ioUringSubmit = original;
+  }
+});
+
+test('IoUring: a wake that leaves the ring idle stops watching its fd only at the end of the turn, after the requests it leads to', async () => {
+  const ring = keep(new IoUring());
+  const [r, w] = pipe2().map(track);
+  const original = addon.handleSet;
+  let stops = 0;
+  const watched = new Set(); // this ring's handle: other tests' rings may stop watching meanwhile
+  addon.handleSet = (handle, events, flags) => {
+    if (events !== 0) watched.add(handle);
+    else if (watched.has(handle)) stops++;
+    return original(handle, events, flags);
+  };
+  try {
+    for (let i = 0; i < 5; i++) {
+      const read = ring.read(r, Buffer.alloc(1));
+      setTimeout(() => fs.writeSync(w, 'x'), 1);
+      assert.equal(await read, 1);
+    }
+    assert.equal(stops, 0, 'each wake\'s next read came before the turn ended');
+    await new Promise(setImmediate);
+    assert.equal(stops, 1, 'an idle ring is not watched');
+  } finally {
+    addon.handleSet = original;
+  }
+});
+
 test('IoUring: a loop of reads that complete at once (page cache) still lets timers and other I/O run', async () => {
   const ring = keep(new IoUring());
   const { fd } = file('x'.repeat(4096));

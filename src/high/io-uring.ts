@@ -6,7 +6,8 @@
  * goes to the kernel with one io_uring_enter, which also reaps whatever
  * completed inside it (reads served from the page cache do). Completions that
  * come later wake the ring's own fd through the readiness backend, watched
- * only while requests are in flight.
+ * only while requests are in flight; the first requests queued after such a
+ * wake go at once (EARLY_SUBMIT).
  *
  * A request's buffers (and the path bytes it points at) are held in its
  * record until its completion arrives, whatever the caller does meanwhile;
@@ -93,6 +94,16 @@ const MSG_CMSG_CLOEXEC = 0x40000000;
 const SOCKADDR_STORAGE = 128;
 /** sizeof(struct msghdr) on 64-bit Linux; its iovecs follow it in the same bytes. */
 const MSGHDR_SIZE = 56;
+/**
+ * Requests queued after a wake that go to the kernel at once rather than at
+ * the tick's end. A wake means the last batch went to a device (or io-wq),
+ * and the requests its completions lead to would reach the device only after
+ * JS has queued all of them: with O_DIRECT the device idles meanwhile (at QD
+ * 64 on a virtio disk, 160 µs of each 730 µs batch; docs/benchmarks.md). The
+ * first few start it while JS queues the rest, at the cost of one more
+ * io_uring_enter per wake.
+ */
+const EARLY_SUBMIT = 8;
 
 export interface IoUringOptions {
   /** Submission queue entries (rounded up to a power of two). Default 256. */
@@ -303,6 +314,8 @@ export class IoUring extends EventEmitter {
       this.#yielding = false;
       this.#flush();
     }
+    this.#afterWake = false;
+    if (this.#inFlight === 0) this.#watch();
   };
   /** Flushes once per queued flush, even when a full SQ was submitted early since. */
   readonly #flush = (): void => {
@@ -311,11 +324,14 @@ export class IoUring extends EventEmitter {
       this.#yielding = true;
       return;
     }
+    this.#afterWake = false;
     this.#submit();
   };
   /** The last request prepped links to the next one. */
   #chainOpen = false;
   #watching = false;
+  /** The microtasks after a wake that brought completions run (see EARLY_SUBMIT). */
+  #afterWake = false;
   #ref = true;
   #files: number[] = [];
   #ops: ReadonlySet<OpName> | null = null;
@@ -1326,7 +1342,7 @@ export class IoUring extends EventEmitter {
       // A resolved promise, not queueMicrotask: that one makes an AsyncResource per call.
       resolved.then(this.#flush);
     }
-    return new Promise<T>((resolve, reject) => {
+    const promise = new Promise<T>((resolve, reject) => {
       const req = new Request(resolve as (v: never) => void, reject, syscall, extra !== undefined ? [a, b, extra] : b === null ? a : [a, b], result, signal, path, dest);
       this.#slots[slot] = req;
       if (extra !== undefined) {
@@ -1338,6 +1354,11 @@ export class IoUring extends EventEmitter {
         signal.addEventListener('abort', req.onAbort, { once: true });
       }
     });
+    if (this.#afterWake && !this.#chainOpen && this.#queued.length === EARLY_SUBMIT) {
+      this.#afterWake = false;
+      this.#submit();
+    }
+    return promise;
   }
 
   #abort(slot: number, req: Request): void {
@@ -1443,12 +1464,18 @@ export class IoUring extends EventEmitter {
     }
   }
 
-  /** Watches the ring's fd while requests are in flight, keeping the loop alive unless unref'd. */
+  /**
+   * Watches the ring's fd while requests are in flight, keeping the loop
+   * alive unless unref'd. A ring that completions left idle stops watching
+   * at the end of the loop's turn (#newTurn), not at once: the requests they
+   * lead to come in the microtasks right after, and stopping and starting
+   * again would cost three epoll_ctl calls per wake.
+   */
   #watch(): void {
     const handle = this.#handle;
     if (handle === null) return;
     const want = this.#inFlight > 0 || this.listenerCount('message') > 0;
-    if (!want && !this.#watching) return;
+    if (!want && (!this.#watching || this.#turnCompletions > 0)) return;
     const r = native.handleSet(handle, want ? native.READABLE : 0, want ? native.KEEP_CALLBACK | (this.#ref ? native.KEEP_LOOP : 0) : 0);
     if (r < 0) {
       // The requests are the kernel's whatever the backend says: look for their completions every millisecond instead.
@@ -1475,7 +1502,9 @@ export class IoUring extends EventEmitter {
       this.#pollLater();
       return;
     }
+    const settled = this.#turnCompletions;
     this.#submit();
+    this.#afterWake = this.#turnCompletions > settled;
   };
 }
 
