@@ -6,7 +6,7 @@
 // signal is ever sent anywhere but to that child itself with signal 0.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, readdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
@@ -15,15 +15,15 @@ import fc from 'fast-check';
 import * as butter from 'butter';
 import * as timers from 'butter/timers';
 import * as timersPromises from 'butter/timers/promises';
+import { openFds, fdsOpenedSince } from './support/fds.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const RUNS = 300;
-const fdCount = () => readdirSync('/proc/self/fd').length;
-const FD_BASELINE = fdCount();
+const FD_BASELINE = openFds();
 const dir = mkdtempSync(join(tmpdir(), 'butter-fuzz-'));
 after(() => {
   rmSync(dir, { recursive: true, force: true });
-  assert.equal(fdCount(), FD_BASELINE, 'every fd opened here is closed');
+  assert.deepEqual(fdsOpenedSince(FD_BASELINE), [], 'every fd opened here is closed');
 });
 
 // Kept as source text too, so the signals child can use the same definitions.

@@ -15,11 +15,12 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import os from 'node:os';
-import { closeSync, fstatSync, readFileSync, readlinkSync, readdirSync } from 'node:fs';
+import { closeSync, fstatSync, readFileSync, readlinkSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
 import * as butter from 'butter';
 import { assertSysError } from './support/errors.mjs';
+import { openFds, fdsOpenedSince } from './support/fds.mjs';
 
 const {
   getpid, getppid, gettid, uname, gethostname, getdomainname, sethostname, setdomainname,
@@ -33,9 +34,8 @@ const BUTTER_ESM = import.meta.resolve('butter');
 const FAST_CHECK_ESM = import.meta.resolve('fast-check');
 const RUNS = 200;
 
-const openFdCount = () => readdirSync('/proc/self/fd').length;
-const FD_BASELINE = openFdCount();
-after(() => assert.equal(openFdCount(), FD_BASELINE, 'every fd the fuzzers opened is closed'));
+const FD_BASELINE = openFds();
+after(() => assert.deepEqual(fdsOpenedSince(FD_BASELINE), [], 'every fd the fuzzers opened is closed'));
 
 // ---- the values thrown at everything ----
 // (Self-contained, so the sethostname child can rebuild it from its source text.)

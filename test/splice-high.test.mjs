@@ -13,12 +13,12 @@ import { PassThrough } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { Pipe, sendFile, copyFile, proxy, pipeline, teeTo, splice, vmsplice, pipe2, AbortError } from 'butter';
 import { assertSysError } from './support/errors.mjs';
+import { openFds, fdsOpenedSince } from './support/fds.mjs';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'butter-splice-high-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
-const openFds = () => fs.readdirSync('/proc/self/fd').length;
 const FD_BASELINE = openFds();
-after(() => assert.equal(openFds(), FD_BASELINE, 'every fd these tests opened is closed'));
+after(() => assert.deepEqual(fdsOpenedSince(FD_BASELINE), [], 'every fd these tests opened is closed'));
 
 /** Pipes a test made, closed after it. */
 const pipes = [];
@@ -558,7 +558,7 @@ test('no fd is left behind by 200 rounds of each, or by a Worker terminated in t
     await sendFile(out, p);
     await out.close();
   }
-  assert.equal(openFds(), before);
+  assert.deepEqual(fdsOpenedSince(before), []);
   const worker = new Worker(`
     const { parentPort } = require('node:worker_threads');
     const net = require('node:net');
@@ -573,5 +573,5 @@ test('no fd is left behind by 200 rounds of each, or by a Worker terminated in t
   await worker.terminate();
   client.destroy();
   await new Promise((r) => setTimeout(r, 50));
-  assert.equal(openFds(), before);
+  assert.deepEqual(fdsOpenedSince(before), []);
 });
