@@ -12,7 +12,7 @@
 import { release } from 'node:os';
 import { invalidArgType, invalidArgValue } from '../core/errors';
 import { isArray, validateOptions } from '../core/validate';
-import { actionValue, addRule, compiledRule, compileTables, nativeArch, syscallNumber, type SeccompAction, type SeccompArch, type SeccompArgCheck, type SeccompFilter, type Table } from './seccomp';
+import { actionValue, archNames, compileRules, nativeArch, Rules, syscallNumbers, type SeccompAction, type SeccompArch, type SeccompArgCheck, type SeccompFilter } from './seccomp';
 import { SECCOMP_RET_KILL_PROCESS } from '../raw/seccomp';
 
 /** Docker's default capabilities: what a container gets without `--cap-add`/`--cap-drop`. */
@@ -155,7 +155,7 @@ export function seccompProfile(profile: object | string, options: SeccompProfile
   const syscalls = p.syscalls ?? [];
   if (!isArray(syscalls)) throw invalidArgType('profile.syscalls', 'an array', p.syscalls);
 
-  const tables = new Map(arches.map((a) => [a, new Map() as Table]));
+  const rules = new Rules();
   syscalls.forEach((entry, i) => {
     const at = `profile.syscalls[${i}]`;
     const s = object<ProfileSyscall>(entry, at);
@@ -175,15 +175,17 @@ export function seccompProfile(profile: object | string, options: SeccompProfile
     const names = s.names !== undefined && s.names !== null ? strings(s.names, `${at}.names`) : s.name !== undefined ? strings([s.name], `${at}.name`) : [];
     const inc = selector(s.includes, `${at}.includes`);
     const exc = selector(s.excludes, `${at}.excludes`);
-    const rule = compiledRule(act, args, at);
+    const rule = rules.add(act, args, at);
     for (const arch of arches) {
       if (!applies(inc, exc, arch, caps)) continue;
-      const table = tables.get(arch)!;
-      for (const name of names) {
-        const nr = syscallNumber(name, arch);
-        if (nr !== undefined) addRule(table, nr, rule);
+      const numbers = syscallNumbers(arch);
+      const id = archNames.indexOf(arch);
+      // Indexed: V8's interpreter allocates an iterator result per step of a for-of.
+      for (let j = 0; j < names.length; j++) {
+        const nr = numbers.get(names[j]);
+        if (nr !== undefined) rules.for(id, nr, rule);
       }
     }
   });
-  return compileTables(tables, arches, actionValue(defaultAction, 'profile.defaultAction'), SECCOMP_RET_KILL_PROCESS);
+  return compileRules(rules, arches, actionValue(defaultAction, 'profile.defaultAction'), SECCOMP_RET_KILL_PROCESS);
 }

@@ -1,9 +1,13 @@
 /*
- * seccomp: seccomp(2) and the prctl(2) options that go with it. Filters are
- * compiled, checked and interpreted in TypeScript (src/high/seccomp*.ts); here
- * a program is only the bytes of a `struct sock_filter` array, which the kernel
- * validates itself (EINVAL for a bad instruction, a jump out of the program or
- * more than BPF_MAXINSNS instructions).
+ * seccomp: seccomp(2) and the prctl(2) options that go with it, and the code
+ * generator of Butter's filter compiler. Rules are checked, resolved to
+ * numbers and interpreted in TypeScript (src/high/seccomp*.ts), which hands
+ * them here as a flat array of words (seccompAssemble): this lays out the
+ * program, because V8 runs that much code slowly the first time, and a
+ * program is compiled once per process. seccomp(2) takes a program as the
+ * bytes of a `struct sock_filter` array, which the kernel validates itself
+ * (EINVAL for a bad instruction, a jump out of the program or more than
+ * BPF_MAXINSNS instructions).
  *
  * Filters, strict mode and no_new_privs belong to the calling thread, except
  * with SECCOMP_FILTER_FLAG_TSYNC, which gives every thread the caller's filter
@@ -12,6 +16,8 @@
 #include "butter.h"
 
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -80,6 +86,401 @@ static napi_value js_prctl_get_seccomp(napi_env env, napi_callback_info info) {
   return butter_int(env, r < 0 ? -errno : r);
 }
 
+/*
+ * The code generator. Its input (built by compileRules in
+ * src/high/seccomp.ts, which has checked every value) is 32-bit words:
+ *
+ *   fallback, badArch, n, arch[n], m, actions[m], then per syscall a rule
+ *   is for: arch, nr, the rule's offset in actions
+ *
+ * where a rule in actions is its action's value, its number of checks and
+ * per check: index, op, value high, value low, mask high, mask low. arch is
+ * ARCH_*; op is OP_*; the order of the syscall records decides between the
+ * rules of one syscall. The program: load the arch and compare it with each
+ * AUDIT_ARCH compiled for, else badArch; per AUDIT_ARCH, load the number
+ * (x86_64 splits x32's off at bit 30) and binary-search it. The leaves are
+ * runs of numbers with one action (a `ret`), or one syscall's rules, whose
+ * arguments are read only there: the kernel's action cache (5.11) then knows
+ * every syscall without argument rules without running the filter.
+ */
+enum { ARCH_X86_64, ARCH_X32, ARCH_AARCH64, ARCH_COUNT };
+enum { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE, OP_MASKED_EQ, OP_COUNT };
+#define X32_SYSCALL_BIT 0x40000000u
+#define CHECK_WORDS 6
+#define DATA_NR 0
+#define DATA_ARCH 4
+#define DATA_ARGS 16
+static const uint32_t audit_arch[ARCH_COUNT] = {AUDIT_ARCH_X86_64, AUDIT_ARCH_X86_64, AUDIT_ARCH_AARCH64};
+
+typedef struct {
+  uint32_t arch, nr, value, nchecks, seq;
+  const uint32_t *checks;
+} rule;
+
+/* A syscall's own rules, or a run of numbers from `start` with one action. */
+typedef struct {
+  uint64_t start;
+  uint32_t value;
+  const rule *rules; /* NULL for a run */
+  uint32_t count;
+} leaf;
+
+/*
+ * Code with symbolic forward labels: a label is an index into `pos`, placed
+ * by a LABEL item; a conditional jump names two labels, `ja` one.
+ */
+enum { IT_INSN, IT_JUMP, IT_JA, IT_LABEL };
+typedef struct {
+  uint8_t kind;
+  uint16_t code;
+  uint32_t k, t, f;
+} item;
+
+typedef struct {
+  item *items;
+  size_t n, cap;
+  uint32_t *pos;
+  uint32_t labels, label_cap;
+  bool failed; /* out of memory: everything after is ignored */
+} assembler;
+
+#define NEXT UINT32_MAX
+
+static uint32_t label(assembler *a) {
+  if (a->labels == a->label_cap) {
+    uint32_t cap = a->label_cap ? a->label_cap * 2 : 256;
+    uint32_t *pos = a->failed ? NULL : realloc(a->pos, cap * sizeof *pos);
+    if (!pos) {
+      a->failed = true;
+      return 0;
+    }
+    a->pos = pos;
+    a->label_cap = cap;
+  }
+  return a->labels++;
+}
+
+static void push(assembler *a, item it) {
+  if (a->n == a->cap) {
+    size_t cap = a->cap ? a->cap * 2 : 512;
+    item *items = a->failed ? NULL : realloc(a->items, cap * sizeof *items);
+    if (!items) {
+      a->failed = true;
+      return;
+    }
+    a->items = items;
+    a->cap = cap;
+  }
+  a->items[a->n++] = it;
+}
+
+static void stmt(assembler *a, uint16_t code, uint32_t k) {
+  push(a, (item){.kind = IT_INSN, .code = code, .k = k});
+}
+
+static void place(assembler *a, uint32_t l) {
+  push(a, (item){.kind = IT_LABEL, .t = l});
+}
+
+/* A conditional jump; a NEXT target is the instruction after it. */
+static void jump(assembler *a, uint16_t op, uint32_t k, uint32_t t, uint32_t f) {
+  uint32_t next = t == NEXT || f == NEXT ? label(a) : NEXT;
+  push(a, (item){.kind = IT_JUMP, .code = BPF_JMP | op | BPF_K, .k = k, .t = t == NEXT ? next : t, .f = f == NEXT ? next : f});
+  if (next != NEXT) place(a, next);
+}
+
+static bool far(const assembler *a, uint32_t target, size_t at) {
+  return a->pos[target] - at - 1 > 255;
+}
+
+/*
+ * Places the labels; while some conditional jump is more than 255
+ * instructions from a target (its offsets are 8-bit), sends that side to an
+ * unconditional `ja` (32-bit offset) right after the jump, and lays out
+ * again. Insertions only lengthen jumps, so a far jump stays far and this
+ * ends. Returns the number of instructions, or 0 out of memory.
+ */
+static size_t layout(assembler *a) {
+  for (;;) {
+    if (a->failed) return 0;
+    size_t n = 0, hops = 0;
+    for (size_t i = 0; i < a->n; i++) {
+      if (a->items[i].kind == IT_LABEL) a->pos[a->items[i].t] = (uint32_t)n;
+      else n++;
+    }
+    for (size_t i = 0, at = 0; i < a->n; i++) {
+      const item *it = &a->items[i];
+      if (it->kind == IT_LABEL) continue;
+      if (it->kind == IT_JUMP) hops += far(a, it->t, at) + far(a, it->f, at);
+      at++;
+    }
+    if (hops == 0) return n;
+    item *out = malloc((a->n + 2 * hops) * sizeof *out);
+    if (!out) return 0;
+    size_t m = 0;
+    for (size_t i = 0, at = 0; i < a->n; i++) {
+      item it = a->items[i];
+      out[m++] = it;
+      if (it.kind == IT_LABEL) continue;
+      if (it.kind == IT_JUMP) {
+        item *jmp = &out[m - 1];
+        bool t_far = far(a, it.t, at), f_far = far(a, it.f, at);
+        if (t_far) {
+          uint32_t hop = label(a);
+          out[m++] = (item){.kind = IT_LABEL, .t = hop};
+          out[m++] = (item){.kind = IT_JA, .t = it.t};
+          jmp->t = hop;
+        }
+        if (f_far) {
+          uint32_t hop = label(a);
+          out[m++] = (item){.kind = IT_LABEL, .t = hop};
+          out[m++] = (item){.kind = IT_JA, .t = it.f};
+          jmp->f = hop;
+        }
+      }
+      at++;
+    }
+    free(a->items);
+    a->items = out;
+    a->n = a->cap = m;
+  }
+}
+
+static void encode(const assembler *a, struct sock_filter *out) {
+  uint32_t at = 0;
+  for (size_t i = 0; i < a->n; i++) {
+    const item *it = &a->items[i];
+    if (it->kind == IT_LABEL) continue;
+    if (it->kind == IT_INSN) out[at] = (struct sock_filter)BPF_STMT(it->code, it->k);
+    else if (it->kind == IT_JA) out[at] = (struct sock_filter)BPF_STMT(BPF_JMP | BPF_JA, a->pos[it->t] - at - 1);
+    else out[at] = (struct sock_filter)BPF_JUMP(it->code, it->k, a->pos[it->t] - at - 1, a->pos[it->f] - at - 1);
+    at++;
+  }
+}
+
+/* seccomp_data's arguments are in the task's byte order; both architectures here are little-endian, so the high half is at +4. */
+static void load_arg(assembler *a, uint32_t index, bool high) {
+  stmt(a, BPF_LD | BPF_W | BPF_ABS, DATA_ARGS + 8 * index + (high ? 4 : 0));
+}
+
+/* One 64-bit comparison in 32-bit halves, high word first: falls through when it holds, jumps to `fail` when not. */
+static void emit_check(assembler *a, const uint32_t *c, uint32_t fail) {
+  uint32_t index = c[0], op = c[1], hi = c[2], lo = c[3], mhi = c[4], mlo = c[5];
+  uint32_t pass = label(a), low_word = label(a);
+  switch (op) {
+    case OP_EQ:
+    case OP_MASKED_EQ:
+      if (!(op == OP_MASKED_EQ && mhi == 0 && hi == 0)) {
+        load_arg(a, index, true);
+        if (op == OP_MASKED_EQ && mhi != UINT32_MAX) stmt(a, BPF_ALU | BPF_AND | BPF_K, mhi);
+        jump(a, BPF_JEQ, hi, NEXT, fail);
+      }
+      load_arg(a, index, false);
+      if (op == OP_MASKED_EQ && mlo != UINT32_MAX) stmt(a, BPF_ALU | BPF_AND | BPF_K, mlo);
+      jump(a, BPF_JEQ, lo, pass, fail);
+      break;
+    case OP_NE:
+      load_arg(a, index, true);
+      jump(a, BPF_JEQ, hi, low_word, pass);
+      place(a, low_word);
+      load_arg(a, index, false);
+      jump(a, BPF_JEQ, lo, fail, pass);
+      break;
+    case OP_GT:
+    case OP_GE:
+      load_arg(a, index, true);
+      jump(a, BPF_JGT, hi, pass, NEXT);
+      jump(a, BPF_JEQ, hi, low_word, fail);
+      place(a, low_word);
+      load_arg(a, index, false);
+      jump(a, op == OP_GT ? BPF_JGT : BPF_JGE, lo, pass, fail);
+      break;
+    default: /* OP_LT, OP_LE */
+      load_arg(a, index, true);
+      jump(a, BPF_JGT, hi, fail, NEXT);
+      jump(a, BPF_JEQ, hi, low_word, pass);
+      place(a, low_word);
+      load_arg(a, index, false);
+      jump(a, op == OP_LT ? BPF_JGE : BPF_JGT, lo, fail, pass);
+  }
+  place(a, pass);
+}
+
+static void emit_leaf(assembler *a, const leaf *l, uint32_t fallback) {
+  if (!l->rules) {
+    stmt(a, BPF_RET | BPF_K, l->value);
+    return;
+  }
+  for (uint32_t i = 0; i < l->count; i++) {
+    const rule *r = &l->rules[i];
+    uint32_t next = label(a);
+    for (uint32_t j = 0; j < r->nchecks; j++) emit_check(a, r->checks + j * CHECK_WORDS, next);
+    stmt(a, BPF_RET | BPF_K, r->value);
+    place(a, next);
+  }
+  stmt(a, BPF_RET | BPF_K, fallback);
+}
+
+/* A binary search over leaves [lo, hi), the syscall number in A. */
+static void emit_search(assembler *a, const leaf *leaves, size_t lo, size_t hi, uint32_t fallback) {
+  if (hi - lo == 1) {
+    emit_leaf(a, &leaves[lo], fallback);
+    return;
+  }
+  size_t mid = (lo + hi) / 2;
+  uint32_t right = label(a);
+  jump(a, BPF_JGE, (uint32_t)leaves[mid].start, right, NEXT);
+  emit_search(a, leaves, lo, mid, fallback);
+  place(a, right);
+  emit_search(a, leaves, mid, hi, fallback);
+}
+
+static void push_leaf(leaf *out, size_t *n, leaf l) {
+  if (!l.rules && *n > 0 && !out[*n - 1].rules && out[*n - 1].value == l.value) return;
+  out[(*n)++] = l;
+}
+
+/*
+ * The numbers [lo, hi) of one arch as leaves, and their search. `rules` are
+ * that arch's, sorted by number then order given. A rule without checks
+ * decides for every call: later rules of its syscall can never apply.
+ */
+static void emit_arch(assembler *a, const rule *rules, size_t count, uint64_t lo, uint64_t hi, uint32_t fallback) {
+  /* At most a run before each syscall, the syscall, and a run after the last. */
+  leaf *leaves = malloc((2 * count + 1) * sizeof *leaves);
+  if (!leaves) {
+    a->failed = true;
+    return;
+  }
+  size_t n = 0;
+  uint64_t at = lo;
+  for (size_t i = 0; i < count;) {
+    size_t end = i + 1;
+    while (end < count && rules[end].nr == rules[i].nr) end++;
+    uint32_t nr = rules[i].nr;
+    if (nr >= lo && nr < hi) {
+      if (nr > at) push_leaf(leaves, &n, (leaf){.start = at, .value = fallback});
+      size_t live = i;
+      while (live < end - 1 && rules[live].nchecks > 0) live++;
+      if (rules[i].nchecks == 0) push_leaf(leaves, &n, (leaf){.start = nr, .value = rules[i].value});
+      else push_leaf(leaves, &n, (leaf){.start = nr, .rules = &rules[i], .count = (uint32_t)(live - i + 1)});
+      at = (uint64_t)nr + 1;
+    }
+    i = end;
+  }
+  if (at < hi) push_leaf(leaves, &n, (leaf){.start = at, .value = fallback});
+  emit_search(a, leaves, 0, n, fallback);
+  free(leaves);
+}
+
+static int by_arch_nr(const void *x, const void *y) {
+  const rule *a = x, *b = y;
+  if (a->arch != b->arch) return a->arch < b->arch ? -1 : 1;
+  if (a->nr != b->nr) return a->nr < b->nr ? -1 : 1;
+  return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* Reads the syscall records out of `w`; false when the words are not what compileRules writes. */
+static bool read_rules(const uint32_t *actions, size_t nactions, const uint32_t *w, size_t len, rule *rules) {
+  if (len % 3) return false;
+  for (size_t i = 0; i < len / 3; i++) {
+    uint32_t arch = w[3 * i], nr = w[3 * i + 1], at = w[3 * i + 2];
+    if (arch >= ARCH_COUNT || at >= nactions || nactions - at < 2) return false;
+    uint32_t nchecks = actions[at + 1];
+    const uint32_t *checks = &actions[at + 2];
+    if (nchecks > (nactions - at - 2) / CHECK_WORDS) return false;
+    for (uint32_t j = 0; j < nchecks; j++) {
+      if (checks[j * CHECK_WORDS] > 5 || checks[j * CHECK_WORDS + 1] >= OP_COUNT) return false;
+    }
+    if (rules) rules[i] = (rule){.arch = arch, .nr = nr, .value = actions[at], .nchecks = nchecks, .seq = (uint32_t)i, .checks = checks};
+  }
+  return true;
+}
+
+/* seccompAssemble(words: Uint32Array) -> the program (Uint8Array) | -ENOMEM */
+static napi_value js_seccomp_assemble(napi_env env, napi_callback_info info) {
+  napi_value v;
+  if (!butter_args(env, info, "v", &v)) return NULL;
+  napi_typedarray_type type;
+  size_t len;
+  uint32_t *w;
+  if (napi_get_typedarray_info(env, v, &type, &len, (void **)&w, NULL, NULL) != napi_ok || type != napi_uint32_array ||
+      len < 3 || w[2] < 1 || w[2] > ARCH_COUNT || len < 3 + (size_t)w[2]) {
+    napi_throw_type_error(env, "ERR_BUTTER_INTERNAL", "expected a Uint32Array of rules");
+    return NULL;
+  }
+  uint32_t fallback = w[0], bad_arch = w[1], narch = w[2];
+  const uint32_t *arches = &w[3];
+  bool has[ARCH_COUNT] = {false};
+  for (uint32_t i = 0; i < narch; i++) {
+    if (arches[i] >= ARCH_COUNT) {
+      napi_throw_type_error(env, "ERR_BUTTER_INTERNAL", "expected a Uint32Array of rules");
+      return NULL;
+    }
+    has[arches[i]] = true;
+  }
+  size_t head = 3 + narch + 1;
+  size_t nactions = len < head ? 0 : w[head - 1];
+  if (len < head || nactions > len - head || !read_rules(&w[head], nactions, &w[head + nactions], len - head - nactions, NULL)) {
+    napi_throw_type_error(env, "ERR_BUTTER_INTERNAL", "expected a Uint32Array of rules");
+    return NULL;
+  }
+  size_t count = (len - head - nactions) / 3;
+  rule *rules = malloc((count ? count : 1) * sizeof *rules);
+  if (!rules) return butter_errno_result(env, ENOMEM);
+  read_rules(&w[head], nactions, &w[head + nactions], len - head - nactions, rules);
+  qsort(rules, count, sizeof *rules, by_arch_nr);
+  size_t first[ARCH_COUNT + 1] = {0}; /* each arch's rules are rules[first[arch], first[arch + 1]) */
+  for (size_t i = 0; i < count; i++) first[rules[i].arch + 1]++;
+  for (int i = 0; i < ARCH_COUNT; i++) first[i + 1] += first[i];
+
+  assembler a = {0};
+  stmt(&a, BPF_LD | BPF_W | BPF_ABS, DATA_ARCH);
+  /* The AUDIT_ARCH values, once each, in the order of the arches given. */
+  uint32_t audits[ARCH_COUNT], starts[ARCH_COUNT], naudit = 0;
+  for (uint32_t i = 0; i < narch; i++) {
+    uint32_t audit = audit_arch[arches[i]], j = 0;
+    while (j < naudit && audits[j] != audit) j++;
+    if (j < naudit) continue;
+    audits[naudit] = audit;
+    starts[naudit] = label(&a);
+    jump(&a, BPF_JEQ, audit, starts[naudit], NEXT);
+    naudit++;
+  }
+  stmt(&a, BPF_RET | BPF_K, bad_arch);
+  for (uint32_t i = 0; i < naudit; i++) {
+    place(&a, starts[i]);
+    stmt(&a, BPF_LD | BPF_W | BPF_ABS, DATA_NR);
+    if (audits[i] == AUDIT_ARCH_AARCH64) {
+      emit_arch(&a, &rules[first[ARCH_AARCH64]], first[ARCH_AARCH64 + 1] - first[ARCH_AARCH64], 0, (uint64_t)1 << 32, fallback);
+      continue;
+    }
+    /* One AUDIT_ARCH for two ABIs: x32's numbers are those with bit 30 set (and above, which it refuses). */
+    uint32_t x32 = label(&a);
+    jump(&a, BPF_JGE, X32_SYSCALL_BIT, x32, NEXT);
+    if (has[ARCH_X86_64]) emit_arch(&a, &rules[first[ARCH_X86_64]], first[ARCH_X86_64 + 1] - first[ARCH_X86_64], 0, X32_SYSCALL_BIT, fallback);
+    else stmt(&a, BPF_RET | BPF_K, bad_arch);
+    place(&a, x32);
+    if (has[ARCH_X32]) emit_arch(&a, &rules[first[ARCH_X32]], first[ARCH_X32 + 1] - first[ARCH_X32], X32_SYSCALL_BIT, (uint64_t)1 << 32, fallback);
+    else stmt(&a, BPF_RET | BPF_K, bad_arch);
+  }
+  size_t n = a.failed ? 0 : layout(&a);
+  napi_value result = NULL;
+  if (n == 0) result = butter_errno_result(env, ENOMEM);
+  else {
+    void *bytes;
+    napi_value ab;
+    if (napi_create_arraybuffer(env, n * sizeof(struct sock_filter), &bytes, &ab) == napi_ok &&
+        napi_create_typedarray(env, napi_uint8_array, n * sizeof(struct sock_filter), ab, 0, &result) == napi_ok) {
+      encode(&a, bytes);
+    } else result = NULL;
+  }
+  free(a.items);
+  free(a.pos);
+  free(rules);
+  return result;
+}
+
 void butter_init_seccomp(napi_env env, napi_value exports) {
   static const butter_fn fns[] = {
       {"seccompSetModeStrict", js_seccomp_set_mode_strict},
@@ -89,6 +490,7 @@ void butter_init_seccomp(napi_env env, napi_value exports) {
       {"prctlSetNoNewPrivs", js_prctl_set_no_new_privs},
       {"prctlGetNoNewPrivs", js_prctl_get_no_new_privs},
       {"prctlGetSeccomp", js_prctl_get_seccomp},
+      {"seccompAssemble", js_seccomp_assemble},
   };
   butter_export(env, exports, fns, BUTTER_COUNT(fns));
 
