@@ -118,8 +118,8 @@ export function nativeArch(name: string): SeccompArch {
 }
 const X32_SYSCALL_BIT = 0x40000000;
 const auditArch: Record<SeccompArch, number> = { x86_64: AUDIT_ARCH_X86_64, x32: AUDIT_ARCH_X86_64, aarch64: AUDIT_ARCH_AARCH64 };
-/** @internal The architectures, in the order the code generator numbers them. */
-export const archNames = Object.keys(auditArch) as SeccompArch[];
+/** The architectures, in the order the code generator numbers them. */
+const archNames = Object.keys(auditArch) as SeccompArch[];
 
 const actionNames: Record<number, SeccompVerdict['action']> = {
   [SECCOMP_RET_KILL_PROCESS]: 'kill_process',
@@ -172,7 +172,7 @@ export function actionValue(action: unknown, name: string): number {
 
 /** @internal A syscall's number on `arch`, or undefined when that architecture has no such call. */
 export function syscallNumber(name: string, arch: SeccompArch): number | undefined {
-  return syscallNumbers(arch).get(name);
+  return numberMap(arch).get(name);
 }
 
 /**
@@ -185,10 +185,9 @@ export function seccompSyscallNumber(name: string, arch?: SeccompArch): number |
   return syscallNumber(name, arch === undefined ? nativeArch('arch') : validateArch(arch, 'arch'));
 }
 
-// The generated tables as Maps, made on first use: a lookup per name per architecture is most of a profile's compile time.
+// The generated tables as Maps, made on first use (names in seccompCompile, seccompSyscallNumber/Name; a profile's names are resolved by the code generator).
 const numberMaps = new Map<SeccompArch, Map<string, number>>();
-/** @internal Every syscall's number on `arch`, by name. */
-export function syscallNumbers(arch: SeccompArch): Map<string, number> {
+function numberMap(arch: SeccompArch): Map<string, number> {
   let map = numberMaps.get(arch);
   if (!map) {
     map = new Map();
@@ -202,7 +201,7 @@ export function syscallNumbers(arch: SeccompArch): Map<string, number> {
 /** A syscall's name from its number on `arch` (default: this machine's), or undefined when the tables have none. */
 export function seccompSyscallName(nr: number, arch?: SeccompArch): string | undefined {
   validateInteger(nr, 'nr', 0, UINT32_MAX);
-  for (const [name, n] of syscallNumbers(arch === undefined ? nativeArch('arch') : validateArch(arch, 'arch'))) if (n === nr) return name;
+  for (const [name, n] of numberMap(arch === undefined ? nativeArch('arch') : validateArch(arch, 'arch'))) if (n === nr) return name;
   return undefined;
 }
 
@@ -229,6 +228,9 @@ function argValue(value: unknown, name: string): bigint {
 
 const ops = ['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'masked_eq'] as const;
 
+// In a syscall record's arch (src/native/seccomp.c, RECORD_NAMED).
+const NAMED = 0x100;
+
 function halves(value: bigint): [number, number] {
   return [Number(value >> 32n), Number(value & 0xffffffffn)];
 }
@@ -240,13 +242,16 @@ function halves(value: bigint): [number, number] {
  * place in `ops`), then the value's and the mask's high and low halves.
  * `syscalls`: per syscall a rule is for, the arch (its place in archNames),
  * the number and the rule's offset in `actions`, in the order given, which
- * decides between the rules of one syscall. A profile names hundreds of
- * syscalls with a few dozen rules: the words per syscall are three numbers,
- * which cost V8 no allocation.
+ * decides between the rules of one syscall; or, for a list of names, the
+ * arch with NAMED set and the list's index in `names`. A profile names
+ * hundreds of syscalls with a few dozen rules: the code generator resolves
+ * them (from `names` as JSON, one string where the lists' strings would be
+ * hundreds of N-API calls), where JS would look each up cold.
  */
 export class Rules {
   readonly actions: number[] = [];
   readonly syscalls: number[] = [];
+  readonly names: (readonly string[])[] = [];
 
   /** A rule's action and checks, checked; returns the rule's offset. */
   add(action: unknown, args: unknown, at: string): number {
@@ -268,9 +273,15 @@ export class Rules {
     return rule;
   }
 
-  /** `rule` (an offset add() returned) for syscall `nr` on the arch `archNames[arch]`. */
-  for(arch: number, nr: number, rule: number): void {
-    this.syscalls.push(arch, nr, rule);
+  /** `rule` (an offset add() returned) for syscall `nr` on `arch`. */
+  for(arch: SeccompArch, nr: number, rule: number): void {
+    this.syscalls.push(archNames.indexOf(arch), nr, rule);
+  }
+
+  /** `rule` for every syscall of `names` that `arch` has; the others are skipped. */
+  forNames(arch: SeccompArch, names: readonly string[], rule: number): void {
+    this.syscalls.push(archNames.indexOf(arch) | NAMED, this.names.length, rule);
+    this.names.push(names);
   }
 }
 
@@ -293,7 +304,7 @@ function ruleWords(rules: unknown, arches: SeccompArch[]): Rules {
       }
       if (nr === undefined) continue;
       known = true;
-      words.for(archNames.indexOf(arch), nr, rule);
+      words.for(arch, nr, rule);
     }
     if (!known && only.length > 0) {
       if (typeof o.syscall !== 'string' && typeof o.syscall !== 'number') throw invalidArgType(`${at}.syscall`, 'of type string or number', o.syscall);
@@ -312,15 +323,17 @@ export class SeccompFilter {
   readonly program: Uint8Array;
   /** The architectures it knows; syscalls through any other get `badArchAction`. */
   readonly arch: readonly SeccompArch[];
-  readonly #rules: Rules;
+  readonly #actions: readonly number[];
+  readonly #syscalls: Uint32Array;
   readonly #fallback: number;
 
   /** @internal use seccompCompile() or seccompProfile() */
-  constructor(token: symbol, program: Uint8Array, arch: SeccompArch[], rules: Rules, fallback: number) {
+  constructor(token: symbol, program: Uint8Array, arch: SeccompArch[], actions: readonly number[], syscalls: Uint32Array, fallback: number) {
     if (token !== compiler) throw illegalConstructor();
     this.program = program;
     this.arch = Object.freeze(arch);
-    this.#rules = rules;
+    this.#actions = actions;
+    this.#syscalls = syscalls;
     this.#fallback = fallback;
   }
 
@@ -332,7 +345,8 @@ export class SeccompFilter {
   /** Every verdict a syscall number can get on `arch`, whatever its arguments. */
   possibleVerdicts(nr: number, arch: SeccompArch): number[] {
     const id = archNames.indexOf(arch);
-    const { actions, syscalls } = this.#rules;
+    const actions = this.#actions;
+    const syscalls = this.#syscalls;
     const values = new Set<number>();
     // A syscall's rules in order; one without checks decides for every call, and those after it never apply.
     for (let at = 0; at < syscalls.length; at += 3) {
@@ -364,6 +378,9 @@ export function seccompCompile(rules: readonly SeccompRule[], options: SeccompCo
   return compileRules(ruleWords(rules, arches), arches, fallback, badArch);
 }
 
+// Per arch as the code generator numbers them, the names it resolves a profile's in.
+const tables = archNames.map((a) => syscallTables[a]);
+
 /**
  * @internal The program for rules already checked and resolved to numbers
  * (seccompProfile's way in). The code generator is C (seccompAssemble): a
@@ -380,13 +397,14 @@ export function compileRules(rules: Rules, arches: SeccompArch[], fallback: numb
   words[head - 1] = actions.length;
   words.set(actions, head);
   words.set(syscalls, head + actions.length);
-  const program = native.seccomp.seccompAssemble(words);
-  if (typeof program === 'number') throw sysError(-program, 'malloc');
+  const result = native.seccomp.seccompAssemble(words, JSON.stringify(rules.names), tables);
+  if (typeof result === 'number') throw sysError(-result, 'malloc');
+  const [program, resolved] = result;
   const length = program.length / SOCK_FILTER_SIZE;
   if (length > BPF_MAXINSNS) {
     throw outOfRange('rules', `a program of at most ${BPF_MAXINSNS} instructions (these compile to ${length})`, length);
   }
-  return new SeccompFilter(compiler, program, arches, rules, fallback);
+  return new SeccompFilter(compiler, program, arches, actions, resolved, fallback);
 }
 
 function programOf(filter: unknown): Uint8Array {

@@ -95,8 +95,9 @@ static napi_value js_prctl_get_seccomp(napi_env env, napi_callback_info info) {
  *
  * where a rule in actions is its action's value, its number of checks and
  * per check: index, op, value high, value low, mask high, mask low. arch is
- * ARCH_*; op is OP_*; the order of the syscall records decides between the
- * rules of one syscall. The program: load the arch and compare it with each
+ * ARCH_*, with RECORD_NAMED for a record of every syscall of a list of names
+ * (nr is then its index in the names argument); op is OP_*; the order of the
+ * syscall records decides between the rules of one syscall. The program: load the arch and compare it with each
  * AUDIT_ARCH compiled for, else badArch; per AUDIT_ARCH, load the number
  * (x86_64 splits x32's off at bit 30) and binary-search it. The leaves are
  * runs of numbers with one action (a `ret`), or one syscall's rules, whose
@@ -106,6 +107,7 @@ static napi_value js_prctl_get_seccomp(napi_env env, napi_callback_info info) {
 enum { ARCH_X86_64, ARCH_X32, ARCH_AARCH64, ARCH_COUNT };
 enum { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE, OP_MASKED_EQ, OP_COUNT };
 #define X32_SYSCALL_BIT 0x40000000u
+#define RECORD_NAMED 0x100 /* in a syscall record's arch: its nr is an index into names */
 #define CHECK_WORDS 6
 #define DATA_NR 0
 #define DATA_ARCH 4
@@ -114,6 +116,7 @@ static const uint32_t audit_arch[ARCH_COUNT] = {AUDIT_ARCH_X86_64, AUDIT_ARCH_X8
 
 typedef struct {
   uint32_t arch, nr, value, nchecks, seq;
+  uint32_t at; /* the rule's offset in actions */
   const uint32_t *checks;
 } rule;
 
@@ -380,27 +383,192 @@ static int by_arch_nr(const void *x, const void *y) {
   return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
-/* Reads the syscall records out of `w`; false when the words are not what compileRules writes. */
-static bool read_rules(const uint32_t *actions, size_t nactions, const uint32_t *w, size_t len, rule *rules) {
-  if (len % 3) return false;
-  for (size_t i = 0; i < len / 3; i++) {
-    uint32_t arch = w[3 * i], nr = w[3 * i + 1], at = w[3 * i + 2];
-    if (arch >= ARCH_COUNT || at >= nactions || nactions - at < 2) return false;
-    uint32_t nchecks = actions[at + 1];
-    const uint32_t *checks = &actions[at + 2];
-    if (nchecks > (nactions - at - 2) / CHECK_WORDS) return false;
-    for (uint32_t j = 0; j < nchecks; j++) {
-      if (checks[j * CHECK_WORDS] > 5 || checks[j * CHECK_WORDS + 1] >= OP_COUNT) return false;
-    }
-    if (rules) rules[i] = (rule){.arch = arch, .nr = nr, .value = actions[at], .nchecks = nchecks, .seq = (uint32_t)i, .checks = checks};
+/*
+ * A syscall table as scripts/seccomp-syscalls.js writes it ("name number"
+ * pairs separated by spaces), hashed by name: a profile names hundreds of
+ * syscalls, which are resolved here rather than by JS, cold.
+ */
+#define TABLE_SLOTS 1024 /* a power of two, over twice the syscalls of any table */
+typedef struct {
+  char *text;
+  struct {
+    const char *name;
+    uint32_t len, nr;
+  } slot[TABLE_SLOTS];
+} syscall_table;
+
+static uint32_t name_hash(const char *s, size_t len) {
+  uint32_t h = 2166136261u; /* FNV-1a */
+  for (size_t i = 0; i < len; i++) h = (h ^ (uint8_t)s[i]) * 16777619u;
+  return h;
+}
+
+/* The table in JS string `v`; NULL (errno set) out of memory or when it is not one. */
+static syscall_table *table_load(napi_env env, napi_value v) {
+  size_t len;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) return errno = EINVAL, NULL;
+  syscall_table *t = calloc(1, sizeof *t);
+  char *text = t ? malloc(len + 1) : NULL;
+  if (!text) {
+    free(t);
+    return errno = ENOMEM, NULL;
   }
+  napi_get_value_string_utf8(env, v, text, len + 1, &len);
+  t->text = text;
+  size_t count = 0;
+  for (char *p = text; *p;) {
+    char *name = p, *end;
+    while (*p && *p != ' ') p++;
+    uint32_t name_len = (uint32_t)(p - name);
+    unsigned long nr = *p ? strtoul(p + 1, &end, 10) : 0;
+    if (!*p || end == p + 1 || ++count > TABLE_SLOTS / 2) {
+      free(text);
+      free(t);
+      return errno = EINVAL, NULL;
+    }
+    uint32_t h = name_hash(name, name_len);
+    while (t->slot[h % TABLE_SLOTS].name) h++;
+    t->slot[h % TABLE_SLOTS].name = name;
+    t->slot[h % TABLE_SLOTS].len = name_len;
+    t->slot[h % TABLE_SLOTS].nr = (uint32_t)nr;
+    p = *end ? end + 1 : end;
+  }
+  return t;
+}
+
+static bool table_find(const syscall_table *t, const char *name, size_t len, uint32_t *nr) {
+  for (uint32_t h = name_hash(name, len);; h++) {
+    const char *s = t->slot[h % TABLE_SLOTS].name;
+    if (!s) return false;
+    if (t->slot[h % TABLE_SLOTS].len == len && memcmp(s, name, len) == 0) {
+      *nr = t->slot[h % TABLE_SLOTS].nr;
+      return true;
+    }
+  }
+}
+
+typedef struct {
+  rule *rules;
+  size_t n, cap;
+} rule_list;
+
+static bool add(rule_list *l, rule r) {
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? l->cap * 2 : 256;
+    rule *rules = realloc(l->rules, cap * sizeof *rules);
+    if (!rules) return false;
+    l->rules = rules;
+    l->cap = cap;
+  }
+  r.seq = (uint32_t)l->n;
+  l->rules[l->n++] = r;
   return true;
 }
 
-/* seccompAssemble(words: Uint32Array) -> the program (Uint8Array) | -ENOMEM */
+/*
+ * Where each list of `json` (JSON.stringify of an array of arrays of
+ * strings) starts, after its '['; false when it is not such a text.
+ */
+static bool index_lists(char *json, char ***lists, size_t *n) {
+  size_t count = 0, cap = 0;
+  char **out = NULL;
+  char *p = json;
+  if (*p++ != '[') return false;
+  while (*p == '[') {
+    if (count == cap) {
+      cap = cap ? cap * 2 : 64;
+      char **grown = realloc(out, cap * sizeof *out);
+      if (!grown) break;
+      out = grown;
+    }
+    out[count++] = ++p;
+    /* To the list's end: a ']' outside a string. */
+    for (bool in_string = false; *p && (in_string || *p != ']'); p++) {
+      if (in_string && *p == '\\' && p[1]) p++;
+      else if (*p == '"') in_string = !in_string;
+    }
+    if (*p != ']') break;
+    p++;
+    if (*p == ',') p++;
+  }
+  if (*p != ']') {
+    free(out);
+    return false;
+  }
+  *lists = out;
+  *n = count;
+  return true;
+}
+
+/*
+ * The rules the syscall records of `w` give, in order; a NAMED record's
+ * names (`lists`, from index_lists) are resolved in `tables` (per arch, its
+ * syscall table), and names the arch has not are skipped, as a profile's
+ * are. Returns 0, EINVAL when the words are not what compileRules writes,
+ * or ENOMEM.
+ */
+static int read_rules(napi_env env, const uint32_t *actions, size_t nactions, const uint32_t *w, size_t len,
+                      char *const *lists, size_t nlists, napi_value tables, rule_list *out) {
+  syscall_table *loaded[ARCH_COUNT] = {NULL};
+  int err = len % 3 ? EINVAL : 0;
+  for (size_t i = 0; !err && i < len / 3; i++) {
+    uint32_t arch = w[3 * i] & ~RECORD_NAMED, at = w[3 * i + 2];
+    bool named = w[3 * i] & RECORD_NAMED;
+    if (arch >= ARCH_COUNT || at >= nactions || nactions - at < 2) {
+      err = EINVAL;
+      break;
+    }
+    uint32_t nchecks = actions[at + 1];
+    const uint32_t *checks = &actions[at + 2];
+    if (nchecks > (nactions - at - 2) / CHECK_WORDS) err = EINVAL;
+    for (uint32_t j = 0; !err && j < nchecks; j++) {
+      if (checks[j * CHECK_WORDS] > 5 || checks[j * CHECK_WORDS + 1] >= OP_COUNT) err = EINVAL;
+    }
+    rule r = {.arch = arch, .nr = w[3 * i + 1], .value = actions[at], .nchecks = nchecks, .at = at, .checks = checks};
+    if (err) break;
+    if (!named) {
+      if (!add(out, r)) err = ENOMEM;
+      continue;
+    }
+    napi_value table;
+    if (!loaded[arch]) {
+      if (napi_get_element(env, tables, arch, &table) != napi_ok || !(loaded[arch] = table_load(env, table))) {
+        err = errno;
+        break;
+      }
+    }
+    if (r.nr >= nlists) {
+      err = EINVAL;
+      break;
+    }
+    /* The list's strings, as JSON writes them: one with a backslash has a quote, a backslash or a control character, which no syscall's name has. */
+    for (const char *p = lists[r.nr]; !err && *p == '"';) {
+      const char *name = ++p;
+      bool escaped = false;
+      while (*p && *p != '"') {
+        if (*p == '\\') escaped = true, p++;
+        if (*p) p++;
+      }
+      if (!*p) break;
+      if (!escaped && table_find(loaded[arch], name, (size_t)(p - name), &r.nr) && !add(out, r)) err = ENOMEM;
+      p++;
+      if (*p == ',') p++;
+    }
+  }
+  for (int i = 0; i < ARCH_COUNT; i++) {
+    if (loaded[i]) free(loaded[i]->text);
+    free(loaded[i]);
+  }
+  return err;
+}
+
+/*
+ * seccompAssemble(words: Uint32Array, names: string (JSON of string[][]), tables: string[])
+ *   -> [program (Uint8Array), the rules' syscalls (Uint32Array: arch, nr, rule offset)] | -ENOMEM
+ */
 static napi_value js_seccomp_assemble(napi_env env, napi_callback_info info) {
-  napi_value v;
-  if (!butter_args(env, info, "v", &v)) return NULL;
+  napi_value v, names, tables;
+  if (!butter_args(env, info, "vvv", &v, &names, &tables)) return NULL;
   napi_typedarray_type type;
   size_t len;
   uint32_t *w;
@@ -421,14 +589,39 @@ static napi_value js_seccomp_assemble(napi_env env, napi_callback_info info) {
   }
   size_t head = 3 + narch + 1;
   size_t nactions = len < head ? 0 : w[head - 1];
-  if (len < head || nactions > len - head || !read_rules(&w[head], nactions, &w[head + nactions], len - head - nactions, NULL)) {
+  rule_list list = {0};
+  char *json = NULL, **lists = NULL;
+  size_t json_len, nlists = 0;
+  int err = len < head || nactions > len - head || napi_get_value_string_utf8(env, names, NULL, 0, &json_len) != napi_ok ? EINVAL : 0;
+  if (!err && !(json = malloc(json_len + 1))) err = ENOMEM;
+  if (!err) {
+    napi_get_value_string_utf8(env, names, json, json_len + 1, &json_len);
+    if (!index_lists(json, &lists, &nlists)) err = EINVAL;
+  }
+  if (!err) err = read_rules(env, &w[head], nactions, &w[head + nactions], len - head - nactions, lists, nlists, tables, &list);
+  free(lists);
+  free(json);
+  if (err) {
+    free(list.rules);
+    if (err == ENOMEM) return butter_errno_result(env, ENOMEM);
     napi_throw_type_error(env, "ERR_BUTTER_INTERNAL", "expected a Uint32Array of rules");
     return NULL;
   }
-  size_t count = (len - head - nactions) / 3;
-  rule *rules = malloc((count ? count : 1) * sizeof *rules);
-  if (!rules) return butter_errno_result(env, ENOMEM);
-  read_rules(&w[head], nactions, &w[head + nactions], len - head - nactions, rules);
+  /* What the rules are for, in the order given, before the sort puts them in the program's. */
+  napi_value resolved, ab;
+  uint32_t *words;
+  if (napi_create_arraybuffer(env, list.n * 3 * sizeof *words, (void **)&words, &ab) != napi_ok ||
+      napi_create_typedarray(env, napi_uint32_array, list.n * 3, ab, 0, &resolved) != napi_ok) {
+    free(list.rules);
+    return NULL;
+  }
+  for (size_t i = 0; i < list.n; i++) {
+    words[3 * i] = list.rules[i].arch;
+    words[3 * i + 1] = list.rules[i].nr;
+    words[3 * i + 2] = list.rules[i].at;
+  }
+  rule *rules = list.rules;
+  size_t count = list.n;
   qsort(rules, count, sizeof *rules, by_arch_nr);
   size_t first[ARCH_COUNT + 1] = {0}; /* each arch's rules are rules[first[arch], first[arch + 1]) */
   for (size_t i = 0; i < count; i++) first[rules[i].arch + 1]++;
@@ -465,14 +658,16 @@ static napi_value js_seccomp_assemble(napi_env env, napi_callback_info info) {
     else stmt(&a, BPF_RET | BPF_K, bad_arch);
   }
   size_t n = a.failed ? 0 : layout(&a);
-  napi_value result = NULL;
+  napi_value result = NULL, program;
   if (n == 0) result = butter_errno_result(env, ENOMEM);
   else {
     void *bytes;
-    napi_value ab;
     if (napi_create_arraybuffer(env, n * sizeof(struct sock_filter), &bytes, &ab) == napi_ok &&
-        napi_create_typedarray(env, napi_uint8_array, n * sizeof(struct sock_filter), ab, 0, &result) == napi_ok) {
+        napi_create_typedarray(env, napi_uint8_array, n * sizeof(struct sock_filter), ab, 0, &program) == napi_ok &&
+        napi_create_array_with_length(env, 2, &result) == napi_ok) {
       encode(&a, bytes);
+      napi_set_element(env, result, 0, program);
+      napi_set_element(env, result, 1, resolved);
     } else result = NULL;
   }
   free(a.items);
