@@ -38,7 +38,7 @@ import {
   prctlSetNoNewPrivs,
   seccompSetModeFilter,
 } from '../raw/seccomp';
-import { decode, disassemble, run } from './seccomp-bpf';
+import type * as Bpf from './seccomp-bpf';
 import { syscallTables } from './seccomp-syscalls';
 
 /** The architectures Butter has syscall tables for. x32 is x86_64's ILP32 ABI: the same AUDIT_ARCH, numbers with bit 30 set. */
@@ -407,6 +407,12 @@ export function compileRules(rules: Rules, arches: SeccompArch[], fallback: numb
   return new SeccompFilter(compiler, program, arches, actions, resolved, fallback);
 }
 
+// The interpreter and the disassembler load on first use: compiling and loading a filter need neither.
+let bpfModule: typeof Bpf | undefined;
+function bpf(): typeof Bpf {
+  return (bpfModule ??= require('./seccomp-bpf') as typeof Bpf);
+}
+
 function programOf(filter: unknown): Uint8Array {
   if (filter instanceof SeccompFilter) return filter.program;
   if (filter instanceof Uint8Array && filter.length > 0 && filter.length % SOCK_FILTER_SIZE === 0) return filter;
@@ -418,6 +424,7 @@ function programOf(filter: unknown): Uint8Array {
  * kernel would, without loading it, and returns its verdict.
  */
 export function seccompInterpret(filter: SeccompFilter | Uint8Array, syscall: SeccompSyscall): SeccompVerdict {
+  const { decode, run } = bpf();
   const insns = decode(programOf(filter));
   const o = validateOptions<SeccompSyscall>(syscall, 'syscall', ['nr', 'arch', 'args', 'instructionPointer']);
   const arch = o.arch === undefined ? nativeArch('syscall.arch') : validateArch(o.arch, 'syscall.arch');
@@ -440,6 +447,7 @@ export function seccompInterpret(filter: SeccompFilter | Uint8Array, syscall: Se
 
 /** A program as text: one instruction a line, returns named by their action (`ret #0x50001 ; errno(1)`). */
 export function seccompDisassemble(filter: SeccompFilter | Uint8Array): string {
+  const { decode, disassemble } = bpf();
   return disassemble(decode(programOf(filter)), describe);
 }
 

@@ -115,7 +115,7 @@ enum { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE, OP_MASKED_EQ, OP_COUNT };
 static const uint32_t audit_arch[ARCH_COUNT] = {AUDIT_ARCH_X86_64, AUDIT_ARCH_X86_64, AUDIT_ARCH_AARCH64};
 
 typedef struct {
-  uint32_t arch, nr, value, nchecks, seq;
+  uint32_t arch, nr, value, nchecks;
   uint32_t at; /* the rule's offset in actions */
   const uint32_t *checks;
 } rule;
@@ -376,11 +376,24 @@ static void emit_arch(assembler *a, const rule *rules, size_t count, uint64_t lo
   free(leaves);
 }
 
-static int by_arch_nr(const void *x, const void *y) {
-  const rule *a = x, *b = y;
-  if (a->arch != b->arch) return a->arch < b->arch ? -1 : 1;
-  if (a->nr != b->nr) return a->nr < b->nr ? -1 : 1;
-  return a->seq < b->seq ? -1 : a->seq > b->seq;
+static int by_key(const void *x, const void *y) {
+  uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+  return (a > b) - (a < b);
+}
+
+/*
+ * `rules` sorted by arch, number, then order given, into `out`: as 64-bit
+ * keys (2 bits of arch, 32 of number, 30 of order), which sort several
+ * times faster than the structs.
+ */
+static bool sort_rules(const rule *rules, size_t count, rule *out) {
+  uint64_t *keys = malloc((count ? count : 1) * sizeof *keys);
+  if (!keys) return false;
+  for (size_t i = 0; i < count; i++) keys[i] = (uint64_t)rules[i].arch << 62 | (uint64_t)rules[i].nr << 30 | i;
+  qsort(keys, count, sizeof *keys, by_key);
+  for (size_t i = 0; i < count; i++) out[i] = rules[keys[i] & ((1u << 30) - 1)];
+  free(keys);
+  return true;
 }
 
 /*
@@ -453,6 +466,7 @@ typedef struct {
 } rule_list;
 
 static bool add(rule_list *l, rule r) {
+  if (l->n == (size_t)1 << 30) return false; /* sort_rules keeps the order in 30 bits */
   if (l->n == l->cap) {
     size_t cap = l->cap ? l->cap * 2 : 256;
     rule *rules = realloc(l->rules, cap * sizeof *rules);
@@ -460,7 +474,6 @@ static bool add(rule_list *l, rule r) {
     l->rules = rules;
     l->cap = cap;
   }
-  r.seq = (uint32_t)l->n;
   l->rules[l->n++] = r;
   return true;
 }
@@ -620,9 +633,14 @@ static napi_value js_seccomp_assemble(napi_env env, napi_callback_info info) {
     words[3 * i + 1] = list.rules[i].nr;
     words[3 * i + 2] = list.rules[i].at;
   }
-  rule *rules = list.rules;
   size_t count = list.n;
-  qsort(rules, count, sizeof *rules, by_arch_nr);
+  rule *rules = malloc((count ? count : 1) * sizeof *rules);
+  if (!rules || !sort_rules(list.rules, count, rules)) {
+    free(rules);
+    free(list.rules);
+    return butter_errno_result(env, ENOMEM);
+  }
+  free(list.rules);
   size_t first[ARCH_COUNT + 1] = {0}; /* each arch's rules are rules[first[arch], first[arch + 1]) */
   for (size_t i = 0; i < count; i++) first[rules[i].arch + 1]++;
   for (int i = 0; i < ARCH_COUNT; i++) first[i + 1] += first[i];
