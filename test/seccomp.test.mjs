@@ -560,6 +560,27 @@ describe('seccompLoad', () => {
     assert.match(out.err.message, /must allow io_uring_enter and io_uring_register: this process has an io_uring open/);
     assert.equal(out.mode, C.SECCOMP_MODE_DISABLED);
   });
+  test('io_uring operations bypass seccomp: under a filter that denies openat, fs.openSync fails and a ring\'s openat succeeds (in a child)', () => {
+    const r = runChild(`
+      import * as b from 'butter';
+      import { openSync, readSync, closeSync } from 'node:fs';
+      const ring = new b.IoUring({ entries: 4 });
+      b.seccompLoad(b.seccompCompile([{ syscall: 'openat', action: { errno: 'EPERM' } }], { defaultAction: 'allow' }));
+      let sync;
+      try { openSync('package.json', 'r'); } catch (e) { sync = e.code; }
+      const fd = await ring.openat(null, 'package.json');
+      const head = Buffer.alloc(1);
+      readSync(fd, head, 0, 1, 0);
+      closeSync(fd);
+      ring.close();
+      console.log(JSON.stringify({ sync, head: head.toString(), mode: b.prctlGetSeccomp() }));
+    `);
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.mode, C.SECCOMP_MODE_FILTER);
+    assert.equal(out.sync, 'EPERM', 'the filter denies openat(2)');
+    assert.equal(out.head, '{', 'the ring opened package.json all the same');
+  });
 });
 
 describe('arbitrary values', () => {
