@@ -1,10 +1,10 @@
 /*
  * seccomp: seccomp(2) and the prctl(2) options that go with it, and the code
- * generator of Butter's filter compiler. Rules are checked, resolved to
- * numbers and interpreted in TypeScript (src/high/seccomp*.ts), which hands
- * them here as a flat array of words (seccompAssemble): this lays out the
- * program, because V8 runs that much code slowly the first time, and a
- * program is compiled once per process. seccomp(2) takes a program as the
+ * generator of Butter's filter compiler. Rules are checked in TypeScript
+ * (src/high/seccomp*.ts, which also interprets and disassembles programs),
+ * which hands them here as a flat array of words (seccompAssemble): this
+ * resolves a profile's names and lays out the program, because a program is
+ * compiled once per process and V8 runs that much code slowly the first time. seccomp(2) takes a program as the
  * bytes of a `struct sock_filter` array, which the kernel validates itself
  * (EINVAL for a bad instruction, a jump out of the program or more than
  * BPF_MAXINSNS instructions).
