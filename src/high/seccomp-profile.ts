@@ -12,7 +12,7 @@
 import { release } from 'node:os';
 import { invalidArgType, invalidArgValue } from '../core/errors';
 import { isArray, validateOptions } from '../core/validate';
-import { actionValue, compileRules, nativeArch, Rules, type SeccompAction, type SeccompArch, type SeccompArgCheck, type SeccompFilter } from './seccomp';
+import { actionValue, compileProfileText, compileRules, nativeArch, Rules, type SeccompAction, type SeccompArch, type SeccompArgCheck, type SeccompFilter } from './seccomp';
 import { SECCOMP_RET_KILL_PROCESS } from '../raw/seccomp';
 
 /** Docker's default capabilities: what a container gets without `--cap-add`/`--cap-drop`. */
@@ -132,6 +132,8 @@ export function seccompProfile(profile: object | string, options: SeccompProfile
   const o = validateOptions<SeccompProfileOptions>(options, 'options', ['caps', 'arch']);
   let p: Profile;
   if (typeof profile === 'string') {
+    const filter = compileProfileText(profile, o.caps ?? DOCKER_DEFAULT_CAPS, o.arch);
+    if (filter !== undefined) return filter;
     try {
       p = JSON.parse(profile);
     } catch (err) {

@@ -323,12 +323,12 @@ export class SeccompFilter {
   readonly program: Uint8Array;
   /** The architectures it knows; syscalls through any other get `badArchAction`. */
   readonly arch: readonly SeccompArch[];
-  readonly #actions: readonly number[];
+  readonly #actions: ArrayLike<number>;
   readonly #syscalls: Uint32Array;
   readonly #fallback: number;
 
   /** @internal use seccompCompile() or seccompProfile() */
-  constructor(token: symbol, program: Uint8Array, arch: SeccompArch[], actions: readonly number[], syscalls: Uint32Array, fallback: number) {
+  constructor(token: symbol, program: Uint8Array, arch: SeccompArch[], actions: ArrayLike<number>, syscalls: Uint32Array, fallback: number) {
     if (token !== compiler) throw illegalConstructor();
     this.program = program;
     this.arch = Object.freeze(arch);
@@ -399,7 +399,29 @@ export function compileRules(rules: Rules, arches: SeccompArch[], fallback: numb
   words.set(syscalls, head + actions.length);
   const result = native.seccomp.seccompAssemble(words, JSON.stringify(rules.names), tables);
   if (typeof result === 'number') throw sysError(-result, 'malloc');
-  const [program, resolved] = result;
+  return filterOf(result[0], arches, actions, result[1], fallback);
+}
+
+/**
+ * @internal seccompProfile's way in for a profile's JSON text: the usual
+ * profile is read in C (seccompAssembleProfile) as seccompProfile's reader
+ * would read it, since a program compiles its filter once and V8 runs that
+ * reader cold. undefined for anything the C reader leaves to that reader
+ * (every error among it): options it does not take, a profile it does not.
+ */
+export function compileProfileText(text: string, caps: unknown, arch: unknown): SeccompFilter | undefined {
+  const id = archNames.indexOf((arch === undefined ? machineArch : arch) as SeccompArch);
+  if (id < 0 || !isArray(caps)) return undefined;
+  const result = native.seccomp.seccompAssembleProfile(text, caps as string[], id, tables);
+  if (typeof result === 'number') throw sysError(-result, 'malloc');
+  if (result === undefined) return undefined;
+  const [program, resolved, words] = result;
+  const head = 4 + words[2];
+  const arches = Array.from(words.subarray(3, head - 1), (a) => archNames[a]);
+  return filterOf(program, arches, words.subarray(head, head + words[head - 1]), resolved, words[0]);
+}
+
+function filterOf(program: Uint8Array, arches: SeccompArch[], actions: ArrayLike<number>, resolved: Uint32Array, fallback: number): SeccompFilter {
   const length = program.length / SOCK_FILTER_SIZE;
   if (length > BPF_MAXINSNS) {
     throw outOfRange('rules', `a program of at most ${BPF_MAXINSNS} instructions (these compile to ${length})`, length);

@@ -23,6 +23,7 @@
 #include <linux/seccomp.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 static long sys_seccomp(unsigned int op, unsigned int flags, void *args) {
@@ -478,6 +479,11 @@ static bool add(rule_list *l, rule r) {
   return true;
 }
 
+static const char *skip_ws(const char *p) {
+  while (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t') p++;
+  return p;
+}
+
 /*
  * Where each list of `json` (JSON.stringify of an array of arrays of
  * strings) starts, after its '['; false when it is not such a text.
@@ -555,7 +561,7 @@ static int read_rules(napi_env env, const uint32_t *actions, size_t nactions, co
       break;
     }
     /* The list's strings, as JSON writes them: one with a backslash has a quote, a backslash or a control character, which no syscall's name has. */
-    for (const char *p = lists[r.nr]; !err && *p == '"';) {
+    for (const char *p = skip_ws(lists[r.nr]); !err && *p == '"';) {
       const char *name = ++p;
       bool escaped = false;
       while (*p && *p != '"') {
@@ -564,8 +570,8 @@ static int read_rules(napi_env env, const uint32_t *actions, size_t nactions, co
       }
       if (!*p) break;
       if (!escaped && table_find(loaded[arch], name, (size_t)(p - name), &r.nr) && !add(out, r)) err = ENOMEM;
-      p++;
-      if (*p == ',') p++;
+      p = skip_ws(p + 1);
+      if (*p == ',') p = skip_ws(p + 1);
     }
   }
   for (int i = 0; i < ARCH_COUNT; i++) {
@@ -579,14 +585,33 @@ static int read_rules(napi_env env, const uint32_t *actions, size_t nactions, co
  * seccompAssemble(words: Uint32Array, names: string (JSON of string[][]), tables: string[])
  *   -> [program (Uint8Array), the rules' syscalls (Uint32Array: arch, nr, rule offset)] | -ENOMEM
  */
+static napi_value assemble(napi_env env, const uint32_t *w, size_t len, char *const *lists, size_t nlists, napi_value tables);
+
 static napi_value js_seccomp_assemble(napi_env env, napi_callback_info info) {
   napi_value v, names, tables;
   if (!butter_args(env, info, "vvv", &v, &names, &tables)) return NULL;
   napi_typedarray_type type;
-  size_t len;
+  size_t len, json_len, nlists = 0;
   uint32_t *w;
+  char *json = NULL, **lists = NULL;
   if (napi_get_typedarray_info(env, v, &type, &len, (void **)&w, NULL, NULL) != napi_ok || type != napi_uint32_array ||
-      len < 3 || w[2] < 1 || w[2] > ARCH_COUNT || len < 3 + (size_t)w[2]) {
+      napi_get_value_string_utf8(env, names, NULL, 0, &json_len) != napi_ok) {
+    napi_throw_type_error(env, "ERR_BUTTER_INTERNAL", "expected a Uint32Array of rules");
+    return NULL;
+  }
+  if (!(json = malloc(json_len + 1))) return butter_errno_result(env, ENOMEM);
+  napi_get_value_string_utf8(env, names, json, json_len + 1, &json_len);
+  napi_value result = NULL;
+  if (index_lists(json, &lists, &nlists)) result = assemble(env, w, len, lists, nlists, tables);
+  else napi_throw_type_error(env, "ERR_BUTTER_INTERNAL", "expected a Uint32Array of rules");
+  free(lists);
+  free(json);
+  return result;
+}
+
+/* The program for the words `w` and the names `lists` (see read_rules): [program, resolved] | -ENOMEM, or throws when the words are not what compileRules writes. */
+static napi_value assemble(napi_env env, const uint32_t *w, size_t len, char *const *lists, size_t nlists, napi_value tables) {
+  if (len < 3 || w[2] < 1 || w[2] > ARCH_COUNT || len < 3 + (size_t)w[2]) {
     napi_throw_type_error(env, "ERR_BUTTER_INTERNAL", "expected a Uint32Array of rules");
     return NULL;
   }
@@ -603,17 +628,8 @@ static napi_value js_seccomp_assemble(napi_env env, napi_callback_info info) {
   size_t head = 3 + narch + 1;
   size_t nactions = len < head ? 0 : w[head - 1];
   rule_list list = {0};
-  char *json = NULL, **lists = NULL;
-  size_t json_len, nlists = 0;
-  int err = len < head || nactions > len - head || napi_get_value_string_utf8(env, names, NULL, 0, &json_len) != napi_ok ? EINVAL : 0;
-  if (!err && !(json = malloc(json_len + 1))) err = ENOMEM;
-  if (!err) {
-    napi_get_value_string_utf8(env, names, json, json_len + 1, &json_len);
-    if (!index_lists(json, &lists, &nlists)) err = EINVAL;
-  }
+  int err = len < head || nactions > len - head ? EINVAL : 0;
   if (!err) err = read_rules(env, &w[head], nactions, &w[head + nactions], len - head - nactions, lists, nlists, tables, &list);
-  free(lists);
-  free(json);
   if (err) {
     free(list.rules);
     if (err == ENOMEM) return butter_errno_result(env, ENOMEM);
@@ -694,6 +710,591 @@ static napi_value js_seccomp_assemble(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/*
+ * The profile reader for seccompProfile's usual case, a Docker/OCI profile's
+ * JSON text: it reads the text as JSON.parse and the reader in
+ * src/high/seccomp-profile.ts would (and must stay with them:
+ * test/seccomp.test.mjs compares the programs of both), and writes the words
+ * compileRules would, so that the first call in a process runs no profile
+ * reader in V8, which would run it cold. Whatever is unusual, every error
+ * among it, it does not handle: the JS reader reads it, and its messages are
+ * the only ones. So this reader is strict where JS is lenient (null for a
+ * missing value, escapes in a string, a key twice, a fraction, "name").
+ */
+typedef struct {
+  const char *p, *end;
+  int depth;
+} cursor;
+
+static void ws(cursor *c) {
+  while (c->p < c->end && (*c->p == ' ' || *c->p == '\n' || *c->p == '\r' || *c->p == '\t')) c->p++;
+}
+
+static bool eat(cursor *c, char ch) {
+  ws(c);
+  if (c->p == c->end || *c->p != ch) return false;
+  c->p++;
+  return true;
+}
+
+/* A string without escapes: its characters [*s, *s + *len). */
+static bool str(cursor *c, const char **s, size_t *len) {
+  if (!eat(c, '"')) return false;
+  *s = c->p;
+  while (c->p < c->end && *c->p != '"') {
+    if ((uint8_t)*c->p < 0x20 || *c->p == '\\') return false;
+    c->p++;
+  }
+  if (c->p == c->end) return false;
+  *len = (size_t)(c->p++ - *s);
+  return true;
+}
+
+static bool is(const char *s, size_t len, const char *lit) {
+  return strlen(lit) == len && memcmp(s, lit, len) == 0;
+}
+
+/* A non-negative integer written without fraction or exponent, at most 2^53 - 1 (a safe integer). */
+static bool integer(cursor *c, uint64_t *v) {
+  ws(c);
+  const char *start = c->p;
+  uint64_t n = 0;
+  while (c->p < c->end && *c->p >= '0' && *c->p <= '9') {
+    n = n * 10 + (uint64_t)(*c->p++ - '0');
+    if (n > ((uint64_t)1 << 53) - 1) return false;
+  }
+  if (c->p == start || (*start == '0' && c->p - start > 1)) return false;
+  if (c->p < c->end && (*c->p == '.' || *c->p == 'e' || *c->p == 'E')) return false;
+  *v = n;
+  return true;
+}
+
+static bool digits(cursor *c) {
+  const char *start = c->p;
+  while (c->p < c->end && *c->p >= '0' && *c->p <= '9') c->p++;
+  return c->p > start;
+}
+
+/* null, which the JS reader takes for a missing value (`?? []`) nearly everywhere. */
+static bool null(cursor *c) {
+  ws(c);
+  if (c->end - c->p < 4 || memcmp(c->p, "null", 4) != 0) return false;
+  c->p += 4;
+  return true;
+}
+
+/* Any JSON value, checked as JSON.parse would and passed over. */
+static bool skip(cursor *c) {
+  ws(c);
+  if (c->p == c->end) return false;
+  char ch = *c->p;
+  if (ch == '"') {
+    for (c->p++; c->p < c->end && *c->p != '"'; c->p++) {
+      if ((uint8_t)*c->p < 0x20) return false;
+      if (*c->p != '\\') continue;
+      if (++c->p == c->end) return false;
+      if (*c->p == 'u') {
+        for (int i = 0; i < 4; i++) {
+          if (++c->p == c->end || !((*c->p >= '0' && *c->p <= '9') || ((*c->p | 0x20) >= 'a' && (*c->p | 0x20) <= 'f'))) return false;
+        }
+      } else if (!*c->p || !strchr("\"\\/bfnrt", *c->p)) return false;
+    }
+    if (c->p == c->end) return false;
+    c->p++;
+    return true;
+  }
+  if (ch == '[' || ch == '{') {
+    char close = ch == '[' ? ']' : '}';
+    if (++c->depth > 64) return false;
+    c->p++;
+    if (!eat(c, close)) {
+      do {
+        ws(c);
+        if (ch == '{' && (c->p == c->end || *c->p != '"' || !skip(c) || !eat(c, ':'))) return false;
+        if (!skip(c)) return false;
+      } while (eat(c, ','));
+      if (!eat(c, close)) return false;
+    }
+    c->depth--;
+    return true;
+  }
+  static const char *const literals[] = {"true", "false", "null"};
+  for (int i = 0; i < 3; i++) {
+    size_t n = strlen(literals[i]);
+    if ((size_t)(c->end - c->p) >= n && memcmp(c->p, literals[i], n) == 0) {
+      c->p += n;
+      return true;
+    }
+  }
+  if (ch == '-') c->p++;
+  if (c->p < c->end && *c->p == '0') c->p++;
+  else if (!digits(c)) return false;
+  if (c->p < c->end && *c->p == '.' && (c->p++, !digits(c))) return false;
+  if (c->p < c->end && (*c->p == 'e' || *c->p == 'E')) {
+    c->p++;
+    if (c->p < c->end && (*c->p == '+' || *c->p == '-')) c->p++;
+    if (!digits(c)) return false;
+  }
+  return true;
+}
+
+/*
+ * An object's next key, its ':' read: 1, or 0 at the object's end, -1 when
+ * the text is not one. `*seen` holds the keys of `known` read so far (a key
+ * twice is not handled); *which is the key's index in `known`, or -1.
+ */
+static int next_key(cursor *c, bool first, const char *const *known, uint32_t *seen, int *which) {
+  if (eat(c, '}')) return 0;
+  if (!first && !eat(c, ',')) return -1;
+  const char *k;
+  size_t len;
+  if (!str(c, &k, &len) || !eat(c, ':')) return -1;
+  *which = -1;
+  for (int i = 0; known[i]; i++) {
+    if (!is(k, len, known[i])) continue;
+    if (*seen & (1u << i)) return -1;
+    *seen |= 1u << i;
+    *which = i;
+  }
+  return 1;
+}
+
+
+static const char *const scmp_arches[ARCH_COUNT] = {"SCMP_ARCH_X86_64", "SCMP_ARCH_X32", "SCMP_ARCH_AARCH64"};
+static const char *const go_arches[ARCH_COUNT] = {"amd64", "x32", "arm64"};
+
+typedef struct {
+  const char *s;
+  size_t len;
+} span;
+
+typedef struct {
+  uint32_t *w;
+  size_t n, cap;
+} words;
+
+typedef struct {
+  const char *text;
+  span caps[64];
+  size_t ncaps;
+  uint32_t kernel[4]; /* the running kernel's version as the JS reader splits release(); UINT32_MAX: a part not a number */
+  size_t nkernel;
+  words actions, records;
+  char **lists;
+  size_t nlists, lists_cap;
+  bool nomem;
+} profile_reader;
+
+static void put(profile_reader *r, words *to, uint32_t w) {
+  if (to->n == to->cap) {
+    size_t cap = to->cap ? to->cap * 2 : 1024;
+    uint32_t *grown = realloc(to->w, cap * sizeof *grown);
+    if (!grown) {
+      r->nomem = true;
+      return;
+    }
+    to->w = grown;
+    to->cap = cap;
+  }
+  to->w[to->n++] = w;
+}
+
+/* An array of strings: the architectures (ids, or ARCH_COUNT for one Butter does not know) it names of `names`, into ids[*n]. */
+static bool arch_list(cursor *c, const char *const *names, uint32_t *ids, size_t *n, size_t max) {
+  *n = 0;
+  if (null(c)) return true;
+  if (!eat(c, '[')) return false;
+  if (eat(c, ']')) return true;
+  do {
+    const char *s;
+    size_t len;
+    if (!str(c, &s, &len) || *n == max) return false;
+    uint32_t id = 0;
+    while (id < ARCH_COUNT && !is(s, len, names[id])) id++;
+    ids[(*n)++] = id;
+  } while (eat(c, ','));
+  return eat(c, ']');
+}
+
+static bool has_cap(const profile_reader *r, const char *s, size_t len) {
+  for (size_t i = 0; i < r->ncaps; i++) {
+    if (r->caps[i].len == len && memcmp(r->caps[i].s, s, len) == 0) return true;
+  }
+  return false;
+}
+
+/* An includes or excludes: whether the container has all its caps / any of them, its arches, whether the kernel is at least its minKernel. */
+typedef struct {
+  bool all_caps, any_cap, kernel_at_least, has_min_kernel;
+  uint32_t arches;
+  size_t narches;
+} selector;
+
+static bool read_selector(profile_reader *r, cursor *c, selector *out) {
+  static const char *const keys[] = {"caps", "arches", "minKernel", NULL};
+  *out = (selector){.all_caps = true};
+  int which;
+  if (null(c)) return true;
+  if (!eat(c, '{')) return false;
+  uint32_t seen = 0;
+  int more;
+  for (bool first = true; (more = next_key(c, first, keys, &seen, &which)) > 0; first = false) {
+    if (which == 0) {
+      if (null(c)) continue;
+      if (!eat(c, '[')) return false;
+      if (eat(c, ']')) continue;
+      do {
+        const char *s;
+        size_t len;
+        if (!str(c, &s, &len)) return false;
+        if (has_cap(r, s, len)) out->any_cap = true;
+        else out->all_caps = false;
+      } while (eat(c, ','));
+      if (!eat(c, ']')) return false;
+    } else if (which == 1) {
+      uint32_t ids[16];
+      if (!arch_list(c, go_arches, ids, &out->narches, 16)) return false;
+      for (size_t i = 0; i < out->narches; i++) out->arches |= 1u << ids[i];
+    } else if (which == 2) {
+      /* The JS reader's kernelAtLeast, on versions of at most four parts, each at most 9 digits. */
+      const char *s;
+      size_t len;
+      if (!str(c, &s, &len) || len == 0) return false;
+      uint32_t want[4];
+      int n = 0;
+      for (size_t i = 0; i < len;) {
+        size_t start = i;
+        uint32_t v = 0;
+        while (i < len && s[i] >= '0' && s[i] <= '9' && i - start < 9) v = v * 10 + (uint32_t)(s[i++] - '0');
+        if (i == start || n == 4 || (i < len && (s[i] != '.' || ++i == len))) return false;
+        want[n++] = v;
+      }
+      out->has_min_kernel = true;
+      out->kernel_at_least = true;
+      for (int i = 0; i < n; i++) {
+        uint32_t have = (size_t)i < r->nkernel ? r->kernel[i] : 0;
+        if (have == UINT32_MAX) return false;
+        if (have != want[i]) {
+          out->kernel_at_least = have > want[i];
+          break;
+        }
+      }
+    } else if (!skip(c)) return false;
+  }
+  if (more < 0) return false;
+  return true;
+}
+
+/* An OCI action and its errnoRet (EPERM when absent), as the JS reader's action() and actionValue(). */
+static bool action_value(const char *s, size_t len, bool has_data, uint64_t data, uint32_t *out) {
+  if (!has_data) data = 1;
+  if (is(s, len, "SCMP_ACT_ALLOW")) *out = SECCOMP_RET_ALLOW;
+  else if (is(s, len, "SCMP_ACT_LOG")) *out = SECCOMP_RET_LOG;
+  else if (is(s, len, "SCMP_ACT_KILL") || is(s, len, "SCMP_ACT_KILL_THREAD")) *out = SECCOMP_RET_KILL_THREAD;
+  else if (is(s, len, "SCMP_ACT_KILL_PROCESS")) *out = SECCOMP_RET_KILL_PROCESS;
+  else if (is(s, len, "SCMP_ACT_TRAP")) *out = SECCOMP_RET_TRAP;
+  else if (is(s, len, "SCMP_ACT_NOTIFY")) *out = SECCOMP_RET_USER_NOTIF;
+  else if (is(s, len, "SCMP_ACT_ERRNO") && data <= 4095) *out = SECCOMP_RET_ERRNO | (uint32_t)data;
+  else if (is(s, len, "SCMP_ACT_TRACE") && data <= 0xffff) *out = SECCOMP_RET_TRACE | (uint32_t)data;
+  else return false;
+  return true;
+}
+
+/* An argument's value: a safe integer, or a string of digits up to 2^64 - 1. */
+static bool arg_value(cursor *c, uint64_t *v) {
+  ws(c);
+  if (c->p == c->end || *c->p != '"') return integer(c, v);
+  const char *s;
+  size_t len;
+  if (!str(c, &s, &len) || len == 0) return false;
+  uint64_t n = 0;
+  for (size_t i = 0; i < len; i++) {
+    if (s[i] < '0' || s[i] > '9' || n > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10) return false;
+    n = n * 10 + (uint64_t)(s[i] - '0');
+  }
+  *v = n;
+  return true;
+}
+
+/* An args entry, as the words of a check. */
+static bool read_arg(cursor *c, uint32_t *check) {
+  static const char *const keys[] = {"index", "value", "valueTwo", "op", NULL};
+  static const char *const ops[OP_COUNT] = {"SCMP_CMP_EQ", "SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_GT", "SCMP_CMP_GE", "SCMP_CMP_MASKED_EQ"};
+  uint64_t index = 6, value = 0, two = 0;
+  uint32_t op = OP_COUNT;
+  bool has_value = false;
+  const char *two_at = NULL;
+  int which;
+  if (!eat(c, '{')) return false;
+  uint32_t seen = 0;
+  int more;
+  for (bool first = true; (more = next_key(c, first, keys, &seen, &which)) > 0; first = false) {
+    if (which == 0 && !integer(c, &index)) return false;
+    if (which == 1 && !(has_value = arg_value(c, &value))) return false;
+    if (which == 2) {
+      two_at = c->p;
+      if (!skip(c)) return false;
+    }
+    if (which == 3) {
+      const char *s;
+      size_t len;
+      if (!str(c, &s, &len)) return false;
+      for (op = 0; op < OP_COUNT && !is(s, len, ops[op]); op++) continue;
+    }
+    if (which < 0 && !skip(c)) return false;
+  }
+  if (more < 0) return false;
+  if (index > 5 || op == OP_COUNT || !has_value) return false;
+  uint64_t mask = UINT64_MAX;
+  if (op == OP_MASKED_EQ) {
+    /* libseccomp's masked equality: `value` is the mask, `valueTwo` what the masked argument must equal. */
+    mask = value;
+    cursor t = {.p = two_at, .end = c->end};
+    if (two_at && !null(&t) && !arg_value(&t, &two)) return false;
+    value = two;
+  }
+  uint32_t words[CHECK_WORDS] = {(uint32_t)index, op, (uint32_t)(value >> 32), (uint32_t)value, (uint32_t)(mask >> 32), (uint32_t)mask};
+  memcpy(check, words, sizeof words);
+  return true;
+}
+
+static bool applies(const selector *inc, const selector *exc, uint32_t arch) {
+  return inc->all_caps && !exc->any_cap && (inc->narches == 0 || inc->arches & (1u << arch)) && !(exc->arches & (1u << arch)) &&
+         (!inc->has_min_kernel || inc->kernel_at_least) && !(exc->has_min_kernel && exc->kernel_at_least);
+}
+
+/* A syscalls entry: its rule's words, and a record per architecture of `arches` it is for. */
+static bool read_entry(profile_reader *r, cursor *c, const uint32_t *arches, uint32_t narch) {
+  static const char *const keys[] = {"names", "action", "errnoRet", "args", "includes", "excludes", "name", NULL};
+  static char none[] = "]";
+  const char *act = NULL;
+  size_t act_len = 0;
+  uint64_t data = 0;
+  bool has_data = false;
+  uint32_t checks[16 * CHECK_WORDS], nchecks = 0;
+  char *names = none;
+  selector inc = {.all_caps = true}, exc = {.all_caps = true};
+  int which;
+  if (!eat(c, '{')) return false;
+  uint32_t seen = 0;
+  int more;
+  for (bool first = true; (more = next_key(c, first, keys, &seen, &which)) > 0; first = false) {
+    if (which == 0) {
+      if (null(c)) continue;
+      ws(c);
+      names = (char *)r->text + (c->p - r->text) + 1;
+      if (!eat(c, '[')) return false;
+      if (eat(c, ']')) continue;
+      do {
+        const char *s;
+        size_t len;
+        if (!str(c, &s, &len)) return false;
+      } while (eat(c, ','));
+      if (!eat(c, ']')) return false;
+    } else if (which == 1) {
+      if (!str(c, &act, &act_len)) return false;
+    } else if (which == 2) {
+      if (!null(c) && !(has_data = integer(c, &data))) return false;
+    } else if (which == 3) {
+      if (null(c)) continue;
+      if (!eat(c, '[')) return false;
+      if (eat(c, ']')) continue;
+      do {
+        if (nchecks == 16 || !read_arg(c, &checks[nchecks++ * CHECK_WORDS])) return false;
+      } while (eat(c, ','));
+      if (!eat(c, ']')) return false;
+    } else if (which == 4 || which == 5) {
+      if (!read_selector(r, c, which == 4 ? &inc : &exc)) return false;
+    } else if (which == 6 || !skip(c)) return false;
+  }
+  if (more < 0) return false;
+  uint32_t value;
+  if (!act || !action_value(act, act_len, has_data, data, &value)) return false;
+  uint32_t rule = (uint32_t)r->actions.n;
+  put(r, &r->actions, value);
+  put(r, &r->actions, nchecks);
+  for (uint32_t i = 0; i < nchecks * CHECK_WORDS; i++) put(r, &r->actions, checks[i]);
+  if (r->nlists == r->lists_cap) {
+    size_t cap = r->lists_cap ? r->lists_cap * 2 : 64;
+    char **grown = realloc(r->lists, cap * sizeof *grown);
+    if (!grown) return r->nomem = true, false;
+    r->lists = grown;
+    r->lists_cap = cap;
+  }
+  r->lists[r->nlists++] = names;
+  for (uint32_t i = 0; i < narch; i++) {
+    if (!applies(&inc, &exc, arches[i])) continue;
+    put(r, &r->records, arches[i] | RECORD_NAMED);
+    put(r, &r->records, (uint32_t)(r->nlists - 1));
+    put(r, &r->records, rule);
+  }
+  return true;
+}
+
+/* The profile in `c` for `main`: its default action, architectures, and rules and their records (see read_rules) into r. */
+static bool read_profile(profile_reader *r, cursor *c, uint32_t main, uint32_t *fallback, uint32_t *arches, uint32_t *narch) {
+  static const char *const keys[] = {"defaultAction", "defaultErrnoRet", "architectures", "archMap", "syscalls", NULL};
+  static const char *const map_keys[] = {"architecture", "subArchitectures", NULL};
+  /* Its keys in any order: where each value is, the text checked as JSON on the way. */
+  const char *at[5] = {NULL};
+  int which;
+  if (!eat(c, '{')) return false;
+  uint32_t seen = 0;
+  int more;
+  for (bool first = true; (more = next_key(c, first, keys, &seen, &which)) > 0; first = false) {
+    ws(c);
+    if (which >= 0) at[which] = c->p;
+    if (!skip(c)) return false;
+  }
+  if (more < 0) return false;
+  ws(c);
+  if (c->p != c->end) return false;
+
+  cursor v = {.end = c->end};
+  const char *act;
+  size_t act_len;
+  uint64_t data = 0;
+  if (!at[0] || (v.p = at[0], !str(&v, &act, &act_len))) return false;
+  bool has_data = at[1] && (v.p = at[1], !null(&v));
+  if (has_data && !integer(&v, &data)) return false;
+  if (!action_value(act, act_len, has_data, data, fallback)) return false;
+
+  /* The architectures: the main one's archMap entry (or the profile's list), those Butter knows. */
+  uint32_t listed[16], mapped[16];
+  size_t nlisted = 0, nmapped = 0;
+  bool found = false;
+  if (at[2] && (v.p = at[2], !arch_list(&v, scmp_arches, listed, &nlisted, 16))) return false;
+  if (at[3] && (v.p = at[3], !null(&v))) {
+    if (!eat(&v, '[')) return false;
+    if (!eat(&v, ']')) {
+      do {
+        uint32_t arch = 0, subs[15];
+        size_t nsubs = 0;
+        bool named = false;
+        if (!eat(&v, '{')) return false;
+        uint32_t seen = 0;
+        int more;
+        for (bool first = true; (more = next_key(&v, first, map_keys, &seen, &which)) > 0; first = false) {
+          if (which == 0) {
+            const char *s;
+            size_t len;
+            if (!str(&v, &s, &len)) return false;
+            while (arch < ARCH_COUNT && !is(s, len, scmp_arches[arch])) arch++;
+            named = true;
+          } else if (which == 1) {
+            if (!arch_list(&v, scmp_arches, subs, &nsubs, 15)) return false;
+          } else if (!skip(&v)) return false;
+        }
+        if (more < 0) return false;
+        if (!named) return false;
+        if (arch == main) {
+          found = true;
+          mapped[0] = arch;
+          memcpy(&mapped[1], subs, nsubs * sizeof *subs);
+          nmapped = 1 + nsubs;
+        }
+      } while (eat(&v, ','));
+      if (!eat(&v, ']')) return false;
+    }
+  }
+  if (found) {
+    memcpy(listed, mapped, nmapped * sizeof *mapped);
+    nlisted = nmapped;
+  }
+  arches[0] = main;
+  *narch = 1;
+  for (size_t i = 0; i < nlisted; i++) {
+    uint32_t j = 0;
+    while (j < *narch && arches[j] != listed[i]) j++;
+    if (listed[i] < ARCH_COUNT && j == *narch) arches[(*narch)++] = listed[i];
+  }
+  if (at[4] && (v.p = at[4], !null(&v))) {
+    if (!eat(&v, '[')) return false;
+    if (!eat(&v, ']')) {
+      do {
+        if (!read_entry(r, &v, arches, *narch)) return false;
+      } while (eat(&v, ','));
+      if (!eat(&v, ']')) return false;
+    }
+  }
+  return !r->nomem;
+}
+
+/*
+ * seccompAssembleProfile(text, caps: string[], arch, tables) -> what
+ * seccompAssemble returns, and the words compileRules would have given it
+ * (Uint32Array) | undefined when the reader does not handle the profile (the
+ * JS reader reads it) | -ENOMEM.
+ */
+static napi_value js_seccomp_assemble_profile(napi_env env, napi_callback_info info) {
+  napi_value text, caps, tables, undefined;
+  uint32_t main;
+  if (!butter_args(env, info, "vvuv", &text, &caps, &main, &tables)) return NULL;
+  napi_get_undefined(env, &undefined);
+  profile_reader r = {0};
+  /* The caller's capabilities, one buffer; a name not in ASCII is not handled (N-API would write a lone surrogate as U+FFFD). */
+  uint32_t ncaps;
+  size_t len, used = 0;
+  char capbuf[2048];
+  if (main >= ARCH_COUNT || napi_get_array_length(env, caps, &ncaps) != napi_ok || ncaps > 64) return undefined;
+  for (uint32_t i = 0; i < ncaps; i++) {
+    napi_value v;
+    if (napi_get_element(env, caps, i, &v) != napi_ok ||
+        napi_get_value_string_utf8(env, v, capbuf + used, sizeof capbuf - used, &len) != napi_ok || used + len + 1 >= sizeof capbuf) {
+      return undefined;
+    }
+    for (size_t j = 0; j < len; j++) {
+      if ((uint8_t)capbuf[used + j] >= 0x80) return undefined;
+    }
+    r.caps[r.ncaps++] = (span){capbuf + used, len};
+    used += len + 1;
+  }
+  struct utsname u;
+  if (uname(&u) < 0) return undefined;
+  for (const char *p = u.release; *p && r.nkernel < 4;) {
+    const char *start = p;
+    uint32_t v = 0;
+    while (*p >= '0' && *p <= '9' && p - start < 9) v = v * 10 + (uint32_t)(*p++ - '0');
+    r.kernel[r.nkernel++] = p > start && (!*p || *p == '.' || *p == '-') ? v : UINT32_MAX;
+    while (*p && *p != '.' && *p != '-') p++;
+    if (*p) p++;
+  }
+  if (napi_get_value_string_utf8(env, text, NULL, 0, &len) != napi_ok) return undefined;
+  char *copy = malloc(len + 1);
+  if (!copy) return butter_errno_result(env, ENOMEM);
+  napi_get_value_string_utf8(env, text, copy, len + 1, &len);
+  r.text = copy;
+  cursor c = {.p = copy, .end = copy + len};
+  uint32_t fallback, arches[ARCH_COUNT], narch;
+  napi_value result = undefined;
+  if (read_profile(&r, &c, main, &fallback, arches, &narch)) {
+    /* As compileRules writes them: fallback, badArch, n, arch[n], m, actions[m], records. */
+    size_t head = 4 + narch, n = head + r.actions.n + r.records.n;
+    uint32_t *w;
+    napi_value ab, all, assembled;
+    if (napi_create_arraybuffer(env, n * sizeof *w, (void **)&w, &ab) != napi_ok ||
+        napi_create_typedarray(env, napi_uint32_array, n, ab, 0, &all) != napi_ok) {
+      result = NULL;
+    } else {
+      w[0] = fallback;
+      w[1] = SECCOMP_RET_KILL_PROCESS;
+      w[2] = narch;
+      memcpy(&w[3], arches, narch * sizeof *arches);
+      w[head - 1] = (uint32_t)r.actions.n;
+      if (r.actions.n) memcpy(&w[head], r.actions.w, r.actions.n * sizeof *w);
+      if (r.records.n) memcpy(&w[head + r.actions.n], r.records.w, r.records.n * sizeof *w);
+      result = assembled = assemble(env, w, n, r.lists, r.nlists, tables);
+      bool is_array = false;
+      if (assembled && napi_is_array(env, assembled, &is_array) == napi_ok && is_array) napi_set_element(env, assembled, 2, all);
+    }
+  } else if (r.nomem) result = butter_errno_result(env, ENOMEM);
+  free(r.actions.w);
+  free(r.records.w);
+  free(r.lists);
+  free(copy);
+  return result;
+}
+
 void butter_init_seccomp(napi_env env, napi_value exports) {
   static const butter_fn fns[] = {
       {"seccompSetModeStrict", js_seccomp_set_mode_strict},
@@ -704,6 +1305,7 @@ void butter_init_seccomp(napi_env env, napi_value exports) {
       {"prctlGetNoNewPrivs", js_prctl_get_no_new_privs},
       {"prctlGetSeccomp", js_prctl_get_seccomp},
       {"seccompAssemble", js_seccomp_assemble},
+      {"seccompAssembleProfile", js_seccomp_assemble_profile},
   };
   butter_export(env, exports, fns, BUTTER_COUNT(fns));
 
