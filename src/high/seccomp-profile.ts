@@ -130,10 +130,18 @@ function big(value: unknown, at: string): bigint {
  */
 export function seccompProfile(profile: object | string, options: SeccompProfileOptions = {}): SeccompFilter {
   const o = validateOptions<SeccompProfileOptions>(options, 'options', ['caps', 'arch']);
-  let p: Profile;
   if (typeof profile === 'string') {
     const filter = compileProfileText(profile, o.caps ?? DOCKER_DEFAULT_CAPS, o.arch);
     if (filter !== undefined) return filter;
+  }
+  return readProfile(profile, o);
+}
+
+// The JS reader: of a profile object, and of a text the C reader left (anything unusual, every error
+// among it). A function of its own, so that a call the C reader answers does not compile it.
+function readProfile(profile: object | string, o: Partial<SeccompProfileOptions>): SeccompFilter {
+  let p: Profile;
+  if (typeof profile === 'string') {
     try {
       p = JSON.parse(profile);
     } catch (err) {

@@ -4,7 +4,11 @@
  * (src/high/seccomp*.ts, which also interprets and disassembles programs),
  * which hands them here as a flat array of words (seccompAssemble): this
  * resolves a profile's names and lays out the program, because a program is
- * compiled once per process and V8 runs that much code slowly the first time. seccomp(2) takes a program as the
+ * compiled once per process and V8 runs that much code slowly the first time.
+ * For the same reason the usual profile's JSON text is read here too
+ * (seccompAssembleProfile); anything else is left to TypeScript.
+ *
+ * seccomp(2) takes a program as the
  * bytes of a `struct sock_filter` array, which the kernel validates itself
  * (EINVAL for a bad instruction, a jump out of the program or more than
  * BPF_MAXINSNS instructions).
