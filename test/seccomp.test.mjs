@@ -423,6 +423,8 @@ describe('seccompProfile (Docker\'s default)', () => {
   };
 
   test('a profile\'s text compiles as the same profile parsed (read in C, then by the JS reader)', () => {
+    // null is no capabilities to the JS reader, not the default ones.
+    assert.deepEqual(outcome(docker, { caps: null }), outcome(JSON.parse(docker), { caps: null }));
     for (const options of [undefined, { arch: 'aarch64' }, { arch: 'x32' }, { caps: ['CAP_SYS_ADMIN', 'CAP_SYS_PTRACE'] }, { caps: [] }]) {
       assert.ok(compileProfileText(docker, options?.caps ?? DOCKER_DEFAULT_CAPS, options?.arch), 'Docker\'s profile is read in C');
       assert.deepEqual(outcome(docker, options), outcome(JSON.parse(docker), options));
@@ -440,7 +442,7 @@ describe('seccompProfile (Docker\'s default)', () => {
       `{"defaultAction": "SCMP_ACT_ALLOW", "defaultErrnoRet": null, "architectures": null, "archMap": null, "syscalls": null, "x": [1, -0.5e+3, true, {"a": [[]]}]}`,
     ];
     for (const text of texts) {
-      for (const options of [undefined, { caps: ['CAP_\ud800'] }]) assert.deepEqual(outcome(text, options), outcome(JSON.parse(text), options), text);
+      for (const options of [undefined, { caps: ['CAP_\ud800'] }, { caps: null }]) assert.deepEqual(outcome(text, options), outcome(JSON.parse(text), options), text);
     }
     for (const text of [allow('{"names": ["read"], "action": "SCMP_ACT_ALLOW"}') + ' x', '\ufeff{"defaultAction": "SCMP_ACT_ALLOW"}', allow('{"names": ["read"], "action": "SCMP_ACT_ERRNO", "errnoRet": 01}'), '{"defaultAction": "SCMP_ACT_ALLOW", "x": "\\q"}']) {
       assert.throws(() => seccompProfile(text), { code: 'ERR_INVALID_ARG_VALUE', message: /is not JSON/ }, text);

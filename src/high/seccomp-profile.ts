@@ -131,7 +131,7 @@ function big(value: unknown, at: string): bigint {
 export function seccompProfile(profile: object | string, options: SeccompProfileOptions = {}): SeccompFilter {
   const o = validateOptions<SeccompProfileOptions>(options, 'options', ['caps', 'arch']);
   if (typeof profile === 'string') {
-    const filter = compileProfileText(profile, o.caps ?? DOCKER_DEFAULT_CAPS, o.arch);
+    const filter = compileProfileText(profile, o.caps === undefined ? DOCKER_DEFAULT_CAPS : o.caps, o.arch);
     if (filter !== undefined) return filter;
   }
   return readProfile(profile, o);
