@@ -722,8 +722,8 @@ static napi_value assemble(napi_env env, const uint32_t *w, size_t len, char *co
  * compileRules would, so that the first call in a process runs no profile
  * reader in V8, which would run it cold. Whatever is unusual, every error
  * among it, it does not handle: the JS reader reads it, and its messages are
- * the only ones. So this reader is strict where JS is lenient (null for a
- * missing value, escapes in a string, a key twice, a fraction, "name").
+ * the only ones. So it is strict where JS is lenient: an escape in a
+ * string, a key twice, a number with a fraction or an exponent, "name".
  */
 typedef struct {
   const char *p, *end;
@@ -863,7 +863,7 @@ static int next_key(cursor *c, bool first, const char *const *known, uint32_t *s
   return 1;
 }
 
-
+/* The profile's names for the architectures Butter knows: SCMP_ARCH_* at the top, Go's names in includes/excludes. */
 static const char *const scmp_arches[ARCH_COUNT] = {"SCMP_ARCH_X86_64", "SCMP_ARCH_X32", "SCMP_ARCH_AARCH64"};
 static const char *const go_arches[ARCH_COUNT] = {"amd64", "x32", "arm64"};
 
@@ -878,7 +878,7 @@ typedef struct {
 } words;
 
 typedef struct {
-  const char *text;
+  char *text; /* a copy, which the names lists point into */
   span caps[64];
   size_t ncaps;
   uint32_t kernel[4]; /* the running kernel's version as the JS reader splits release(); UINT32_MAX: a part not a number */
@@ -1086,7 +1086,7 @@ static bool read_entry(profile_reader *r, cursor *c, const uint32_t *arches, uin
     if (which == 0) {
       if (null(c)) continue;
       ws(c);
-      names = (char *)r->text + (c->p - r->text) + 1;
+      names = r->text + (c->p - r->text) + 1;
       if (!eat(c, '[')) return false;
       if (eat(c, ']')) continue;
       do {
