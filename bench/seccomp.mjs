@@ -2,9 +2,11 @@
 // against the same profile built by libseccomp (Debian's libseccomp-dev,
 // installed here by scripts/tools.sh) and against no filter, each in a C loop
 // (bench/seccomp_loop.c) run in this same run; and the profile's compile time
-// in Butter (first call, and warm) beside libseccomp's rules-to-program time.
+// in Butter beside libseccomp's rules-to-program time: the first call in each
+// of several fresh processes (what a program pays: it compiles once), with
+// the import of Butter and the load of the seccomp family before it, and warm.
 //
-//   node bench/seccomp.mjs [--rounds N] [--calls N]
+//   node bench/seccomp.mjs [--rounds N] [--calls N] [--fresh N]
 //
 // Goals (issue 16): cost <= libseccomp's, compile <= 1 ms.
 import { execFileSync } from 'node:child_process';
@@ -13,13 +15,14 @@ import { release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { checkIdle, fmt, median, min, otherLoad, printMachine, ratio, reportOtherLoad, table } from './lib.mjs';
+import { checkIdle, fmt, max, median, min, otherLoad, printMachine, ratio, reportOtherLoad, table } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
-const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '7' }, calls: { type: 'string', default: '2000000' } } });
+const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '7' }, calls: { type: 'string', default: '2000000' }, fresh: { type: 'string', default: '11' } } });
 const ROUNDS = Number(args.rounds);
 const CALLS = Number(args.calls);
+const FRESH = Number(args.fresh);
 
 printMachine('bench/seccomp.mjs: Docker\'s default seccomp profile, Butter vs libseccomp');
 await checkIdle();
@@ -39,17 +42,28 @@ try {
   withLib = null;
 }
 
-// Butter's compile time: the first call in a fresh process (module load and cold JIT included), then warm.
+// Butter's compile time in fresh processes, each: import Butter, load the family (its
+// first name read), the first call, a second. The text is read before the clock starts.
 const text = readFileSync(join(root, 'test/fixtures/docker-seccomp-default.json'), 'utf8');
-const first = execFileSync(process.execPath, ['--input-type=module', '-e', `
-  import { readFileSync } from 'node:fs';
-  const text = readFileSync(process.argv[1], 'utf8');
-  const t = process.hrtime.bigint();
-  const { seccompProfile } = await import('butter');
-  const t1 = process.hrtime.bigint();
-  seccompProfile(text);
-  console.log(Number(t1 - t) / 1e3, Number(process.hrtime.bigint() - t1) / 1e3);
-`, join(root, 'test/fixtures/docker-seccomp-default.json')], { cwd: root, encoding: 'utf8' }).trim().split(' ').map(Number);
+const others = otherLoad();
+const fresh = { import: [], family: [], first: [], second: [] };
+for (let i = 0; i < FRESH; i++) {
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', `
+    import { readFileSync } from 'node:fs';
+    const text = readFileSync(process.argv[1], 'utf8');
+    const t0 = performance.now();
+    const b = await import('butter');
+    const t1 = performance.now();
+    const { seccompProfile } = b;
+    seccompProfile.length;
+    const t2 = performance.now();
+    seccompProfile(text);
+    const t3 = performance.now();
+    seccompProfile(text);
+    console.log(JSON.stringify({ import: t1 - t0, family: t2 - t1, first: t3 - t2, second: performance.now() - t3 }));
+  `, join(root, 'test/fixtures/docker-seccomp-default.json')], { cwd: root, encoding: 'utf8' });
+  for (const [k, v] of Object.entries(JSON.parse(out))) fresh[k].push(v * 1e3);
+}
 const { seccompProfile } = await import('butter');
 for (let i = 0; i < 50; i++) seccompProfile(text);
 const warm = [];
@@ -91,7 +105,6 @@ for (const s of profile.syscalls) {
 const rulesFile = join(tmp, 'docker.rules');
 writeFileSync(rulesFile, lines.join('\n') + '\n');
 
-const others = otherLoad();
 const runs = { none: [], butter: [], uncached: [], libseccomp: [] };
 const libBuild = [];
 function round(mode, exe, extra) {
@@ -122,6 +135,9 @@ for (const name of calls) {
 console.log(`Per syscall, ns (the fastest of ${ROUNDS} interleaved rounds of ${CALLS.toLocaleString('en-US')} calls; getppid is allowed, personality(0xffffffff) allowed on its argument, mount denied):\n`);
 console.log(table(['syscall', 'no filter', 'Butter', 'libseccomp', 'Butter - none', 'libseccomp - none', 'Butter / libseccomp', 'Butter, argument read first - none'], rows));
 console.log(`\nProgram size: Butter ${filter.length} instructions${withLib ? `, libseccomp ${runs.libseccomp[0].insns}` : ''}.`);
-console.log(`\nCompile time of the profile, µs: Butter first call ${fmt(first[1])} (after loading the module in ${fmt(first[0])}), warm median ${fmt(median(warm))} (min ${fmt(min(warm))})` +
+const spread = (v) => `${fmt(median(v))} (${fmt(min(v))}-${fmt(max(v))})`;
+console.log(`\nIn ${FRESH} fresh processes, µs, median (min-max): import('butter') ${spread(fresh.import)}, loading the seccomp family ${spread(fresh.family)}, ` +
+  `seccompProfile(docker) first call ${spread(fresh.first)}, second call ${spread(fresh.second)}.`);
+console.log(`Compile time of the profile, warm, µs: Butter median ${fmt(median(warm))} (min ${fmt(min(warm))})` +
   (withLib ? `; libseccomp rules to program (C) median ${fmt(median(libBuild))} (min ${fmt(min(libBuild))})` : '') + '.');
 reportOtherLoad(others());

@@ -76,11 +76,9 @@ for (const [arch, { header, defines, newer: extra, bit = 0 }] of Object.entries(
   for (const [name, [nr]] of Object.entries(extra)) if (!known.has(name)) entries.push([name, bit + nr]);
   if (entries.length < 250) throw new Error(`${header}: only ${entries.length} syscalls`);
   entries.sort((a, b) => a[1] - b[1]);
-  lines.push(`  ${arch}:`);
-  for (let i = 0; i < entries.length; i += 8) {
-    const chunk = entries.slice(i, i + 8).map(([n, v]) => `${n} ${v}`).join(' ');
-    lines.push(`    '${chunk}${i + 8 < entries.length ? ' ' : ''}'${i + 8 < entries.length ? ' +' : ','}`);
-  }
+  // One literal a table, on one line: a concatenation would be a cons string, which the code
+  // generator's first read (N-API) flattens into a copy on the young generation, on the first compile.
+  lines.push(`  ${arch}: '${entries.map(([n, v]) => `${n} ${v}`).join(' ')}',`);
 }
 lines.push('};', '');
 const text = lines.join('\n');

@@ -25,6 +25,8 @@ import {
   seccompSyscallName,
   constants as C,
 } from 'butter';
+import { compileProfileText } from '../dist/cjs/high/seccomp.js';
+import { DOCKER_DEFAULT_CAPS } from '../dist/cjs/high/seccomp-profile.js';
 import { assertSysError } from './support/errors.mjs';
 import { runChild, root } from './support/child.mjs';
 import { NOBODY, nobodyUnavailable } from './support/nobody.mjs';
@@ -408,6 +410,80 @@ describe('seccompProfile (Docker\'s default)', () => {
     assert.throws(() => seccompProfile({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['read'], action: 'SCMP_ACT_ERRNO', args: [{ index: 0, value: 1, op: 'SCMP_CMP_IN' }] }] }), { code: 'ERR_INVALID_ARG_VALUE' });
     assert.throws(() => seccompProfile(docker, { caps: 'CAP_SYS_ADMIN' }), { code: 'ERR_INVALID_ARG_TYPE' });
   });
+
+  // The text of a usual profile is read in C, anything else by the JS reader, which reads an object too: the two must agree.
+  const outcome = (profile, options) => {
+    try {
+      const f = seccompProfile(profile, options);
+      const verdicts = f.arch.map((arch) => ['read', 'getppid', 'personality', 'clone', 'mount'].map((n) => seccompSyscallNumber(n, arch)).filter((nr) => nr !== undefined).map((nr) => f.possibleVerdicts(nr, arch)));
+      return { program: Buffer.from(f.program).toString('hex'), arch: f.arch, verdicts };
+    } catch (e) {
+      return { error: `${e.code} ${e.message}` };
+    }
+  };
+
+  test('a profile\'s text compiles as the same profile parsed (read in C, then by the JS reader)', () => {
+    // null is no capabilities to the JS reader, not the default ones.
+    assert.deepEqual(outcome(docker, { caps: null }), outcome(JSON.parse(docker), { caps: null }));
+    for (const options of [undefined, { arch: 'aarch64' }, { arch: 'x32' }, { caps: ['CAP_SYS_ADMIN', 'CAP_SYS_PTRACE'] }, { caps: [] }]) {
+      assert.ok(compileProfileText(docker, options?.caps ?? DOCKER_DEFAULT_CAPS, options?.arch), 'Docker\'s profile is read in C');
+      assert.deepEqual(outcome(docker, options), outcome(JSON.parse(docker), options));
+    }
+    // What the C reader leaves to the JS reader: escapes, a key twice, a fraction, `name`, text after the profile, a lone surrogate in a capability.
+    const allow = (entry) => `{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [${entry}]}`;
+    const texts = [
+      allow('{"names": ["re\\u0061d"], "action": "SCMP_ACT_ALLOW"}'),
+      allow('{"names": ["read"], "action": "SCMP_ACT_ALLOW", "action": "SCMP_ACT_LOG"}'),
+      allow('{"names": ["read"], "action": "SCMP_ACT_ERRNO", "errnoRet": 5.0}'),
+      allow('{"names": ["read"], "action": "SCMP_ACT_ERRNO", "errnoRet": 5e0}'),
+      allow('{"name": "read", "action": "SCMP_ACT_ALLOW"}'),
+      allow('{"names": ["personality"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": "18446744073709551615", "valueTwo": null, "op": "SCMP_CMP_MASKED_EQ"}]}'),
+      allow('{"names": ["read"], "action": "SCMP_ACT_ALLOW", "comment": "\\"\\u00e9\\n", "includes": {"minKernel": "4.8", "arches": null, "caps": null}}'),
+      `{"defaultAction": "SCMP_ACT_ALLOW", "defaultErrnoRet": null, "architectures": null, "archMap": null, "syscalls": null, "x": [1, -0.5e+3, true, {"a": [[]]}]}`,
+    ];
+    for (const text of texts) {
+      for (const options of [undefined, { caps: ['CAP_\ud800'] }, { caps: null }]) assert.deepEqual(outcome(text, options), outcome(JSON.parse(text), options), text);
+    }
+    for (const text of [allow('{"names": ["read"], "action": "SCMP_ACT_ALLOW"}') + ' x', '\ufeff{"defaultAction": "SCMP_ACT_ALLOW"}', allow('{"names": ["read"], "action": "SCMP_ACT_ERRNO", "errnoRet": 01}'), '{"defaultAction": "SCMP_ACT_ALLOW", "x": "\\q"}']) {
+      assert.throws(() => seccompProfile(text), { code: 'ERR_INVALID_ARG_VALUE', message: /is not JSON/ }, text);
+    }
+  });
+
+  test('random profiles: the text and the object compile alike', async () => {
+    const fc = (await import('fast-check')).default;
+    const maybe = (arb) => fc.option(arb, { nil: undefined, freq: 3 });
+    const caps = fc.constantFrom('CAP_CHOWN', 'CAP_SYS_ADMIN', 'CAP_SYS_PTRACE', 'CAP_KILL', 'CAP_BPF');
+    const selector = fc.oneof(fc.constant(null), fc.record({
+      caps: maybe(fc.oneof(fc.constant(null), fc.array(caps, { maxLength: 3 }))),
+      arches: maybe(fc.oneof(fc.constant(null), fc.array(fc.constantFrom('amd64', 'x32', 'arm64', 'x86', 's390x'), { maxLength: 3 }))),
+      minKernel: maybe(fc.constantFrom('4.8', '6.18', '6.18.44', '6.18.45', '7', '5.10.0.1', '', '6.x', null)),
+    }, { requiredKeys: [] }));
+    const value = fc.oneof(fc.nat(), fc.constantFrom(2 ** 53, 1.5, -1, '18446744073709551615', '18446744073709551616', '007', 'x'), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }).map(String));
+    const arg = fc.record({ index: fc.oneof(fc.nat(6), fc.constant('0')), value, valueTwo: maybe(value), op: fc.constantFrom('SCMP_CMP_EQ', 'SCMP_CMP_NE', 'SCMP_CMP_LT', 'SCMP_CMP_LE', 'SCMP_CMP_GT', 'SCMP_CMP_GE', 'SCMP_CMP_MASKED_EQ', 'SCMP_CMP_IN') }, { requiredKeys: ['index', 'value', 'op'] });
+    const action = fc.constantFrom('SCMP_ACT_ALLOW', 'SCMP_ACT_ERRNO', 'SCMP_ACT_TRACE', 'SCMP_ACT_LOG', 'SCMP_ACT_KILL', 'SCMP_ACT_KILL_THREAD', 'SCMP_ACT_KILL_PROCESS', 'SCMP_ACT_TRAP', 'SCMP_ACT_NOTIFY', 'SCMP_ACT_NOPE');
+    const errnoRet = maybe(fc.oneof(fc.nat(70000), fc.constant(null)));
+    const entry = fc.record({
+      names: maybe(fc.oneof(fc.constant(null), fc.array(fc.constantFrom('read', 'getppid', 'personality', 'clone', 'mount', 'sync_file_range2', 'arch_prctl', 'open', 'nosuch'), { maxLength: 4 }))),
+      action, errnoRet,
+      args: maybe(fc.oneof(fc.constant(null), fc.array(arg, { maxLength: 3 }))),
+      includes: maybe(selector), excludes: maybe(selector), comment: maybe(fc.string()),
+    }, { requiredKeys: ['action'] });
+    const arches = fc.array(fc.constantFrom('SCMP_ARCH_X86_64', 'SCMP_ARCH_X32', 'SCMP_ARCH_AARCH64', 'SCMP_ARCH_X86', 'SCMP_ARCH_ARM'), { maxLength: 3 });
+    const profile = fc.record({
+      defaultAction: action, defaultErrnoRet: errnoRet,
+      architectures: maybe(arches),
+      archMap: maybe(fc.array(fc.record({ architecture: fc.constantFrom('SCMP_ARCH_X86_64', 'SCMP_ARCH_AARCH64', 'SCMP_ARCH_MIPS64'), subArchitectures: maybe(fc.oneof(fc.constant(null), arches)) }), { maxLength: 3 })),
+      syscalls: fc.array(entry, { maxLength: 6 }),
+    }, { requiredKeys: ['defaultAction', 'syscalls'] });
+    const options = fc.record({ caps: maybe(fc.array(caps, { maxLength: 3 })), arch: maybe(fc.constantFrom('x86_64', 'x32', 'aarch64')) }, { requiredKeys: [] });
+    let read = 0;
+    fc.assert(fc.property(profile, options, fc.constantFrom(undefined, 2), (p, o, indent) => {
+      const text = JSON.stringify(p, null, indent);
+      if (compileProfileText(text, o.caps ?? DOCKER_DEFAULT_CAPS, o.arch)) read++;
+      assert.deepEqual(outcome(text, o), outcome(JSON.parse(text), o));
+    }), { numRuns: 1500 });
+    assert.ok(read > 300, `the C reader read ${read} of 1500`);
+  });
 });
 
 describe('the syscall tables', () => {
@@ -559,6 +635,27 @@ describe('seccompLoad', () => {
     assert.equal(out.err.code, 'ERR_INVALID_ARG_VALUE');
     assert.match(out.err.message, /must allow io_uring_enter and io_uring_register: this process has an io_uring open/);
     assert.equal(out.mode, C.SECCOMP_MODE_DISABLED);
+  });
+  test('io_uring operations bypass seccomp: under a filter that denies openat, fs.openSync fails and a ring\'s openat succeeds (in a child)', () => {
+    const r = runChild(`
+      import * as b from 'butter';
+      import { openSync, readSync, closeSync } from 'node:fs';
+      const ring = new b.IoUring({ entries: 4 });
+      b.seccompLoad(b.seccompCompile([{ syscall: 'openat', action: { errno: 'EPERM' } }], { defaultAction: 'allow' }));
+      let sync;
+      try { openSync('package.json', 'r'); } catch (e) { sync = e.code; }
+      const fd = await ring.openat(null, 'package.json');
+      const head = Buffer.alloc(1);
+      readSync(fd, head, 0, 1, 0);
+      closeSync(fd);
+      ring.close();
+      console.log(JSON.stringify({ sync, head: head.toString(), mode: b.prctlGetSeccomp() }));
+    `);
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.mode, C.SECCOMP_MODE_FILTER);
+    assert.equal(out.sync, 'EPERM', 'the filter denies openat(2)');
+    assert.equal(out.head, '{', 'the ring opened package.json all the same');
   });
 });
 

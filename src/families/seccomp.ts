@@ -1,4 +1,4 @@
-/** The seccomp family: seccomp(2) 1:1, and filters compiled in TypeScript (rules or Docker/OCI profiles). */
+/** The seccomp family: seccomp(2) 1:1, and filters compiled by Butter, no libseccomp (rules or Docker/OCI profiles). */
 export {
   seccompSetModeStrict,
   seccompSetModeFilter,

@@ -1,9 +1,10 @@
 /**
- * Classic BPF as seccomp takes it: an assembler that lays out forward jumps
- * (with trampolines where a conditional jump's 8-bit offset cannot reach), an
- * interpreter of every instruction the kernel's seccomp checker accepts, and
- * a disassembler. Programs are `struct sock_filter` arrays in this machine's
- * byte order; the data they read is `struct seccomp_data`.
+ * Classic BPF as seccomp takes it: an interpreter of every instruction the
+ * kernel's seccomp checker accepts, and a disassembler (the compiler's code
+ * generator, which lays out forward jumps with trampolines where a
+ * conditional jump's 8-bit offset cannot reach, is C: src/native/seccomp.c).
+ * Programs are `struct sock_filter` arrays in this machine's byte order; the
+ * data they read is `struct seccomp_data`.
  */
 import { invalidArgValue } from '../core/errors';
 import { SOCK_FILTER_SIZE } from '../raw/seccomp';
@@ -28,103 +29,6 @@ export interface Instruction {
   jt: number;
   jf: number;
   k: number;
-}
-
-/** A place in a program being assembled; its position is known once the layout is. */
-export class Label {
-  pos = -1;
-}
-
-type Item =
-  | { kind: 'insn'; code: number; k: number }
-  | { kind: 'jump'; code: number; k: number; t: Label; f: Label }
-  | { kind: 'ja'; target: Label }
-  | { kind: 'label'; label: Label };
-
-/**
- * Builds a program from instructions and forward jumps to labels. `assemble()`
- * resolves the jumps; a conditional jump whose target is more than 255
- * instructions on goes through an unconditional `ja` (32-bit offset) placed
- * right after it.
- */
-export class Assembler {
-  readonly #items: Item[] = [];
-
-  stmt(code: number, k: number): void {
-    this.#items.push({ kind: 'insn', code, k: k >>> 0 });
-  }
-
-  /** A conditional jump; a missing target is the next instruction. */
-  jump(code: number, k: number, t?: Label, f?: Label): void {
-    const next = t && f ? undefined : new Label();
-    this.#items.push({ kind: 'jump', code: BPF_JMP | code | BPF_K, k: k >>> 0, t: t ?? next!, f: f ?? next! });
-    if (next) this.place(next);
-  }
-
-  ja(target: Label): void {
-    this.#items.push({ kind: 'ja', target });
-  }
-
-  place(label: Label): void {
-    this.#items.push({ kind: 'label', label });
-  }
-
-  assemble(): Uint8Array {
-    const items = this.#items;
-    for (;;) {
-      let n = 0;
-      for (const it of items) {
-        if (it.kind === 'label') it.label.pos = n;
-        else n++;
-      }
-      let pos = 0;
-      let far = -1;
-      for (let i = 0; i < items.length; i++) {
-        const it = items[i];
-        if (it.kind === 'label') continue;
-        if (it.kind === 'jump' && (it.t.pos - pos - 1 > 255 || it.f.pos - pos - 1 > 255)) {
-          far = i;
-          break;
-        }
-        pos++;
-      }
-      if (far < 0) return this.#encode(n);
-      const it = items[far] as Extract<Item, { kind: 'jump' }>;
-      const replacement: Item[] = [it];
-      for (const side of ['t', 'f'] as const) {
-        if (it[side].pos - pos - 1 <= 255) continue;
-        const hop = new Label();
-        replacement.push({ kind: 'label', label: hop }, { kind: 'ja', target: it[side] });
-        it[side] = hop;
-      }
-      // The jump's fall-through target moved past the trampolines: a label keeps it.
-      items.splice(far, 1, ...replacement);
-    }
-  }
-
-  #encode(n: number): Uint8Array {
-    const out = new Uint8Array(n * SOCK_FILTER_SIZE);
-    const view = new DataView(out.buffer);
-    let pos = 0;
-    for (const it of this.#items) {
-      if (it.kind === 'label') continue;
-      const at = pos * SOCK_FILTER_SIZE;
-      if (it.kind === 'insn') {
-        view.setUint16(at, it.code, LE);
-        view.setUint32(at + 4, it.k, LE);
-      } else if (it.kind === 'ja') {
-        view.setUint16(at, BPF_JMP | BPF_JA, LE);
-        view.setUint32(at + 4, it.target.pos - pos - 1, LE);
-      } else {
-        view.setUint16(at, it.code, LE);
-        out[at + 2] = it.t.pos - pos - 1;
-        out[at + 3] = it.f.pos - pos - 1;
-        view.setUint32(at + 4, it.k, LE);
-      }
-      pos++;
-    }
-    return out;
-  }
 }
 
 /** The instructions of a program's bytes. */

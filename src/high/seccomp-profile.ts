@@ -12,7 +12,7 @@
 import { release } from 'node:os';
 import { invalidArgType, invalidArgValue } from '../core/errors';
 import { isArray, validateOptions } from '../core/validate';
-import { actionValue, addRule, compiledRule, compileTables, nativeArch, syscallNumber, type SeccompAction, type SeccompArch, type SeccompArgCheck, type SeccompFilter, type Table } from './seccomp';
+import { actionValue, compileProfileText, compileRules, nativeArch, Rules, type SeccompAction, type SeccompArch, type SeccompArgCheck, type SeccompFilter } from './seccomp';
 import { SECCOMP_RET_KILL_PROCESS } from '../raw/seccomp';
 
 /** Docker's default capabilities: what a container gets without `--cap-add`/`--cap-drop`. */
@@ -75,7 +75,9 @@ const running = release().split(/[.-]/).map(Number);
 
 function strings(value: unknown, at: string): string[] {
   if (value === undefined || value === null) return [];
-  if (!isArray(value) || value.some((v) => typeof v !== 'string')) throw invalidArgType(at, 'an array of strings', value);
+  if (!isArray(value)) throw invalidArgType(at, 'an array of strings', value);
+  // A loop rather than some(): a profile has hundreds of names, and this runs cold.
+  for (let i = 0; i < value.length; i++) if (typeof value[i] !== 'string') throw invalidArgType(at, 'an array of strings', value);
   return value as string[];
 }
 
@@ -104,8 +106,8 @@ function kernelAtLeast(version: string): boolean {
 }
 
 function applies(inc: ProfileFilter, exc: ProfileFilter, arch: SeccompArch, caps: Set<string>): boolean {
-  if (!inc.caps!.every((c) => caps.has(c))) return false;
-  if (exc.caps!.some((c) => caps.has(c))) return false;
+  for (const c of inc.caps!) if (!caps.has(c)) return false;
+  for (const c of exc.caps!) if (caps.has(c)) return false;
   if (inc.arches!.length > 0 && !inc.arches!.includes(goArch[arch])) return false;
   if (exc.arches!.includes(goArch[arch])) return false;
   if (inc.minKernel && !kernelAtLeast(inc.minKernel)) return false;
@@ -128,6 +130,16 @@ function big(value: unknown, at: string): bigint {
  */
 export function seccompProfile(profile: object | string, options: SeccompProfileOptions = {}): SeccompFilter {
   const o = validateOptions<SeccompProfileOptions>(options, 'options', ['caps', 'arch']);
+  if (typeof profile === 'string') {
+    const filter = compileProfileText(profile, o.caps === undefined ? DOCKER_DEFAULT_CAPS : o.caps, o.arch);
+    if (filter !== undefined) return filter;
+  }
+  return readProfile(profile, o);
+}
+
+// The JS reader: of a profile object, and of a text the C reader left (anything unusual, every error
+// among it). A function of its own, so that a call the C reader answers does not compile it.
+function readProfile(profile: object | string, o: Partial<SeccompProfileOptions>): SeccompFilter {
   let p: Profile;
   if (typeof profile === 'string') {
     try {
@@ -155,7 +167,7 @@ export function seccompProfile(profile: object | string, options: SeccompProfile
   const syscalls = p.syscalls ?? [];
   if (!isArray(syscalls)) throw invalidArgType('profile.syscalls', 'an array', p.syscalls);
 
-  const tables = new Map(arches.map((a) => [a, new Map() as Table]));
+  const rules = new Rules();
   syscalls.forEach((entry, i) => {
     const at = `profile.syscalls[${i}]`;
     const s = object<ProfileSyscall>(entry, at);
@@ -175,15 +187,8 @@ export function seccompProfile(profile: object | string, options: SeccompProfile
     const names = s.names !== undefined && s.names !== null ? strings(s.names, `${at}.names`) : s.name !== undefined ? strings([s.name], `${at}.name`) : [];
     const inc = selector(s.includes, `${at}.includes`);
     const exc = selector(s.excludes, `${at}.excludes`);
-    const rule = compiledRule(act, args, at);
-    for (const arch of arches) {
-      if (!applies(inc, exc, arch, caps)) continue;
-      const table = tables.get(arch)!;
-      for (const name of names) {
-        const nr = syscallNumber(name, arch);
-        if (nr !== undefined) addRule(table, nr, rule);
-      }
-    }
+    const rule = rules.add(act, args, at);
+    for (const arch of arches) if (applies(inc, exc, arch, caps)) rules.forNames(arch, names, rule);
   });
-  return compileTables(tables, arches, actionValue(defaultAction, 'profile.defaultAction'), SECCOMP_RET_KILL_PROCESS);
+  return compileRules(rules, arches, actionValue(defaultAction, 'profile.defaultAction'), SECCOMP_RET_KILL_PROCESS);
 }

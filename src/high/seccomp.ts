@@ -1,5 +1,6 @@
 /**
- * seccomp filters compiled in TypeScript: rules to classic BPF, a filter
+ * seccomp filters compiled by Butter: rules to classic BPF (checked and
+ * resolved to numbers here, laid out by the addon's code generator), a filter
  * object that can say what it does (interpret, disassemble), and loading into
  * the running process only when the filter lets Node's own threads live.
  *
@@ -11,7 +12,8 @@
  * without looking at arguments) applies to every syscall without argument
  * rules.
  */
-import { illegalConstructor, invalidArgType, invalidArgValue, outOfRange } from '../core/errors';
+import { illegalConstructor, invalidArgType, invalidArgValue, outOfRange, sysError } from '../core/errors';
+import { native } from '../core/native';
 import { isArray, validateBoolean, validateInteger, validateOptions, UINT32_MAX, UINT64_MAX } from '../core/validate';
 import { readdirSync, readlinkSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
@@ -36,25 +38,7 @@ import {
   prctlSetNoNewPrivs,
   seccompSetModeFilter,
 } from '../raw/seccomp';
-import {
-  Assembler,
-  BPF_ABS,
-  BPF_ALU,
-  BPF_AND,
-  BPF_JEQ,
-  BPF_JGE,
-  BPF_JGT,
-  BPF_LD,
-  BPF_RET,
-  BPF_W,
-  DATA_ARCH,
-  DATA_ARGS,
-  DATA_NR,
-  Label,
-  decode,
-  disassemble,
-  run,
-} from './seccomp-bpf';
+import type * as Bpf from './seccomp-bpf';
 import { syscallTables } from './seccomp-syscalls';
 
 /** The architectures Butter has syscall tables for. x32 is x86_64's ILP32 ABI: the same AUDIT_ARCH, numbers with bit 30 set. */
@@ -134,6 +118,7 @@ export function nativeArch(name: string): SeccompArch {
 }
 const X32_SYSCALL_BIT = 0x40000000;
 const auditArch: Record<SeccompArch, number> = { x86_64: AUDIT_ARCH_X86_64, x32: AUDIT_ARCH_X86_64, aarch64: AUDIT_ARCH_AARCH64 };
+/** The architectures, in the order the code generator numbers them. */
 const archNames = Object.keys(auditArch) as SeccompArch[];
 
 const actionNames: Record<number, SeccompVerdict['action']> = {
@@ -200,7 +185,7 @@ export function seccompSyscallNumber(name: string, arch?: SeccompArch): number |
   return syscallNumber(name, arch === undefined ? nativeArch('arch') : validateArch(arch, 'arch'));
 }
 
-// The generated tables as Maps, made on first use: a lookup per name per architecture is most of a profile's compile time.
+// The generated tables as Maps, made on first use (names in seccompCompile, seccompSyscallNumber/Name; a profile's names are resolved by the code generator).
 const numberMaps = new Map<SeccompArch, Map<string, number>>();
 function numberMap(arch: SeccompArch): Map<string, number> {
   let map = numberMaps.get(arch);
@@ -242,42 +227,72 @@ function argValue(value: unknown, name: string): bigint {
 }
 
 const ops = ['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'masked_eq'] as const;
-/** @internal */
-export interface Check { index: number; op: (typeof ops)[number]; value: bigint; mask: bigint }
-/** @internal */
-export interface Compiled { value: number; checks: Check[] }
 
-function validateChecks(value: unknown, name: string): Check[] {
-  if (value === undefined) return [];
-  if (!isArray(value)) throw invalidArgType(name, 'an array', value);
-  return value.map((c, i) => {
-    const at = `${name}[${i}]`;
-    const o = validateOptions<SeccompArgCheck>(c, at, ['index', 'op', 'value', 'mask']);
-    const index = validateInteger(o.index, `${at}.index`, 0, 5);
-    if (!ops.includes(o.op as Check['op'])) throw invalidArgValue(`${at}.op`, o.op, `must be one of ${ops.map((x) => `'${x}'`).join(', ')}`);
-    const op = o.op as Check['op'];
-    if (op !== 'masked_eq' && o.mask !== undefined) throw invalidArgValue(`${at}.mask`, o.mask, "is only for 'masked_eq'");
-    const mask = op === 'masked_eq' ? argValue(o.mask, `${at}.mask`) : UINT64_MAX;
-    return { index, op, value: argValue(o.value, `${at}.value`), mask };
-  });
+// In a syscall record's arch (src/native/seccomp.c, RECORD_NAMED).
+const NAMED = 0x100;
+
+function halves(value: bigint): [number, number] {
+  return [Number(value >> 32n), Number(value & 0xffffffffn)];
 }
 
-/** @internal Per architecture: each syscall number's rules, in order. */
-export type Table = Map<number, Compiled[]>;
+/**
+ * @internal Rules as the code generator (seccompAssemble, src/native/seccomp.c)
+ * takes them, in 32-bit words. `actions`: per rule its action's value, its
+ * number of checks, and per check the argument's index, the operator (its
+ * place in `ops`), then the value's and the mask's high and low halves.
+ * `syscalls`: per syscall a rule is for, the arch (its place in archNames),
+ * the number and the rule's offset in `actions`, in the order given, which
+ * decides between the rules of one syscall; or, for a list of names, the
+ * arch with NAMED set and the list's index in `names`. A profile names
+ * hundreds of syscalls with a few dozen rules: the code generator resolves
+ * them (from `names` as JSON, one string where the lists' strings would be
+ * hundreds of N-API calls), where JS would look each up cold.
+ */
+export class Rules {
+  readonly actions: number[] = [];
+  readonly syscalls: number[] = [];
+  readonly names: (readonly string[])[] = [];
 
-/** @internal One rule's action and checks, checked. */
-export function compiledRule(action: unknown, args: unknown, at: string): Compiled {
-  return { value: actionValue(action, `${at}.action`), checks: validateChecks(args, `${at}.args`) };
+  /** A rule's action and checks, checked; returns the rule's offset. */
+  add(action: unknown, args: unknown, at: string): number {
+    const rule = this.actions.length;
+    this.actions.push(actionValue(action, `${at}.action`), 0);
+    if (args === undefined) return rule;
+    if (!isArray(args)) throw invalidArgType(`${at}.args`, 'an array', args);
+    args.forEach((c, i) => {
+      const name = `${at}.args[${i}]`;
+      const o = validateOptions<SeccompArgCheck>(c, name, ['index', 'op', 'value', 'mask']);
+      const index = validateInteger(o.index, `${name}.index`, 0, 5);
+      const op = ops.indexOf(o.op as (typeof ops)[number]);
+      if (op < 0) throw invalidArgValue(`${name}.op`, o.op, `must be one of ${ops.map((x) => `'${x}'`).join(', ')}`);
+      if (o.op !== 'masked_eq' && o.mask !== undefined) throw invalidArgValue(`${name}.mask`, o.mask, "is only for 'masked_eq'");
+      const mask = o.op === 'masked_eq' ? argValue(o.mask, `${name}.mask`) : UINT64_MAX;
+      this.actions.push(index, op, ...halves(argValue(o.value, `${name}.value`)), ...halves(mask));
+      this.actions[rule + 1]++;
+    });
+    return rule;
+  }
+
+  /** `rule` (an offset add() returned) for syscall `nr` on `arch`. */
+  for(arch: SeccompArch, nr: number, rule: number): void {
+    this.syscalls.push(archNames.indexOf(arch), nr, rule);
+  }
+
+  /** `rule` for every syscall of `names` that `arch` has; the others are skipped. */
+  forNames(arch: SeccompArch, names: readonly string[], rule: number): void {
+    this.syscalls.push(archNames.indexOf(arch) | NAMED, this.names.length, rule);
+    this.names.push(names);
+  }
 }
 
-function ruleTables(rules: unknown, arches: SeccompArch[]): Map<SeccompArch, Table> {
+function ruleWords(rules: unknown, arches: SeccompArch[]): Rules {
   if (!isArray(rules)) throw invalidArgType('rules', 'an array', rules);
-  const tables = new Map(arches.map((a) => [a, new Map() as Table]));
+  const words = new Rules();
   rules.forEach((r, i) => {
     const at = `rules[${i}]`;
     const o = validateOptions<SeccompRule>(r, at, ['syscall', 'action', 'args', 'arch']);
-    const rule = compiledRule(o.action, o.args, at);
-    const only = o.arch === undefined ? arches : validateArches(o.arch, `${at}.arch`).filter((a) => tables.has(a));
+    const rule = words.add(o.action, o.args, at);
+    const only = o.arch === undefined ? arches : validateArches(o.arch, `${at}.arch`).filter((a) => arches.includes(a));
     let known = false;
     for (const arch of only) {
       let nr: number | undefined;
@@ -289,125 +304,14 @@ function ruleTables(rules: unknown, arches: SeccompArch[]): Map<SeccompArch, Tab
       }
       if (nr === undefined) continue;
       known = true;
-      const table = tables.get(arch)!;
-      addRule(table, nr, rule);
+      words.for(arch, nr, rule);
     }
     if (!known && only.length > 0) {
       if (typeof o.syscall !== 'string' && typeof o.syscall !== 'number') throw invalidArgType(`${at}.syscall`, 'of type string or number', o.syscall);
       throw invalidArgValue(`${at}.syscall`, o.syscall, `is not a syscall on ${only.join(', ')}`);
     }
   });
-  return tables;
-}
-
-/** @internal */
-export function addRule(table: Table, nr: number, rule: Compiled): void {
-  const list = table.get(nr);
-  if (list) list.push(rule);
-  else table.set(nr, [rule]);
-}
-
-// A rule with no checks decides for every call: later rules of its syscall can never apply.
-function reachable(rules: Compiled[]): Compiled[] {
-  const i = rules.findIndex((r) => r.checks.length === 0);
-  return i < 0 ? rules : rules.slice(0, i + 1);
-}
-
-type Leaf = { start: number; value: number } | { start: number; rules: Compiled[] };
-
-// The numbers [lo, hi) as leaves: runs of one action, and single syscalls with argument checks.
-function leaves(table: Table, lo: number, hi: number, fallback: number): Leaf[] {
-  const out: Leaf[] = [];
-  const push = (leaf: Leaf): void => {
-    const last = out[out.length - 1];
-    if ('value' in leaf && last && 'value' in last && last.value === leaf.value) return;
-    out.push(leaf);
-  };
-  let at = lo;
-  const numbers = [...table.keys()].filter((n) => n >= lo && n < hi);
-  for (const nr of numbers.sort((a, b) => a - b)) {
-    if (nr > at) push({ start: at, value: fallback });
-    const rules = reachable(table.get(nr)!);
-    push(rules[0].checks.length === 0 ? { start: nr, value: rules[0].value } : { start: nr, rules });
-    at = nr + 1;
-  }
-  if (at < hi) push({ start: at, value: fallback });
-  return out;
-}
-
-// seccomp_data's arguments are in the task's byte order; both architectures here are little-endian, so the high half is at +4.
-function ldArg(asm: Assembler, index: number, high: boolean): void {
-  asm.stmt(BPF_LD | BPF_W | BPF_ABS, DATA_ARGS + 8 * index + (high ? 4 : 0));
-}
-
-// Falls through when the check holds, jumps to `fail` when not.
-function emitCheck(asm: Assembler, c: Check, fail: Label): void {
-  const hi = Number(c.value >> 32n), lo = Number(c.value & 0xffffffffn);
-  const pass = new Label();
-  const lowWord = new Label();
-  switch (c.op) {
-    case 'eq':
-    case 'masked_eq': {
-      const mhi = Number(c.mask >> 32n), mlo = Number(c.mask & 0xffffffffn);
-      if (!(c.op === 'masked_eq' && mhi === 0 && hi === 0)) {
-        ldArg(asm, c.index, true);
-        if (c.op === 'masked_eq' && mhi !== 0xffffffff) asm.stmt(BPF_ALU | BPF_AND, mhi);
-        asm.jump(BPF_JEQ, hi, undefined, fail);
-      }
-      ldArg(asm, c.index, false);
-      if (c.op === 'masked_eq' && mlo !== 0xffffffff) asm.stmt(BPF_ALU | BPF_AND, mlo);
-      asm.jump(BPF_JEQ, lo, pass, fail);
-      break;
-    }
-    case 'ne':
-      ldArg(asm, c.index, true);
-      asm.jump(BPF_JEQ, hi, lowWord, pass);
-      asm.place(lowWord);
-      ldArg(asm, c.index, false);
-      asm.jump(BPF_JEQ, lo, fail, pass);
-      break;
-    case 'gt':
-    case 'ge':
-      ldArg(asm, c.index, true);
-      asm.jump(BPF_JGT, hi, pass, undefined);
-      asm.jump(BPF_JEQ, hi, lowWord, fail);
-      asm.place(lowWord);
-      ldArg(asm, c.index, false);
-      asm.jump(c.op === 'gt' ? BPF_JGT : BPF_JGE, lo, pass, fail);
-      break;
-    case 'lt':
-    case 'le':
-      ldArg(asm, c.index, true);
-      asm.jump(BPF_JGT, hi, fail, undefined);
-      asm.jump(BPF_JEQ, hi, lowWord, pass);
-      asm.place(lowWord);
-      ldArg(asm, c.index, false);
-      asm.jump(c.op === 'lt' ? BPF_JGE : BPF_JGT, lo, fail, pass);
-      break;
-  }
-  asm.place(pass);
-}
-
-function emitLeaf(asm: Assembler, leaf: Leaf, fallback: number): void {
-  if ('value' in leaf) return asm.stmt(BPF_RET, leaf.value);
-  for (const rule of leaf.rules) {
-    const next = new Label();
-    for (const c of rule.checks) emitCheck(asm, c, next);
-    asm.stmt(BPF_RET, rule.value);
-    asm.place(next);
-  }
-  asm.stmt(BPF_RET, fallback);
-}
-
-// A binary search over leaves[a, b), the syscall number in A.
-function emitSearch(asm: Assembler, list: Leaf[], a: number, b: number, fallback: number): void {
-  if (b - a === 1) return emitLeaf(asm, list[a], fallback);
-  const m = (a + b) >> 1;
-  const right = new Label();
-  asm.jump(BPF_JGE, list[m].start, right, undefined);
-  emitSearch(asm, list, a, m, fallback);
-  asm.place(right);
-  emitSearch(asm, list, m, b, fallback);
+  return words;
 }
 
 // Only the compiler makes filters: seccompLoad trusts what a filter says it can do.
@@ -419,15 +323,17 @@ export class SeccompFilter {
   readonly program: Uint8Array;
   /** The architectures it knows; syscalls through any other get `badArchAction`. */
   readonly arch: readonly SeccompArch[];
-  readonly #tables: Map<SeccompArch, Table>;
+  readonly #actions: ArrayLike<number>;
+  readonly #syscalls: Uint32Array;
   readonly #fallback: number;
 
   /** @internal use seccompCompile() or seccompProfile() */
-  constructor(token: symbol, program: Uint8Array, arch: SeccompArch[], tables: Map<SeccompArch, Table>, fallback: number) {
+  constructor(token: symbol, program: Uint8Array, arch: SeccompArch[], actions: ArrayLike<number>, syscalls: Uint32Array, fallback: number) {
     if (token !== compiler) throw illegalConstructor();
     this.program = program;
     this.arch = Object.freeze(arch);
-    this.#tables = tables;
+    this.#actions = actions;
+    this.#syscalls = syscalls;
     this.#fallback = fallback;
   }
 
@@ -438,12 +344,18 @@ export class SeccompFilter {
 
   /** Every verdict a syscall number can get on `arch`, whatever its arguments. */
   possibleVerdicts(nr: number, arch: SeccompArch): number[] {
-    const rules = this.#tables.get(arch)?.get(nr);
-    if (!rules) return [this.#fallback];
-    const live = reachable(rules);
-    const values = live.map((r) => r.value);
-    if (live[live.length - 1].checks.length > 0) values.push(this.#fallback);
-    return [...new Set(values)];
+    const id = archNames.indexOf(arch);
+    const actions = this.#actions;
+    const syscalls = this.#syscalls;
+    const values = new Set<number>();
+    // A syscall's rules in order; one without checks decides for every call, and those after it never apply.
+    for (let at = 0; at < syscalls.length; at += 3) {
+      if (syscalls[at] !== id || syscalls[at + 1] !== nr) continue;
+      const rule = syscalls[at + 2];
+      values.add(actions[rule]);
+      if (actions[rule + 1] === 0) return [...values];
+    }
+    return [...values.add(this.#fallback)];
   }
 
   /** The program as text, one instruction a line (see seccompDisassemble). */
@@ -463,40 +375,64 @@ export function seccompCompile(rules: readonly SeccompRule[], options: SeccompCo
   const fallback = actionValue(o.defaultAction, 'options.defaultAction');
   const badArch = o.badArchAction === undefined ? SECCOMP_RET_KILL_PROCESS : actionValue(o.badArchAction, 'options.badArchAction');
   const arches = validateArches(o.arch, 'options.arch');
-  return compileTables(ruleTables(rules, arches), arches, fallback, badArch);
+  return compileRules(ruleWords(rules, arches), arches, fallback, badArch);
 }
 
-/** @internal The program for rules already checked and sorted by architecture and number (seccompProfile's way in). */
-export function compileTables(tables: Map<SeccompArch, Table>, arches: SeccompArch[], fallback: number, badArch: number): SeccompFilter {
-  const asm = new Assembler();
-  asm.stmt(BPF_LD | BPF_W | BPF_ABS, DATA_ARCH);
-  const audits = [...new Set(arches.map((a) => auditArch[a]))];
-  const starts = audits.map(() => new Label());
-  audits.forEach((audit, i) => asm.jump(BPF_JEQ, audit, starts[i], undefined));
-  asm.stmt(BPF_RET, badArch);
-  audits.forEach((audit, i) => {
-    asm.place(starts[i]);
-    asm.stmt(BPF_LD | BPF_W | BPF_ABS, DATA_NR);
-    const search = (arch: SeccompArch, lo: number, hi: number): void => {
-      const list = leaves(tables.get(arch)!, lo, hi, fallback);
-      emitSearch(asm, list, 0, list.length, fallback);
-    };
-    if (audit !== AUDIT_ARCH_X86_64) return search(arches.find((a) => auditArch[a] === audit)!, 0, 2 ** 32);
-    // One AUDIT_ARCH for two ABIs: x32's numbers are those with bit 30 set (and above, which it refuses).
-    const x32 = new Label();
-    asm.jump(BPF_JGE, X32_SYSCALL_BIT, x32, undefined);
-    if (tables.has('x86_64')) search('x86_64', 0, X32_SYSCALL_BIT);
-    else asm.stmt(BPF_RET, badArch);
-    asm.place(x32);
-    if (tables.has('x32')) search('x32', X32_SYSCALL_BIT, 2 ** 32);
-    else asm.stmt(BPF_RET, badArch);
-  });
-  const program = asm.assemble();
+// Per arch as the code generator numbers them, the names it resolves a profile's in.
+const tables = archNames.map((a) => syscallTables[a]);
+
+/**
+ * @internal The program for rules already checked and resolved to numbers
+ * (seccompProfile's way in). The code generator is C (seccompAssemble): a
+ * program is compiled once per process, where V8 would run it cold.
+ */
+export function compileRules(rules: Rules, arches: SeccompArch[], fallback: number, badArch: number): SeccompFilter {
+  const { actions, syscalls } = rules;
+  const head = 4 + arches.length;
+  const words = new Uint32Array(head + actions.length + syscalls.length);
+  words[0] = fallback;
+  words[1] = badArch;
+  words[2] = arches.length;
+  arches.forEach((a, i) => (words[3 + i] = archNames.indexOf(a)));
+  words[head - 1] = actions.length;
+  words.set(actions, head);
+  words.set(syscalls, head + actions.length);
+  const result = native.seccomp.seccompAssemble(words, JSON.stringify(rules.names), tables);
+  if (typeof result === 'number') throw sysError(-result, 'malloc');
+  return filterOf(result[0], arches, actions, result[1], fallback);
+}
+
+/**
+ * @internal seccompProfile's way in for a profile's JSON text: the usual
+ * profile is read in C (seccompAssembleProfile) as seccompProfile's reader
+ * would read it, since a program compiles its filter once and V8 runs that
+ * reader cold. undefined for anything the C reader leaves to that reader
+ * (every error among it): options it does not take, a profile it does not.
+ */
+export function compileProfileText(text: string, caps: unknown, arch: unknown): SeccompFilter | undefined {
+  const id = archNames.indexOf((arch === undefined ? machineArch : arch) as SeccompArch);
+  if (id < 0 || !isArray(caps)) return undefined;
+  const result = native.seccomp.seccompAssembleProfile(text, caps as string[], id, tables);
+  if (typeof result === 'number') throw sysError(-result, 'malloc');
+  if (result === undefined) return undefined;
+  const [program, resolved, words] = result;
+  const head = 4 + words[2];
+  const arches = Array.from(words.subarray(3, head - 1), (a) => archNames[a]);
+  return filterOf(program, arches, words.subarray(head, head + words[head - 1]), resolved, words[0]);
+}
+
+function filterOf(program: Uint8Array, arches: SeccompArch[], actions: ArrayLike<number>, resolved: Uint32Array, fallback: number): SeccompFilter {
   const length = program.length / SOCK_FILTER_SIZE;
   if (length > BPF_MAXINSNS) {
     throw outOfRange('rules', `a program of at most ${BPF_MAXINSNS} instructions (these compile to ${length})`, length);
   }
-  return new SeccompFilter(compiler, program, arches, tables, fallback);
+  return new SeccompFilter(compiler, program, arches, actions, resolved, fallback);
+}
+
+// The interpreter and the disassembler load on first use: compiling and loading a filter need neither.
+let bpfModule: typeof Bpf | undefined;
+function bpf(): typeof Bpf {
+  return (bpfModule ??= require('./seccomp-bpf') as typeof Bpf);
 }
 
 function programOf(filter: unknown): Uint8Array {
@@ -510,6 +446,7 @@ function programOf(filter: unknown): Uint8Array {
  * kernel would, without loading it, and returns its verdict.
  */
 export function seccompInterpret(filter: SeccompFilter | Uint8Array, syscall: SeccompSyscall): SeccompVerdict {
+  const { decode, run } = bpf();
   const insns = decode(programOf(filter));
   const o = validateOptions<SeccompSyscall>(syscall, 'syscall', ['nr', 'arch', 'args', 'instructionPointer']);
   const arch = o.arch === undefined ? nativeArch('syscall.arch') : validateArch(o.arch, 'syscall.arch');
@@ -532,6 +469,7 @@ export function seccompInterpret(filter: SeccompFilter | Uint8Array, syscall: Se
 
 /** A program as text: one instruction a line, returns named by their action (`ret #0x50001 ; errno(1)`). */
 export function seccompDisassemble(filter: SeccompFilter | Uint8Array): string {
+  const { decode, disassemble } = bpf();
   return disassemble(decode(programOf(filter)), describe);
 }
 

@@ -23,6 +23,9 @@ export interface SeccompNative {
   prctlSetNoNewPrivs(): number;
   prctlGetNoNewPrivs(): number;
   prctlGetSeccomp(): number;
+  /** The code generator of seccompCompile (src/high/seccomp.ts, compileRules): rules as words to a program and the syscalls they are for, or -ENOMEM. */
+  seccompAssemble(words: Uint32Array, names: string, tables: readonly string[]): [program: Uint8Array, syscalls: Uint32Array] | number;
+  seccompAssembleProfile(text: string, caps: readonly string[], arch: number, tables: readonly string[]): [program: Uint8Array, syscalls: Uint32Array, words: Uint32Array] | undefined | number;
   readonly constants: Readonly<Record<
     | 'SECCOMP_SET_MODE_STRICT' | 'SECCOMP_SET_MODE_FILTER' | 'SECCOMP_GET_ACTION_AVAIL' | 'SECCOMP_GET_NOTIF_SIZES'
     | 'SECCOMP_FILTER_FLAG_TSYNC' | 'SECCOMP_FILTER_FLAG_LOG' | 'SECCOMP_FILTER_FLAG_SPEC_ALLOW'
