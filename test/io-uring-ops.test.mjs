@@ -5,7 +5,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -13,17 +12,10 @@ import { Worker } from 'node:worker_threads';
 import { IoUring, ioUringSetup, ioUringPrep, ioUringEnter, ioUringReap, ioUringRegister, pipe2, constants as C } from 'butter';
 import { assertSysError } from './support/errors.mjs';
 import { runChild } from './support/child.mjs';
+import { closedAfter, scratchDir } from './support/fds.mjs';
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'butter-io-uring-ops-'));
-after(() => fs.rmSync(dir, { recursive: true, force: true }));
-const opened = [];
-after(() => {
-  for (const fd of opened) {
-    try {
-      fs.closeSync(fd);
-    } catch {}
-  }
-});
+const dir = scratchDir('io-uring-ops');
+const opened = closedAfter();
 const track = (fd) => (opened.push(fd), fd);
 const rings = [];
 const ring = (options) => {

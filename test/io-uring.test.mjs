@@ -18,21 +18,14 @@ import {
 } from 'butter';
 import { assertSysError } from './support/errors.mjs';
 import { root, runChild } from './support/child.mjs';
+import { closedAfter, scratchDir } from './support/fds.mjs';
 
 const require = createRequire(import.meta.url);
 const release = path.join(root, 'build', 'Release', 'butter.node');
 const addon = require(fs.existsSync(release) ? release : path.join(root, 'build', 'Debug', 'butter.node'));
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'butter-io-uring-'));
-after(() => fs.rmSync(dir, { recursive: true, force: true }));
-const opened = [];
-after(() => {
-  for (const fd of opened) {
-    try {
-      fs.closeSync(fd);
-    } catch {}
-  }
-});
+const dir = scratchDir('io-uring');
+const opened = closedAfter();
 const track = (fd) => (opened.push(fd), fd);
 const rings = [];
 /** Rings closed after the file's tests (Node 20 has no `using`). */

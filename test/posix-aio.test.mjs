@@ -13,21 +13,14 @@ import {
 } from 'butter';
 import { assertSysError } from './support/errors.mjs';
 import { runChild } from './support/child.mjs';
+import { closedAfter, scratchDir } from './support/fds.mjs';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc');
 const { EINPROGRESS, EBADF, EINVAL } = os.constants.errno;
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'butter-posix-aio-'));
-after(() => fs.rmSync(dir, { recursive: true, force: true }));
-const opened = [];
-after(() => {
-  for (const fd of opened) {
-    try {
-      fs.closeSync(fd);
-    } catch {}
-  }
-});
+const dir = scratchDir('posix-aio');
+const opened = closedAfter();
 const track = (...fds) => (opened.push(...fds), fds);
 const objects = [];
 after(() => objects.forEach((o) => o.close()));

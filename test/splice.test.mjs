@@ -11,19 +11,11 @@ import { splice, tee, vmsplice, sendfile, copyFileRange, pipe2, getPipeSize, set
 import { assertSysError } from './support/errors.mjs';
 import { fdinfo, root } from './support/child.mjs';
 import { NOBODY, nobodyUnavailable } from './support/nobody.mjs';
+import { closedAfter, scratchDir } from './support/fds.mjs';
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'butter-splice-'));
-after(() => fs.rmSync(dir, { recursive: true, force: true }));
+const dir = scratchDir('splice');
 
-const opened = [];
-/** Fds closed after each test file: every helper below registers what it opens. */
-after(() => {
-  for (const fd of opened) {
-    try {
-      fs.closeSync(fd);
-    } catch {}
-  }
-});
+const opened = closedAfter();
 const track = (...fds) => (opened.push(...fds), fds);
 
 let files = 0;

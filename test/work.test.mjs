@@ -8,7 +8,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,21 +17,14 @@ import { Worker } from 'node:worker_threads';
 import { pipe2, setPipeSize, promises, blockSignals, constants as C, AbortError } from 'butter';
 import { assertSysError } from './support/errors.mjs';
 import { runChild } from './support/child.mjs';
+import { closedAfter, scratchDir } from './support/fds.mjs';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc');
 
 const BUTTER_ESM = import.meta.resolve('butter');
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'butter-work-'));
-const opened = [];
-after(() => {
-  for (const fd of opened) {
-    try {
-      fs.closeSync(fd);
-    } catch {}
-  }
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const dir = scratchDir('work');
+const opened = closedAfter();
 const track = (...fds) => (opened.push(...fds), fds);
 const blockingPipe = () => track(...pipe2(C.O_CLOEXEC));
 let files = 0;

@@ -450,6 +450,45 @@ static napi_value js_io_uring_submit(napi_env env, napi_callback_info info) {
 }
 
 /*
+ * The memory a register call's argument names: nothing (null or undefined),
+ * a Uint8Array's bytes, or for an array of Uint8Arrays the iovecs of them,
+ * made here in *iov for the caller to free. 0, an errno, or -1 with a JS
+ * exception pending.
+ */
+static int register_memory(napi_env env, napi_value v, void **mem, struct iovec **iov) {
+  napi_valuetype type;
+  napi_typeof(env, v, &type);
+  bool is_array = false;
+  napi_is_array(env, v, &is_array);
+  *mem = NULL;
+  *iov = NULL;
+  if (is_array) {
+    uint32_t n;
+    napi_get_array_length(env, v, &n);
+    struct iovec *vecs = calloc(n ? n : 1, sizeof *vecs);
+    if (!vecs) return ENOMEM;
+    for (uint32_t i = 0; i < n; i++) {
+      napi_value e;
+      const void *b;
+      size_t blen;
+      if (napi_get_element(env, v, i, &e) != napi_ok || !butter_arg_bytes(env, e, &b, &blen)) {
+        free(vecs);
+        return -1;
+      }
+      vecs[i].iov_base = (void *)b;
+      vecs[i].iov_len = blen;
+    }
+    *mem = *iov = vecs;
+  } else if (type != napi_null && type != napi_undefined) {
+    const void *b;
+    size_t blen;
+    if (!butter_arg_bytes(env, v, &b, &blen)) return -1;
+    *mem = (void *)b;
+  }
+  return 0;
+}
+
+/*
  * ioUringRegister(handle, opcode, arg, nrArgs) -> result | -errno. arg: null,
  * a Uint8Array holding the opcode's struct(s) as the kernel reads (and for
  * PROBE and RING_FDS, writes) them, or an array of Uint8Arrays (BUFFERS:
@@ -463,35 +502,10 @@ static napi_value js_io_uring_register(napi_env env, napi_callback_info info) {
   if (!butter_args(env, info, "huvu", &h, &opcode, &argv, &nr)) return NULL;
   ring *r = arg_ring(h);
   if (!r) return butter_errno_result(env, EBADF);
-  napi_valuetype type;
-  napi_typeof(env, argv, &type);
-  bool is_array = false;
-  napi_is_array(env, argv, &is_array);
-  void *arg = NULL;
-  struct iovec *iov = NULL;
-  if (is_array) {
-    uint32_t n;
-    napi_get_array_length(env, argv, &n);
-    iov = calloc(n ? n : 1, sizeof *iov);
-    if (!iov) return butter_errno_result(env, ENOMEM);
-    for (uint32_t i = 0; i < n; i++) {
-      napi_value e;
-      const void *b;
-      size_t blen;
-      if (napi_get_element(env, argv, i, &e) != napi_ok || !butter_arg_bytes(env, e, &b, &blen)) {
-        free(iov);
-        return NULL;
-      }
-      iov[i].iov_base = (void *)b;
-      iov[i].iov_len = blen;
-    }
-    arg = iov;
-  } else if (type != napi_null && type != napi_undefined) {
-    const void *b;
-    size_t blen;
-    if (!butter_arg_bytes(env, argv, &b, &blen)) return NULL;
-    arg = (void *)b;
-  }
+  void *arg;
+  struct iovec *iov;
+  int got = register_memory(env, argv, &arg, &iov);
+  if (got) return got < 0 ? NULL : butter_errno_result(env, got);
   bool self = false;
   if (opcode == IORING_REGISTER_RING_FDS && arg && nr == 1 && r->reg_index < 0) {
     struct io_uring_rsrc_update *up = arg;
@@ -553,35 +567,12 @@ static napi_value js_io_uring_register_rsrc(napi_env env, napi_callback_info inf
   char arg[sizeof(struct io_uring_rsrc_register) > sizeof(struct io_uring_rsrc_update2) ? sizeof(struct io_uring_rsrc_register)
                                                                                        : sizeof(struct io_uring_rsrc_update2)];
   memcpy(arg, head, need);
-  struct iovec *iov = NULL;
+  void *mem;
+  struct iovec *iov;
+  int got = register_memory(env, datav, &mem, &iov);
+  if (got) return got < 0 ? NULL : butter_errno_result(env, got);
+  __u64 data = (__u64)(uintptr_t)mem, tags = 0;
   napi_valuetype type;
-  napi_typeof(env, datav, &type);
-  bool is_array = false;
-  napi_is_array(env, datav, &is_array);
-  __u64 data = 0, tags = 0;
-  if (is_array) {
-    uint32_t n;
-    napi_get_array_length(env, datav, &n);
-    iov = calloc(n ? n : 1, sizeof *iov);
-    if (!iov) return butter_errno_result(env, ENOMEM);
-    for (uint32_t i = 0; i < n; i++) {
-      napi_value e;
-      const void *b;
-      size_t blen;
-      if (napi_get_element(env, datav, i, &e) != napi_ok || !butter_arg_bytes(env, e, &b, &blen)) {
-        free(iov);
-        return NULL;
-      }
-      iov[i].iov_base = (void *)b;
-      iov[i].iov_len = blen;
-    }
-    data = (__u64)(uintptr_t)iov;
-  } else if (type != napi_null && type != napi_undefined) {
-    const void *b;
-    size_t blen;
-    if (!butter_arg_bytes(env, datav, &b, &blen)) return NULL;
-    data = (__u64)(uintptr_t)b;
-  }
   napi_typeof(env, tagsv, &type);
   if (type != napi_null && type != napi_undefined) {
     const void *b;

@@ -154,6 +154,21 @@ typedef struct {
 
 #define NEXT UINT32_MAX
 
+/*
+ * Makes room for element `n` of the array *items of *cap elements of `size`
+ * bytes, doubling it (the first time to `first`); false when out of memory,
+ * the array left as it was.
+ */
+static bool grow(void **items, size_t n, size_t *cap, size_t size, size_t first) {
+  if (n < *cap) return true;
+  size_t c = *cap ? *cap * 2 : first;
+  void *p = realloc(*items, c * size);
+  if (!p) return false;
+  *items = p;
+  *cap = c;
+  return true;
+}
+
 static uint32_t label(assembler *a) {
   if (a->labels == a->label_cap) {
     uint32_t cap = a->label_cap ? a->label_cap * 2 : 256;
@@ -169,15 +184,9 @@ static uint32_t label(assembler *a) {
 }
 
 static void push(assembler *a, item it) {
-  if (a->n == a->cap) {
-    size_t cap = a->cap ? a->cap * 2 : 512;
-    item *items = a->failed ? NULL : realloc(a->items, cap * sizeof *items);
-    if (!items) {
-      a->failed = true;
-      return;
-    }
-    a->items = items;
-    a->cap = cap;
+  if (a->failed || !grow((void **)&a->items, a->n, &a->cap, sizeof *a->items, 512)) {
+    a->failed = true;
+    return;
   }
   a->items[a->n++] = it;
 }
@@ -472,13 +481,7 @@ typedef struct {
 
 static bool add(rule_list *l, rule r) {
   if (l->n == (size_t)1 << 30) return false; /* sort_rules keeps the order in 30 bits */
-  if (l->n == l->cap) {
-    size_t cap = l->cap ? l->cap * 2 : 256;
-    rule *rules = realloc(l->rules, cap * sizeof *rules);
-    if (!rules) return false;
-    l->rules = rules;
-    l->cap = cap;
-  }
+  if (!grow((void **)&l->rules, l->n, &l->cap, sizeof *l->rules, 256)) return false;
   l->rules[l->n++] = r;
   return true;
 }
@@ -890,15 +893,9 @@ typedef struct {
 } profile_reader;
 
 static void put(profile_reader *r, words *to, uint32_t w) {
-  if (to->n == to->cap) {
-    size_t cap = to->cap ? to->cap * 2 : 1024;
-    uint32_t *grown = realloc(to->w, cap * sizeof *grown);
-    if (!grown) {
-      r->nomem = true;
-      return;
-    }
-    to->w = grown;
-    to->cap = cap;
+  if (!grow((void **)&to->w, to->n, &to->cap, sizeof *to->w, 1024)) {
+    r->nomem = true;
+    return;
   }
   to->w[to->n++] = w;
 }
@@ -1118,13 +1115,7 @@ static bool read_entry(profile_reader *r, cursor *c, const uint32_t *arches, uin
   put(r, &r->actions, value);
   put(r, &r->actions, nchecks);
   for (uint32_t i = 0; i < nchecks * CHECK_WORDS; i++) put(r, &r->actions, checks[i]);
-  if (r->nlists == r->lists_cap) {
-    size_t cap = r->lists_cap ? r->lists_cap * 2 : 64;
-    char **grown = realloc(r->lists, cap * sizeof *grown);
-    if (!grown) return r->nomem = true, false;
-    r->lists = grown;
-    r->lists_cap = cap;
-  }
+  if (!grow((void **)&r->lists, r->nlists, &r->lists_cap, sizeof *r->lists, 64)) return r->nomem = true, false;
   r->lists[r->nlists++] = names;
   for (uint32_t i = 0; i < narch; i++) {
     if (!applies(&inc, &exc, arches[i])) continue;

@@ -1,7 +1,11 @@
-// The fds a test left open, told apart from those the runtime opened or closed
-// on its own meanwhile (Node 22+'s libuv rings, a Worker's leftovers): a count
-// alone moves with those, one down as easily as one up.
-import { readdirSync, readlinkSync } from 'node:fs';
+// What a test file opens and must not leave behind: fds and scratch directories.
+// A leak check compares which fds are open, not how many: the runtime opens and
+// closes fds of its own meanwhile (Node 22+'s libuv rings, a Worker's
+// leftovers), so a count moves one down as easily as one up.
+import { after } from 'node:test';
+import { closeSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** The open fds, each with what it names. */
 export function openFds() {
@@ -21,4 +25,30 @@ export function fdsOpenedSince(before) {
   const opened = [];
   for (const [fd, target] of openFds()) if (before.get(fd) !== target) opened.push(`${fd} -> ${target}`);
   return opened;
+}
+
+/**
+ * An array for the file's tests to push the fds they open to; each one still
+ * open is closed after the file's tests, so a test that fails half-way leaves
+ * none behind.
+ */
+export function closedAfter() {
+  const opened = [];
+  after(() => {
+    for (const fd of opened) {
+      try {
+        closeSync(fd);
+      } catch {
+        // closed by its test already
+      }
+    }
+  });
+  return opened;
+}
+
+/** A new directory under the system's temp dir, removed with its contents after the file's tests. */
+export function scratchDir(name) {
+  const dir = mkdtempSync(join(tmpdir(), `butter-${name}-`));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
