@@ -397,10 +397,15 @@ export class FileHandle {
 
 // ---- the calls ----
 
-/** `fsPromises.open(path, flags = 'r', mode = 0o666)`. */
-export async function open(path: PathLike, flags?: string | number, mode?: string | number): Promise<FileHandle | nodeFs.FileHandle> {
+/**
+ * `fsPromises.open(path, flags = 'r', mode = 0o666)`. Where `backend()` is
+ * Node's, the handle is Node's own FileHandle, typed as this module's: it has
+ * every call of this one, with the same signatures, and a union of the two
+ * classes' overloaded methods would not be callable.
+ */
+export async function open(path: PathLike, flags?: string | number, mode?: string | number): Promise<FileHandle> {
   const r = uring();
-  if (r === null) return nodeFs.open(path, flags, mode);
+  if (r === null) return (await nodeFs.open(path, flags, mode)) as unknown as FileHandle;
   const p = toPath(path);
   const f = flagsOf(flags, O_RDONLY);
   const m = modeOf(mode, 'mode', 0o666);

@@ -402,3 +402,38 @@ export async function zeroCopyHighChecks(socket: Socket, other: Socket, signal: 
   pipe.close();
   void [sent, mode, both.aToB + both.bToA, teed];
 }
+
+// io_uring: requests resolve to what they return; multishot requests are async iterators; messages are events.
+import {
+  IoUring, IoUringBufferRing, type IoUringMessage, type IoUringReceivedMessage, type IoUringSiginfo, type IoUringStatx,
+} from 'butter';
+import * as bfs from 'butter/fs';
+
+export async function ioUringChecks(fd: number, sock: Buffer, signal: AbortSignal): Promise<void> {
+  using ring = new IoUring({ entries: 64 });
+  const bytes: number = await ring.read(fd, sock, 0n, { signal });
+  const st: IoUringStatx = await ring.statx(null, 'file.bin');
+  const opened: number = await ring.openat2(null, 'file.bin', { flags: 0, resolve: 0 });
+  const msg: IoUringReceivedMessage = await ring.recvmsg(fd, [sock], { maxFds: 2 });
+  const passed: number[] | undefined = msg.fds;
+  const sent: number = await ring.sendZc(fd, sock);
+  const buffers: IoUringBufferRing = ring.bufferRing({ group: 1, entries: 8, size: 4096 });
+  for await (const data of ring.recvMultishot(fd, buffers)) {
+    const view: Uint8Array = data;
+    buffers.release(view);
+  }
+  for await (const conn of ring.acceptMultishot(fd)) void (conn satisfies number);
+  const [r, w]: [number, number] = await ring.pipe();
+  const info: IoUringSiginfo = await ring.waitid(0, 0, 4);
+  const woken: number = await ring.futexWaitv([{ array: new Int32Array(new SharedArrayBuffer(4)), index: 0, value: 0 }]);
+  const expired: boolean = await ring.linkTimeout(100);
+  const value: Buffer = await ring.getxattr('file.bin', 'user.x');
+  ring.on('message', (m: IoUringMessage) => void (m.data satisfies bigint));
+  for await (const m of ring.messages({ signal })) void (m.res satisfies number);
+  // @ts-expect-error a path is no fd
+  await ring.read('file.bin', sock);
+  const handle = await bfs.open('file.bin', 'r');
+  const { bytesRead } = await handle.read(sock, 0, 4096, 0);
+  await bfs.writeFile('out.bin', (async function* () { yield 'chunk'; })());
+  void [bytes, st, opened, passed, sent, r, w, info, woken, expired, value, bytesRead];
+}
