@@ -11,7 +11,7 @@ import { constants as fsConstants, statSync, Stats, type BigIntStats, type PathL
 import { fileTooLarge, invalidArgType, invalidArgValue, outOfRange, sysError } from './core/errors';
 import { toPath } from './core/fs';
 import { abortError, isArray, validateAbortSignal, validateBoolean, validateEncoding, validateInteger, validateOptions } from './core/validate';
-import { IoUring, type IoUringStatx } from './high/io-uring';
+import { IoUring, readFor, type IoUringStatx, type RequestOwner } from './high/io-uring';
 import type { OpName } from './raw/io-uring';
 
 const { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_SYNC } = fsConstants;
@@ -222,8 +222,8 @@ export interface ReadOptions<T extends ArrayBufferView> {
   position?: number | bigint | null;
 }
 
-/** FileHandle.read's overloads, as Node reads them: the buffer, the part of it to read into (null: nothing to read), the position. */
-function readArgs(bufferOrOptions: unknown, offset: unknown, length: unknown, position: unknown): { buffer: ArrayBufferView; view: Uint8Array | null; position: number | bigint | null } {
+/** FileHandle.read's (options) and (buffer, options) overloads, as Node reads them: the buffer, offset, length and position they stand for. */
+function readOptions(bufferOrOptions: unknown, offset: unknown, length: unknown, position: unknown): { buffer: ArrayBufferView; offset: unknown; length: unknown; position: unknown } {
   let buffer: ArrayBufferView;
   if (ArrayBuffer.isView(bufferOrOptions)) {
     buffer = bufferOrOptions;
@@ -240,21 +240,25 @@ function readArgs(bufferOrOptions: unknown, offset: unknown, length: unknown, po
     length = o.length ?? buffer.byteLength - (offset as number);
     position = o.position ?? null;
   }
+  return { buffer, offset, length, position };
+}
+
+/** The part of `buffer` FileHandle.read reads into, as Node validates it (null: nothing to read). */
+function readView(buffer: ArrayBufferView, offset: unknown, length: unknown): Uint8Array | null {
   const off = offset === undefined || offset === null ? 0 : validateInteger(offset, 'offset', 0, Number.MAX_SAFE_INTEGER);
   const len = length === undefined || length === null ? buffer.byteLength - off : Number(length) | 0;
-  if (len === 0) return { buffer, view: null, position: null };
+  if (len === 0) return null;
   if (buffer.byteLength === 0) throw invalidArgValue('buffer', buffer, 'is empty and cannot be written');
   validateReadRange(off, len, buffer.byteLength);
-  const view = off === 0 && len === buffer.byteLength && buffer instanceof Uint8Array ? buffer : bytesAt(buffer, off, len);
-  return { buffer, view, position: positionOf(position) };
+  return off === 0 && len === buffer.byteLength && buffer instanceof Uint8Array ? buffer : bytesAt(buffer, off, len);
 }
 
 /** A file opened by `open()`: `fs/promises`' FileHandle, its requests on the thread's ring. */
 export class FileHandle {
   #fd: number;
   #ring: IoUring;
-  #pending = 0;
-  #idle: (() => void) | null = null;
+  /** Its requests in flight, which close() waits for. */
+  readonly #requests: RequestOwner = { inFlight: 0, idle: null };
   #closing: Promise<void> | null = null;
 
   constructor(fd: number, ring: IoUring) {
@@ -280,7 +284,7 @@ export class FileHandle {
     } catch (err) {
       return Promise.reject(renamed(err, syscall));
     }
-    this.#pending++;
+    this.#requests.inFlight++;
     return request.then(
       (value) => {
         this.#settled();
@@ -294,22 +298,32 @@ export class FileHandle {
   }
 
   #settled(): void {
-    if (--this.#pending === 0) this.#idle?.();
+    if (--this.#requests.inFlight === 0) this.#requests.idle?.();
   }
 
   read<T extends ArrayBufferView = Buffer>(buffer: T, offset?: number | null, length?: number | null, position?: number | bigint | null): Promise<ReadResult<T>>;
   read<T extends ArrayBufferView = Buffer>(buffer: T, options?: ReadOptions<T>): Promise<ReadResult<T>>;
   read<T extends ArrayBufferView = Buffer>(options?: ReadOptions<T>): Promise<ReadResult<T>>;
   read(bufferOrOptions?: unknown, offset?: unknown, length?: unknown, position?: unknown): Promise<ReadResult<ArrayBufferView>> {
-    let args: ReturnType<typeof readArgs>;
+    // The hot path (buffer, offset, length, position) as #call would run it,
+    // without its closures and then(): the ring resolves the result itself.
+    let buffer = bufferOrOptions as ArrayBufferView;
+    let view: Uint8Array | null;
     try {
-      args = readArgs(bufferOrOptions, offset, length, position);
+      if (!ArrayBuffer.isView(buffer) || (offset !== null && typeof offset === 'object')) {
+        ({ buffer, offset, length, position } = readOptions(bufferOrOptions, offset, length, position));
+      }
+      view = readView(buffer, offset, length);
     } catch (err) {
       return Promise.reject(err);
     }
-    const { buffer, view, position: pos } = args;
     if (view === null) return Promise.resolve({ bytesRead: 0, buffer });
-    return this.#call('read', (fd, r) => r.read(fd, view, pos), 'read', (bytesRead) => ({ bytesRead, buffer }));
+    if (this.#fd === -1 || this.#closing !== null) return Promise.reject(closedError('read'));
+    try {
+      return readFor(this.#ring, this.#fd, view, positionOf(position), (bytesRead) => ({ bytesRead, buffer }), this.#requests) as Promise<ReadResult<ArrayBufferView>>;
+    } catch (err) {
+      return Promise.reject(renamed(err, 'read'));
+    }
   }
 
   write<T extends ArrayBufferView>(buffer: T, offset?: number | null, length?: number | null, position?: number | null): Promise<{ bytesWritten: number; buffer: T }>;
@@ -378,7 +392,7 @@ export class FileHandle {
   }
 
   async #close(): Promise<void> {
-    if (this.#pending > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
+    if (this.#requests.inFlight > 0) await new Promise<void>((resolve) => (this.#requests.idle = resolve));
     const fd = this.#fd;
     try {
       await this.#ring.closeFd(fd);

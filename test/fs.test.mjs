@@ -211,6 +211,10 @@ test('FileHandle.read: every overload, with Node\'s defaults and results', async
     (h) => h.read(Buffer.alloc(4), 3, 4, 0),
     (h) => h.read(Buffer.alloc(4), -1, 4, 0),
     (h) => h.read(Buffer.alloc(4), 0, 4, 80_000),
+    (h) => h.read(new Float64Array(2), 3, 8, 16),
+    (h) => h.read(new DataView(new ArrayBuffer(8), 2), { length: 4, position: 7 }),
+    (h) => h.read(Buffer.alloc(4), '1', 2, 0),
+    (h) => h.read('not a buffer', 0, 4, 0),
   ];
   const handles = [await bfs.open(file), await nodeFs.open(file)];
   try {
@@ -218,6 +222,17 @@ test('FileHandle.read: every overload, with Node\'s defaults and results', async
       const [ours, node] = [await outcome(() => call(handles[0])), await outcome(() => call(handles[1]))];
       assert.deepEqual({ ...ours, value: ours.value && { ...ours.value } }, { ...node, value: node.value && { ...node.value } }, `call ${i}`);
     }
+  } finally {
+    await Promise.all(handles.map((h) => h.close()));
+  }
+});
+
+test('FileHandle.read of a directory: the kernel\'s EISDIR, as Node reports it', async () => {
+  const handles = [await bfs.open(dir), await nodeFs.open(dir)];
+  try {
+    const [ours, node] = [await outcome(() => handles[0].read(Buffer.alloc(4), 0, 4, 0)), await outcome(() => handles[1].read(Buffer.alloc(4), 0, 4, 0))];
+    assert.equal(ours.error?.code, 'EISDIR');
+    assert.deepEqual(ours, node);
   } finally {
     await Promise.all(handles.map((h) => h.close()));
   }

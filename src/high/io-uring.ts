@@ -225,6 +225,7 @@ class Request {
   more: ((res: number, flags: number) => void) | null = null;
   /** The result of a zero-copy send, held until its notification settles it. */
   held = 0;
+  owner: RequestOwner | null = null;
   constructor(
     readonly resolve: (value: never) => void,
     readonly reject: (err: unknown) => void,
@@ -237,6 +238,22 @@ class Request {
     readonly dest?: string,
   ) {}
 }
+
+/**
+ * Counts its requests in flight, and is told when the last one settles
+ * (butter/fs's FileHandle, whose close() waits for them): a count the ring
+ * keeps, where a then() per request would cost a Promise and two closures.
+ */
+export interface RequestOwner {
+  inFlight: number;
+  idle: (() => void) | null;
+}
+
+/**
+ * butter/fs's FileHandle.read: IORING_OP_READ of `fd` (valid) into `view`,
+ * resolving with `result(bytesRead)`, counted in `owner`; no options.
+ */
+export let readFor: (ring: IoUring, fd: number, view: Uint8Array, position: number | bigint | null, result: (res: number) => unknown, owner: RequestOwner) => Promise<unknown>;
 
 /** What a request beyond one plain SQE and one CQE adds (the sockets block's requests). */
 interface SqeExtra {
@@ -288,6 +305,11 @@ function dirfdOf(value: unknown, name: string): number {
  * ```
  */
 export class IoUring extends EventEmitter {
+  static {
+    readFor = (ring, fd, view, position, result, owner) =>
+      ring.#request('read', C.IORING_OP_READ, fd, positionOf(position), 0, view.byteLength, 0, view, null, undefined, result, undefined, undefined, undefined, 0, undefined, owner);
+  }
+
   readonly #ring: IoUringRing;
   #handle: NativeHandle | null;
   /** The SQE image each method fills and ioUringPrep copies into the ring. */
@@ -1279,7 +1301,7 @@ export class IoUring extends EventEmitter {
     syscall: string, opcode: number, fd: number, off: number, addr: number, len: number, opFlags: number,
     a: Uint8Array | Uint8Array[] | null, b: Uint8Array | null, spliceFdIn: number | undefined,
     result: ((res: number) => unknown) | null, options: RequestOptions | undefined, path?: string, dest?: string, bufIndex = 0,
-    extra?: SqeExtra,
+    extra?: SqeExtra, owner?: RequestOwner,
   ): Promise<T> {
     let sqeFlags = 0;
     let signal: AbortSignal | undefined;
@@ -1352,6 +1374,10 @@ export class IoUring extends EventEmitter {
       if (signal !== undefined) {
         req.onAbort = () => this.#abort(slot, req);
         signal.addEventListener('abort', req.onAbort, { once: true });
+      }
+      if (owner !== undefined) {
+        req.owner = owner;
+        owner.inFlight++;
       }
     });
     if (this.#afterWake && !this.#chainOpen && this.#queued.length === EARLY_SUBMIT) {
@@ -1451,6 +1477,7 @@ export class IoUring extends EventEmitter {
     this.#free.push(slot);
     this.#inFlight--;
     if (req.onAbort !== null) req.signal!.removeEventListener('abort', req.onAbort);
+    if (req.owner !== null && --req.owner.inFlight === 0) req.owner.idle?.();
     if (res >= 0 || (res === -ETIME && req.result === timedOut)) {
       req.resolve((req.result === null ? res : req.result(res)) as never);
     } else if (req.aborted && (res === -ECANCELED || res === -EINTR)) {
