@@ -20,10 +20,17 @@ export function openFds() {
   return fds;
 }
 
-/** The fds open now that were not open, naming the same thing, in `before` (from `openFds()`), as "fd -> target". */
+/**
+ * The fds open now that were not open, naming the same thing, in `before`
+ * (from `openFds()`), as "fd -> target". A new fd on the process's own stdin,
+ * stdout or stderr is the runtime's (Bun opens one for output written to a
+ * file), not a test's.
+ */
 export function fdsOpenedSince(before) {
+  const now = openFds();
+  const stdio = new Set(['0', '1', '2'].map((fd) => now.get(fd)));
   const opened = [];
-  for (const [fd, target] of openFds()) if (before.get(fd) !== target) opened.push(`${fd} -> ${target}`);
+  for (const [fd, target] of now) if (before.get(fd) !== target && !stdio.has(target)) opened.push(`${fd} -> ${target}`);
   return opened;
 }
 
