@@ -461,6 +461,41 @@ describe('EventFd', () => {
     }
   });
 
+  test('next()s called without awaiting resolve in order, and return() ends every one still waiting', async () => {
+    const ev = new EventFd({ semaphore: true });
+    try {
+      const it = ev.events();
+      const [a, b, c, d] = [it.next(), it.next(), it.next(), it.next()];
+      ev.write(2n);
+      assert.deepEqual(await a, { value: 1n, done: false });
+      assert.deepEqual(await b, { value: 1n, done: false });
+      assert.deepEqual(await it.return(), { value: undefined, done: true });
+      const late = await Promise.race([Promise.all([c, d]), sleep(200, 'still waiting')]);
+      assert.deepEqual(late, [{ value: undefined, done: true }, { value: undefined, done: true }]);
+      ev.write(1n);
+      assert.equal(await ev.read(), 1n, 'no event taken for an ended iteration');
+    } finally {
+      ev.close();
+    }
+  });
+
+  test('AbortSignal: aborting rejects every next() of the iteration still waiting', async () => {
+    const ev = new EventFd();
+    try {
+      const ac = new AbortController();
+      const it = ev.events({ signal: ac.signal });
+      const [a, b] = [it.next(), it.next()];
+      ac.abort();
+      await assert.rejects(a, { name: 'AbortError' });
+      await assert.rejects(b, { name: 'AbortError' });
+      assert.deepEqual(await it.next(), { value: undefined, done: true });
+      ev.write(1n);
+      assert.equal(await ev.read(), 1n);
+    } finally {
+      ev.close();
+    }
+  });
+
   test('close: pending reads reject with EBADF, iterations end, close is emitted once', async () => {
     const ev = new EventFd();
     const fd = ev.fd;
