@@ -87,9 +87,9 @@ export abstract class EventPump<T> extends EventEmitter {
 
   /**
    * Async iteration over events, ending when the object is closed or at
-   * `return()` (a `next()` still waiting then resolves done). With a `signal`,
-   * aborting rejects the pending `next()` with an `AbortError` and ends the
-   * iteration.
+   * `return()` (the `next()`s still waiting then resolve done). With a
+   * `signal`, aborting rejects the pending `next()`s with an `AbortError` and
+   * ends the iteration.
    */
   events(options?: ReadOptions): AsyncIterableIterator<T> {
     const signal = validateSignalOptions(options);
