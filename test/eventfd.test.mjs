@@ -6,7 +6,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeSync, readdirSync } from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
-import { once } from 'node:events';
+import { getEventListeners, once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
@@ -491,6 +491,32 @@ describe('EventFd', () => {
       assert.deepEqual(await it.next(), { value: undefined, done: true });
       ev.write(1n);
       assert.equal(await ev.read(), 1n);
+    } finally {
+      ev.close();
+    }
+  });
+
+  test('AbortSignal: an iteration holds an abort listener only while a next() waits or follows the last at once', async () => {
+    const ev = new EventFd();
+    const ac = new AbortController();
+    const listeners = () => getEventListeners(ac.signal, 'abort').length;
+    try {
+      const it = ev.events({ signal: ac.signal });
+      const pending = it.next();
+      assert.equal(listeners(), 1);
+      ev.write(1n);
+      assert.deepEqual(await pending, { value: 1n, done: false });
+      await sleep(1); // the loop body awaits: nobody waits, so nothing listens
+      assert.equal(listeners(), 0);
+      ev.write(2n);
+      let seen = 0;
+      for await (const _ of it) {
+        assert.equal(listeners(), 1, 'kept from one next() to the next');
+        if (++seen === 2) break;
+        ev.write(1n);
+      }
+      await sleep(1);
+      assert.equal(listeners(), 0, 'none left after break');
     } finally {
       ev.close();
     }
