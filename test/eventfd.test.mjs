@@ -6,7 +6,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeSync, readdirSync } from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
-import { once } from 'node:events';
+import { getEventListeners, once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
@@ -456,6 +456,67 @@ describe('EventFd', () => {
       ev.write(1n);
       assert.equal(await ev.read(), 1n);
       assert.deepEqual(await it.next(), { value: undefined, done: true });
+    } finally {
+      ev.close();
+    }
+  });
+
+  test('next()s called without awaiting resolve in order, and return() ends every one still waiting', async () => {
+    const ev = new EventFd({ semaphore: true });
+    try {
+      const it = ev.events();
+      const [a, b, c, d] = [it.next(), it.next(), it.next(), it.next()];
+      ev.write(2n);
+      assert.deepEqual(await a, { value: 1n, done: false });
+      assert.deepEqual(await b, { value: 1n, done: false });
+      assert.deepEqual(await it.return(), { value: undefined, done: true });
+      const late = await Promise.race([Promise.all([c, d]), sleep(200, 'still waiting')]);
+      assert.deepEqual(late, [{ value: undefined, done: true }, { value: undefined, done: true }]);
+      ev.write(1n);
+      assert.equal(await ev.read(), 1n, 'no event taken for an ended iteration');
+    } finally {
+      ev.close();
+    }
+  });
+
+  test('AbortSignal: aborting rejects every next() of the iteration still waiting', async () => {
+    const ev = new EventFd();
+    try {
+      const ac = new AbortController();
+      const it = ev.events({ signal: ac.signal });
+      const [a, b] = [it.next(), it.next()];
+      ac.abort();
+      await assert.rejects(a, { name: 'AbortError' });
+      await assert.rejects(b, { name: 'AbortError' });
+      assert.deepEqual(await it.next(), { value: undefined, done: true });
+      ev.write(1n);
+      assert.equal(await ev.read(), 1n);
+    } finally {
+      ev.close();
+    }
+  });
+
+  test('AbortSignal: an iteration holds an abort listener only while a next() waits or follows the last at once', async () => {
+    const ev = new EventFd();
+    const ac = new AbortController();
+    const listeners = () => getEventListeners(ac.signal, 'abort').length;
+    try {
+      const it = ev.events({ signal: ac.signal });
+      const pending = it.next();
+      assert.equal(listeners(), 1);
+      ev.write(1n);
+      assert.deepEqual(await pending, { value: 1n, done: false });
+      await sleep(1); // the loop body awaits: nobody waits, so nothing listens
+      assert.equal(listeners(), 0);
+      ev.write(2n);
+      let seen = 0;
+      for await (const _ of it) {
+        assert.equal(listeners(), 1, 'kept from one next() to the next');
+        if (++seen === 2) break;
+        ev.write(1n);
+      }
+      await sleep(1);
+      assert.equal(listeners(), 0, 'none left after break');
     } finally {
       ev.close();
     }

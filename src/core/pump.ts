@@ -33,6 +33,10 @@ export interface Waiter<T> {
   end?: () => void;
 }
 
+const noop = (): void => {};
+/** For deferring by a microtask: queueMicrotask makes an AsyncResource per call. */
+const resolved = Promise.resolve();
+
 export abstract class EventPump<T> extends EventEmitter {
   /** Events read and not yet consumed are `queue[head..]`; the array is reused. */
   protected queue: T[] = [];
@@ -83,14 +87,67 @@ export abstract class EventPump<T> extends EventEmitter {
 
   /**
    * Async iteration over events, ending when the object is closed or at
-   * `return()` (a `next()` still waiting then resolves done). With a `signal`,
-   * aborting rejects the pending `next()` with an `AbortError` and ends the
-   * iteration.
+   * `return()` (the `next()`s still waiting then resolve done). With a
+   * `signal`, aborting rejects the pending `next()`s with an `AbortError` and
+   * ends the iteration.
    */
   events(options?: ReadOptions): AsyncIterableIterator<T> {
     const signal = validateSignalOptions(options);
     let done = false;
-    let pending: Waiter<T> | null = null;
+    // A next() that waits costs its promise and its result, nothing more: the
+    // iteration has one waiter, in `waiters` once for each pending next(), and
+    // keeps the pending next()s' promise functions, oldest first.
+    let resolveNext: ((result: IteratorResult<T>) => void) | null = null;
+    let rejectNext: (err: unknown) => void = noop;
+    /** The promise functions of the next()s pending behind the oldest (called without awaiting). */
+    const later: [(result: IteratorResult<T>) => void, (err: unknown) => void][] = [];
+    const capture = (resolve: (result: IteratorResult<T>) => void, reject: (err: unknown) => void): void => {
+      if (resolveNext === null) {
+        resolveNext = resolve;
+        rejectNext = reject;
+      } else later.push([resolve, reject]);
+    };
+    /** Settles the oldest pending next() with its resolve (0) or reject (1). */
+    const settle = (which: 0 | 1, arg: unknown): void => {
+      const settleNext = which === 0 ? resolveNext! : rejectNext;
+      if (later.length === 0) {
+        resolveNext = null;
+        rejectNext = noop;
+      } else {
+        [resolveNext, rejectNext] = later.shift()!;
+      }
+      settleNext(arg as never);
+      // After settling, so that the consumer's reaction runs first and can come back.
+      if (signal && resolveNext === null && !unwatchQueued) {
+        unwatchQueued = true;
+        resolved.then(unwatchIfIdle);
+      }
+    };
+    const waiter: Waiter<T> = {
+      resolve: (value) => settle(0, { value, done: false }),
+      reject: (err) => {
+        done = true;
+        settle(1, err);
+      },
+      end: () => {
+        done = true;
+        settle(0, { value: undefined, done: true });
+      },
+    };
+    // The abort listener stays while next()s follow one another: it is taken
+    // off a microtask after the last one settles if no other came, since adding
+    // and removing it costs more than the rest of a next().
+    let watchingAbort = false;
+    let unwatchQueued = false;
+    const onAbort = (): void => {
+      while (resolveNext !== null && this.forget(waiter)) waiter.reject(abortError(signal!));
+    };
+    const unwatchIfIdle = (): void => {
+      unwatchQueued = false;
+      if (resolveNext !== null || !watchingAbort) return;
+      watchingAbort = false;
+      signal!.removeEventListener('abort', onAbort);
+    };
     const it: AsyncIterableIterator<T> = {
       next: () => {
         if (done || this.closed) return it.return!();
@@ -99,31 +156,18 @@ export abstract class EventPump<T> extends EventEmitter {
           return Promise.reject(abortError(signal));
         }
         if (this.head < this.queue.length) return Promise.resolve({ value: this.shift(), done: false });
-        return new Promise<IteratorResult<T>>((resolve, reject) => {
-          const waiter: Waiter<T> = {
-            resolve: (value) => {
-              pending = null;
-              resolve({ value, done: false });
-            },
-            reject: (err) => {
-              pending = null;
-              done = true;
-              reject(err);
-            },
-            end: () => {
-              pending = null;
-              done = true;
-              resolve({ value: undefined, done: true });
-            },
-          };
-          pending = waiter;
-          this.wait(waiter, signal);
-        });
+        if (signal && !watchingAbort) {
+          watchingAbort = true;
+          signal.addEventListener('abort', onAbort);
+        }
+        const promise = new Promise<IteratorResult<T>>(capture);
+        this.wait(waiter, undefined);
+        return promise;
       },
       return: () => {
         done = true;
         // A next() left waiting would take an event from the other consumers, for nobody.
-        if (pending !== null && this.forget(pending)) pending.end!();
+        while (resolveNext !== null && this.forget(waiter)) waiter.end!();
         return Promise.resolve({ value: undefined, done: true });
       },
       [Symbol.asyncIterator]: () => it,
