@@ -10,7 +10,7 @@ import * as nodeFs from 'node:fs/promises';
 import { constants as fsConstants, statSync, Stats, type BigIntStats, type PathLike } from 'node:fs';
 import { fileTooLarge, invalidArgType, invalidArgValue, outOfRange, sysError } from './core/errors';
 import { toPath } from './core/fs';
-import { abortError, isArray, validateAbortSignal, validateBoolean, validateEncoding, validateInteger, validateOptions } from './core/validate';
+import { abortError, isArray, validateAbortSignal, validateBoolean, validateEncoding, validateInteger, validateOptions, INT64_MAX } from './core/validate';
 import { IoUring, readFor, type IoUringStatx, type RequestOwner } from './high/io-uring';
 import type { OpName } from './raw/io-uring';
 
@@ -116,6 +116,12 @@ function positionOf(position: unknown): number | bigint | null {
   if (typeof position === 'number') return Number.isSafeInteger(position) && position >= 0 ? position : null;
   if (typeof position === 'bigint') return position >= 0n ? position : null;
   return null;
+}
+
+/** A bigint position as Node 22+ takes one: -1 (the current position) up to where `length` bytes still end by 2 ** 63 - 1. */
+function checkBigPosition(position: bigint, length: number): void {
+  const max = INT64_MAX - BigInt(length);
+  if (position < -1n || position > max) throw outOfRange('position', `>= -1 && <= ${max}`, position);
 }
 
 function checkAborted(signal: AbortSignal | undefined): void {
@@ -320,6 +326,7 @@ export class FileHandle {
     if (view === null) return Promise.resolve({ bytesRead: 0, buffer });
     if (this.#fd === -1 || this.#closing !== null) return Promise.reject(closedError('read'));
     try {
+      if (typeof position === 'bigint') checkBigPosition(position, view.byteLength);
       return readFor(this.#ring, this.#fd, view, positionOf(position), (bytesRead) => ({ bytesRead, buffer }), this.#requests) as Promise<ReadResult<ArrayBufferView>>;
     } catch (err) {
       return Promise.reject(renamed(err, 'read'));

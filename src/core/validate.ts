@@ -8,6 +8,7 @@ import { AbortError, invalidArgType, invalidArgValue, outOfRange } from './error
 export const INT32_MAX = 2 ** 31 - 1;
 export const UINT32_MAX = 2 ** 32 - 1;
 export const UINT64_MAX = 2n ** 64n - 1n;
+export const INT64_MAX = 2n ** 63n - 1n;
 
 export function validateInteger(value: unknown, name: string, min: number, max: number): number {
   if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value);

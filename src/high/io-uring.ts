@@ -22,7 +22,7 @@ import { toPath, type PathLike } from '../core/fs';
 import { native, type NativeHandle } from '../core/native';
 import {
   abortError, isArray, validateAbortSignal, validateBigUint, validateBoolean, validateFd, validateInt32, validateInteger, validateOptions,
-  validateUint32, INT32_MAX, UINT64_MAX,
+  validateUint32, INT32_MAX, INT64_MAX, UINT64_MAX,
 } from '../core/validate';
 import {
   ioUringProbe, IoUringRing, nulTerminated, IORING_ASYNC_CANCEL_ALL, IORING_ASYNC_CANCEL_ANY, IORING_REGISTER_BUFFERS,
@@ -283,10 +283,27 @@ function bytesOf(value: unknown, name: string): Uint8Array {
 }
 
 /** A file position: a safe integer >= 0, or -1 / null for the file's current position. */
-function positionOf(value: unknown, name = 'position'): number {
+/** A file position or offset: -1 (or null) for the current position; a bigint reaches past 2 ** 53, as the kernel's loff_t does. */
+function positionOf(value: unknown, name = 'position'): number | bigint {
   if (value === undefined || value === null) return -1;
-  if (typeof value === 'bigint') value = Number(value);
+  if (typeof value === 'bigint') {
+    if (value < -1n || value > INT64_MAX) throw outOfRange(name, `>= -1 && <= ${INT64_MAX}`, value);
+    return value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value;
+  }
   return validateInteger(value, name, -1, Number.MAX_SAFE_INTEGER);
+}
+
+/** A 64-bit SQE field as the two words at `i`: -1 is all ones. */
+function put64(w: Int32Array, i: number, v: number | bigint): void {
+  if (typeof v === 'bigint') {
+    w[i] = Number(BigInt.asIntN(32, v));
+    w[i + 1] = Number(BigInt.asIntN(32, v >> 32n));
+  } else if (v < 0) {
+    w[i] = w[i + 1] = -1;
+  } else {
+    w[i] = v % 0x100000000;
+    w[i + 1] = v / 0x100000000;
+  }
 }
 
 function dirfdOf(value: unknown, name: string): number {
@@ -1298,7 +1315,7 @@ export class IoUring extends EventEmitter {
    * when `a` is given), writes it into the ring, and schedules the flush.
    */
   #request<T>(
-    syscall: string, opcode: number, fd: number, off: number, addr: number, len: number, opFlags: number,
+    syscall: string, opcode: number, fd: number, off: number | bigint, addr: number | bigint, len: number, opFlags: number,
     a: Uint8Array | Uint8Array[] | null, b: Uint8Array | null, spliceFdIn: number | undefined,
     result: ((res: number) => unknown) | null, options: RequestOptions | undefined, path?: string, dest?: string, bufIndex = 0,
     extra?: SqeExtra, owner?: RequestOwner,
@@ -1325,16 +1342,8 @@ export class IoUring extends EventEmitter {
     image[3] = ioprio >> 8;
     w[1] = fd;
     // off: -1 is all ones (the current position), as the kernel reads it.
-    if (off < 0) w[2] = w[3] = -1;
-    else {
-      w[2] = off % 0x100000000;
-      w[3] = off / 0x100000000;
-    }
-    if (addr < 0) w[4] = w[5] = -1;
-    else {
-      w[4] = addr % 0x100000000;
-      w[5] = addr / 0x100000000;
-    }
+    put64(w, 2, off);
+    put64(w, 4, addr);
     w[6] = len;
     w[7] = opFlags;
     w[8] = slot;

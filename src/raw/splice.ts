@@ -52,7 +52,7 @@ declare module '../core/native' {
     splice: SpliceNative;
   }
 }
-import { validateBigUint, validateFd, validateInt32, validateInteger, validateUint32 } from '../core/validate';
+import { validateBigUint, validateFd, validateInt32, validateInteger, validateUint32, INT64_MAX } from '../core/validate';
 
 /**
  * The family's constants. `SPLICE_F_*` (Linux 2.6.17): `MOVE` asks to move
@@ -75,8 +75,6 @@ export const {
   O_DIRECT,
   O_NOTIFICATION_PIPE,
 } = native.splice.constants;
-
-const INT64_MAX = 2n ** 63n - 1n;
 
 /** What `splice` and `copyFileRange` return: the bytes moved, and each offset given, advanced by the kernel. */
 export interface SpliceResult {
