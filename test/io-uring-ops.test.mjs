@@ -2,7 +2,7 @@
 // (openat2, xattrs, poll and timeout removes and updates, link timeouts,
 // registered-file updates, pipe, waitid, futexes, msgRing), with the errnos
 // each can give.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,18 +12,13 @@ import { Worker } from 'node:worker_threads';
 import { IoUring, ioUringSetup, ioUringPrep, ioUringEnter, ioUringReap, ioUringRegister, pipe2, constants as C } from 'butter';
 import { assertSysError } from './support/errors.mjs';
 import { runChild } from './support/child.mjs';
-import { closedAfter, scratchDir } from './support/fds.mjs';
+import { closeAfterTests, closedAfter, scratchDir } from './support/fds.mjs';
 
 const dir = scratchDir('io-uring-ops');
 const opened = closedAfter();
 const track = (fd) => (opened.push(fd), fd);
-const rings = [];
-const ring = (options) => {
-  const r = new IoUring(options);
-  rings.push(r);
-  return r;
-};
-after(() => rings.forEach((r) => r.close()));
+const keep = closeAfterTests();
+const ring = (options) => keep(new IoUring(options));
 let files = 0;
 function file(content = '') {
   const p = path.join(dir, `f${files++}`);

@@ -15,6 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { IoUring, IoUringBufferRing, pipe2 } from 'butter';
 import { assertSysError } from './support/errors.mjs';
 import { fdinfo } from './support/child.mjs';
+import { closeAfterTests } from './support/fds.mjs';
 
 const AF_UNIX = 1;
 const AF_INET = 2;
@@ -41,9 +42,7 @@ after(() => {
     } catch {}
   }
 });
-const rings = [];
-const keep = (ring) => (rings.push(ring), ring);
-after(() => rings.forEach((r) => r.close()));
+const keep = closeAfterTests();
 /** How many of this process's fds are `fd`'s file (a pipe's: either end), dups and fds received for it included: other fds come and go with the runtime. */
 const copiesOf = (fd) => {
   const link = fs.readlinkSync(`/proc/self/fd/${fd}`);

@@ -2,7 +2,7 @@
 // IoUring's requests and their errors, batching, cancellation, and the
 // hazards: reads tmpfs hands to kernel workers, short reads, ECANCELED, CQ
 // overflow, a fork with a ring open, a Worker ended with requests in flight.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -18,7 +18,7 @@ import {
 } from 'butter';
 import { assertSysError } from './support/errors.mjs';
 import { root, runChild } from './support/child.mjs';
-import { closedAfter, scratchDir } from './support/fds.mjs';
+import { closeAfterTests, closedAfter, scratchDir } from './support/fds.mjs';
 
 const require = createRequire(import.meta.url);
 const release = path.join(root, 'build', 'Release', 'butter.node');
@@ -27,10 +27,7 @@ const addon = require(fs.existsSync(release) ? release : path.join(root, 'build'
 const dir = scratchDir('io-uring');
 const opened = closedAfter();
 const track = (fd) => (opened.push(fd), fd);
-const rings = [];
-/** Rings closed after the file's tests (Node 20 has no `using`). */
-const keep = (ring) => (rings.push(ring), ring);
-after(() => rings.forEach((r) => r.close()));
+const keep = closeAfterTests();
 let files = 0;
 function file(content = '') {
   const p = path.join(dir, `f${files++}`);

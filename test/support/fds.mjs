@@ -59,3 +59,12 @@ export function scratchDir(name) {
   after(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
+
+/** `keep(object)` returns the object and closes it (`object.close()`) after the file's tests: Node 20 has no `using`. */
+export function closeAfterTests() {
+  const kept = [];
+  after(() => {
+    for (const object of kept) object.close();
+  });
+  return (object) => (kept.push(object), object);
+}
